@@ -1,0 +1,394 @@
+"""The operation record and the history: what every other part of prozess speaks.
+
+An `Op` is one line of a history: an invocation (`invoke`) or its completion
+(`ok`, `fail`, `info`). Values follow Jepsen's kafka workload so that histories
+convert both ways with Jepsen EDN:
+
+    invoke  f=send  value=[["send", "x", 1]]
+    ok      f=send  value=[["send", "x", [12, 1]]]          (offset 12; null if unknown)
+    invoke  f=poll  value=[["poll"]]
+    ok      f=poll  value=[["poll", {"x": [[12, 1], [13, 2]]}]]
+    invoke  f=txn   value=[["send", "x", 3], ["poll"]]       (mixed micro-ops)
+    invoke  f=assign / subscribe  value=["x", "y"]
+
+Keys are always strings. The nemesis (process "nemesis") follows Jepsen: a fault
+is an `info` op that starts it and a second `info` op with the same `f` that
+completes it.
+
+A `History` wraps the list of ops and pairs invocations with completions in one
+linear pass; `read_jsonl` / `HistoryWriter` are the on-disk form (JSON Lines,
+appended and flushed as the run goes, so a crashed run leaves a usable prefix).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator, NamedTuple
+
+try:  # orjson is several times faster on million-op histories; json is the fallback.
+    import orjson as _orjson
+
+    def _loads(line: bytes) -> Any:
+        return _orjson.loads(line)
+
+    def _dumps(obj: Any) -> bytes:
+        return _orjson.dumps(obj)
+
+    _JSONDecodeError: type[Exception] = _orjson.JSONDecodeError
+except ImportError:  # pragma: no cover - orjson is a declared dependency
+    import json as _json
+
+    def _loads(line: bytes) -> Any:
+        return _json.loads(line)
+
+    def _dumps(obj: Any) -> bytes:
+        return _json.dumps(obj, separators=(",", ":")).encode()
+
+    _JSONDecodeError = ValueError
+
+__all__ = [
+    "COMPLETIONS",
+    "History",
+    "HistoryError",
+    "HistoryWriter",
+    "NEMESIS",
+    "Op",
+    "TYPES",
+    "op_from_dict",
+    "read_history",
+    "read_jsonl",
+    "write_jsonl",
+]
+
+TYPES = frozenset({"invoke", "ok", "fail", "info"})
+COMPLETIONS = frozenset({"ok", "fail", "info"})
+NEMESIS = "nemesis"
+REQUIRED = ("index", "time", "type", "process", "f")
+
+
+class HistoryError(ValueError):
+    """A history that cannot be used as it is; the message names file, line and problem."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike | None = None, line: int | None = None):
+        self.path = str(path) if path is not None else None
+        self.line = line
+        where = ""
+        if self.path is not None:
+            where = f"{self.path}:{line}: " if line is not None else f"{self.path}: "
+        elif line is not None:
+            where = f"line {line}: "
+        super().__init__(where + message)
+        self.problem = message
+
+
+class Op(NamedTuple):
+    """One operation record. Immutable; `value` must be treated as read-only."""
+
+    index: int
+    time: int
+    type: str
+    process: int | str
+    f: str
+    value: Any = None
+    node: str | None = None
+    error: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "index": self.index,
+            "time": self.time,
+            "type": self.type,
+            "process": self.process,
+            "f": self.f,
+            "value": self.value,
+        }
+        if self.node is not None:
+            d["node"] = self.node
+        if self.error is not None:
+            d["error"] = self.error
+        return d
+
+    @property
+    def is_invoke(self) -> bool:
+        return self.type == "invoke"
+
+    @property
+    def is_nemesis(self) -> bool:
+        return self.process == NEMESIS
+
+
+def op_from_dict(d: Any, *, position: int | None = None) -> Op:
+    """Builds an `Op` from a decoded JSON object, raising HistoryError on bad shape.
+
+    `position` fills a missing index (EDN histories often carry none).
+    """
+    if not isinstance(d, dict):
+        raise HistoryError(f"expected a JSON object, got {type(d).__name__}")
+    for field in REQUIRED:
+        if field not in d:
+            if field == "index" and position is not None:
+                continue
+            if field == "time" and position is not None:
+                continue
+            raise HistoryError(f"missing field {field!r}")
+    typ = d["type"]
+    if typ not in TYPES:
+        raise HistoryError(f"field 'type' is {typ!r}; it must be one of invoke, ok, fail, info")
+    process = d["process"]
+    if not (isinstance(process, int) and not isinstance(process, bool)) and process != NEMESIS:
+        raise HistoryError(f"field 'process' is {process!r}; it must be an integer or \"nemesis\"")
+    f = d["f"]
+    if not isinstance(f, str) or not f:
+        raise HistoryError(f"field 'f' is {f!r}; it must be a non-empty string")
+    index = d.get("index", position)
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise HistoryError(f"field 'index' is {index!r}; it must be a non-negative integer")
+    time = d.get("time", 0 if position is not None else None)
+    if not isinstance(time, int) or isinstance(time, bool):
+        raise HistoryError(f"field 'time' is {time!r}; it must be an integer (ns since the run started)")
+    return Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"))
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """Invocation <-> completion links, by position in the history (-1: none)."""
+
+    completion: list[int]  # for an invocation: position of its completion
+    invocation: list[int]  # for a completion: position of its invocation
+
+
+class History:
+    """An ordered list of ops with invocation/completion pairing.
+
+    Construction validates the pairing rules (house rule 1): a process may not
+    invoke while it has an op in flight, and a completion needs an invocation by
+    the same process with the same `f`. `complete()` returns a history in which
+    invocations that never completed end as `info`, as Jepsen does.
+    """
+
+    __slots__ = ("ops", "_pairing", "source")
+
+    def __init__(self, ops: Iterable[Op], *, source: str | None = None, validate: bool = True):
+        self.ops: list[Op] = list(ops)
+        self.source = source
+        self._pairing: Pairing | None = None
+        if validate:
+            self._pairing = self._pair(strict=True)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self) -> Iterator[Op]:
+        return iter(self.ops)
+
+    def __getitem__(self, i: int) -> Op:
+        return self.ops[i]
+
+    @property
+    def pairing(self) -> Pairing:
+        if self._pairing is None:
+            self._pairing = self._pair(strict=True)
+        return self._pairing
+
+    def completion_of(self, position: int) -> Op | None:
+        """The completion of the invocation at `position`, or None if it never completed."""
+        j = self.pairing.completion[position]
+        return self.ops[j] if j >= 0 else None
+
+    def invocation_of(self, position: int) -> Op | None:
+        """The invocation of the completion at `position`."""
+        j = self.pairing.invocation[position]
+        return self.ops[j] if j >= 0 else None
+
+    def pairs(self) -> Iterator[tuple[Op, Op | None]]:
+        """(invocation, completion or None) for every invocation, in invocation order."""
+        comp = self.pairing.completion
+        ops = self.ops
+        for i, op in enumerate(ops):
+            if op.type == "invoke" or (op.process == NEMESIS and self.pairing.invocation[i] < 0):
+                j = comp[i]
+                yield op, (ops[j] if j >= 0 else None)
+
+    def client_ops(self) -> Iterator[Op]:
+        return (op for op in self.ops if op.process != NEMESIS)
+
+    def nemesis_ops(self) -> Iterator[Op]:
+        return (op for op in self.ops if op.process == NEMESIS)
+
+    def complete(self) -> "History":
+        """A copy where every invocation without completion gets an `info` completion at the end."""
+        comp = self.pairing.completion
+        ops = list(self.ops)
+        last_time = ops[-1].time if ops else 0
+        for i, op in enumerate(self.ops):
+            if op.type == "invoke" and comp[i] < 0:
+                ops.append(Op(len(ops), last_time, "info", op.process, op.f, op.value, op.node, "indeterminate: no completion recorded"))
+        return History(ops, source=self.source)
+
+    def _pair(self, *, strict: bool) -> Pairing:
+        n = len(self.ops)
+        completion = [-1] * n
+        invocation = [-1] * n
+        open_by_process: dict[Any, int] = {}
+        for i, op in enumerate(self.ops):
+            p = op.process
+            if op.index != i and strict:
+                raise HistoryError(
+                    f"op has index {op.index} but is at position {i}; indices must count 0, 1, 2, ... in order",
+                    path=self.source,
+                    line=i + 1,
+                )
+            if p == NEMESIS:
+                # Jepsen nemesis ops: an info (or invoke) opens, the next info with the same f closes.
+                j = open_by_process.get(p)
+                if j is not None and op.type in COMPLETIONS and self.ops[j].f == op.f:
+                    completion[j] = i
+                    invocation[i] = j
+                    del open_by_process[p]
+                else:
+                    open_by_process[p] = i
+                continue
+            if op.type == "invoke":
+                if p in open_by_process:
+                    j = open_by_process[p]
+                    raise HistoryError(
+                        f"process {p} invokes {op.f!r} while its op at index {j} ({self.ops[j].f!r}) has not completed; "
+                        "a process runs one op at a time — give the new op a new process id",
+                        path=self.source,
+                        line=i + 1,
+                    )
+                open_by_process[p] = i
+            else:
+                j = open_by_process.pop(p, None)
+                if j is None:
+                    raise HistoryError(
+                        f"{op.type} completion of {op.f!r} by process {p} has no invocation before it",
+                        path=self.source,
+                        line=i + 1,
+                    )
+                if self.ops[j].f != op.f:
+                    raise HistoryError(
+                        f"completion f {op.f!r} differs from its invocation's f {self.ops[j].f!r} (index {j})",
+                        path=self.source,
+                        line=i + 1,
+                    )
+                completion[j] = i
+                invocation[i] = j
+        return Pairing(completion, invocation)
+
+
+def _iter_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """(line number, line, is_last) for each non-empty line, bytes-wise."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    lines = data.split(b"\n")
+    torn = not data.endswith(b"\n") and bool(data)
+    last = len(lines) - 1
+    for n, line in enumerate(lines):
+        if line.strip():
+            yield n + 1, line, (n == last and torn)
+
+
+def read_jsonl(path: str | os.PathLike, *, validate: bool = True, warnings: list[str] | None = None) -> History:
+    """Reads a JSON Lines history, checking every line.
+
+    A torn last line (a writer killed mid-write: no trailing newline and not
+    valid JSON) is skipped with a warning appended to `warnings`; any other bad
+    line raises HistoryError naming file and line.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise HistoryError("no such file; pass a history.jsonl, a .edn history or a run directory", path=path)
+    ops: list[Op] = []
+    append = ops.append
+    for lineno, line, torn_last in _iter_lines(path):
+        try:
+            d = _loads(line)
+        except _JSONDecodeError as e:
+            if torn_last:
+                if warnings is not None:
+                    warnings.append(f"{path}:{lineno}: last line is torn (the writer stopped mid-line); skipped")
+                break
+            raise HistoryError(f"not valid JSON ({e})", path=path, line=lineno) from None
+        try:
+            op = op_from_dict(d)
+        except HistoryError as e:
+            raise HistoryError(e.problem, path=path, line=lineno) from None
+        append(op)
+    return History(ops, source=str(path), validate=validate)
+
+
+def read_history(path: str | os.PathLike, *, warnings: list[str] | None = None) -> History:
+    """Reads a history from `.jsonl`, `.edn`, or a run directory holding `history.jsonl`."""
+    path = Path(path)
+    if path.is_dir():
+        candidate = path / "history.jsonl"
+        if not candidate.exists():
+            edn = path / "history.edn"
+            if edn.exists():
+                candidate = edn
+            else:
+                raise HistoryError("directory has no history.jsonl or history.edn; pass a run directory", path=path)
+        path = candidate
+    if path.suffix == ".edn":
+        from prozess.edn import read_edn
+
+        return read_edn(path)
+    return read_jsonl(path, warnings=warnings)
+
+
+class HistoryWriter:
+    """Appends ops to a JSON Lines file, flushing each line so a crash leaves a usable prefix.
+
+    Assigns `index` and `time` (ns since the writer was opened, monotonic) when
+    the caller uses `record`; `write` takes an already-built Op.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, start_ns: int | None = None, fsync: bool = False):
+        import time as _time
+
+        self.path = Path(path)
+        self._fh: IO[bytes] = open(self.path, "ab")
+        self._clock = _time.monotonic_ns
+        self.start_ns = start_ns if start_ns is not None else self._clock()
+        self._next = 0
+        self._fsync = fsync
+        self.ops: list[Op] = []
+
+    def now(self) -> int:
+        return self._clock() - self.start_ns
+
+    def record(self, type: str, process: int | str, f: str, value: Any = None, *, node: str | None = None, error: Any = None, time: int | None = None) -> Op:
+        op = Op(self._next, self.now() if time is None else time, type, process, f, value, node, error)
+        self.write(op)
+        return op
+
+    def write(self, op: Op) -> None:
+        if op.index != self._next:
+            op = op._replace(index=self._next)
+        self._next += 1
+        self.ops.append(op)
+        self._fh.write(_dumps(op.to_dict()) + b"\n")
+        self._fh.flush()
+        if self._fsync:
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.flush()
+            self._fh.close()
+
+    def __enter__(self) -> "HistoryWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def write_jsonl(history: Iterable[Op], path: str | os.PathLike) -> None:
+    """Writes a whole history at once (for exports and tests)."""
+    with open(path, "wb") as fh:
+        for op in history:
+            fh.write(_dumps(op.to_dict()) + b"\n")
