@@ -1,0 +1,34 @@
+# The two commands of the README's Quick start, and what they stand on.
+# `make campaign` sets everything up that is missing, then runs a short real campaign
+# against a real Kafka cluster and prints the verdict; `make test` runs the whole suite.
+
+VENV    ?= .venv
+PYTHON  ?= python3
+PROZESS := $(VENV)/bin/prozess
+PYTEST  := $(VENV)/bin/pytest
+CAMPAIGN_ARGS ?= --workload queue --preset safe --faults partition,kill --time-limit 40 --seed 1 --name quickstart
+
+.PHONY: venv setup campaign test test-fast clean-results
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml setup.py requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -c requirements.lock -e '.[test]'
+	touch $@
+
+setup: venv
+	$(PROZESS) setup
+
+campaign: setup
+	$(PROZESS) run $(CAMPAIGN_ARGS)
+
+test: setup
+	$(PYTEST) -p no:cacheprovider tests
+
+test-fast: venv
+	$(PYTEST) -q -m "not integration and not slow and not browser" tests
+
+clean-results:
+	find results -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitignore -exec rm -rf {} +

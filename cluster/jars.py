@@ -1,0 +1,62 @@
+"""The Kafka server jars: resolved from Maven Central with `mvn dependency:copy-dependencies`.
+
+The pom is cluster/node/pom.xml; the jars land in <cache>/kafka/<version>/libs and a
+`complete` marker is written last, so a half-finished download is never used.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from prozess.cluster.paths import NODE_DIR, kafka_dir
+
+__all__ = ["JarsError", "jars_dir", "jars_ready", "ensure_jars"]
+
+
+class JarsError(RuntimeError):
+    """The Kafka jars could not be resolved; the message says what to do."""
+
+
+def jars_dir(version: str) -> Path:
+    return kafka_dir(version) / "libs"
+
+
+def jars_ready(version: str) -> bool:
+    d = kafka_dir(version)
+    return (d / "complete").is_file() and any(jars_dir(version).glob(f"kafka_2.13-{version}.jar"))
+
+
+def ensure_jars(version: str, *, timeout: float = 900) -> Path:
+    """Returns the libs dir for `version`, downloading it with Maven when missing."""
+    if jars_ready(version):
+        return jars_dir(version)
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise JarsError("Maven (mvn) is needed to fetch the Kafka jars; install it (Debian: apt-get install maven) and retry")
+    final = kafka_dir(version)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=final.parent))
+    try:
+        argv = [
+            mvn, "-q", "-B", "-f", str(NODE_DIR / "pom.xml"), f"-Dkafka.version={version}",
+            "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={tmp / 'libs'}",
+        ]
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise JarsError(f"mvn did not finish within {timeout:.0f} s resolving Kafka {version}; check Maven's network settings") from None
+        if r.returncode != 0:
+            tail = (r.stdout + r.stderr).strip()[-800:]
+            raise JarsError(f"mvn could not resolve org.apache.kafka:kafka_2.13:{version}: {tail}")
+        (tmp / "complete").write_text(version + "\n")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return jars_dir(version)

@@ -1,0 +1,3 @@
+from prozess.cli import main
+
+main()

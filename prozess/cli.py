@@ -1,0 +1,331 @@
+"""The `prozess` command line.
+
+Exit codes, which other tools rely on, are the same for every command that
+delivers a verdict (`check`, `run`, `replay`): 0 valid, 1 invalid, 2 bad input
+or usage, 3 unknown. Commands of other areas (cluster, run, heal) live in their
+own modules and are mounted here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from prozess.history import HistoryError
+
+EXIT_VALID, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+
+app = typer.Typer(
+    name="prozess",
+    help="Jepsen-style verification and chaos testing for Kafka: run campaigns, check histories, read reports.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+history_app = typer.Typer(help="Read and convert saved histories.", no_args_is_help=True)
+app.add_typer(history_app, name="history")
+
+ResultsDir = typer.Option(None, "--results-dir", envvar="PROZESS_RESULTS_DIR", help="Where runs are stored (default ./results).")
+
+
+def exit_code_for(valid: Any) -> int:
+    if valid is True:
+        return EXIT_VALID
+    if valid is False:
+        return EXIT_INVALID
+    return EXIT_UNKNOWN
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
+    """Prints one clear error line to stderr and exits with `code`."""
+    typer.echo(f"prozess: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+# ------------------------------------------------------------------ setup
+
+
+@app.command()
+def setup(check: bool = typer.Option(False, "--check", help="Only say what is ready and what is missing; change nothing.")) -> None:
+    """Install and start what campaigns need (idempotent): host packages, docker engine, Kafka jars, node image."""
+    from prozess.setup import SetupError, check_all, run_setup
+
+    if check:
+        statuses = check_all()
+        missing = 0
+        for step, status in statuses:
+            mark = "ready  " if status.ready else ("missing" if not step.optional else "absent ")
+            if not status.ready and not step.optional:
+                missing += 1
+            typer.echo(f"{mark}  {step.name}: {status.detail}")
+        if missing:
+            typer.echo(f"{missing} step(s) missing; run `prozess setup` to install them.")
+            raise typer.Exit(1)
+        typer.echo("everything needed is ready.")
+        return
+
+    def on_step(step, state: str) -> None:
+        typer.echo(f"{state:9} {step.name}", err=True)
+
+    try:
+        run_setup(on_step=on_step)
+    except SetupError as e:
+        fail(str(e), 1)
+    typer.echo("setup complete.")
+
+
+# ------------------------------------------------------------------ runs
+
+
+@app.command()
+def runs(results_dir: Optional[Path] = ResultsDir, as_json: bool = typer.Option(False, "--json", help="Print the list as JSON.")) -> None:
+    """List stored runs, newest first, with their verdicts."""
+    from prozess.store import StoreError, list_runs
+
+    rows = []
+    for run in list_runs(results_dir):
+        try:
+            rows.append(run.summary())
+        except StoreError as e:
+            rows.append({"test": run.test_name, "time": run.timestamp, "path": str(run.path), "valid": "unreadable", "anomalies": {}, "error": str(e)})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no runs yet.")
+        return
+    for row in rows:
+        verdict = {True: "valid", False: "INVALID", None: "unchecked"}.get(row["valid"], str(row["valid"]))
+        anomalies = ", ".join(f"{k}×{v}" for k, v in sorted(row["anomalies"].items()))
+        typer.echo(f"{row['time']}  {verdict:9}  {row['test']}  {anomalies}".rstrip())
+
+
+# ------------------------------------------------------------------ check
+
+
+def _load_for_check(path: Path) -> tuple[Any, dict[str, Any] | None, list[str]]:
+    """(history, test spec or None, warnings) for a run directory, .jsonl or .edn file."""
+    from prozess.history import read_history
+    from prozess.store import Run
+
+    warnings: list[str] = []
+    if not path.exists():
+        raise HistoryError("no such file or directory; pass a history.jsonl, a Jepsen .edn history or a run directory", path=path)
+    test = None
+    if path.is_dir():
+        run = Run(path)
+        test = run.test() or None
+    elif path.suffix not in (".jsonl", ".edn", ".json"):
+        raise HistoryError("unknown history format; pass a .jsonl, a .edn or a run directory", path=path)
+    history = read_history(path, warnings=warnings)
+    return history, test, warnings
+
+
+def check_history(history: Any, test: dict[str, Any] | None, names: list[str] | None) -> dict[str, Any]:
+    """Runs the checkers on a loaded history."""
+    from prozess.checkers import check
+
+    return check(history, test=test, names=names)
+
+
+@app.command("check")
+def check_cmd(
+    path: Path = typer.Argument(..., help="A history.jsonl, a Jepsen .edn history, or a run directory."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout."),
+    checkers: Optional[str] = typer.Option(None, "--checkers", help="Comma-separated checker names (default: the run's, or all)."),
+    save: bool = typer.Option(False, "--save", help="Also write results.json into the run directory."),
+) -> None:
+    """Re-check a saved history offline. Exit 0 valid, 1 invalid, 2 bad input, 3 unknown."""
+    try:
+        history, test, warnings = _load_for_check(path)
+    except HistoryError as e:
+        fail(str(e))
+        return
+    for w in warnings:
+        typer.echo(f"prozess: warning: {w}", err=True)
+    names = [n.strip() for n in checkers.split(",") if n.strip()] if checkers else None
+    try:
+        result = check_history(history, test, names)
+    except (KeyError, ValueError) as e:
+        fail(str(e))
+        return
+    if warnings:
+        result = {**result, "warnings": warnings}
+    if save:
+        if not path.is_dir():
+            fail("--save needs a run directory (a bare history file has no place for results.json)")
+        from prozess.store import Run
+
+        Run(path).write_results(result)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    else:
+        from prozess.checkers import summary
+
+        typer.echo(f"{path}: {len(history)} ops")
+        typer.echo(summary(result))
+    raise typer.Exit(exit_code_for(result.get("valid")))
+
+
+# ------------------------------------------------------------------ history
+
+
+@history_app.command("convert")
+def history_convert(
+    source: Path = typer.Argument(..., help="A .jsonl or .edn history (or a run directory)."),
+    dest: Path = typer.Argument(..., help="Where to write: .jsonl or .edn, chosen by the suffix."),
+    force: bool = typer.Option(False, "--force", help="Overwrite DEST if it exists."),
+) -> None:
+    """Convert a history between prozess JSON Lines and Jepsen EDN."""
+    from prozess.edn import write_edn
+    from prozess.history import read_history, write_jsonl
+
+    if dest.exists() and not force:
+        fail(f"{dest}: exists; pass --force to overwrite it")
+    if dest.suffix not in (".jsonl", ".edn"):
+        fail(f"{dest}: unknown format; name it .jsonl or .edn")
+    try:
+        history = read_history(source)
+    except HistoryError as e:
+        fail(str(e))
+        return
+    (write_edn if dest.suffix == ".edn" else write_jsonl)(history, dest)
+    typer.echo(f"wrote {len(history)} ops to {dest}")
+
+
+@history_app.command("show")
+def history_show(
+    source: Path = typer.Argument(..., help="A run directory, .jsonl or .edn history."),
+    key: Optional[str] = typer.Option(None, "--key", help="Only ops that touch this key."),
+    process: Optional[str] = typer.Option(None, "--process", help="Only ops of this process (a number or `nemesis`)."),
+    f: Optional[str] = typer.Option(None, "--f", help="Only ops with this f."),
+    start: int = typer.Option(0, "--from", help="First op index to show."),
+    limit: int = typer.Option(200, "--limit", help="Most ops to show."),
+) -> None:
+    """Print a slice of a history for reading in the terminal."""
+    from prozess.history import read_history
+
+    try:
+        history = read_history(source)
+    except HistoryError as e:
+        fail(str(e))
+        return
+    want_process: Any = None
+    if process is not None:
+        want_process = int(process) if process.lstrip("-").isdigit() else process
+    shown = 0
+    for op in history.ops[start:]:
+        if shown >= limit:
+            break
+        if want_process is not None and op.process != want_process:
+            continue
+        if f is not None and op.f != f:
+            continue
+        if key is not None and not _touches_key(op.value, key):
+            continue
+        err = f"  error={op.error}" if op.error is not None else ""
+        typer.echo(f"{op.index:>8} {op.time / 1e9:10.3f}s {str(op.process):>8} {op.type:6} {op.f:10} {json.dumps(op.value)}{err}")
+        shown += 1
+
+
+def _touches_key(value: Any, key: str) -> bool:
+    if isinstance(value, list):
+        for mop in value:
+            if mop == key:
+                return True
+            if isinstance(mop, list) and len(mop) > 1:
+                if mop[0] == "send" and mop[1] == key:
+                    return True
+                if mop[0] == "poll" and isinstance(mop[1], dict) and key in mop[1]:
+                    return True
+    return False
+
+
+# ------------------------------------------------------------------ report and serve
+
+
+@app.command()
+def report(
+    source: Path = typer.Argument(..., help="A run directory, or a bare .jsonl/.edn history (checked first)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Directory to write report.html into (default: beside the source)."),
+) -> None:
+    """Write the HTML report of a run or a history."""
+    from prozess.report import write_report
+
+    try:
+        path = write_report(source, out)
+    except HistoryError as e:
+        fail(str(e))
+        return
+    typer.echo(str(path))
+
+
+@app.command()
+def serve(
+    results_dir: Optional[Path] = ResultsDir,
+    port: int = typer.Option(8000, "--port", help="Port on 127.0.0.1."),
+) -> None:
+    """Browse all stored runs in a local web page (loopback only)."""
+    from prozess.report import serve as serve_runs
+    from prozess.store import default_results_dir
+
+    root = default_results_dir(results_dir)
+    typer.echo(f"serving {root} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
+    serve_runs(root, port=port)
+
+
+# ------------------------------------------------------------------ commands of other areas
+
+
+def _mount() -> None:
+    """Mounts the commands that other areas own, when they are installed."""
+    try:
+        from prozess.cluster.cli import app as cluster_app
+
+        app.add_typer(cluster_app, name="cluster", help="Start, inspect and remove Kafka clusters.")
+    except ImportError:
+        pass
+    try:
+        from prozess.run_command import run as run_command
+
+        app.command("run")(run_command)
+    except ImportError:
+        pass
+    try:
+        from prozess.nemesis.cli import heal
+
+        app.command("heal")(heal)
+    except ImportError:
+        pass
+    try:
+        from prozess.replay import replay
+
+        app.command("replay")(replay)
+    except ImportError:
+        pass
+    try:
+        from prozess.save import save
+
+        app.command("save")(save)
+    except ImportError:
+        pass
+
+
+_mount()
+
+
+def main() -> None:
+    """Console-script entry point: usage errors exit 2, as every verdict command promises."""
+    try:
+        app()
+    except HistoryError as e:
+        typer.echo(f"prozess: error: {e}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":
+    main()

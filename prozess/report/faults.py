@@ -1,0 +1,122 @@
+"""Fault windows: the spans of time during which a nemesis fault was in force.
+
+The nemesis records its actions as ops of process "nemesis" (Jepsen style: an op
+opens an action and the next op with the same `f` completes it). A fault window
+runs from the start of the action that begins a fault to the completion of the
+action that ends it:
+
+- `start-X` ... `stop-X` (and bare `start` ... `stop`),
+- `pause` ... `resume`, `partition` ... `heal`, `kill` ... `start`/`restart`.
+
+Any other nemesis action (a clock bump, say) becomes a window of its own
+duration. A fault never ended is open until the end of the history, and is
+flagged `healed: False` so the report can say so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from prozess.history import COMPLETIONS, NEMESIS, Op
+
+__all__ = ["FaultWindow", "fault_windows", "windows_at"]
+
+# closing f -> the f that opened the fault it closes
+_CLOSERS = {"stop": "start", "resume": "pause", "heal": "partition", "restart": "kill"}
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    kind: str  # e.g. "partition"
+    start: int  # ns since the run started
+    end: int  # ns; the end of the history when never healed
+    start_op: int  # index of the op that opened the fault
+    end_op: int | None  # index of the op that completed its end, None when never healed
+    value: Any  # the opening op's value (what the fault did), or its completion's when richer
+    healed: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "start": self.start,
+            "end": self.end,
+            "start_op": self.start_op,
+            "end_op": self.end_op,
+            "value": self.value,
+            "healed": self.healed,
+        }
+
+
+def _kind(f: str) -> tuple[str, str]:
+    """(role, kind) for a nemesis f; role is "open", "close" or "instant"."""
+    if f.startswith("start-"):
+        return "open", f[len("start-") :]
+    if f.startswith("stop-"):
+        return "close", f[len("stop-") :]
+    if f in _CLOSERS:
+        return "close", _CLOSERS[f]
+    if f in ("start", "pause", "partition", "kill"):
+        return "open", f
+    return "instant", f
+
+
+def _actions(ops: Iterable[Op]) -> list[tuple[Op, Op | None]]:
+    """Nemesis actions as (opening op, completing op or None), in order."""
+    actions: list[tuple[Op, Op | None]] = []
+    pending: Op | None = None
+    for op in ops:
+        if op.process != NEMESIS:
+            continue
+        if pending is not None and op.f == pending.f and op.type in COMPLETIONS:
+            actions.append((pending, op))
+            pending = None
+        else:
+            if pending is not None:
+                actions.append((pending, None))
+            pending = op
+    if pending is not None:
+        actions.append((pending, None))
+    return actions
+
+
+def fault_windows(ops: Iterable[Op], end_time: int | None = None) -> list[FaultWindow]:
+    """Every fault window of a history, ordered by start time."""
+    ops = list(op for op in ops if op.process == NEMESIS) if not isinstance(ops, list) else ops
+    last = end_time
+    if last is None:
+        last = max((op.time for op in ops), default=0)
+    open_: dict[str, tuple[Op, Op | None]] = {}
+    windows: list[FaultWindow] = []
+
+    def value_of(opening: Op, done: Op | None) -> Any:
+        if done is not None and done.value not in (None, opening.value):
+            return done.value
+        return opening.value
+
+    for opening, done in _actions(ops):
+        role, kind = _kind(opening.f)
+        finish = done.time if done is not None else opening.time
+        if opening.f == "start" and "kill" in open_ and "start" not in open_:
+            role, kind = "close", "kill"  # Jepsen's kill nemesis restarts with :start
+        if role == "open":
+            if kind in open_:  # opened twice: the earlier one ends where the new one starts
+                o, d = open_.pop(kind)
+                windows.append(FaultWindow(kind, o.time, opening.time, o.index, None, value_of(o, d), healed=False))
+            open_[kind] = (opening, done)
+        elif role == "close":
+            if kind in open_:
+                o, d = open_.pop(kind)
+                windows.append(FaultWindow(kind, o.time, max(finish, o.time), o.index, (done or opening).index, value_of(o, d)))
+            # a stop with nothing open (an idempotent heal at the end) is not a window
+        else:
+            windows.append(FaultWindow(kind, opening.time, finish, opening.index, (done or opening).index, value_of(opening, done)))
+    for kind, (o, d) in open_.items():
+        windows.append(FaultWindow(kind, o.time, max(last, o.time), o.index, None, value_of(o, d), healed=False))
+    windows.sort(key=lambda w: (w.start, w.kind))
+    return windows
+
+
+def windows_at(windows: list[FaultWindow], time: int) -> list[FaultWindow]:
+    """The windows in force at `time` (ns)."""
+    return [w for w in windows if w.start <= time <= w.end]

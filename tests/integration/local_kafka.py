@@ -1,0 +1,162 @@
+"""A single-node KRaft Kafka on 127.0.0.1 for the workload and runner tests.
+
+Real Apache Kafka (the same pinned release the cluster uses), run as one JVM on
+the loopback interface: no containers, so the client adapters and the runner
+can be tested wherever Java and Maven are. The jars come from Maven Central
+through `mvn dependency:copy-dependencies` into a cache directory
+(`$PROZESS_CACHE_DIR` or `~/.cache/prozess`), fetched once.
+
+This is a test helper, not the cluster backend: the fault tests use
+`prozess.cluster`. `LocalKafka` is a context manager; `stop()` kills the JVM
+and removes its data directory on every exit path.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+KAFKA_VERSION = "4.4.0"
+
+POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>prozess.test</groupId>
+  <artifactId>local-kafka</artifactId>
+  <version>1</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency>
+      <groupId>org.apache.kafka</groupId>
+      <artifactId>kafka_2.13</artifactId>
+      <version>{version}</version>
+    </dependency>
+  </dependencies>
+</project>
+"""
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("PROZESS_CACHE_DIR", Path.home() / ".cache" / "prozess"))
+
+
+def kafka_libs(version: str = KAFKA_VERSION, *, timeout: float = 600) -> Path:
+    """The directory holding the Kafka broker jars and their runtime dependencies, fetched once."""
+    libs = cache_dir() / f"local-kafka-{version}" / "libs"
+    if (libs / f"kafka_2.13-{version}.jar").exists():
+        return libs
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise RuntimeError("a local Kafka needs java and mvn on PATH (apt-get install openjdk-17-jre-headless maven)")
+    work = Path(tempfile.mkdtemp(prefix="prozess-pom-"))
+    try:
+        (work / "pom.xml").write_text(POM.format(version=version))
+        tmp_libs = libs.with_name("libs.partial")
+        shutil.rmtree(tmp_libs, ignore_errors=True)
+        subprocess.run(
+            ["mvn", "-q", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
+             f"-DoutputDirectory={tmp_libs}", "-DincludeScope=runtime"],
+            check=True, timeout=timeout,
+        )
+        tmp_libs.rename(libs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return libs
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LocalKafka:
+    """One combined broker+controller JVM on 127.0.0.1; `bootstrap` is its address."""
+
+    def __init__(self, *, version: str = KAFKA_VERSION, heap: str = "512m"):
+        self.version = version
+        self.heap = heap
+        self.port = free_port()
+        self.controller_port = free_port()
+        self.bootstrap = f"127.0.0.1:{self.port}"
+        self.dir: Path | None = None
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90) -> "LocalKafka":
+        libs = kafka_libs(self.version)
+        self.dir = Path(tempfile.mkdtemp(prefix="prozess-local-kafka-"))
+        data = self.dir / "data"
+        props = self.dir / "server.properties"
+        props.write_text("\n".join([
+            "process.roles=broker,controller",
+            "node.id=1",
+            f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+            "controller.listener.names=CONTROLLER",
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            f"log.dirs={data}",
+            "num.partitions=1",
+            "offsets.topic.replication.factor=1",
+            "transaction.state.log.replication.factor=1",
+            "transaction.state.log.min.isr=1",
+            "share.coordinator.state.topic.replication.factor=1",
+            "share.coordinator.state.topic.min.isr=1",
+            "group.initial.rebalance.delay.ms=0",
+            "auto.create.topics.enable=false",
+            "",
+        ]))
+        cp = str(libs) + "/*"
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        java = ["java", f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseSerialGC", "-cp", cp]
+        subprocess.run(
+            java + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
+            check=True, capture_output=True, timeout=120,
+        )
+        self.log = open(self.dir / "server.log", "wb")
+        self.proc = subprocess.Popen(java + ["kafka.Kafka", str(props)], stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        from confluent_kafka.admin import AdminClient
+
+        deadline = time.monotonic() + timeout
+        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"local Kafka exited with {self.proc.returncode}; see {self.dir}/server.log")
+            try:
+                md = admin.list_topics(timeout=2)
+                if md.brokers:
+                    return
+            except Exception as e:  # not up yet
+                last = e
+            time.sleep(0.5)
+        raise TimeoutError(f"local Kafka did not come up in {timeout}s ({last}); see {self.dir}/server.log")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        self.proc = None
+        if getattr(self, "log", None) is not None:
+            self.log.close()
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self) -> "LocalKafka":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,105 @@
+"""The command line: exit codes, clear errors on bad input, conversions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from prozess.cli import app
+from prozess.edn import read_edn
+from prozess.history import Op, read_jsonl, write_jsonl
+
+runner = CliRunner()
+
+VALID = [
+    Op(0, 0, "invoke", 0, "send", [["send", "x", 1]]),
+    Op(1, 1, "ok", 0, "send", [["send", "x", [0, 1]]]),
+    Op(2, 2, "invoke", 1, "poll", [["poll"]]),
+    Op(3, 3, "ok", 1, "poll", [["poll", {"x": [[0, 1]]}]]),
+]
+# x=1 was acknowledged at offset 0, yet a later poll reads offset 1 (x=2) and never x=1: a lost write.
+LOST = [
+    Op(0, 0, "invoke", 0, "send", [["send", "x", 1]]),
+    Op(1, 1, "ok", 0, "send", [["send", "x", [0, 1]]]),
+    Op(2, 2, "invoke", 0, "send", [["send", "x", 2]]),
+    Op(3, 3, "ok", 0, "send", [["send", "x", [1, 2]]]),
+    Op(4, 4, "invoke", 1, "assign", ["x"]),
+    Op(5, 5, "ok", 1, "assign", ["x"]),
+    Op(6, 6, "invoke", 1, "poll", [["poll"]]),
+    Op(7, 7, "ok", 1, "poll", [["poll", {"x": [[1, 2]]}]]),
+]
+
+
+def test_help_lists_commands():
+    r = runner.invoke(app, ["--help"])
+    assert r.exit_code == 0
+    for cmd in ("setup", "runs", "check", "report", "serve", "history"):
+        assert cmd in r.output
+
+
+def test_check_valid_history_exits_0(tmp_path):
+    write_jsonl(VALID, tmp_path / "h.jsonl")
+    r = runner.invoke(app, ["check", str(tmp_path / "h.jsonl"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["valid"] is True
+
+
+def test_check_invalid_history_exits_1_and_names_anomaly(tmp_path):
+    write_jsonl(LOST, tmp_path / "h.jsonl")
+    r = runner.invoke(app, ["check", str(tmp_path / "h.jsonl"), "--json"])
+    assert r.exit_code == 1, r.output
+    result = json.loads(r.stdout)
+    assert result["valid"] is False and "lost-write" in result["anomaly-types"]
+
+
+def test_check_bad_input_exits_2_and_writes_nothing(tmp_path):
+    path = tmp_path / "h.jsonl"
+    path.write_text('{"index": 0, "time": 0, "type": "invoke", "process": 0, "f": "poll"}\n{"index": 1, "time": 0, "type": "ok", "process": 7, "f": "poll"}\n')
+    before = path.read_bytes()
+    r = runner.invoke(app, ["check", str(path)])
+    assert r.exit_code == 2
+    assert f"{path}:2: ok completion of 'poll' by process 7 has no invocation" in r.output
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["h.jsonl"]
+
+
+def test_check_missing_file_and_unknown_format_exit_2(tmp_path):
+    assert runner.invoke(app, ["check", str(tmp_path / "missing.jsonl")]).exit_code == 2
+    (tmp_path / "h.txt").write_text("x")
+    r = runner.invoke(app, ["check", str(tmp_path / "h.txt")])
+    assert r.exit_code == 2 and "unknown history format" in r.output
+
+
+def test_check_edn_history(tmp_path):
+    from prozess.edn import write_edn
+
+    write_edn(LOST, tmp_path / "h.edn")
+    r = runner.invoke(app, ["check", str(tmp_path / "h.edn"), "--json"])
+    assert r.exit_code == 1, r.output
+
+
+def test_convert_round_trip_and_refuses_overwrite(tmp_path):
+    write_jsonl(VALID, tmp_path / "h.jsonl")
+    assert runner.invoke(app, ["history", "convert", str(tmp_path / "h.jsonl"), str(tmp_path / "h.edn")]).exit_code == 0
+    assert list(read_edn(tmp_path / "h.edn")) == VALID
+    r = runner.invoke(app, ["history", "convert", str(tmp_path / "h.edn"), str(tmp_path / "h.jsonl")])
+    assert r.exit_code == 2 and "--force" in r.output
+    assert list(read_jsonl(tmp_path / "h.jsonl")) == VALID
+
+
+def test_history_show_filters_by_key_and_process(tmp_path):
+    write_jsonl(LOST, tmp_path / "h.jsonl")
+    r = runner.invoke(app, ["history", "show", str(tmp_path / "h.jsonl"), "--process", "1"])
+    assert r.exit_code == 0
+    assert len(r.output.strip().splitlines()) == 4
+    r = runner.invoke(app, ["history", "show", str(tmp_path / "h.jsonl"), "--key", "y"])
+    assert r.output.strip() == ""
+
+
+def test_console_script_usage_error_exits_2():
+    r = subprocess.run([sys.executable, "-m", "prozess", "check"], capture_output=True, text=True)
+    assert r.returncode == 2
