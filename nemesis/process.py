@@ -1,0 +1,111 @@
+"""Process faults on the Kafka process of a node: kill -9, pause (SIGSTOP) / resume, restart.
+
+Targets (as the spec spells them): ``one``, ``minority``, ``majority``, ``all``
+(chosen with the seeded rng when the schedule is made, so a replay hits the same
+nodes), and ``leader`` (of a topic partition) or ``controller`` (the active KRaft
+controller), which are looked up in the live cluster when the fault starts.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any, Callable, Sequence
+
+from prozess.nemesis.executor import Executor, NemesisError
+
+__all__ = [
+    "LIVE_TARGETS",
+    "TARGETS",
+    "choose_targets",
+    "kill",
+    "pause",
+    "restart",
+    "resume",
+    "start",
+]
+
+TARGETS = ("one", "minority", "majority", "all", "leader", "controller")
+LIVE_TARGETS = ("leader", "controller")
+
+
+def choose_targets(kind: str, nodes: Sequence[str], rng: random.Random) -> list[str]:
+    """Seeded choice of nodes for `one`, `minority`, `majority`, `all` (sorted as in `nodes`)."""
+    nodes = list(nodes)
+    n = len(nodes)
+    if n == 0:
+        raise NemesisError("no nodes to choose targets from")
+    sizes = {"one": 1, "minority": max(1, (n - 1) // 2), "majority": n // 2 + 1, "all": n}
+    if kind not in sizes:
+        raise NemesisError(f"unknown target {kind!r}; use one of {', '.join(TARGETS)} or a list of node names")
+    picked = set(rng.sample(nodes, sizes[kind]))
+    return [x for x in nodes if x in picked]
+
+
+def _wait(pred: Callable[[], bool], timeout: float, step: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if pred():
+                return True
+        except Exception:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(step)
+
+
+def kill(ex: Executor, node: str, sig: str = "KILL") -> None:
+    """Signals the node's Kafka process (SIGKILL by default) and waits until it is gone."""
+    c = ex.cluster
+    ex.act(node, "kill_kafka", lambda: c.kill_kafka(node, sig=sig), sig=sig)
+    if not _wait(lambda: not c.kafka_running(node), 30):
+        raise NemesisError(f"{node}: Kafka still runs 30 s after SIG{sig}")
+
+
+def start(ex: Executor, node: str) -> bool:
+    """Starts the node's Kafka process when it does not run; returns whether it had to."""
+    c = ex.cluster
+    if c.kafka_running(node):
+        return False
+    ex.act(node, "start_kafka", lambda: c.start_kafka(node))
+    return True
+
+
+def pause(ex: Executor, node: str) -> None:
+    c = ex.cluster
+    ex.act(node, "pause_kafka", lambda: c.pause_kafka(node))
+
+
+def resume(ex: Executor, node: str) -> None:
+    """SIGCONT to the node's Kafka process; a process that is not there is fine."""
+    c = ex.cluster
+    if c.kafka_pid(node) is None:
+        return
+    ex.act(node, "resume_kafka", lambda: c.resume_kafka(node))
+
+
+def restart(ex: Executor, node: str, *, timeout: float = 60) -> None:
+    """Graceful stop (SIGTERM, SIGKILL after `timeout`), then start."""
+    c = ex.cluster
+    ex.act(node, "kill_kafka", lambda: c.kill_kafka(node, sig="TERM"), sig="TERM")
+    if not _wait(lambda: not c.kafka_running(node), timeout):
+        kill(ex, node, "KILL")
+    start(ex, node)
+
+
+def live_target(cluster: Any, kind: str, topic: str | None, partition: int) -> str:
+    """The node that is now the leader of (topic, partition) or the active controller."""
+    if kind == "controller":
+        node = cluster.active_controller()
+        if node is None:
+            raise NemesisError("no active controller is known now")
+        return node
+    if kind == "leader":
+        if not topic:
+            raise NemesisError("target `leader` needs a topic (nemesis option `topic`)")
+        node = cluster.leader(topic, partition)
+        if node is None:
+            raise NemesisError(f"no leader is known now for {topic}-{partition}")
+        return node
+    raise NemesisError(f"not a live target: {kind!r}")
