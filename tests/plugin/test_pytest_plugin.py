@@ -1,0 +1,98 @@
+"""The pytest plugin, driven through pytester: option precedence, markers, failure messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prozess.pytest_plugin import Campaign, format_failure
+
+pytest_plugins = ["pytester"]
+
+SPEC_PROBE = """
+import json, pytest
+
+@pytest.mark.prozess(workload="queue", faults=["partition"], preset="safe", time_limit=12, client={"acks": "1"})
+@pytest.mark.parametrize("faults", [["kill"], ["partition", "kill"]])
+def test_probe(prozess_spec, faults):
+    print("SPEC", json.dumps({"faults": prozess_spec.faults, "time_limit": prozess_spec.time_limit,
+                              "acks": prozess_spec.client["acks"], "seed": prozess_spec.seed,
+                              "backend": prozess_spec.backend, "nodes": prozess_spec.cluster.get("nodes"),
+                              "results_dir": prozess_spec.results_dir}))
+"""
+
+
+def _specs(result):
+    import json
+
+    return [json.loads(line.split("SPEC ", 1)[1]) for line in result.outlines if "SPEC " in line]
+
+
+def test_marker_gives_campaign_defaults(pytester: pytest.Pytester):
+    pytester.makepyfile(SPEC_PROBE)
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    specs = _specs(result)
+    assert {s["time_limit"] for s in specs} == {12}
+    assert {s["acks"] for s in specs} == {"1"}
+    assert specs[0]["faults"] == ["partition"]  # the marker; the parametrized arg is the test's own
+    assert len({s["seed"] for s in specs}) == 2  # seeds derive from the test id
+
+
+def test_command_line_beats_ini_beats_default(pytester: pytest.Pytester):
+    pytester.makepyfile(SPEC_PROBE)
+    pytester.makeini("[pytest]\nprozess_backend = netns\nprozess_nodes = 5\nprozess_seed = 9\nprozess_results_dir = from-ini\n")
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider", "--prozess-seed", "7", "--prozess-time-limit", "99")
+    result.assert_outcomes(passed=2)
+    for s in _specs(result):
+        assert s["backend"] == "netns" and s["nodes"] == 5 and s["results_dir"] == "from-ini"
+        assert s["seed"] == 7  # command line over ini
+        assert s["time_limit"] == 99  # command line over the marker
+
+
+def test_bad_option_value_is_a_usage_error(pytester: pytest.Pytester):
+    pytester.makepyfile(SPEC_PROBE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--prozess-nodes", "many")
+    assert result.ret != 0
+    result.stdout.fnmatch_lines(["*--prozess-nodes*'many' is not a valid int*"])
+
+
+def test_unknown_spec_field_in_marker_is_named(pytester: pytest.Pytester):
+    pytester.makepyfile(
+        """
+        import pytest
+        @pytest.mark.prozess(workload="queue", fautls=["kill"])
+        def test_typo(prozess_spec):
+            pass
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*unknown field(s) fautls*"])
+
+
+def test_failure_message_names_anomalies_example_and_report(tmp_path: Path):
+    (tmp_path / "report.html").write_text("<html></html>")
+    results = {
+        "valid": False,
+        "checkers": {
+            "queue": {
+                "valid": False,
+                "anomaly-types": ["lost-write"],
+                "anomalies": {"lost-write": {"count": 3, "examples": [{"explanation": "x=4 was acknowledged at offset 7 but never read", "ops": [12, 15]}]}},
+            },
+            "stats": {"valid": True},
+        },
+    }
+    message = format_failure(Campaign(False, results, tmp_path, {"name": "acks0"}))
+    assert "acks0 is invalid" in message
+    assert "lost-write: 3" in message
+    assert "x=4 was acknowledged at offset 7 but never read (ops 12, 15)" in message
+    assert f"report: {tmp_path / 'report.html'}" in message
+
+
+def test_unknown_message_gives_the_checkers_reason(tmp_path: Path):
+    results = {"valid": "unknown", "checkers": {"txn": {"valid": "unknown", "error": "cycle search timed out"}}}
+    message = format_failure(Campaign("unknown", results, None, {"name": "t"}))
+    assert "is unknown" in message and "checker txn could not decide: cycle search timed out" in message
