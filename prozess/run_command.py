@@ -1,0 +1,133 @@
+"""`prozess run`: run one test from a TOML spec and/or flags, check it, report it.
+
+Exit codes as `prozess check`: 0 valid, 1 invalid, 2 bad input, 3 unknown
+(also for a run cut short by an error). A Ctrl-C stops the workload, heals,
+tears down, and still checks and reports the history recorded so far.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+__all__ = ["run"]
+
+EXIT_VALID, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+
+
+class Client(str, Enum):
+    confluent = "confluent"
+    kafka_python = "kafka-python"
+
+
+class Isolation(str, Enum):
+    read_committed = "read_committed"
+    read_uncommitted = "read_uncommitted"
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"prozess: error: {message}", err=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def run(
+    spec_file: Optional[Path] = typer.Option(None, "--spec", help="A TOML test spec; flags override its values."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="Workload to run (queue)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Test name (the run directory's parent)."),
+    nodes: Optional[int] = typer.Option(None, "--nodes", help="Number of Kafka nodes."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Cluster preset: safe, unsafe, unsafe-unclean, unsafe-min-isr."),
+    replication_factor: Optional[int] = typer.Option(None, "--replication-factor", help="Replication factor of the workload's topics (default: the preset's, 3)."),
+    min_insync_replicas: Optional[int] = typer.Option(None, "--min-insync-replicas", help="min.insync.replicas of the workload's topics."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Node backend: docker, netns, ssh."),
+    bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="HOST:PORT[,...] of an existing cluster to test instead of starting one."),
+    client_properties: Optional[Path] = typer.Option(None, "--client-properties", help="Client settings (SASL/SSL, ...) as a .properties file, passed through."),
+    acks: Optional[str] = typer.Option(None, "--acks", help="Producer acks: 0, 1 or all."),
+    idempotence: Optional[bool] = typer.Option(None, "--idempotence/--no-idempotence", help="Idempotent producer."),
+    transactions: Optional[bool] = typer.Option(None, "--transactions/--no-transactions", help="Transactional producer and mixed txn ops."),
+    retries: Optional[int] = typer.Option(None, "--retries", help="Producer retries (default: the client's)."),
+    isolation: Optional[Isolation] = typer.Option(None, "--isolation", help="Consumer isolation level."),
+    auto_offset_reset: Optional[str] = typer.Option(None, "--auto-offset-reset", help="Consumer auto.offset.reset: earliest, latest, none."),
+    faults: Optional[str] = typer.Option(None, "--faults", help="Comma-separated faults, e.g. kill,partition."),
+    time_limit: Optional[float] = typer.Option(None, "--time-limit", help="Seconds of workload (main phase)."),
+    op_limit: Optional[int] = typer.Option(None, "--op-limit", help="At most this many ops in the main phase."),
+    rate: Optional[float] = typer.Option(None, "--rate", help="Total ops/s over all processes (0: unlimited)."),
+    concurrency: Optional[int] = typer.Option(None, "--concurrency", help="Worker processes (one client each)."),
+    client: Optional[Client] = typer.Option(None, "--client", help="Client library."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the generator and fault schedule (default: random, saved)."),
+    results_dir: Optional[Path] = typer.Option(None, "--results-dir", envvar="PROZESS_RESULTS_DIR", help="Where runs are stored (default ./results)."),
+    keep_cluster: Optional[bool] = typer.Option(None, "--keep-cluster/--no-keep-cluster", help="Leave the cluster running after the run."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Live progress display (default: on a terminal)."),
+    as_json: bool = typer.Option(False, "--json", help="Print results.json on stdout."),
+) -> None:
+    """Run a test against a real Kafka cluster, check it and report it. Exit 0 valid, 1 invalid, 2 bad input, 3 unknown."""
+    from prozess.spec import SpecError, TestSpec
+
+    try:
+        spec = TestSpec.from_toml(spec_file) if spec_file else TestSpec()
+        spec.override(
+            workload=workload,
+            name=name,
+            preset=preset,
+            backend=backend,
+            bootstrap=bootstrap,
+            time_limit=time_limit,
+            op_limit=op_limit,
+            rate=rate,
+            concurrency=concurrency,
+            seed=seed,
+            keep_cluster=keep_cluster,
+            results_dir=str(results_dir) if results_dir else None,
+            faults=[f.strip() for f in faults.split(",") if f.strip()] if faults is not None else None,
+            cluster_nodes=nodes,
+            cluster_replication_factor=replication_factor,
+            cluster_min_insync_replicas=min_insync_replicas,
+            client_library=client.value if client else None,
+            client_acks=acks,
+            client_idempotence=idempotence,
+            client_transactions=transactions,
+            client_retries=retries,
+            client_isolation=isolation.value if isolation else None,
+            client_auto_offset_reset=auto_offset_reset,
+            client_properties_file=str(client_properties) if client_properties else None,
+        )
+        if name is None and spec_file is None:
+            spec.name = _default_name(spec)
+        spec.validate()
+    except SpecError as e:
+        _fail(str(e))
+        return
+    from prozess.runner import RunError, run_test
+
+    try:
+        outcome = run_test(spec, progress=progress)
+    except RunError as e:
+        _fail(str(e))
+        return
+    import json
+    import sys
+
+    if as_json:
+        sys.stdout.write(json.dumps(outcome.results, indent=2, default=str) + "\n")
+    else:
+        try:
+            from prozess.checkers import summary
+
+            typer.echo(summary(outcome.results))
+        except Exception:
+            typer.echo(f"valid: {outcome.valid}")
+        if outcome.error:
+            typer.echo(f"note: {outcome.error}", err=True)
+        typer.echo(f"run: {outcome.run_dir}")
+    v = outcome.valid
+    raise typer.Exit(EXIT_VALID if v is True else EXIT_INVALID if v is False else EXIT_UNKNOWN)
+
+
+def _default_name(spec: object) -> str:
+    c = spec.client  # type: ignore[attr-defined]
+    parts = [spec.workload, spec.preset if not spec.bootstrap else "existing", f"acks{c['acks']}"]  # type: ignore[attr-defined]
+    if spec.faults:  # type: ignore[attr-defined]
+        parts.append("+".join(spec.faults))  # type: ignore[attr-defined]
+    return "-".join(parts)

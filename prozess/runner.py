@@ -1,0 +1,567 @@
+"""The runner: executes a test against a real cluster and leaves a checked run directory.
+
+    run_test(spec) -> RunOutcome
+
+1. Creates the run directory (`prozess.store.new_run`) and writes test.json.
+2. Brings a cluster up (`prozess.cluster.open_cluster`), or uses the one
+   given (`cluster=`), or an existing one by `spec.bootstrap`.
+3. Runs `spec.concurrency` worker threads, one client each, plus the nemesis
+   thread, until the time limit, the op limit, or a stop (SIGINT/SIGTERM).
+   Every op is appended to history.jsonl as it happens.
+4. Heals every fault, then runs the workload's final phase (every worker
+   re-reads all keys), bounded by its own time limit. Skipped after a stop.
+5. In `finally`, on every exit path: heals, tears the nemesis down, collects
+   node logs into nodes/, and tears the cluster down (unless kept).
+6. Checks the history (`prozess.checkers.check`), writes results.json, and
+   renders report.html (`prozess.report.write_report`) where those exist.
+
+Worker semantics are Jepsen's interpreter: a process runs one op at a time;
+an op that ends `info` (or any exception) abandons its client and the thread
+continues as process `p + concurrency` with a fresh client. Every loop is
+bounded: by the phase time limit, the op limit and the stop event, and every
+client call by its own timeout.
+
+The nemesis protocol (`Nemesis`, below) is what `prozess.nemesis` implements.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Protocol, runtime_checkable
+
+from prozess.generator import PENDING, Context, Limit, Stagger, TimeLimit
+from prozess.history import NEMESIS, HistoryWriter, Op
+
+__all__ = ["Nemesis", "NoopNemesis", "RunOutcome", "RunError", "SafeWriter", "run_test", "build_nemesis"]
+
+log = logging.getLogger("prozess.runner")
+
+
+class RunError(RuntimeError):
+    """A run that could not start (bad spec, no cluster); the message says what to do."""
+
+
+@runtime_checkable
+class Nemesis(Protocol):
+    """The fault injector as the runner sees it. `prozess.nemesis` implements it.
+
+    The runner calls, in this order:
+
+    - `setup(cluster, test)` once, before any op. `cluster` is the
+      `prozess.cluster.Cluster` (None for `--bootstrap` runs without a node
+      backend); `test` is the test.json dict plus `"run_dir"` (a str; write
+      `nemesis.jsonl` there, one JSON object per applied fault command).
+    - `schedule(test, rng)` once: an iterable of `(delay_s, f, value)`. The
+      runner sleeps `delay_s` (interruptibly), then records an `info` op
+      (process "nemesis", this `f` and `value`), calls `invoke(f, value)`,
+      and records its result as the completing `info` op. Iteration stops
+      at the end of the main phase or on a stop; the iterable may be
+      infinite and must draw randomness only from `rng` (seeded by the test).
+      A fault is a pair of actions (e.g. "kill-start" then "kill-stop").
+    - `invoke(f, value) -> (type, value)`: applies one action; `type` is
+      normally "info". Raising is allowed: the runner records the error.
+      It must return within a bounded time.
+    - `heal_all()`: ends every fault this nemesis may have started
+      (partitions, paused or killed processes, clocks, links). Idempotent and
+      safe to call at any time, even before `setup` finished; the runner
+      calls it after the main phase, on every exit path, and on Ctrl-C.
+    - `teardown()`: releases anything `setup` made. Called once, last.
+
+    Faults are selected by name from `spec.faults` through
+    `prozess.nemesis.build_nemesis(faults, options) -> Nemesis` when that
+    function exists; `options` is `spec.nemesis` (e.g. interval_s).
+    """
+
+    def setup(self, cluster: Any, test: dict[str, Any]) -> None: ...
+
+    def schedule(self, test: dict[str, Any], rng: random.Random) -> Iterable[tuple[float, str, Any]]: ...
+
+    def invoke(self, f: str, value: Any) -> tuple[str, Any]: ...
+
+    def heal_all(self) -> None: ...
+
+    def teardown(self) -> None: ...
+
+
+class NoopNemesis:
+    """The nemesis of a test without faults: schedules nothing, heals nothing."""
+
+    def setup(self, cluster: Any, test: dict[str, Any]) -> None:
+        pass
+
+    def schedule(self, test: dict[str, Any], rng: random.Random) -> Iterable[tuple[float, str, Any]]:
+        return ()
+
+    def invoke(self, f: str, value: Any) -> tuple[str, Any]:
+        return "info", value
+
+    def heal_all(self) -> None:
+        pass
+
+    def teardown(self) -> None:
+        pass
+
+
+def build_nemesis(faults: list[str], options: dict[str, Any]) -> Nemesis:
+    """The nemesis for `faults` from prozess.nemesis; a no-op one when there are no faults."""
+    if not faults:
+        return NoopNemesis()
+    try:
+        from prozess.nemesis import build_nemesis as build
+    except ImportError as e:
+        raise RunError(f"faults {', '.join(faults)} need prozess.nemesis.build_nemesis, which is not available ({e})") from None
+    return build(list(faults), dict(options))
+
+
+class SafeWriter:
+    """A HistoryWriter shared by threads: one lock around every append; closed writers drop ops."""
+
+    def __init__(self, path: Path):
+        self.writer = HistoryWriter(path)
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def record(self, type: str, process: Any, f: str, value: Any = None, *, error: Any = None) -> Op | None:
+        with self.lock:
+            if self.closed:
+                return None
+            return self.writer.record(type, process, f, value, error=error)
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.writer.close()
+
+    def __len__(self) -> int:
+        return self.writer._next
+
+
+@dataclass
+class RunOutcome:
+    """What a run left: its directory, the checker result and how it ended."""
+
+    run_dir: Path
+    results: dict[str, Any]
+    interrupted: bool = False
+    ops: int = 0
+    error: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> Any:
+        return self.results.get("valid", "unknown")
+
+
+class _Stop:
+    """SIGINT/SIGTERM handling: the first signal asks the run to stop cleanly; a second one raises."""
+
+    def __init__(self, event: threading.Event):
+        self.event = event
+        self.saved: dict[int, Any] = {}
+        self.signal: str | None = None
+
+    def __enter__(self) -> "_Stop":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.saved[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        name = signal.Signals(signum).name
+        if self.event.is_set():
+            raise KeyboardInterrupt(f"second {name}")
+        self.signal = name
+        self.event.set()
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+
+
+class _Phase:
+    """One phase of worker ops: a generator under a lock, a clock, and the stop event."""
+
+    def __init__(self, name: str, gen: Any, stop: threading.Event):
+        self.name = name
+        self.gen = gen
+        self.lock = threading.Lock()
+        self.start = time.monotonic()
+        self.stop = stop
+
+    def now(self) -> float:
+        return time.monotonic() - self.start
+
+
+class Runner:
+    """State of one run; `run_test` drives it."""
+
+    def __init__(self, spec: Any, run_dir: Path, test: dict[str, Any], workload: Any, topics: Any, writer: SafeWriter, stats: Any):
+        self.spec = spec
+        self.run_dir = run_dir
+        self.test = test
+        self.workload = workload
+        self.topics = topics
+        self.writer = writer
+        self.stats = stats
+        self.stop = threading.Event()
+        self.main_done = threading.Event()
+        self.concurrency = spec.concurrency
+        self.processes = list(range(spec.concurrency))
+        self.clients: list[Any] = [None] * spec.concurrency
+
+    # -- workers ------------------------------------------------------------
+    def _record(self, typ: str, process: Any, f: str, value: Any, error: Any = None) -> None:
+        self.writer.record(typ, process, f, value, error=error)
+        if typ != "invoke":
+            self.stats.op(typ)
+
+    def _close_client(self, thread: int) -> None:
+        c = self.clients[thread]
+        self.clients[thread] = None
+        if c is not None:
+            try:
+                c.close(timeout=2.0)
+            except Exception:
+                log.debug("closing client failed", exc_info=True)
+
+    def run_phase(self, phase: _Phase, *, join_timeout: float) -> None:
+        threads = [
+            threading.Thread(target=self._worker, args=(phase, t), name=f"prozess-worker-{t}", daemon=True)
+            for t in range(self.concurrency)
+        ]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + join_timeout
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        stuck = [t.name for t in threads if t.is_alive()]
+        if stuck:
+            log.warning("workers still busy after the phase deadline (their ops stay open, i.e. indeterminate): %s", ", ".join(stuck))
+
+    def _worker(self, phase: _Phase, thread: int) -> None:
+        wl = self.workload
+        n = self.concurrency
+        backoff = 0.0
+        while not phase.stop.is_set():
+            process = self.processes[thread]
+            with phase.lock:
+                o = phase.gen.op(Context(phase.now(), process, thread, n))
+            if o is None:
+                return
+            if o is PENDING:
+                phase.stop.wait(0.01)
+                continue
+            start = o.get("time")
+            if start is not None:
+                delay = start - phase.now()
+                if delay > 0 and phase.stop.wait(delay):
+                    return
+            f, value = o["f"], o.get("value")
+            error: Any = None
+            typ: str
+            result: Any = value
+            # Topics and a client first; if either is impossible, the op certainly did not happen.
+            try:
+                self.topics.ensure(wl.keys_of(o))
+            except Exception as e:
+                error = f"topic setup: {e}"
+            if error is None and self.clients[thread] is None and f != "crash":
+                if backoff:
+                    phase.stop.wait(backoff)
+                try:
+                    self.clients[thread] = wl.open_client(process)
+                    backoff = 0.0
+                except Exception as e:
+                    error = f"no client: {getattr(e, 'error', e)}"
+                    backoff = min(2.0, (backoff or 0.1) * 2)
+            self._record("invoke", process, f, value)
+            ctx = Context(phase.now(), process, thread, n)
+            with phase.lock:
+                phase.gen.update(ctx, {"type": "invoke", "process": process, "f": f, "value": value})
+            if error is not None:
+                typ = "fail"
+            else:
+                try:
+                    if f == "crash" and self.clients[thread] is None:
+                        typ, result, error = "info", value, "crash: no client open"
+                    else:
+                        typ, result, error = wl.invoke(self.clients[thread], o)
+                except Exception as e:
+                    typ, result, error = "info", value, f"indeterminate: {type(e).__name__}: {e}"
+                    log.debug("op crashed:\n%s", traceback.format_exc())
+            self._record(typ, process, f, result, error)
+            ctx = Context(phase.now(), process, thread, n)
+            with phase.lock:
+                phase.gen.update(ctx, {"type": typ, "process": process, "f": f, "value": result, "error": error})
+            if typ == "info":
+                self._close_client(thread)
+                self.processes[thread] = process + n
+
+    def close_clients(self) -> None:
+        for t in range(self.concurrency):
+            self._close_client(t)
+
+    # -- nemesis ------------------------------------------------------------
+    def nemesis_loop(self, nemesis: Nemesis, rng: random.Random) -> None:
+        try:
+            sched = iter(nemesis.schedule(self.test, rng))
+        except Exception as e:
+            self.writer.record("info", NEMESIS, "schedule", None, error=f"{type(e).__name__}: {e}")
+            return
+        for _ in range(1_000_000):  # bounded; the time limit ends it long before
+            if self.main_done.is_set() or self.stop.is_set():
+                return
+            try:
+                delay, f, value = next(sched)
+            except StopIteration:
+                return
+            except Exception as e:
+                self.writer.record("info", NEMESIS, "schedule", None, error=f"{type(e).__name__}: {e}")
+                return
+            if delay > 0 and (self.main_done.wait(delay) or self.stop.is_set()):
+                return
+            self.nemesis_op(nemesis, f, value)
+
+    def nemesis_op(self, nemesis: Nemesis, f: str, value: Any) -> None:
+        self.writer.record("info", NEMESIS, f, value)
+        try:
+            _typ, result = nemesis.invoke(f, value)
+            self.writer.record("info", NEMESIS, f, result)
+        except Exception as e:
+            self.writer.record("info", NEMESIS, f, value, error=f"{type(e).__name__}: {e}")
+        _track_fault(self.stats, f, value)
+
+
+def _track_fault(stats: Any, f: str, value: Any) -> None:
+    """Keeps the progress display's list of active faults: `x-start` opens x, `x-stop` closes it."""
+    if f.startswith("heal"):
+        for name in list(stats.faults):
+            stats.fault_ended(name)
+    elif f.endswith("-stop") or f.endswith("-end"):
+        stats.fault_ended(f.rsplit("-", 1)[0])
+    else:
+        stats.fault_started(f.removesuffix("-start"), value)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _open_cluster(spec: Any) -> Any:
+    try:
+        from prozess.cluster import open_cluster
+    except ImportError as e:
+        raise RunError(f"cannot start a cluster: prozess.cluster.open_cluster is not available ({e}); pass --bootstrap HOST:PORT to use a running cluster") from None
+    cspec = spec.cluster_spec()
+    return open_cluster(cspec, backend=spec.backend, keep=spec.keep_cluster)
+
+
+def _check(run_dir: Path, test: dict[str, Any]) -> dict[str, Any]:
+    """Runs the checkers on the recorded history; any failure becomes `unknown` with the reason."""
+    from prozess.history import read_history
+
+    t0 = time.monotonic()
+    try:
+        history = read_history(run_dir / "history.jsonl")
+    except Exception as e:
+        return {"valid": "unknown", "anomaly-types": [], "error": f"history unreadable: {e}"}
+    try:
+        from prozess.checkers import check
+    except ImportError as e:
+        return {"valid": "unknown", "anomaly-types": [], "error": f"checkers not available: {e}", "ops": len(history)}
+    try:
+        return check(history, test=test, names=test.get("checkers"))
+    except Exception as e:
+        return {
+            "valid": "unknown",
+            "anomaly-types": [],
+            "error": f"checker raised {type(e).__name__}: {e}",
+            "seconds": time.monotonic() - t0,
+        }
+
+
+def _report(run_dir: Path) -> str | None:
+    try:
+        from prozess.report import write_report
+    except ImportError:
+        return None
+    try:
+        write_report(run_dir)
+        return None
+    except Exception as e:
+        return f"report failed: {type(e).__name__}: {e}"
+
+
+def run_test(
+    spec: Any,
+    *,
+    cluster: Any = None,
+    nemesis: Nemesis | None = None,
+    progress: bool | None = None,
+    stop: threading.Event | None = None,
+    run_dir: Path | None = None,
+) -> RunOutcome:
+    """Runs `spec` (a `prozess.spec.TestSpec`) and returns the outcome; see the module docstring.
+
+    `cluster`: an already-running `Cluster` to use (not torn down here).
+    `nemesis`: overrides `build_nemesis(spec.faults, spec.nemesis)`.
+    `stop`: an event another thread may set to end the run early, like SIGINT.
+    """
+    from prozess.progress import ProgressDisplay, RunStats
+    from prozess.spec import SpecError
+    from prozess.store import new_run, versions, write_json
+    from prozess.workloads.clients.admin import TopicManager
+    from prozess.workloads.clients.base import ClientOptions
+    from prozess.workloads.queue import QueueOptions, QueueWorkload
+
+    try:
+        spec.validate()
+    except SpecError as e:
+        raise RunError(str(e)) from None
+    seed = spec.resolve_seed()
+    nemesis = nemesis or build_nemesis(spec.faults, spec.nemesis)
+    run = new_run(spec.results_dir, spec.name) if run_dir is None else None
+    rdir = Path(run_dir) if run_dir is not None else run.path  # type: ignore[union-attr]
+    rdir.mkdir(parents=True, exist_ok=True)
+    (rdir / "nodes").mkdir(exist_ok=True)
+    test = spec.to_dict()
+    kafka_version = (test.get("cluster") or {}).get("kafka_version")
+    test.update({"versions": versions(kafka_version), "started": _now_iso()})
+    write_json(rdir / "test.json", test)
+
+    stats = RunStats(spec.time_limit)
+    stop_event = stop or threading.Event()
+    own_cluster = False
+    runner: Runner | None = None
+    writer: SafeWriter | None = None
+    interrupted = False
+    error: str | None = None
+    extra: dict[str, Any] = {}
+    nemesis_thread: threading.Thread | None = None
+    with _Stop(stop_event) as sig, ProgressDisplay(stats, enabled=progress):
+        try:
+            # -- cluster -----------------------------------------------------
+            stats.set_phase("cluster")
+            cspec = None if spec.bootstrap else spec.cluster_spec()
+            if spec.bootstrap:
+                bootstrap = spec.bootstrap
+            else:
+                if cluster is None:
+                    cluster = _open_cluster(spec)
+                    own_cluster = True
+                    cluster.up()
+                bootstrap = cluster.bootstrap_servers()
+            test["bootstrap"] = bootstrap
+            if cluster is not None:
+                test["cluster_name"] = getattr(cluster, "name", None)
+            # -- workload ----------------------------------------------------
+            props = spec.client_properties()
+            c = spec.client
+            copts = ClientOptions(
+                bootstrap=bootstrap,
+                acks=str(c["acks"]),
+                idempotence=bool(c["idempotence"]),
+                retries=c.get("retries"),
+                isolation=c["isolation"],
+                auto_offset_reset=c.get("auto_offset_reset", "earliest"),
+                transactions=bool(c.get("transactions")),
+                group_id=f"prozess-{rdir.name}",
+                client_id=f"prozess-{seed}",
+                timeout_s=float(c.get("timeout_s", 5.0)),
+                extra=props,
+            )
+            wopts = QueueOptions.from_dict(spec.workload_options)
+            if copts.transactions and "txn" not in spec.workload_options:
+                wopts.txn = True
+            wopts.op_timeout_s = copts.timeout_s
+            workload = QueueWorkload(wopts, c["library"], copts)
+            rf = cspec.replication_factor if cspec else int(spec.cluster.get("replication_factor", 3))
+            min_isr = cspec.min_insync_replicas if cspec else spec.cluster.get("min_insync_replicas")
+            topic_config = {"unclean.leader.election.enable": "true"} if cspec and cspec.unclean_leader_election else {}
+            topics = TopicManager(bootstrap, workload.keymap, replication_factor=rf, min_insync_replicas=min_isr, config=topic_config, extra=props)
+            writer = SafeWriter(rdir / "history.jsonl")
+            runner = Runner(spec, rdir, test, workload, topics, writer, stats)
+            runner.stop = stop_event
+            # -- nemesis -----------------------------------------------------
+            nemesis.setup(cluster, {**test, "run_dir": str(rdir)})
+            # -- main phase --------------------------------------------------
+            rng = random.Random(seed)
+            gen = TimeLimit(Limit(Stagger(workload.generator(random.Random(rng.random())), spec.rate or None, random.Random(rng.random())), spec.op_limit), spec.time_limit)
+            nemesis_rng = random.Random(rng.random())
+            stats.set_phase("main")
+            stats.started = time.monotonic()
+            nemesis_thread = threading.Thread(target=runner.nemesis_loop, args=(nemesis, nemesis_rng), name="prozess-nemesis", daemon=True)
+            nemesis_thread.start()
+            phase = _Phase("main", gen, stop_event)
+            runner.run_phase(phase, join_timeout=spec.time_limit + wopts.op_timeout_s * 3 + 30)
+            runner.main_done.set()
+            nemesis_thread.join(wopts.op_timeout_s * 6 + 30)
+            # -- heal, then the final reads ----------------------------------
+            stats.set_phase("heal")
+            runner.nemesis_op(nemesis, "heal-all", None) if spec.faults else nemesis.heal_all()
+            if not stop_event.is_set():
+                stats.set_phase("final")
+                final = TimeLimit(workload.final_generator(), wopts.final_time_limit_s)
+                runner.run_phase(_Phase("final", final, stop_event), join_timeout=wopts.final_time_limit_s + wopts.op_timeout_s * 3 + 30)
+        except KeyboardInterrupt as e:
+            interrupted = True
+            error = f"interrupted ({e})"
+        except RunError:
+            raise
+        except SpecError as e:
+            raise RunError(str(e)) from None
+        except Exception as e:
+            error = f"{type(e).__name__}: {e}"
+            log.error("run failed:\n%s", traceback.format_exc())
+        finally:
+            stats.set_phase("teardown")
+            stop_event.set()
+            if runner is not None:
+                runner.main_done.set()
+            _quietly(nemesis.heal_all, "heal_all")
+            _quietly(nemesis.teardown, "nemesis teardown")
+            if runner is not None:
+                runner.close_clients()
+            if writer is not None:
+                writer.close()
+            if cluster is not None:
+                _quietly(lambda: cluster.collect_logs(rdir / "nodes"), "collect_logs")
+                if own_cluster and not spec.keep_cluster:
+                    _quietly(cluster.down, "cluster down")
+            interrupted = interrupted or sig.signal is not None
+            if sig.signal:
+                error = error or f"stopped by {sig.signal}"
+    # -- verdict -----------------------------------------------------------------
+    test["finished"] = _now_iso()
+    write_json(rdir / "test.json", test)
+    results = _check(rdir, test)
+    results = dict(results)
+    results["run"] = {
+        "interrupted": interrupted,
+        "error": error,
+        "ops": len(writer) if writer is not None else 0,
+        "counts": stats.snapshot()["counts"],
+    }
+    if error and not interrupted and results.get("valid") is True:
+        results["valid"] = "unknown"  # a run that broke off on an error proves less than it seems
+        results.setdefault("error", error)
+    write_json(rdir / "results.json", results)
+    report_error = _report(rdir)
+    if report_error:
+        extra["report_error"] = report_error
+    return RunOutcome(rdir, results, interrupted=interrupted, ops=results["run"]["ops"], error=error, extra=extra)
+
+
+def _quietly(fn: Any, what: str) -> None:
+    try:
+        fn()
+    except Exception as e:
+        log.warning("%s failed: %s", what, e)
