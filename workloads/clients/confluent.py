@@ -59,6 +59,9 @@ class ConfluentClient:
         self.producer: Any = None
         self.consumer: Any = None
         self.subscribed = False
+        # Next offset to read per assigned (topic, partition), kept by us: librdkafka's position()
+        # is unknown until a partition's first fetch, and a re-assign must not rewind (Java semantics).
+        self.positions: dict[tuple[str, int], int] = {}
 
     # -- life cycle ---------------------------------------------------------
     def _common(self) -> dict[str, Any]:
@@ -188,10 +191,12 @@ class ConfluentClient:
                     continue
                 outcome, desc = error_outcome(err)
                 raise ClientOpError(FAIL, desc)  # nothing delivered: the poll had no effect
-            k = key_of(m.topic(), m.partition())
+            topic, part, off = m.topic(), m.partition(), m.offset()
+            self.positions[(topic, part)] = off + 1
+            k = key_of(topic, part)
             if k is None:
                 continue
-            out.setdefault(k, []).append([m.offset(), int(m.value())])
+            out.setdefault(k, []).append([off, int(m.value())])
         return out
 
     def poll(self, timeout: float) -> dict[str, list[list[int]]]:
@@ -213,8 +218,7 @@ class ConfluentClient:
         if not self.options.transactions:
             return self._txn_without_transactions(mops, timeout)
         p, c = self.producer, self.consumer
-        assignment = c.assignment()
-        positions = c.position(assignment) if assignment else []
+        positions = dict(self.positions)
         try:
             p.begin_transaction()
         except Exception as e:
@@ -241,7 +245,7 @@ class ConfluentClient:
             self._abort(e, positions, timeout)
         return out
 
-    def _abort(self, e: BaseException, positions: list[Any], timeout: float) -> None:
+    def _abort(self, e: BaseException, positions: dict[tuple[str, int], int], timeout: float) -> None:
         """Aborts after a failed transaction: `fail` if the abort is certain, else `info`."""
         from confluent_kafka import KafkaException
 
@@ -253,10 +257,13 @@ class ConfluentClient:
             self.producer.abort_transaction(timeout)
         except Exception as e2:
             raise ClientOpError(INFO, f"{desc}; abort failed: {_exc_outcome(e2)[1]}") from e
+        from confluent_kafka import TopicPartition
+
         try:
-            for tp in positions:
-                if tp.offset >= 0:
-                    self.consumer.seek(tp)
+            for (topic, part), off in positions.items():
+                if self.positions.get((topic, part)) != off:
+                    self.consumer.seek(TopicPartition(topic, part, off))
+            self.positions = positions
         except Exception as e3:  # position unknown now: the poll part is uncertain
             raise ClientOpError(INFO, f"{desc}; aborted, but rewinding the consumer failed: {e3}") from e
         raise ClientOpError(FAIL, f"aborted: {desc}") from e
@@ -279,13 +286,7 @@ class ConfluentClient:
             if self.subscribed:
                 c.unsubscribe()
                 self.subscribed = False
-            kept: dict[tuple[str, int], int] = {}
-            if not seek_to_beginning:
-                current = c.assignment()
-                if current:
-                    for tp in c.position(current):
-                        if tp.offset >= 0:
-                            kept[(tp.topic, tp.partition)] = tp.offset
+            kept: dict[tuple[str, int], int] = {} if seek_to_beginning else dict(self.positions)
             tps = []
             for k in keys:
                 t, part = self.keymap.topic_partition(k)
@@ -296,6 +297,8 @@ class ConfluentClient:
                 else:
                     tps.append(TopicPartition(t, part))
             c.assign(tps)
+            wanted = {(tp.topic, tp.partition) for tp in tps}
+            self.positions = {tp: off for tp, off in kept.items() if tp in wanted}
         except Exception as e:
             raise ClientOpError(FAIL, _exc_outcome(e)[1]) from e  # local state only
 
@@ -304,6 +307,7 @@ class ConfluentClient:
         try:
             self.consumer.subscribe(topics)
             self.subscribed = True
+            self.positions = {}
         except Exception as e:
             raise ClientOpError(FAIL, _exc_outcome(e)[1]) from e
 
