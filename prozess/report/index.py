@@ -1,0 +1,144 @@
+"""The run index: every run under a results dir with test, time, verdict, anomaly counts, duration.
+
+Reads only test.json, results.json and the last line of history.jsonl of each
+run (never the whole history), so an index of many large runs builds quickly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["list_runs", "build_index", "is_run_dir"]
+
+RUN_FILES = ("history.jsonl", "history.edn", "results.json", "test.json")
+
+
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink() and any((path / f).exists() for f in RUN_FILES)
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _last_time_ns(history: Path) -> int | None:
+    """The `time` of the last complete line of a JSONL history, reading only its tail."""
+    try:
+        with open(history, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 65536))
+            tail = fh.read()
+    except OSError:
+        return None
+    for line in reversed(tail.split(b"\n")):
+        if not line.strip():
+            continue
+        try:
+            t = json.loads(line).get("time")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(t, int):
+            return t
+    return None
+
+
+def _anomaly_counts(results: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    checkers = results.get("checkers")
+    parts = checkers.values() if isinstance(checkers, dict) else [results]
+    for r in parts:
+        if not isinstance(r, dict):
+            continue
+        for kind, a in (r.get("anomalies") or {}).items():
+            c = a.get("count") if isinstance(a, dict) else a
+            counts[kind] = counts.get(kind, 0) + (c if isinstance(c, int) else 0)
+    for kind in results.get("anomaly-types") or []:
+        counts.setdefault(kind, 0)
+    return counts
+
+
+def _when(run: Path, test: dict[str, Any]) -> datetime:
+    try:
+        return datetime.strptime(run.name, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        pass
+    started = test.get("started")
+    if isinstance(started, str):
+        try:
+            t = datetime.fromisoformat(started.replace("Z", "+00:00"))
+            return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(run.stat().st_mtime, timezone.utc)
+
+
+def _runs_under(root: Path) -> list[Path]:
+    runs = []
+    for test_dir in sorted(root.iterdir()):
+        if test_dir.name.startswith(".") or test_dir.is_symlink() or not test_dir.is_dir():
+            continue
+        if is_run_dir(test_dir):  # a run placed directly in the results dir
+            runs.append(test_dir)
+            continue
+        for run in sorted(test_dir.iterdir()):
+            if is_run_dir(run):
+                runs.append(run)
+    return runs
+
+
+def list_runs(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
+    """Summaries of every run (results/<test>/<time>/), newest first."""
+    root = Path(results_dir)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such results directory; pass --results-dir or set PROZESS_RESULTS_DIR")
+    out = []
+    for run in _runs_under(root):
+        test = _json(run / "test.json")
+        test = test if isinstance(test, dict) else {}
+        results = _json(run / "results.json")
+        results = results if isinstance(results, dict) else None
+        if results is None:
+            verdict = "unchecked"
+        else:
+            v = results.get("valid", "unknown")
+            verdict = "valid" if v is True else "invalid" if v is False else "unknown"
+        last = _last_time_ns(run / "history.jsonl") if (run / "history.jsonl").exists() else None
+        when = _when(run, test)
+        out.append(
+            {
+                "test": str(test.get("name") or (run.parent.name if run.parent != root else run.name)),
+                "run": run.relative_to(root).as_posix(),
+                "time": when.isoformat(timespec="seconds"),
+                "sort": when.timestamp(),
+                "verdict": verdict,
+                "anomalies": _anomaly_counts(results or {}),
+                "duration_s": None if last is None else last / 1e9,
+                "report": (run / "report.html").exists(),
+                "workload": test.get("workload"),
+                "seed": test.get("seed"),
+            }
+        )
+    out.sort(key=lambda r: (-r["sort"], r["run"]))
+    return out
+
+
+def build_index(results_dir: str | os.PathLike) -> str:
+    """The index page (HTML); report links are relative to the results dir."""
+    import jinja2
+
+    root = Path(results_dir)
+    runs = list_runs(root)
+    env = jinja2.Environment(loader=jinja2.PackageLoader("prozess.report", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    counts = {v: sum(1 for r in runs if r["verdict"] == v) for v in ("valid", "invalid", "unknown", "unchecked")}
+    css = (Path(__file__).parent / "templates" / "report.css").read_text()
+    return env.get_template("index.html.j2").render(
+        runs=runs, counts=counts, root=str(root), css=css, generated=datetime.now(timezone.utc).isoformat(timespec="seconds")
+    )

@@ -1,0 +1,334 @@
+"""report.html: verdict first, then anomalies explained, timeline, plots and the history.
+
+`write_report` gathers a run (prozess.report.run), works out fault windows,
+latency and throughput (prozess.report.plots), encodes the history compactly
+(prozess.report.encode) and renders the jinja2 template with the CSS and script
+inlined, so the file opens from disk with no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shlex
+import time as _time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from prozess.history import NEMESIS, Op
+from prozess.report.encode import encode_history, script_json, value_text
+from prozess.report.faults import FaultWindow, fault_windows, windows_at
+from prozess.report.run import RunData, load_run
+
+__all__ = ["write_report", "render_report", "verdict_of", "anomaly_sections"]
+
+MAX_EXAMPLES = 20
+MAX_EXAMPLE_ROWS = 12
+MAX_EXAMPLE_VALUE = 4000
+
+VERDICTS = {True: ("valid", "VALID"), False: ("invalid", "INVALID")}
+
+
+def verdict_of(results: dict[str, Any]) -> tuple[str, str]:
+    """(css class, label) of a checker result's verdict."""
+    v = results.get("valid", "unknown")
+    if v is True or v is False:
+        return VERDICTS[v]
+    return ("unknown", "UNKNOWN")
+
+
+def _env() -> Any:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("prozess.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _asset(name: str) -> str:
+    return (Path(__file__).parent / "templates" / name).read_text()
+
+
+def _definitions() -> dict[str, str]:
+    try:
+        from prozess.checkers import DEFINITIONS
+    except ImportError:
+        return {}
+    return dict(DEFINITIONS)
+
+
+def _checker_results(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{checker name: result}, for a composite result or a single checker's."""
+    checkers = results.get("checkers")
+    if isinstance(checkers, dict):
+        return {k: v for k, v in checkers.items() if isinstance(v, dict)}
+    if "anomalies" in results:
+        return {"result": results}
+    return {}
+
+
+def _fmt_s(ns: int) -> str:
+    return f"{ns / 1e9:.3f}"
+
+
+def _fault_label(w: FaultWindow) -> str:
+    end = f"{w.end / 1e9:.1f} s" if w.healed else "never healed"
+    return f"{w.kind} ({w.start / 1e9:.1f}–{end})"
+
+
+def _op_row(op: Op, windows: list[FaultWindow]) -> dict[str, Any]:
+    text = value_text(op.f, op.value)
+    if len(text) > MAX_EXAMPLE_VALUE:
+        text = text[:MAX_EXAMPLE_VALUE] + f" … (+{len(text) - MAX_EXAMPLE_VALUE} chars)"
+    return {
+        "index": op.index,
+        "time": _fmt_s(op.time),
+        "process": op.process,
+        "type": op.type,
+        "f": op.f,
+        "value": text,
+        "node": op.node or "",
+        "error": "" if op.error is None else str(op.error),
+        "faults": ", ".join(_fault_label(w) for w in windows_at(windows, op.time)) or "none",
+    }
+
+
+def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[FaultWindow]) -> list[dict[str, Any]]:
+    """One section per anomaly type: definition, total count and explained examples per checker."""
+    definitions = _definitions()
+    invalidating = set(results.get("anomaly-types") or [])
+    sections: dict[str, dict[str, Any]] = {}
+    n = len(ops)
+    for checker, result in _checker_results(results).items():
+        invalidating |= set(result.get("anomaly-types") or [])
+        anomalies = result.get("anomalies") or {}
+        if not isinstance(anomalies, dict):
+            continue
+        for kind, a in anomalies.items():
+            if not isinstance(a, dict):
+                a = {"count": a}
+            sec = sections.setdefault(
+                kind, {"type": kind, "definition": "", "count": 0, "count_known": True, "by": [], "invalidating": False}
+            )
+            sec["definition"] = sec["definition"] or a.get("definition") or definitions.get(kind, "")
+            count = a.get("count")
+            if isinstance(count, int):
+                sec["count"] += count
+            else:
+                sec["count_known"] = False
+            examples = []
+            raw = a.get("examples") or []
+            for ex in raw[:MAX_EXAMPLES]:
+                if not isinstance(ex, dict):
+                    ex = {"explanation": str(ex)}
+                idxs = [i for i in (ex.get("ops") or []) if isinstance(i, int) and not isinstance(i, bool)]
+                rows = [_op_row(ops[i], windows) for i in idxs[:MAX_EXAMPLE_ROWS] if 0 <= i < n]
+                extra = {k: v for k, v in ex.items() if k not in ("explanation", "ops")}
+                extra_text = script_json(extra).replace("\\u003c", "<") if extra else ""
+                if len(extra_text) > 3000:
+                    extra_text = extra_text[:3000] + " …"
+                examples.append(
+                    {
+                        "explanation": ex.get("explanation") or "(no explanation given)",
+                        "ops": [i for i in idxs if 0 <= i < n],
+                        "missing_ops": [i for i in idxs if not 0 <= i < n],
+                        "rows": rows,
+                        "more_rows": max(0, len(idxs) - MAX_EXAMPLE_ROWS),
+                        "extra": extra_text,
+                    }
+                )
+            sec["by"].append({"checker": checker, "count": count, "examples": examples, "more": max(0, len(raw) - MAX_EXAMPLES)})
+    for kind in invalidating:
+        sections.setdefault(kind, {"type": kind, "definition": definitions.get(kind, ""), "count": 0, "count_known": False, "by": [], "invalidating": True})
+    for kind, sec in sections.items():
+        sec["invalidating"] = kind in invalidating
+    return sorted(sections.values(), key=lambda s: (not s["invalidating"], s["type"]))
+
+
+def _cited_ops(sections: list[dict[str, Any]]) -> set[int]:
+    return {i for s in sections for b in s["by"] for ex in b["examples"] for i in ex["ops"]}
+
+
+def _cluster_text(cluster: Any) -> str:
+    if not isinstance(cluster, dict):
+        return "" if cluster is None else str(cluster)
+    parts = []
+    if "nodes" in cluster:
+        nodes = cluster["nodes"]
+        parts.append(f"{len(nodes) if isinstance(nodes, list) else nodes} nodes")
+    if cluster.get("controllers"):
+        c = f"{cluster['controllers']} controllers"
+        if cluster.get("controllers") == "dedicated" and cluster.get("controller_count"):
+            c += f" ({cluster['controller_count']})"
+        parts.append(c)
+    if "replication_factor" in cluster:
+        parts.append(f"RF {cluster['replication_factor']}")
+    if "min_insync_replicas" in cluster:
+        parts.append(f"min ISR {cluster['min_insync_replicas']}")
+    if "unclean_leader_election" in cluster:
+        parts.append("unclean leader election " + ("ON" if cluster["unclean_leader_election"] else "off"))
+    overrides = cluster.get("broker_overrides") or {}
+    if isinstance(overrides, dict) and overrides:
+        parts.append("overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+    known = {"nodes", "controllers", "controller_count", "replication_factor", "min_insync_replicas", "unclean_leader_election", "broker_overrides", "kafka_version"}
+    for k, v in cluster.items():
+        if k not in known and v not in (None, "", [], {}):
+            parts.append(f"{k}={v}")
+    return ", ".join(parts)
+
+
+def _mapping_text(x: Any) -> str:
+    if isinstance(x, dict):
+        return ", ".join(f"{k}={v}" for k, v in x.items())
+    if isinstance(x, list):
+        return ", ".join(_mapping_text(i) if isinstance(i, (dict, list)) else str(i) for i in x) or "none"
+    return "" if x is None else str(x)
+
+
+def _run_time(data: RunData) -> str:
+    started = data.test.get("started")
+    if started:
+        return str(started)
+    if data.run_dir is not None:
+        try:
+            t = datetime.strptime(data.run_dir.name, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+            return t.isoformat()
+        except ValueError:
+            pass
+    return datetime.fromtimestamp(data.history_path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+
+
+def _commands(data: RunData) -> list[tuple[str, str]]:
+    target = shlex.quote(str(data.run_dir if data.run_dir is not None else data.history_path))
+    cmds = [("re-check the saved history", f"prozess check {target}")]
+    if data.run_dir is not None:
+        cmds.append(("run the same spec, seed and fault schedule again", f"prozess replay {target}"))
+    cmds.append(("rebuild this report", f"prozess report {target}"))
+    return cmds
+
+
+def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, str]]:
+    test = data.test
+    versions = test.get("versions") if isinstance(test.get("versions"), dict) else {}
+    cluster = test.get("cluster")
+    kafka = versions.get("kafka") or (cluster.get("kafka_version") if isinstance(cluster, dict) else None)
+    counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
+    nemesis = 0
+    for op in ops:
+        if op.process == NEMESIS:
+            nemesis += 1
+        else:
+            counts[op.type] += 1
+    rows = [
+        ("test", str(test.get("name") or (data.run_dir.parent.name if data.run_dir else data.history_path.stem))),
+        ("time", _run_time(data)),
+        ("seed", str(test.get("seed", "unknown"))),
+        ("workload", str(test.get("workload", "unknown"))),
+        ("Kafka", str(kafka or "unknown")),
+        ("cluster", _cluster_text(cluster) or "unknown"),
+        ("client", _mapping_text(test.get("client")) or "unknown"),
+        ("faults", _mapping_text(test.get("faults")) if "faults" in test else "unknown"),
+        ("duration", f"{duration_ns / 1e9:.1f} s" + (f" (time limit {test['time_limit']} s)" if test.get("time_limit") else "")),
+        ("ops", f"{len(ops)} records: {counts['invoke']} invocations; {counts['ok']} ok, {counts['fail']} fail, {counts['info']} info; {nemesis} nemesis"),
+    ]
+    other = {k: v for k, v in versions.items() if k != "kafka" and v}
+    if other:
+        rows.append(("versions", ", ".join(f"{k} {v}" for k, v in other.items())))
+    rows.append(("history", str(data.history_path)))
+    return rows
+
+
+def _checkers_table(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, r in _checker_results(results).items():
+        cls, label = verdict_of(r)
+        rows.append({"name": name, "cls": cls, "label": label, "types": ", ".join(r.get("anomaly-types") or []), "error": r.get("error") or ""})
+    return rows
+
+
+def _rel(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
+
+
+def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None) -> str:
+    """The report's HTML; writes the plot SVGs into `plots_dir` when given."""
+    from prozess.report.plots import fault_colours, latency_summary, op_pairs, render_plots
+
+    history = data.history
+    ops = history.ops
+    end = max((op.time for op in ops), default=0)
+    start = min((op.time for op in ops), default=0)
+    duration = max(0, end - start)
+    windows = fault_windows([op for op in ops if op.process == NEMESIS], end)
+    colours = fault_colours(windows)
+    results = data.results
+    sections = anomaly_sections(results, ops, windows)
+    pairs = op_pairs(history)
+    summary = latency_summary(pairs)
+    svgs = render_plots(pairs, windows, colours, end / 1e9)
+    plots = []
+    for name, svg in svgs.items():
+        if plots_dir is not None:
+            plots_dir.mkdir(parents=True, exist_ok=True)
+            (plots_dir / f"{name}.svg").write_text(svg)
+        plots.append({"name": name, "src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
+                      "file": _rel(plots_dir / f"{name}.svg", out_dir) if plots_dir is not None else None})
+    columns = encode_history(ops, keep=_cited_ops(sections))
+    markers = sorted({(i, s["type"]) for s in sections for b in s["by"] for ex in b["examples"] for i in ex["ops"]})
+    meta = {
+        "faults": [dict(w.to_dict(), colour=colours[w.kind], label=_fault_label(w)) for w in windows],
+        "markers": [[i, t] for i, t in markers],
+    }
+    cls, label = verdict_of(results)
+    node_logs = [{"node": node, "href": _rel(path, out_dir), "name": path.name, "size": size} for node, path, size in data.node_files]
+    nemesis_log = [script_json(e).replace("\\u003c", "<") for e in data.nemesis_log]
+    return _env().get_template("report.html.j2").render(
+        title=dict(_header(data, ops, duration)).get("test", "run"),
+        verdict_cls=cls,
+        verdict=label,
+        verdict_error=results.get("error") or "",
+        anomaly_types=results.get("anomaly-types") or [],
+        header=_header(data, ops, duration),
+        commands=_commands(data),
+        sections=sections,
+        checkers=_checkers_table(results),
+        results_recomputed=data.results_recomputed,
+        summary=summary,
+        plots=plots,
+        faults=meta["faults"],
+        node_logs=node_logs,
+        nemesis_log=nemesis_log,
+        nemesis_log_total=data.nemesis_log_total,
+        warnings=data.warnings,
+        n_ops=len(ops),
+        value_cut=columns["cut"],
+        value_limit=columns["limit"],
+        history_json=script_json(columns),
+        meta_json=script_json(meta),
+        css=_asset("report.css"),
+        js=_asset("report.js"),
+        generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )
+
+
+def write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> Path:
+    """Writes report.html (and plots/) for a run directory or a history file; returns the report's path.
+
+    `out_dir` defaults to the run directory, or the folder holding the history file.
+    """
+    data = load_run(source)
+    if out_dir is None:
+        out = data.run_dir if data.run_dir is not None else data.history_path.parent
+    else:
+        out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    html = render_report(data, out, plots_dir=out / "plots")
+    path = out / "report.html"
+    tmp = out / f".report.html.{os.getpid()}.{int(_time.time() * 1000)}.tmp"
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,138 @@
+"""Loading what a report is made of: a run directory or a bare history file.
+
+A run directory holds history.jsonl (required) and, when the runner got that
+far, test.json, results.json, nemesis.jsonl and nodes/<node>/ logs; each of
+those may be missing and the report says so instead of failing. A bare
+`.jsonl` / `.edn` history is checked here with `prozess.checkers.check`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prozess.history import History, HistoryError, read_history
+
+__all__ = ["ReportSourceError", "RunData", "load_run", "run_checkers"]
+
+MAX_NODE_FILES = 300
+MAX_NEMESIS_ENTRIES = 2000
+
+
+class ReportSourceError(ValueError):
+    """The report source cannot be used; the message says what to pass instead."""
+
+
+@dataclass
+class RunData:
+    source: Path
+    run_dir: Path | None
+    history_path: Path
+    history: History
+    test: dict[str, Any] = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
+    results_recomputed: bool = False
+    nemesis_log: list[Any] = field(default_factory=list)
+    nemesis_log_total: int = 0
+    node_files: list[tuple[str, Path, int]] = field(default_factory=list)  # (node, path, bytes)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _read_json(path: Path, warnings: list[str]) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        warnings.append(f"{path.name} could not be read ({e}); the report goes on without it")
+        return None
+
+
+def run_checkers(history: History, test: dict[str, Any] | None) -> dict[str, Any]:
+    """The composite checker result, or an "unknown" result saying why the checkers could not run."""
+    try:
+        from prozess.checkers import check
+    except ImportError as e:
+        return {"valid": "unknown", "anomaly-types": [], "checkers": {}, "error": f"the checkers are not available ({e})"}
+    try:
+        return check(history, test or None)
+    except Exception as e:  # a crashing checker makes the verdict unknown, it does not stop the report
+        return {"valid": "unknown", "anomaly-types": [], "checkers": {}, "error": f"checking failed: {type(e).__name__}: {e}"}
+
+
+def load_run(source: str | os.PathLike) -> RunData:
+    """Reads a run directory or a history file; raises ReportSourceError when neither is usable."""
+    source = Path(source)
+    if not source.exists():
+        raise ReportSourceError(f"{source}: no such file or directory; pass a run directory (results/<test>/<time>) or a .jsonl/.edn history")
+    warnings: list[str] = []
+    run_dir: Path | None = None
+    if source.is_dir():
+        run_dir = source
+        history_path = source / "history.jsonl"
+        if not history_path.exists() and (source / "history.edn").exists():
+            history_path = source / "history.edn"
+        if not history_path.exists():
+            raise ReportSourceError(f"{source}: this directory has no history.jsonl; pass a run directory (results/<test>/<time>) or a history file")
+    else:
+        if source.suffix not in (".jsonl", ".edn", ".json"):
+            raise ReportSourceError(f"{source}: not a history; pass a run directory or a .jsonl/.edn history file")
+        history_path = source
+    try:
+        history = read_history(history_path, warnings=warnings)
+    except HistoryError as e:
+        raise ReportSourceError(f"cannot read the history: {e}") from None
+    data = RunData(source=source, run_dir=run_dir, history_path=history_path, history=history, warnings=warnings)
+    if run_dir is not None:
+        test_path = run_dir / "test.json"
+        if test_path.exists():
+            test = _read_json(test_path, warnings)
+            data.test = test if isinstance(test, dict) else {}
+        else:
+            warnings.append("test.json is missing: the test's spec, seed and versions are unknown")
+        results_path = run_dir / "results.json"
+        if results_path.exists():
+            results = _read_json(results_path, warnings)
+            if isinstance(results, dict):
+                data.results = results
+        nemesis_path = run_dir / "nemesis.jsonl"
+        if nemesis_path.exists():
+            data.nemesis_log, data.nemesis_log_total = _read_nemesis_log(nemesis_path, warnings)
+        nodes = run_dir / "nodes"
+        if nodes.is_dir():
+            data.node_files = _node_files(nodes)
+    if not data.results:
+        data.results = run_checkers(history, data.test)
+        data.results_recomputed = True
+        if run_dir is not None:
+            warnings.append("results.json is missing or unreadable: the history was checked again for this report")
+    return data
+
+
+def _read_nemesis_log(path: Path, warnings: list[str]) -> tuple[list[Any], int]:
+    entries: list[Any] = []
+    total = 0
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            total += 1
+            if len(entries) >= MAX_NEMESIS_ENTRIES:
+                continue
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                warnings.append(f"nemesis.jsonl line {n} is not valid JSON; skipped")
+    return entries, total
+
+
+def _node_files(nodes: Path) -> list[tuple[str, Path, int]]:
+    out: list[tuple[str, Path, int]] = []
+    for node_dir in sorted(p for p in nodes.iterdir() if p.is_dir()):
+        for path in sorted(node_dir.rglob("*")):
+            if path.is_file():
+                out.append((node_dir.name, path, path.stat().st_size))
+                if len(out) >= MAX_NODE_FILES:
+                    return out
+    return out
