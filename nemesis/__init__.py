@@ -8,15 +8,27 @@ schedules), the grudge builders in `prozess.nemesis.grudge`, and
 
 from __future__ import annotations
 
-__all__ = ["Combined", "Options", "NemesisError", "heal_cluster", "make_schedule", "unavailable_faults", "fault_kinds"]
+__all__ = [
+    "Combined",
+    "NemesisError",
+    "Options",
+    "ScheduleError",
+    "build_nemesis",
+    "fault_edge",
+    "fault_kinds",
+    "heal_cluster",
+    "make_schedule",
+    "skip_unavailable",
+    "unavailable_faults",
+]
 
 
 def __getattr__(name: str):
-    if name in ("Combined", "unavailable_faults", "fault_kinds"):
+    if name in ("Combined", "build_nemesis", "unavailable_faults", "fault_kinds", "skip_unavailable"):
         from prozess.nemesis import combined
 
         return getattr(combined, name)
-    if name in ("Options", "make_schedule"):
+    if name in ("Options", "make_schedule", "ScheduleError", "fault_edge"):
         from prozess.nemesis import schedule
 
         return getattr(schedule, name)

@@ -27,12 +27,31 @@ from prozess.nemesis.executor import Executor, NemesisError
 from prozess.nemesis.heal import heal_all as _heal_all
 from prozess.nemesis.schedule import FS, Options, delays, make_schedule, parse_faults, validate_schedule
 
-__all__ = ["Combined", "fault_kinds", "unavailable_faults"]
+__all__ = ["Combined", "build_nemesis", "fault_kinds", "skip_unavailable", "unavailable_faults"]
+
+
+def build_nemesis(faults: list[str], options: Mapping[str, Any] | None = None) -> "Combined":
+    """The nemesis for a test's `faults` (e.g. ["partition+kill", "clock"]) and `nemesis` options.
+
+    Bad fault names or options raise ScheduleError at once, before any cluster starts.
+    """
+    parse_faults(faults)
+    opts = Options.from_dict(options)
+    return Combined(list(faults), opts)
 
 
 def fault_kinds(faults: str | Iterable[str] | None) -> set[str]:
     """The fault kinds a `faults` spec names ("partition+kill,clock" -> {partition, kill, clock})."""
     return {k for group in parse_faults(faults) for k in group}
+
+
+def skip_unavailable(cluster: Any, faults: str | Iterable[str] | None) -> None:
+    """pytest.skip a campaign whose faults this kernel cannot apply (e.g. netem), naming the reason."""
+    missing = unavailable_faults(cluster, faults)
+    if missing:
+        import pytest
+
+        pytest.skip("; ".join(f"{k}: {v}" for k, v in sorted(missing.items())))
 
 
 def unavailable_faults(cluster: Any, faults: str | Iterable[str] | None) -> dict[str, str]:
@@ -55,7 +74,7 @@ class Combined:
         self.log = log
         self.cluster: Any = None
         self.ex: Executor | None = None
-        self.opts = Options()
+        self.opts = options if isinstance(options, Options) else Options.from_dict(options)
         self.steps: list[dict[str, Any]] = []
         self.unavailable: dict[str, str] = {}
         self.killed: set[str] = set()
@@ -66,6 +85,8 @@ class Combined:
     # ------------------------------------------------------------------ protocol
     def setup(self, cluster: Any, test: Mapping[str, Any] | None = None) -> None:
         test = dict(test or {})
+        if cluster is None and fault_kinds(self.faults if self.faults is not None else test.get("faults")):
+            raise NemesisError("faults need nodes prozess can reach (a cluster it started or attached), not a bare bootstrap address")
         self.cluster = cluster
         if self.faults is None:
             self.faults = test.get("faults")
@@ -73,6 +94,8 @@ class Combined:
         self.opts = opts if isinstance(opts, Options) else Options.from_dict(opts if isinstance(opts, Mapping) else None)
         if self.log is None and test.get("nemesis_log"):
             self.log = test["nemesis_log"]
+        if self.log is None and test.get("run_dir"):
+            self.log = os.path.join(str(test["run_dir"]), "nemesis.jsonl")
         self.ex = Executor(cluster, self.log)
         self._closed = False
         self.unavailable = {}
@@ -122,6 +145,8 @@ class Combined:
         value = dict(value) if isinstance(value, Mapping) else ({} if value is None else {"arg": value})
         if self.ex is None:
             return "info", {**value, "error": "nemesis not set up"}
+        if f == "heal-all":
+            return "info", {**value, **self.heal_all()}
         if self._closed and f in _STARTS:
             return "info", {**value, "error": "nemesis already healed for good; fault not applied"}
         if f not in FS:
@@ -138,7 +163,7 @@ class Combined:
 
     def heal_all(self) -> dict[str, Any]:
         """Clears every fault on every node (idempotent); returns what it found and did."""
-        if self.ex is None:
+        if self.ex is None or self.cluster is None:
             return {}
         self.ex.context = {"f": "heal-all"}
         try:

@@ -30,6 +30,7 @@ __all__ = [
     "ScheduleError",
     "START_STOP",
     "delays",
+    "fault_edge",
     "make_schedule",
     "parse_faults",
     "validate_schedule",
@@ -50,6 +51,25 @@ FAULTS = tuple(START_STOP)
 FS = frozenset(f for pair in START_STOP.values() for f in pair) | {"strobe-clock", "check-offsets", "restart"}
 
 DEFAULT_GRUDGES = ("halves", "random-halves", "isolate-one", "majorities-ring", "bridge", "leader", "controller", "split-controller")
+
+
+_ALIASES = {"interval_s": "interval", "quiet_s": "quiet", "duty_cycle": "duty", "clock_max_s": "clock_max"}
+
+
+def fault_edge(f: str) -> tuple[str, str] | None:
+    """(fault kind, "start" | "stop") for a nemesis f, e.g. "kill" -> ("kill", "start"); None for others.
+
+    For progress displays and report timelines: a kind's window opens at its start
+    f and closes at its stop f; "heal-all" closes every window.
+    """
+    if f == "strobe-clock":
+        return ("clock", "start")
+    for kind, (start, stop) in START_STOP.items():
+        if f == start:
+            return (kind, "start")
+        if f == stop:
+            return (kind, "stop")
+    return None
 
 
 class ScheduleError(ValueError):
@@ -95,6 +115,7 @@ class Options:
         kwargs = {}
         for key, value in data.items():
             name = key.replace("-", "_")
+            name = _ALIASES.get(name, name)
             if name not in names:
                 raise ScheduleError(f"unknown nemesis option {key!r}; known: {', '.join(sorted(names))}")
             kwargs[name] = value

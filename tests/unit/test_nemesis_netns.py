@@ -301,6 +301,15 @@ def test_kill_and_start_pause_and_resume_real_processes(cluster, nemesis):
     assert can(cluster, "n1", "n3")
 
 
+def test_heal_all_as_a_runner_op_clears_everything(cluster, nemesis):
+    nemesis.invoke("start-partition", {"grudge": "bridge"})
+    nemesis.invoke("pause", {"nodes": ["n1"]})
+    assert leftovers(Executor(cluster))
+    t, v = nemesis.invoke("heal-all", None)
+    assert t == "info" and v["problems"] == []
+    assert leftovers(Executor(cluster)) == {}
+
+
 def test_control_address_is_the_default_gateway_when_the_cluster_does_not_say(cluster):
     class Bare:
         nodes = cluster.nodes

@@ -123,3 +123,32 @@ def test_bad_saved_schedule_is_rejected_with_the_step():
         validate_schedule([{"at": 2, "f": "kill", "value": {}}, {"at": 1, "f": "start", "value": {}}])
     with pytest.raises(ScheduleError, match="unknown f"):
         validate_schedule([{"at": 2, "f": "explode", "value": {}}])
+
+
+def test_build_nemesis_speaks_the_runner_protocol_and_rejects_bad_names_early():
+    from prozess.nemesis import build_nemesis
+    from prozess.runner import Nemesis
+
+    nem = build_nemesis(["partition+kill", "clock"], {"interval_s": 6, "quiet_s": 3})
+    assert isinstance(nem, Nemesis)
+    assert (nem.opts.interval, nem.opts.quiet) == (6, 3)
+    with pytest.raises(ScheduleError, match="unknown fault"):
+        build_nemesis(["partiton"], {})
+    with pytest.raises(ScheduleError, match="unknown nemesis option"):
+        build_nemesis(["kill"], {"intervall": 3})
+
+
+def test_fault_edges_pair_every_start_with_its_stop():
+    from prozess.nemesis import fault_edge
+
+    for kind, (start, stop) in START_STOP.items():
+        assert fault_edge(start) == (kind, "start") and fault_edge(stop) == (kind, "stop")
+    assert fault_edge("strobe-clock") == ("clock", "start")
+    assert fault_edge("check-offsets") is None
+
+
+def test_faults_without_a_cluster_fail_setup_with_a_clear_message():
+    from prozess.nemesis import NemesisError, build_nemesis
+
+    with pytest.raises(NemesisError, match="need nodes"):
+        build_nemesis(["kill"], {}).setup(None, {"faults": ["kill"]})
