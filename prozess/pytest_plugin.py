@@ -158,6 +158,7 @@ class ClusterPool:
         self.backend = backend
         self.keep = keep
         self._clusters: dict[str, Any] = {}
+        self.campaigns = 0
 
     def get(self, cluster_spec: Any) -> Any:
         import json
@@ -286,6 +287,9 @@ def prozess_campaign(request: pytest.FixtureRequest, prozess_clusters: ClusterPo
 
     def run(*, check: bool = True, **overrides: Any) -> Campaign:
         spec = _spec_for(request, overrides)
+        # Campaigns share clusters: topics of their own keep one run's records out of the next one's history.
+        prozess_clusters.campaigns += 1
+        spec.workload_options.setdefault("topic_prefix", f"c{os.getpid() % 100000}-{prozess_clusters.campaigns}{_worker_suffix()}")
         cluster = None if spec.bootstrap else prozess_clusters.get(spec.cluster_spec())
         outcome = run_test(spec, cluster=cluster, progress=False)
         campaign = Campaign(outcome.valid, outcome.results, Path(outcome.run_dir) if outcome.run_dir else None, spec.__dict__.copy())
