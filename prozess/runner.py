@@ -115,10 +115,14 @@ def build_nemesis(faults: list[str], options: dict[str, Any]) -> Nemesis:
     if not faults:
         return NoopNemesis()
     try:
-        from prozess.nemesis import build_nemesis as build
-    except ImportError as e:
-        raise RunError(f"faults {', '.join(faults)} need prozess.nemesis.build_nemesis, which is not available ({e})") from None
-    return build(list(faults), dict(options))
+        import prozess.nemesis as nem
+
+        build = getattr(nem, "build_nemesis", None)
+        if build is not None:
+            return build(list(faults), dict(options))
+        return nem.Combined(list(faults), dict(options))
+    except (ImportError, AttributeError) as e:
+        raise RunError(f"faults {', '.join(faults)} need prozess.nemesis, which is not available ({e})") from None
 
 
 class SafeWriter:
@@ -330,6 +334,19 @@ class Runner:
                 return
             self.nemesis_op(nemesis, f, value)
 
+    def heal(self, nemesis: Nemesis) -> None:
+        """Heals every fault, recorded as a nemesis op pair `heal-all` (when the test has faults)."""
+        if not self.spec.faults:
+            nemesis.heal_all()
+            return
+        self.writer.record("info", NEMESIS, "heal-all", None)
+        try:
+            result = nemesis.heal_all()
+            self.writer.record("info", NEMESIS, "heal-all", result if _jsonable(result) else repr(result))
+        except Exception as e:
+            self.writer.record("info", NEMESIS, "heal-all", None, error=f"{type(e).__name__}: {e}")
+        _track_fault(self.stats, "heal-all", None)
+
     def nemesis_op(self, nemesis: Nemesis, f: str, value: Any) -> None:
         self.writer.record("info", NEMESIS, f, value)
         try:
@@ -349,6 +366,16 @@ def _track_fault(stats: Any, f: str, value: Any) -> None:
         stats.fault_ended(f.rsplit("-", 1)[0])
     else:
         stats.fault_started(f.removesuffix("-start"), value)
+
+
+def _jsonable(x: Any) -> bool:
+    import json
+
+    try:
+        json.dumps(x)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _now_iso() -> str:
@@ -459,7 +486,7 @@ def run_test(
                     own_cluster = True
                     cluster.up()
                 bootstrap = cluster.bootstrap_servers()
-            test["bootstrap"] = bootstrap
+            test["bootstrap_servers"] = bootstrap
             if cluster is not None:
                 test["cluster_name"] = getattr(cluster, "name", None)
             # -- workload ----------------------------------------------------
@@ -491,7 +518,7 @@ def run_test(
             runner = Runner(spec, rdir, test, workload, topics, writer, stats)
             runner.stop = stop_event
             # -- nemesis -----------------------------------------------------
-            nemesis.setup(cluster, {**test, "run_dir": str(rdir)})
+            nemesis.setup(cluster, {**test, "run_dir": str(rdir), "nemesis_log": str(rdir / "nemesis.jsonl")})
             # -- main phase --------------------------------------------------
             rng = random.Random(seed)
             gen = TimeLimit(Limit(Stagger(workload.generator(random.Random(rng.random())), spec.rate or None, random.Random(rng.random())), spec.op_limit), spec.time_limit)
@@ -506,7 +533,7 @@ def run_test(
             nemesis_thread.join(wopts.op_timeout_s * 6 + 30)
             # -- heal, then the final reads ----------------------------------
             stats.set_phase("heal")
-            runner.nemesis_op(nemesis, "heal-all", None) if spec.faults else nemesis.heal_all()
+            runner.heal(nemesis)
             if not stop_event.is_set():
                 stats.set_phase("final")
                 final = TimeLimit(workload.final_generator(), wopts.final_time_limit_s)

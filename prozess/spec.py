@@ -109,8 +109,12 @@ class TestSpec:
     workload_options: dict[str, Any] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
     nemesis: dict[str, Any] = field(default_factory=dict)
+    nemesis_schedule: list[Any] | None = None   # a saved fault schedule to replay exactly (set by the nemesis)
     checkers: list[str] | None = None
     results_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        self.client = {**CLIENT_DEFAULTS, **(self.client or {})}
 
     # -- building ----------------------------------------------------------
     @classmethod
@@ -131,16 +135,11 @@ class TestSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "test spec") -> "TestSpec":
         known = {f.name for f in dataclasses.fields(cls)}
-        ignored = {"versions", "started", "finished", "run_dir"}  # written into test.json by the runner
+        ignored = {"versions", "started", "finished", "run_dir", "cluster_name", "bootstrap_servers"}  # written into test.json by the runner
         unknown = sorted(set(data) - known - ignored)
         if unknown:
             raise SpecError(f"{source}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        kw = {k: v for k, v in data.items() if k in known}
-        client = dict(CLIENT_DEFAULTS)
-        client.update(kw.pop("client", {}) or {})
-        spec = cls(**kw)
-        spec.client = client
-        return spec
+        return cls(**{k: v for k, v in data.items() if k in known})
 
     def override(self, **changes: Any) -> "TestSpec":
         """Applies flag values that are not None (nested: client_*, cluster_*)."""

@@ -160,3 +160,19 @@ class LocalKafka:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+try:  # the fixture, for test modules that import it (`from local_kafka import local_kafka`)
+    import pytest
+
+    @pytest.fixture(scope="module")
+    def local_kafka():
+        """A real single-node Kafka on 127.0.0.1 for this test module; killed and removed afterwards."""
+        try:
+            kafka_libs()
+        except Exception as e:  # no java/mvn here: say why, never pass silently
+            pytest.skip(f"local Kafka unavailable: {e}")
+        with LocalKafka() as k:
+            yield k
+except ImportError:  # pragma: no cover - pytest is only needed by the tests
+    pass
