@@ -1,1 +1,162 @@
-"""checkers"""
+"""Checkers: pure functions from a history (and the test spec) to a JSON-able verdict.
+
+    from prozess.checkers import check, summary
+    result = check(history, test=None, names=None)
+    print(summary(result))
+
+Checkers compose as a dict of name -> function(history, test, analysis) -> result:
+
+- "queue":   Jepsen's kafka taxonomy (lost-write, unseen, duplicate, ...) — `queue.py`
+- "txn":     an Elle-style dependency graph and its cycles — `txn.py`
+- "offsets": offsets that respect real time (linearizable offsets) — `offsets.py`
+- "stats":   op counts per f and type — `stats.py`
+- "perf":    latency quantiles and throughput — `stats.py`
+
+`valid` merges false > unknown > true; a checker that raises yields "unknown"
+with the error, never a crash of the whole check. See `result.py` for the shape.
+"""
+
+from __future__ import annotations
+
+import time as _time
+import traceback
+from typing import Any, Callable
+
+from prozess.checkers.result import DEFINITIONS, jsonable, merge_valid
+
+__all__ = ["CHECKERS", "DEFINITIONS", "check", "default_names", "summary", "merge_valid"]
+
+QUEUE_NAMES = ("queue", "txn", "offsets", "stats", "perf")
+
+
+def _queue(h, t, a):
+    from prozess.checkers import queue
+
+    return queue.check(h, t, a)
+
+
+def _txn(h, t, a):
+    from prozess.checkers import txn
+
+    return txn.check(h, t, a)
+
+
+def _offsets(h, t, a):
+    from prozess.checkers import offsets
+
+    return offsets.check(h, t, a)
+
+
+def _stats(h, t, a):
+    from prozess.checkers import stats
+
+    return stats.stats(h, t, a)
+
+
+def _perf(h, t, a):
+    from prozess.checkers import stats
+
+    return stats.perf(h, t, a)
+
+
+CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
+    "queue": _queue,
+    "txn": _txn,
+    "offsets": _offsets,
+    "stats": _stats,
+    "perf": _perf,
+}
+_NEEDS_ANALYSIS = {"queue", "txn", "offsets"}
+
+
+def default_names(test: dict | None) -> list[str]:
+    """The checkers to run for a test spec (test.json).
+
+    An explicit list in `test["checkers"]` wins. Otherwise every checker runs:
+    the txn graph too, even for workloads without transactions, because a poll
+    that observes a send invoked after the poll finished is a wr + real-time
+    cycle whatever the workload.
+    """
+    if test:
+        names = test.get("checkers")
+        if isinstance(names, (list, tuple)) and names:
+            return [str(n) for n in names]
+        if isinstance(names, dict) and names:
+            return [str(n) for n in names]
+    return list(QUEUE_NAMES)
+
+
+def check(history: Any, test: dict | None = None, names: list[str] | None = None) -> dict:
+    """Runs the named checkers (default: `default_names(test)`) and merges their verdicts.
+
+    Raises ValueError for an unknown checker name (bad input, before any work).
+    """
+    from prozess.checkers.analysis import analyze, ops_of
+
+    names = list(names) if names else default_names(test)
+    unknown_names = [n for n in names if n not in CHECKERS]
+    if unknown_names:
+        raise ValueError(f"unknown checker name(s) {', '.join(map(repr, unknown_names))}; "
+                         f"choose from {', '.join(CHECKERS)}")
+    t0 = _time.monotonic()
+    ops = ops_of(history)
+    analysis = None
+    analysis_error = None
+    if _NEEDS_ANALYSIS & set(names):
+        try:
+            analysis = analyze(ops)
+        except Exception as e:  # a malformed op value: the affected checkers say unknown
+            analysis_error = e
+    results: dict[str, dict] = {}
+    for name in names:
+        t1 = _time.monotonic()
+        try:
+            if name in _NEEDS_ANALYSIS and analysis_error is not None:
+                raise analysis_error
+            r = CHECKERS[name](ops, test, analysis)
+        except Exception as e:
+            r = {"valid": "unknown", "anomaly-types": [], "anomalies": {},
+                 "error": f"{type(e).__name__}: {e}",
+                 "traceback": traceback.format_exception_only(type(e), e)[-1].strip()}
+        r["seconds"] = round(_time.monotonic() - t1, 3)
+        results[name] = jsonable(r)
+    types = sorted({t for r in results.values() for t in r.get("anomaly-types", [])})
+    return {
+        "valid": merge_valid(r.get("valid") for r in results.values()),
+        "anomaly-types": types,
+        "checkers": results,
+        "seconds": round(_time.monotonic() - t0, 3),
+    }
+
+
+def summary(result: dict) -> str:
+    """A readable multi-line summary of a composite (or single) checker result."""
+    lines = []
+    verdict = {True: "VALID", False: "INVALID"}.get(result.get("valid"), "UNKNOWN")
+    lines.append(f"verdict: {verdict}" + (f" ({', '.join(result['anomaly-types'])})" if result.get("anomaly-types") else ""))
+    checkers = result.get("checkers") or {"result": result}
+    for name, r in checkers.items():
+        v = {True: "valid", False: "INVALID"}.get(r.get("valid"), "unknown")
+        extra = ""
+        if r.get("error"):
+            extra = f" — error: {r['error']}"
+        elif r.get("reason"):
+            extra = f" — {r['reason']}"
+        lines.append(f"  {name}: {v}{extra}")
+        for t, e in (r.get("anomalies") or {}).items():
+            lines.append(f"    {t} x{e.get('count', 0)}: {e.get('definition', '')}")
+            for ex in e.get("examples", [])[:2]:
+                lines.append(f"      - {ex.get('explanation', '')} [ops {', '.join(map(str, ex.get('ops', [])[:8]))}]")
+        info = r.get("informational") or {}
+        if info:
+            lines.append("    informational (allowed here): "
+                         + ", ".join(f"{t} x{e.get('count', 0)}" for t, e in info.items()))
+        if name == "stats" and r.get("counts"):
+            c = r["counts"]
+            lines.append(f"    {c.get('ops', 0)} ops: {c.get('ok', 0)} ok, {c.get('fail', 0)} fail, {c.get('info', 0)} info")
+        if name == "perf" and r.get("latency-ms"):
+            for f, q in r["latency-ms"].items():
+                lines.append(f"    {f}: p50 {q['p50']} ms, p99 {q['p99']} ms, max {q['max']} ms ({q['count']} ops)")
+    if "seconds" in result:
+        lines.append(f"checked in {result['seconds']} s")
+    return "\n".join(lines)

@@ -1,0 +1,250 @@
+"""One linear pass over a Kafka queue history that every queue-shaped checker shares.
+
+The queue, txn and offsets checkers all need the same facts: which op wrote each
+value, which values each op read, and the per-key *version order* — the log as
+reconstructed from every offset anyone saw. `analyze(ops)` computes them once
+(plain dicts and lists, no pandas, no per-op objects) and `prozess.checkers.check`
+hands the same `Analysis` to each checker.
+
+Rules follow Jepsen's kafka checker (`jepsen.tests.kafka`):
+
+- the version order of a key is built from the offsets of *all* polls (ok, info
+  and fail alike: a poller must never return bad data, whatever its transaction
+  does) and from the acknowledged offsets of sends that must have committed;
+- a send "must have committed" when it is `ok`, or `info` and some value it sent
+  was read by an `ok` poll (a write proven visible counts);
+- dense indices number the offsets that hold a value (0, 1, 2, ...), ignoring the
+  gaps that transaction markers leave in Kafka's offsets.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+CLIENT_FS = frozenset({"send", "poll", "txn"})
+SUB_FS = frozenset({"assign", "subscribe"})
+
+
+class VersionOrder:
+    """The reconstructed log of one key.
+
+    `offsets[i]` is the Kafka offset at dense index i and `by_index[i]` the value
+    there (the first one seen when an offset holds several); `by_value` maps a
+    value to its dense index (the last one, when a value is duplicated, as Jepsen
+    does); `extra` maps an offset to the further values seen there.
+    """
+
+    __slots__ = ("offsets", "by_index", "by_value", "extra", "first_offset")
+
+    def __init__(self, log: dict[int, Any], extra: dict[int, list[Any]]):
+        offsets = sorted(log)
+        self.offsets = offsets
+        self.by_index = [log[o] for o in offsets]
+        self.by_value = {v: i for i, v in enumerate(self.by_index)}
+        self.extra = extra
+        # value -> lowest offset it appears at (for the realtime offsets checker)
+        if len(self.by_value) == len(offsets) and not extra:
+            self.first_offset = None  # same as offsets[by_value[v]]; computed on demand
+        else:
+            first: dict[Any, int] = {}
+            for o in offsets:
+                for v in self.values_at_offset(o, log):
+                    first.setdefault(v, o)
+            self.first_offset = first
+
+    def values_at_offset(self, o: int, log: dict[int, Any]) -> list[Any]:
+        more = self.extra.get(o)
+        return [log[o]] + more if more else [log[o]]
+
+    def offset_of(self, v: Any) -> int | None:
+        """The lowest offset value v appears at, or None if it was never seen with an offset."""
+        if self.first_offset is not None:
+            return self.first_offset.get(v)
+        i = self.by_value.get(v)
+        return None if i is None else self.offsets[i]
+
+    def index_sets(self) -> list[list[Any]]:
+        """All values at each dense index (conflicting offsets hold several)."""
+        out = []
+        for o, v in zip(self.offsets, self.by_index):
+            more = self.extra.get(o)
+            out.append([v] + more if more else [v])
+        return out
+
+
+class Analysis:
+    """Facts about a Kafka queue history, indexed by op position.
+
+    - `inv[i]`: position of the invocation of completion i (-1 if none).
+    - `txns`: positions of completed (ok/info/fail) send/poll/txn ops, in order.
+    - `writes[i]`: [(key, value, offset|None), ...] in micro-op order.
+    - `reads[i]`: {key: [(offset, value), ...]} over all poll micro-ops of op i.
+    - `writer_of[key][value]`: the completion that sent it.
+    - `read_ok[key]`: the set of values read by ok ops.
+    - `failed[key]`: values sent by ops that failed.
+    - `orders[key]`: the `VersionOrder`.
+    - `conflicts[key]`: {offset: [values]} where two or more values share an offset.
+    - `subs`: positions of completed assign/subscribe ops.
+    """
+
+    def __init__(self, ops: list):
+        self.ops = ops
+        self.inv: list[int] = [-1] * len(ops)
+        self.txns: list[int] = []
+        self.subs: list[int] = []
+        self.writes: dict[int, list[tuple]] = {}
+        self.reads: dict[int, dict[Any, list]] = {}
+        self.writer_of: dict[Any, dict[Any, int]] = {}
+        self.read_ok: dict[Any, set] = {}
+        self.failed: dict[Any, set] = {}
+        self.orders: dict[Any, VersionOrder] = {}
+        self.conflicts: dict[Any, dict[int, list]] = {}
+        self.garbage: list[tuple] = []  # (reader, key, value) with no writer
+        self._run()
+
+    # ------------------------------------------------------------ building
+    def _run(self) -> None:
+        ops = self.ops
+        inv = self.inv
+        open_: dict[Any, int] = {}
+        txns = self.txns
+        writes = self.writes
+        reads = self.reads
+        writer_of = self.writer_of
+        read_ok = self.read_ok
+        failed = self.failed
+        logs: dict[Any, dict[int, Any]] = {}
+        extra: dict[Any, dict[int, list]] = {}
+
+        def note(k, o, v):
+            log = logs.get(k)
+            if log is None:
+                log = logs[k] = {}
+            cur = log.get(o, _MISSING)
+            if cur is _MISSING:
+                log[o] = v
+            elif cur != v:
+                ek = extra.setdefault(k, {})
+                more = ek.setdefault(o, [])
+                if v not in more:
+                    more.append(v)
+
+        for i, op in enumerate(ops):
+            t = op.type
+            p = op.process
+            if t == "invoke":
+                open_[p] = i
+                continue
+            if p == "nemesis":
+                continue
+            inv[i] = open_.pop(p, -1)
+            f = op.f
+            if f not in CLIENT_FS:
+                if f in SUB_FS:
+                    self.subs.append(i)
+                continue
+            txns.append(i)
+            value = op.value
+            if not value:
+                continue
+            ws = None
+            rs = None
+            for mop in value:
+                kind = mop[0]
+                if kind == "send":
+                    k = mop[1]
+                    if k.__class__ is not str:
+                        k = str(k)
+                    x = mop[2]
+                    if x.__class__ is list:
+                        o, v = x
+                    else:
+                        o, v = None, x
+                    if ws is None:
+                        ws = writes[i] = []
+                    ws.append((k, v, o))
+                    wk = writer_of.get(k)
+                    if wk is None:
+                        wk = writer_of[k] = {}
+                    wk[v] = i
+                    if t == "fail":
+                        failed.setdefault(k, set()).add(v)
+                elif kind == "poll" and len(mop) > 1 and mop[1]:
+                    m = mop[1]
+                    if rs is None:
+                        rs = reads[i] = {}
+                    for k, pairs in m.items():
+                        if k.__class__ is not str:
+                            k = str(k)
+                        lst = rs.get(k)
+                        if lst is None:
+                            lst = rs[k] = []
+                        for pair in pairs:
+                            o, v = pair
+                            lst.append((o, v))
+                            if o is not None:
+                                note(k, o, v)
+                        if t == "ok":
+                            s = read_ok.get(k)
+                            if s is None:
+                                s = read_ok[k] = set()
+                            s.update([pr[1] for pr in pairs])
+        # Sends that must have committed contribute their acknowledged offsets.
+        for i, ws in writes.items():
+            if ops[i].type == "fail" or not self.must_have_committed(i):
+                continue
+            for k, v, o in ws:
+                if o is not None:
+                    note(k, o, v)
+        for k, log in logs.items():
+            ek = extra.get(k, {})
+            self.orders[k] = VersionOrder(log, ek)
+            if ek:
+                self.conflicts[k] = {o: [log[o]] + more for o, more in sorted(ek.items())}
+
+    def must_have_committed(self, i: int) -> bool:
+        """True if op i is ok, or info and some value it sent was read by an ok op."""
+        t = self.ops[i].type
+        if t == "ok":
+            return True
+        if t != "info":
+            return False
+        read_ok = self.read_ok
+        for k, v, _ in self.writes.get(i, ()):
+            s = read_ok.get(k)
+            if s is not None and v in s:
+                return True
+        return False
+
+    # ------------------------------------------------------------ helpers
+    def index_of(self, k: Any, v: Any) -> int | None:
+        vo = self.orders.get(k)
+        return None if vo is None else vo.by_value.get(v)
+
+    def keys(self) -> list:
+        ks = set(self.orders) | set(self.writer_of)
+        return sorted(ks, key=_key_sort)
+
+
+_MISSING = object()
+
+
+def _key_sort(k: Any) -> tuple:
+    """Sorts keys numerically when they are decimal strings ("2" < "10"), else by text."""
+    s = str(k)
+    return (0, int(s), "") if s.isdigit() else (1, 0, s)
+
+
+def key_sort(keys: Iterable[Any]) -> list:
+    return sorted(keys, key=_key_sort)
+
+
+def analyze(ops: Any) -> Analysis:
+    """Builds the shared `Analysis` of a history (a `History` or a list of `Op`)."""
+    return Analysis(ops_of(ops))
+
+
+def ops_of(history: Any) -> list:
+    if hasattr(history, "ops"):
+        return history.ops
+    return list(history)
