@@ -115,14 +115,13 @@ def build_nemesis(faults: list[str], options: dict[str, Any]) -> Nemesis:
     if not faults:
         return NoopNemesis()
     try:
-        import prozess.nemesis as nem
-
-        build = getattr(nem, "build_nemesis", None)
-        if build is not None:
-            return build(list(faults), dict(options))
-        return nem.Combined(list(faults), dict(options))
-    except (ImportError, AttributeError) as e:
+        from prozess.nemesis.combined import build_nemesis as build
+    except ImportError as e:
         raise RunError(f"faults {', '.join(faults)} need prozess.nemesis, which is not available ({e})") from None
+    try:
+        return build(list(faults), dict(options))
+    except ValueError as e:
+        raise RunError(f"faults: {e}") from None
 
 
 class SafeWriter:
@@ -396,6 +395,8 @@ def _check(run_dir: Path, test: dict[str, Any]) -> dict[str, Any]:
     from prozess.history import read_history
 
     t0 = time.monotonic()
+    if not (run_dir / "history.jsonl").exists():
+        return {"valid": "unknown", "anomaly-types": [], "error": "no ops recorded: the run ended before the workload started"}
     try:
         history = read_history(run_dir / "history.jsonl")
     except Exception as e:
