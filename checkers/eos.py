@@ -267,8 +267,7 @@ def _check(ops: list, test: dict) -> dict:
                     g1a_seen.add((t.id, proc))
                     why = _abort_reason(t, ops)
                     found.add("G1a", f"Read op {ci} (process {proc}) observed output partition {p} offset {off}, written by transaction {t.id} "
-                              f"in transform op {t.transform}. {why} An aborted transaction's records must never be visible"
-                              + (" to a read_committed reader." if True else "."),
+                              f"in transform op {t.transform}. {why} A read_committed reader must never see an aborted transaction's records.",
                               [x for x in (ci, t.transform, t.commit_inv, t.commit_done, t.abort_inv) if x is not None],
                               txn=t.id, partition=p, offset=off)
                 elif t.commit_inv is not None and ci < t.commit_inv and (t.id, proc) not in early_seen:
