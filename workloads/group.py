@@ -1,0 +1,526 @@
+"""The consumer-group workload: subscribe/unsubscribe churn with auto or manual offset commits.
+
+Roles, by worker thread: thread 0 produces unique increasing integers to the
+topic's partitions and now and then reads the group's committed offsets;
+threads 1..`consumers` are members of one consumer group that poll, commit
+(manual mode), leave (`unsubscribe`), rejoin (`subscribe`) and crash, so the
+group rebalances all the time.
+
+Ops (JSON values; checked by `prozess.checkers.group`):
+
+    produce      invoke [[p, v], ...]          -> ok [[p, offset, v], ...]
+    subscribe    invoke null                   -> ok (joins the group; callbacks fire in later polls)
+    poll         invoke null                   -> ok {"assigned": {"p": committed offset at assignment, or -1 for none,
+                                                       or null when unknown}, "revoked": [p, ...],
+                                                       "records": {"p": [[off, v], ...]}}
+    commit       invoke null                   -> ok {"offsets": {"p": next}}   (manual mode: what was delivered)
+                                                  fail: certainly not committed; info: unknown
+    unsubscribe  invoke null                   -> ok (leaves the group)
+    committed    invoke {"final": bool}        -> ok {"offsets": {"p": committed offset}}
+    read-input   invoke {"final": true}        -> ok {"records": {"p": [[off, v]]}, "ends": {"p": end}}
+    crash        -> info (the member's clients are closed and dropped; the process is replaced)
+
+Within one poll the rebalance callbacks (revoked, then assigned) run before
+the records are delivered, so a poll's records come from partitions owned
+after its `assigned`/`revoked` events. `assigned` holds the offset the group
+had committed for the partition when it was handed over: where the new owner
+must resume.
+
+Commit modes: `manual` (enable.auto.commit off; a `commit` op after polls
+commits the delivered positions synchronously) and `auto` (librdkafka
+commits positions every `auto_commit_interval_ms` and on revocation).
+Final phase: thread 0 reads the topic's ends; members (re)subscribe and
+consume until the group's committed offsets reach the ends (or
+`drain_time_s`), then thread 0 reads the committed offsets once more.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from prozess.generator import PENDING, Context
+from prozess.workloads.clients.base import CONFLUENT_OUTCOMES, FAIL, INFO, ClientOpError, ClientOptions, KeyMap, classify
+
+__all__ = ["GroupClient", "GroupFinal", "GroupGenerator", "GroupOptions", "GroupWorkload", "make_workload"]
+
+log = logging.getLogger("prozess.workloads.group")
+
+
+@dataclass
+class GroupOptions:
+    """Knobs of the group workload (test.json "workload_options")."""
+
+    partitions: int = 6
+    consumers: int = 4
+    commit_mode: str = "manual"          # manual | auto
+    assignment: str = "cooperative-sticky"  # or range, roundrobin (eager)
+    auto_commit_interval_ms: int = 500
+    produce_batch: int = 4
+    poll_max: int = 50
+    leave_p: float = 0.03                # probability that a member's next op is unsubscribe
+    crash_clients: bool = True
+    crash_interval_s: float = 20.0
+    committed_p: float = 0.1             # probability that thread 0 reads committed offsets instead of producing
+    poll_timeout_s: float = 0.3
+    op_timeout_s: float = 5.0
+    session_timeout_ms: int = 6000
+    drain_time_s: float = 30.0
+    final_time_limit_s: float = 45.0
+    topic_prefix: str = "prozess-group"
+
+    def validate(self) -> None:
+        if not 1 <= self.partitions <= 256:
+            raise ValueError(f"partitions is {self.partitions}; it must be between 1 and 256")
+        if not 1 <= self.consumers <= 64:
+            raise ValueError(f"consumers is {self.consumers}; it must be between 1 and 64")
+        if self.commit_mode not in ("manual", "auto"):
+            raise ValueError(f"commit_mode is {self.commit_mode!r}; it must be manual or auto")
+        if self.assignment not in ("cooperative-sticky", "range", "roundrobin"):
+            raise ValueError(f"assignment is {self.assignment!r}; it must be cooperative-sticky, range or roundrobin")
+        for name in ("leave_p", "committed_p"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} is {getattr(self, name)}; it must be between 0 and 1")
+        if self.crash_interval_s <= 0 or self.op_timeout_s <= 0 or self.poll_timeout_s <= 0:
+            raise ValueError("crash_interval_s, op_timeout_s and poll_timeout_s must be positive")
+        if self.drain_time_s >= self.final_time_limit_s:
+            raise ValueError(f"drain_time_s ({self.drain_time_s}) must be below final_time_limit_s ({self.final_time_limit_s})")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "GroupOptions":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"unknown group workload option(s): {', '.join(unknown)}; known: {', '.join(sorted(names))}")
+        o = cls(**d)
+        o.validate()
+        return o
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _role(thread: int, o: GroupOptions) -> str | None:
+    if thread == 0:
+        return "producer"
+    return "member" if thread <= o.consumers else None
+
+
+class GroupGenerator:
+    """Main phase: produce (and read committed offsets); members subscribe, poll, commit, leave, crash."""
+
+    def __init__(self, options: GroupOptions, rng: random.Random):
+        options.validate()
+        self.o = options
+        self.rng = rng
+        self.next_value = 1
+        self.subscribed: set[Any] = set()
+        self.need_commit: set[Any] = set()
+        self.next_crash: dict[int, float] = {}
+
+    def op(self, ctx: Context) -> Any:
+        role = _role(ctx.thread, self.o)
+        if role is None:
+            return None
+        if role == "producer":
+            if self.rng.random() < self.o.committed_p:
+                return {"f": "committed", "value": {"final": False}}
+            recs = []
+            for _ in range(self.o.produce_batch):
+                recs.append([self.rng.randrange(self.o.partitions), self.next_value])
+                self.next_value += 1
+            return {"f": "produce", "value": recs}
+        if ctx.process not in self.subscribed:
+            return {"f": "subscribe", "value": None}
+        if ctx.process in self.need_commit:
+            return {"f": "commit", "value": None}
+        if self.o.crash_clients:
+            nxt = self.next_crash.setdefault(ctx.thread, ctx.time + self.rng.uniform(0.5, 1.5) * self.o.crash_interval_s)
+            if ctx.time >= nxt:
+                self.next_crash[ctx.thread] = ctx.time + self.rng.uniform(0.5, 1.5) * self.o.crash_interval_s
+                return {"f": "crash", "value": None}
+        if self.rng.random() < self.o.leave_p:
+            return {"f": "unsubscribe", "value": None}
+        return {"f": "poll", "value": None}
+
+    def update(self, ctx: Context, event: dict[str, Any]) -> None:
+        typ, f, p = event.get("type"), event.get("f"), event.get("process")
+        if typ == "invoke":
+            return
+        if typ == "info":
+            self.subscribed.discard(p)
+            self.need_commit.discard(p)
+            return
+        if f == "subscribe" and typ == "ok":
+            self.subscribed.add(p)
+        elif f == "unsubscribe":
+            self.subscribed.discard(p)
+            self.need_commit.discard(p)
+        elif f == "poll" and typ == "ok" and self.o.commit_mode == "manual":
+            v = event.get("value") or {}
+            if v.get("records"):
+                self.need_commit.add(p)
+        elif f == "commit":
+            self.need_commit.discard(p)
+
+
+class GroupFinal:
+    """Final phase: thread 0 reads the ends; members consume until committed offsets reach them; then a last committed read."""
+
+    def __init__(self, options: GroupOptions, main: GroupGenerator | None = None):
+        self.o = options
+        self.subscribed: set[Any] = set(main.subscribed) if main else set()
+        self.need_commit: set[Any] = set(main.need_commit) if main else set()
+        self.ends: dict[int, int] | None = None
+        self.committed: dict[int, int] = {}
+        self.stage0 = "read-input"
+        self.polls = 0
+
+    def drained(self) -> bool:
+        return self.ends is not None and all(self.committed.get(p, 0) >= e for p, e in self.ends.items())
+
+    def op(self, ctx: Context) -> Any:
+        role = _role(ctx.thread, self.o)
+        draining = ctx.time < self.o.drain_time_s and not self.drained()
+        if role == "producer":
+            if self.stage0 == "read-input":
+                return {"f": "read-input", "value": {"final": True}}
+            if self.stage0 == "check":
+                if draining and self.polls < 10_000:
+                    self.polls += 1
+                    return {"f": "committed", "value": {"final": False}, "time": ctx.time + 0.5}
+                self.stage0 = "final"
+            if self.stage0 == "final":
+                return {"f": "committed", "value": {"final": True}}
+            return None
+        if role == "member":
+            if ctx.process in self.need_commit:
+                return {"f": "commit", "value": None}
+            if not draining:
+                return None
+            if ctx.process not in self.subscribed:
+                return {"f": "subscribe", "value": None}
+            return {"f": "poll", "value": None}
+        return None
+
+    def update(self, ctx: Context, event: dict[str, Any]) -> None:
+        typ, f, p, v = event.get("type"), event.get("f"), event.get("process"), event.get("value")
+        if typ == "invoke":
+            return
+        if typ == "info":
+            self.subscribed.discard(p)
+            self.need_commit.discard(p)
+        if f == "read-input" and typ == "ok" and isinstance(v, dict):
+            self.ends = {int(k): int(e) for k, e in (v.get("ends") or {}).items()}
+            self.stage0 = "check"
+        elif f == "committed" and typ == "ok" and isinstance(v, dict):
+            for k, off in (v.get("offsets") or {}).items():
+                self.committed[int(k)] = max(self.committed.get(int(k), 0), int(off))
+            if v.get("final"):
+                self.stage0 = "done"
+        elif f == "subscribe" and typ == "ok":
+            self.subscribed.add(p)
+        elif f == "poll" and typ == "ok" and self.o.commit_mode == "manual" and (v or {}).get("records"):
+            self.need_commit.add(p)
+        elif f == "commit":
+            self.need_commit.discard(p)
+
+
+def _desc(e: BaseException) -> tuple[Any, str]:
+    from confluent_kafka import KafkaException
+
+    err = e.args[0] if isinstance(e, KafkaException) and e.args else None
+    if err is not None and hasattr(err, "name"):
+        return err, f"{err.name()}: {err.str()}"
+    return None, f"{type(e).__name__}: {e}"
+
+
+# Commit errors that prove the commit was rejected (nothing written).
+COMMIT_REJECTED = frozenset({
+    "ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS", "FENCED_INSTANCE_ID",
+    "_ASSIGNMENT_LOST", "_NO_OFFSET", "_STATE", "STALE_MEMBER_EPOCH",
+})
+
+
+class GroupClient:
+    """One process's producer or group member (made on first use), plus a reader for committed offsets."""
+
+    def __init__(self, workload: "GroupWorkload", process: int):
+        self.w = workload
+        self.o = workload.options
+        self.copts = workload.client_options
+        self.process = process
+        self.producer: Any = None
+        self.member: Any = None
+        self.aux: dict[str, Any] = {}
+        self.events: dict[str, Any] = {"assigned": {}, "revoked": []}
+        self.delivered: dict[int, int] = {}   # partition -> next offset, for manual commits
+
+    def _common(self) -> dict[str, Any]:
+        c = self.copts
+        conf: dict[str, Any] = {
+            "bootstrap.servers": c.bootstrap,
+            "client.id": f"{c.client_id}-group-p{self.process}",
+            "socket.timeout.ms": max(1000, int(c.timeout_s * 1000)),
+            "logger": log,
+        }
+        conf.update(c.extra)
+        return conf
+
+    def _producer(self) -> Any:
+        if self.producer is None:
+            from confluent_kafka import Producer
+
+            conf = self._common()
+            ms = int(self.o.op_timeout_s * 1000)
+            conf.update({"acks": "all" if self.copts.acks == "-1" else self.copts.acks,
+                         "enable.idempotence": self.copts.idempotence, "linger.ms": 5,
+                         "message.timeout.ms": ms, "request.timeout.ms": max(1000, ms - 500)})
+            self.producer = Producer(conf)
+        return self.producer
+
+    def _aux(self, kind: str) -> Any:
+        c = self.aux.get(kind)
+        if c is None:
+            from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+
+            conf = self._common()
+            conf.update({"group.id": self.w.group_id if kind == "offsets" else f"{self.w.group_id}-reader-p{self.process}",
+                         "enable.auto.commit": False, "auto.offset.reset": "earliest", "enable.partition.eof": True,
+                         "fetch.wait.max.ms": 50})
+            c = self.aux[kind] = Consumer(conf)
+            if kind == "input":
+                c.assign([TopicPartition(self.w.topic, p, OFFSET_BEGINNING) for p in range(self.o.partitions)])
+        return c
+
+    def _member(self) -> Any:
+        if self.member is None:
+            from confluent_kafka import Consumer
+
+            conf = self._common()
+            conf.update({
+                "group.id": self.w.group_id,
+                "partition.assignment.strategy": self.o.assignment,
+                "enable.auto.commit": self.o.commit_mode == "auto",
+                "auto.commit.interval.ms": self.o.auto_commit_interval_ms,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": self.o.session_timeout_ms,
+                "heartbeat.interval.ms": max(100, self.o.session_timeout_ms // 6),
+                "fetch.wait.max.ms": 50,
+            })
+            self.member = Consumer(conf)
+        return self.member
+
+    def _on_assign(self, consumer: Any, parts: list[Any]) -> None:
+        try:
+            got = consumer.committed(parts, timeout=min(self.o.op_timeout_s, 3.0))
+            for tp in got:
+                self.events["assigned"][str(tp.partition)] = tp.offset if tp.offset >= 0 else -1
+        except Exception as e:
+            log.debug("committed() in on_assign failed: %s", e)
+            for tp in parts:
+                self.events["assigned"][str(tp.partition)] = None
+
+    def _on_revoke(self, consumer: Any, parts: list[Any]) -> None:
+        self.events["revoked"].extend(tp.partition for tp in parts)
+        for tp in parts:
+            self.delivered.pop(tp.partition, None)
+            self.events["assigned"].pop(str(tp.partition), None)
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Drops the clients (a closed member leaves the group; node kills and partitions exercise session timeouts)."""
+        producer, member, aux = self.producer, self.member, list(self.aux.values())
+        self.producer = self.member = None
+        self.aux = {}
+        if producer is not None:
+            try:
+                producer.flush(min(1.0, timeout))
+            except Exception:
+                pass
+        threads = []
+        for c in ([member] if member is not None else []) + aux:
+            t = threading.Thread(target=_close_quietly, args=(c,), daemon=True, name="prozess-group-close")
+            t.start()
+            threads.append(t)
+        deadline = time.monotonic() + timeout
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    # -- ops --
+    def produce(self, recs: list[list[int]]) -> list[list[Any]]:
+        p = self._producer()
+        done: list[list[Any]] = [[part, None, v] for part, v in recs]
+        errors: list[Any] = []
+        for i, (part, v) in enumerate(recs):
+            def cb(err: Any, msg: Any, i: int = i) -> None:
+                if err is not None:
+                    errors.append(err)
+                else:
+                    done[i][1] = msg.offset()
+            try:
+                p.produce(self.w.topic, value=str(v).encode(), partition=part, on_delivery=cb)
+            except BufferError as e:
+                errors.append(e)
+        remaining = p.flush(self.o.op_timeout_s)
+        if not errors and not remaining and all(d[1] is not None for d in done):
+            return done
+        if not remaining and all(d[1] is None for d in done) and errors and all(
+                hasattr(e, "name") and classify(CONFLUENT_OUTCOMES, e.name()) == FAIL for e in errors):
+            raise ClientOpError(FAIL, "; ".join(sorted({str(e) for e in errors})))
+        raise ClientOpError(INFO, f"{len(errors)} error(s), {remaining} unacknowledged", done)
+
+    def subscribe(self) -> None:
+        try:
+            self._member().subscribe([self.w.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
+        except Exception as e:
+            raise ClientOpError(FAIL, _desc(e)[1]) from e
+
+    def unsubscribe(self) -> None:
+        try:
+            self._member().unsubscribe()
+            # the revocation callback runs in a poll; serve it now so the group sees us leave
+            self.member.consume(1, 0.2)
+        except Exception as e:
+            raise ClientOpError(INFO, _desc(e)[1]) from e
+
+    def poll(self) -> dict[str, Any]:
+        c = self._member()
+        try:
+            msgs = c.consume(self.o.poll_max, self.o.poll_timeout_s)
+        except Exception as e:
+            raise ClientOpError(INFO, _desc(e)[1]) from e
+        ev, self.events = self.events, {"assigned": {}, "revoked": []}
+        recs: dict[str, list] = {}
+        for m in msgs:
+            if m.error() is not None:
+                continue
+            recs.setdefault(str(m.partition()), []).append([m.offset(), int(m.value())])
+            self.delivered[m.partition()] = m.offset() + 1
+        return {"assigned": ev["assigned"], "revoked": sorted(set(ev["revoked"])), "records": recs}
+
+    def commit(self) -> dict[str, Any]:
+        from confluent_kafka import TopicPartition
+
+        c = self._member()
+        offsets = dict(self.delivered)
+        if not offsets:
+            return {"offsets": {}}
+        tps = [TopicPartition(self.w.topic, p, off) for p, off in sorted(offsets.items())]
+        value = {"offsets": {str(p): off for p, off in sorted(offsets.items())}}
+        try:
+            c.commit(offsets=tps, asynchronous=False)
+        except Exception as e:
+            err, desc = _desc(e)
+            name = err.name() if err is not None else ""
+            raise ClientOpError(FAIL if name in COMMIT_REJECTED else INFO, desc, value) from e
+        return value
+
+    def committed(self, final: bool) -> dict[str, Any]:
+        from confluent_kafka import TopicPartition
+
+        c = self._aux("offsets")
+        try:
+            got = c.committed([TopicPartition(self.w.topic, p) for p in range(self.o.partitions)], timeout=self.o.op_timeout_s)
+        except Exception as e:
+            raise ClientOpError(FAIL, _desc(e)[1]) from e
+        return {"final": final, "offsets": {str(tp.partition): tp.offset for tp in got if tp.offset >= 0}}
+
+    def read_input(self) -> dict[str, Any]:
+        from confluent_kafka import KafkaError, TopicPartition
+
+        c = self._aux("input")
+        recs: dict[str, list] = {}
+        eof: set[int] = set()
+        deadline = time.monotonic() + self.o.op_timeout_s * 4
+        for _ in range(100_000):
+            for m in c.consume(1000, self.o.poll_timeout_s):
+                err = m.error()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        eof.add(m.partition())
+                    continue
+                eof.discard(m.partition())
+                recs.setdefault(str(m.partition()), []).append([m.offset(), int(m.value())])
+            if len(eof) >= self.o.partitions:
+                break
+            if time.monotonic() >= deadline:
+                raise ClientOpError(INFO, "read-input did not reach the end of every partition", {"records": recs})
+        pos = c.position([TopicPartition(self.w.topic, p) for p in range(self.o.partitions)])
+        return {"records": recs, "ends": {str(tp.partition): max(tp.offset, 0) for tp in pos}}
+
+
+def _close_quietly(consumer: Any) -> None:
+    try:
+        consumer.close()
+    except Exception:
+        pass
+
+
+class GroupWorkload:
+    """Binds options, generators and clients for the runner (the same shape as the queue workload)."""
+
+    name = "group"
+
+    def __init__(self, options: GroupOptions, client_name: str = "confluent", client_options: ClientOptions | None = None,
+                 *, concurrency: int | None = None):
+        options.validate()
+        if client_name != "confluent":
+            raise ValueError(f"the group workload needs the confluent client; got {client_name!r}")
+        if concurrency is not None and concurrency < 1 + options.consumers:
+            raise ValueError(f"the group workload needs concurrency >= {1 + options.consumers} (1 producer + {options.consumers} members)")
+        self.options = options
+        self.client_options = client_options or ClientOptions()
+        run = self.client_options.group_id.replace("_", "-")
+        self.prefix = f"{options.topic_prefix}-{run}" if run and run != "prozess" else options.topic_prefix
+        self.keymap = KeyMap(self.prefix, options.partitions)
+        self.topic = self.keymap.topic_name(0)
+        self.group_id = f"{self.prefix}-members"
+        self.main: GroupGenerator | None = None
+
+    def generator(self, rng: random.Random) -> GroupGenerator:
+        self.main = GroupGenerator(self.options, rng)
+        return self.main
+
+    def final_generator(self) -> GroupFinal:
+        return GroupFinal(self.options, self.main)
+
+    def keys_of(self, op: dict[str, Any]) -> list[str]:
+        return [str(k) for k in range(self.options.partitions)]
+
+    def open_client(self, process: int) -> GroupClient:
+        return GroupClient(self, process)
+
+    def invoke(self, client: GroupClient, op: dict[str, Any]) -> tuple[str, Any, Any]:
+        f, value = op["f"], op.get("value")
+        try:
+            if f == "produce":
+                return "ok", client.produce(value), None
+            if f == "subscribe":
+                client.subscribe()
+                return "ok", value, None
+            if f == "unsubscribe":
+                client.unsubscribe()
+                return "ok", value, None
+            if f == "poll":
+                return "ok", client.poll(), None
+            if f == "commit":
+                return "ok", client.commit(), None
+            if f == "committed":
+                return "ok", client.committed(bool((value or {}).get("final"))), None
+            if f == "read-input":
+                return "ok", client.read_input(), None
+            if f == "crash":
+                return "info", value, "crash: member abandoned on purpose"
+        except ClientOpError as e:
+            return e.outcome, e.value if e.value is not None else value, e.error
+        raise ValueError(f"group workload has no op {f!r}")
+
+
+def make_workload(workload_options: dict[str, Any], client_name: str, client_options: ClientOptions,
+                  *, concurrency: int | None = None) -> GroupWorkload:
+    """The runner's entry point: a `GroupWorkload` from test.json's workload options."""
+    return GroupWorkload(GroupOptions.from_dict(dict(workload_options)), client_name, client_options, concurrency=concurrency)
