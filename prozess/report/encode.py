@@ -4,10 +4,11 @@ A million-op history must fit in an HTML file well under 50 MB, so the ops go
 into the page as one JSON object of columns instead of one object per op:
 repeated strings (processes, fs, keys, nodes, errors) become indices into small
 tables, times become microsecond deltas, and each value becomes a short text
-(`send x 5@12` for value 5 at offset 12; `poll {x: 5@12 6@13}`). Values longer
-than a per-op limit are cut with a note; the limit shrinks further when the
-whole column would exceed its byte budget. Values of ops that anomaly examples
-cite are never cut.
+(`send x 5@12` for value 5 at offset 12; `poll {x: 5@12 6@13}`). An invocation
+that completed ok carries no value (its completion has the same micro-ops plus
+offsets and reads). Values longer than a per-op limit end in "…"; the limit
+shrinks further when the whole object would exceed its byte budget. Values of
+ops that anomaly examples cite are never cut.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ __all__ = ["TYPE_CODES", "value_text", "op_keys", "encode_history", "script_json
 
 TYPE_CODES = {"invoke": 0, "ok": 1, "fail": 2, "info": 3}
 MAX_VALUE_CHARS = 240
-VALUE_BUDGET_BYTES = 30_000_000
+TOTAL_BUDGET_BYTES = 44_000_000
 
 
 def _scalar(x: Any) -> str:
@@ -81,32 +82,15 @@ def _mop_text(m: list) -> str:
 
 def value_text(f: str, value: Any) -> str:
     """A short, readable rendering of an op's value (Jepsen kafka micro-ops understood)."""
-    if value is None:
-        return ""
-    if _is_mops(value):
-        parts = [_mop_text(m) for m in value]
-        if len(parts) == 1 and value[0][0] == f:
-            return parts[0][len(f) :].lstrip()
-        return "; ".join(parts)
-    if isinstance(value, list) and f in ("assign", "subscribe"):
-        return " ".join(_scalar(k) for k in value)
-    return _scalar(value)
+    return _text_and_keys(f, value, 1 << 30)[0]
 
 
 def op_keys(op: Op) -> list[str]:
     """The keys an op touches (send and poll micro-ops, assign/subscribe lists)."""
-    value = op.value
-    if _is_mops(value):
-        keys: list[str] = []
-        for m in value:
-            if m[0] == "send" and len(m) > 1:
-                keys.append(_scalar(m[1]))
-            elif m[0] == "poll" and len(m) > 1 and isinstance(m[1], dict):
-                keys.extend(_scalar(k) for k in m[1])
-        return list(dict.fromkeys(keys))
-    if op.f in ("assign", "subscribe") and isinstance(value, list):
-        return [_scalar(k) for k in value]
-    return []
+    keys = _text_and_keys(op.f, op.value, 0)[1]
+    if keys is None:
+        return []
+    return [keys] if isinstance(keys, str) else list(keys)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -117,17 +101,94 @@ def _cut(text: str, limit: int) -> str:
 
 def _limit_for_budget(lengths: list[int], limit: int, budget: int) -> int:
     """The largest per-value limit <= `limit` whose total stays within `budget` chars."""
-    total = sum(min(n, limit) for n in lengths)
-    if total <= budget:
+    import numpy as np
+
+    arr = np.asarray(lengths, dtype=np.int64)
+    if int(np.minimum(arr, limit).sum()) <= budget:
         return limit
     lo, hi = 8, limit
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        if sum(min(n, mid) + (24 if n > mid else 0) for n in lengths) <= budget:
+        if int(np.minimum(arr, mid).sum() + 3 * int((arr > mid).sum())) <= budget:
             lo = mid
         else:
             hi = mid - 1
     return lo
+
+
+def _text_and_keys(f: str, value: Any, cap: int) -> tuple[str, list[str] | str | None]:
+    """(value text, touched keys) in one pass; fast paths for the Jepsen kafka shapes.
+
+    Poll text stops growing past `cap` characters (the rest is counted, not built),
+    so a poll of thousands of messages costs no more than a short one.
+    """
+    if value is None:
+        return "", None
+    if type(value) is list and value and type(value[0]) is list:
+        if len(value) == 1:
+            m = value[0]
+            head = m[0] if m else None
+            if head == "send" and len(m) == 3:
+                k, v = m[1], m[2]
+                if type(v) is list and len(v) == 2 and v[0] is not None:
+                    body = f"{k} {v[1]}@{v[0]}"
+                elif type(v) is list and len(v) == 2:
+                    body = f"{k} {v[1]}@?"
+                else:
+                    body = f"{k} {_scalar(v)}"
+                return (body if f == "send" else "send " + body), k if type(k) is str else _scalar(k)
+            if head == "poll" and (len(m) == 1 or m[1] is None):
+                return ("" if f == "poll" else "poll"), None
+        if _is_mops(value):
+            parts = []
+            keys: list[str] = []
+            size = 0
+            for m in value:
+                if m[0] == "send":
+                    t = _mop_text(m)
+                    if len(m) > 1:
+                        keys.append(_scalar(m[1]))
+                elif len(m) > 1 and isinstance(m[1], dict):
+                    polled = m[1]
+                    keys.extend(k if type(k) is str else _scalar(k) for k in polled)
+                    if size > cap:
+                        t = "poll {…}"
+                    else:
+                        items = []
+                        budget = cap - size
+                        for k, pairs in polled.items():
+                            if budget <= 0:
+                                items.append("…")
+                                break
+                            if isinstance(pairs, list):
+                                seen = []
+                                for pr in pairs:
+                                    seen.append(f"{pr[1]}@{pr[0]}" if type(pr) is list and len(pr) == 2 else _scalar(pr))
+                                    budget -= len(seen[-1]) + 1
+                                    if budget <= 0:
+                                        seen.append(f"… ({len(pairs)} msgs)")
+                                        break
+                                items.append(f"{k}: {' '.join(seen) or '-'}")
+                            else:
+                                items.append(f"{k}: {_scalar(pairs)}")
+                        t = "poll {" + ", ".join(items) + "}"
+                else:
+                    t = _mop_text(m)
+                parts.append(t)
+                size += len(t) + 2
+            if len(parts) == 1 and value[0][0] == f:
+                text = parts[0][len(f) :].lstrip()
+            else:
+                text = "; ".join(parts)
+            if not keys:
+                return text, None
+            if len(keys) == 1:
+                return text, keys[0]
+            return text, list(dict.fromkeys(keys))
+    if type(value) is list and f in ("assign", "subscribe"):
+        keys = [_scalar(k) for k in value]
+        return " ".join(keys), keys or None
+    return _scalar(value), None
 
 
 def encode_history(
@@ -135,11 +196,14 @@ def encode_history(
     *,
     keep: Iterable[int] = (),
     max_value_chars: int = MAX_VALUE_CHARS,
-    value_budget: int = VALUE_BUDGET_BYTES,
+    total_budget: int = TOTAL_BUDGET_BYTES,
 ) -> dict[str, Any]:
     """Columns of the history for the report's script (see the module docstring).
 
     `keep`: op indices whose values are never cut (those anomaly examples cite).
+    `total_budget`: bytes the whole JSON may take; values are shortened to fit.
+    The value of an invocation that completed ok is left out (0 in the column):
+    its completion carries the same micro-ops, with offsets and reads.
     """
     keep = set(keep)
     procs: dict[Any, int] = {}
@@ -158,22 +222,31 @@ def encode_history(
     prev = 0
     any_node = any_err = False
     types = TYPE_CODES
+    cap = max_value_chars + 64
+    text_and_keys = _text_and_keys
     for op in ops:
-        us = op.time // 1000
+        index, time, typ, process, f, value, node, error = op
+        us = time // 1000
         dt.append(us - prev)
         prev = us
-        ty.append(types[op.type])
-        p = procs.get(op.process)
+        ty.append(types[typ])
+        p = procs.get(process)
         if p is None:
-            p = procs[op.process] = len(procs)
+            p = procs[process] = len(procs)
         pc.append(p)
-        fi = fs.get(op.f)
+        fi = fs.get(f)
         if fi is None:
-            fi = fs[op.f] = len(fs)
+            fi = fs[f] = len(fs)
         fc.append(fi)
-        ks = op_keys(op)
-        if not ks:
+        text, ks = text_and_keys(f, value, 1 << 30 if index in keep else cap)
+        vs.append(text)
+        if ks is None:
             kc.append(-1)
+        elif type(ks) is str:
+            ki = keys.get(ks)
+            if ki is None:
+                ki = keys[ks] = len(keys)
+            kc.append(ki)
         else:
             ids = []
             for k in ks:
@@ -182,30 +255,37 @@ def encode_history(
                     ki = keys[k] = len(keys)
                 ids.append(ki)
             kc.append(ids[0] if len(ids) == 1 else ids)
-        if op.node is not None:
+        if node is not None:
             any_node = True
-            ni = nodes.get(op.node)
+            ni = nodes.get(node)
             if ni is None:
-                ni = nodes[op.node] = len(nodes)
+                ni = nodes[node] = len(nodes)
             nc.append(ni)
         else:
             nc.append(-1)
-        if op.error is not None:
+        if error is not None:
             any_err = True
-            e = _cut(_scalar(op.error), 300)
+            e = _cut(_scalar(error), 300)
             ei = errs.get(e)
             if ei is None:
                 ei = errs[e] = len(errs)
             ec.append(ei)
         else:
             ec.append(-1)
-        vs.append(value_text(op.f, op.value))
-    limit = _limit_for_budget([len(v) for i, v in enumerate(vs) if i not in keep], max_value_chars, value_budget)
-    cut = 0
-    for i, v in enumerate(vs):
-        if len(v) > limit and i not in keep:
-            vs[i] = _cut(v, limit)
-            cut += 1
+    # leave out the values of invocations that completed ok (the completion says more)
+    open_inv: dict[Any, int] = {}
+    nemesis = procs.get("nemesis", -1)
+    vals: list[Any] = vs
+    for i in range(len(ty)):
+        p = pc[i]
+        if p == nemesis:
+            continue
+        if ty[i] == 0:
+            open_inv[p] = i
+        else:
+            j = open_inv.pop(p, -1)
+            if j >= 0 and ty[i] == 1 and j not in keep:
+                vals[j] = 0
     data: dict[str, Any] = {
         "n": len(ty),
         "dt": dt,
@@ -217,8 +297,8 @@ def encode_history(
         "k": kc,
         "keys": list(keys),
         "v": vs,
-        "cut": cut,
-        "limit": limit,
+        "cut": 0,
+        "limit": None,
     }
     if any_node:
         data["nd"] = nc
@@ -226,6 +306,18 @@ def encode_history(
     if any_err:
         data["e"] = ec
         data["errs"] = list(errs)
+    # fit the values into what the other columns leave of the budget
+    others = sum(len(_dumps(v)) for k, v in data.items() if k != "v") + 2 * len(data)
+    value_budget = max(total_budget - others - 3 * len(vals), len(vals) * 8)
+    lengths = [len(v) if v else 0 for v in vals]
+    limit = _limit_for_budget(lengths, max_value_chars, value_budget)
+    cut = 0
+    for i, v in enumerate(vals):
+        if v and len(v) > limit and i not in keep:
+            vals[i] = v[:limit] + "…"
+            cut += 1
+    data["cut"] = cut
+    data["limit"] = limit
     return data
 
 

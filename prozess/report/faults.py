@@ -5,7 +5,7 @@ opens an action and the next op with the same `f` completes it). A fault window
 runs from the start of the action that begins a fault to the completion of the
 action that ends it:
 
-- `start-X` ... `stop-X` (and bare `start` ... `stop`),
+- `start-X` ... `stop-X` (and bare `start` ... `stop`, shown as "fault"),
 - `pause` ... `resume`, `partition` ... `heal`, `kill` ... `start`/`restart`.
 
 Any other nemesis action (a clock bump, say) becomes a window of its own
@@ -23,7 +23,7 @@ from prozess.history import COMPLETIONS, NEMESIS, Op
 __all__ = ["FaultWindow", "fault_windows", "windows_at"]
 
 # closing f -> the f that opened the fault it closes
-_CLOSERS = {"stop": "start", "resume": "pause", "heal": "partition", "restart": "kill"}
+_CLOSERS = {"stop": "fault", "resume": "pause", "heal": "partition", "restart": "kill"}
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,9 @@ def _kind(f: str) -> tuple[str, str]:
         return "close", f[len("stop-") :]
     if f in _CLOSERS:
         return "close", _CLOSERS[f]
-    if f in ("start", "pause", "partition", "kill"):
+    if f == "start":  # Jepsen's bare partitioner: start ... stop
+        return "open", "fault"
+    if f in ("pause", "partition", "kill"):
         return "open", f
     return "instant", f
 
@@ -97,7 +99,7 @@ def fault_windows(ops: Iterable[Op], end_time: int | None = None) -> list[FaultW
     for opening, done in _actions(ops):
         role, kind = _kind(opening.f)
         finish = done.time if done is not None else opening.time
-        if opening.f == "start" and "kill" in open_ and "start" not in open_:
+        if opening.f == "start" and "kill" in open_ and "fault" not in open_:
             role, kind = "close", "kill"  # Jepsen's kill nemesis restarts with :start
         if role == "open":
             if kind in open_:  # opened twice: the earlier one ends where the new one starts

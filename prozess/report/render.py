@@ -284,15 +284,16 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
         "markers": [[i, t] for i, t in markers],
     }
     cls, label = verdict_of(results)
+    header = _header(data, ops, duration)
     node_logs = [{"node": node, "href": _rel(path, out_dir), "name": path.name, "size": size} for node, path, size in data.node_files]
     nemesis_log = [script_json(e).replace("\\u003c", "<") for e in data.nemesis_log]
     return _env().get_template("report.html.j2").render(
-        title=dict(_header(data, ops, duration)).get("test", "run"),
+        title=dict(header).get("test", "run"),
         verdict_cls=cls,
         verdict=label,
         verdict_error=results.get("error") or "",
         anomaly_types=results.get("anomaly-types") or [],
-        header=_header(data, ops, duration),
+        header=header,
         commands=_commands(data),
         sections=sections,
         checkers=_checkers_table(results),

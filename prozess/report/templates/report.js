@@ -56,6 +56,14 @@
   function count() { return filtered ? filtered.length : N; }
   function opAt(pos) { return filtered ? filtered[pos] : pos; }
 
+  // an invocation that completed ok has its value in the completion (see encode.py)
+  function valueCell(i) {
+    var v = D.v[i];
+    if (v === 0) return '<span class="muted">as in its completion #' + PARTNER[i] + "</span>";
+    return esc(v);
+  }
+  function valueText(i) { var v = D.v[i]; return v === 0 ? D.v[PARTNER[i]] : v; }
+
   function rowHtml(i) {
     var t = TYPES[TY[i]], partner = PARTNER[i];
     var ks = keysOf(i).join(" ");
@@ -64,7 +72,7 @@
     return '<tr id="op-' + i + '" data-i="' + i + '"' + (CITED[i] ? ' class="cited"' : "") + '>' +
       '<td><a href="#op-' + i + '" data-op="' + i + '">' + i + "</a></td>" +
       "<td>" + secs(T[i]) + "</td><td>" + esc(D.procs[P[i]]) + '</td><td class="t-' + t + '">' + t + "</td>" +
-      "<td>" + esc(D.fs[F[i]]) + "</td><td>" + esc(ks) + '</td><td class="val">' + esc(D.v[i]) + "</td>" +
+      "<td>" + esc(D.fs[F[i]]) + "</td><td>" + esc(ks) + '</td><td class="val">' + valueCell(i) + "</td>" +
       "<td>" + esc(node) + '</td><td class="t-fail">' + esc(err) + "</td>" +
       "<td>" + (partner >= 0 ? '<a href="#op-' + partner + '" data-op="' + partner + '">' + (partner > i ? "→" : "←") + partner + "</a>" : "") + "</td></tr>";
   }
@@ -114,6 +122,7 @@
       }
       if (text) {
         var v = D.v[i];
+        if (v === 0) continue;
         if (v.toLowerCase().indexOf(text) < 0 && !(errLower && E[i] >= 0 && errLower[E[i]].indexOf(text) >= 0)) continue;
       }
       out[n++] = i;
@@ -339,7 +348,7 @@
     if (b < 0) { tip.style.display = "none"; return; }
     var i = barOp[b], c = PARTNER[i], t = c >= 0 ? TYPES[TY[c]] : "no completion";
     tip.innerHTML = "<strong>#" + i + "</strong> process " + esc(D.procs[P[i]]) + " · " + esc(D.fs[F[i]]) + ' · <span class="t-' + esc(t) + '">' + esc(t) + "</span><br>" +
-      secs(barStart[b]) + " – " + secs(barEnd[b]) + " s<br><span class=\"mono\">" + esc((c >= 0 ? D.v[c] : D.v[i]).slice(0, 300)) + "</span>";
+      secs(barStart[b]) + " – " + secs(barEnd[b]) + " s<br><span class=\"mono\">" + esc(String(c >= 0 ? valueText(c) : valueText(i)).slice(0, 300)) + "</span>";
     tip.style.display = "block";
     tip.style.left = Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 8) + "px";
     tip.style.top = (ev.clientY + 14) + "px";

@@ -1,0 +1,114 @@
+"""Report at scale: a 1M-op history -> report.html generation time, HTML size, and Chromium's time to first render.
+
+Targets: generation < 60 s, report.html < 50 MB, Chromium renders it (the page's
+script marks <body data-ready="1"> after building the table and timeline) without
+hanging. Uses prozess.simulate for the history when it exists, else the report's
+own demo generator. Run: .venv/bin/python benchmarks/report_scale.py [--ops N] [--out DIR] [--no-browser]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _history(run: Path, n_ops: int) -> str:
+    """Writes history.jsonl (+ test.json, results.json) into `run`; returns the generator's name."""
+    try:
+        from prozess import simulate  # noqa: F401
+    except ImportError:
+        simulate = None
+    if simulate is not None and hasattr(simulate, "simulate"):
+        from prozess.history import write_jsonl
+
+        try:
+            sim = simulate.simulate(n_ops=n_ops, seed=1)
+        except TypeError:
+            sim = None
+        if sim is not None:
+            ops = getattr(sim, "ops", sim)
+            write_jsonl(ops, run / "history.jsonl")
+            (run / "test.json").write_text(json.dumps({"name": "scale", "workload": "queue", "seed": 1}))
+            return "prozess.simulate"
+    from prozess.report.demo import make_demo_run
+
+    make_demo_run(run, n_ops=n_ops, processes=20, lost=3, keys=[f"k{i}" for i in range(64)], seed=1, name="scale")
+    return "prozess.report.demo"
+
+
+def _browser_time(report: Path, timeout_s: float = 180.0) -> float:
+    from playwright.sync_api import sync_playwright
+
+    profile = tempfile.mkdtemp(prefix="prozess-bench-chromium-")
+    try:
+        with sync_playwright() as p:
+            ctx = p.chromium.launch_persistent_context(
+                profile,
+                executable_path=shutil.which("chromium") or "chromium",
+                headless=True,
+                args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                      "--disable-component-update", "--disable-sync"],
+                viewport={"width": 1366, "height": 900},
+            )
+            try:
+                page = ctx.new_page()
+                t = time.perf_counter()
+                page.goto(report.resolve().as_uri(), timeout=timeout_s * 1000, wait_until="commit")
+                page.wait_for_selector("body[data-ready='1']", timeout=timeout_s * 1000)
+                ready = time.perf_counter() - t
+                # one interaction: filter the table by type and move the timeline, to see it stays responsive
+                t2 = time.perf_counter()
+                page.select_option("#flt-type", "info")
+                page.wait_for_function("document.getElementById('match-count').textContent.indexOf(' of ') > 0", timeout=60000)
+                page.evaluate("window.prozessReport.setView(1e6, 5e6)")
+                print(f"  filter + zoom round-trip: {time.perf_counter() - t2:.2f} s")
+                return ready
+            finally:
+                ctx.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--ops", type=int, default=1_000_000)
+    ap.add_argument("--out", type=Path, default=None, help="keep the run here (default: a temporary dir)")
+    ap.add_argument("--no-browser", action="store_true")
+    args = ap.parse_args()
+    tmp = None
+    run = args.out
+    if run is None:
+        tmp = tempfile.mkdtemp(prefix="prozess-report-scale-")
+        run = Path(tmp) / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    try:
+        t = time.perf_counter()
+        source = _history(run, args.ops)
+        lines = sum(1 for _ in open(run / "history.jsonl", "rb"))
+        print(f"history: {lines} ops from {source} in {time.perf_counter() - t:.1f} s "
+              f"({(run / 'history.jsonl').stat().st_size / 1e6:.1f} MB jsonl)")
+        from prozess.report import write_report
+
+        t = time.perf_counter()
+        report = write_report(run)
+        gen = time.perf_counter() - t
+        size = report.stat().st_size / 1e6
+        print(f"report generation: {gen:.1f} s (target < 60 s) {'OK' if gen < 60 else 'OVER'}")
+        print(f"report.html size: {size:.1f} MB (target < 50 MB) {'OK' if size < 50 else 'OVER'}")
+        ok = gen < 60 and size < 50
+        if not args.no_browser:
+            ready = _browser_time(report)
+            print(f"chromium time to first render: {ready:.1f} s")
+        return 0 if ok else 1
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

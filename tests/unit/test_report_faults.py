@@ -1,0 +1,42 @@
+"""Fault windows from nemesis ops."""
+
+from prozess.history import Op
+from prozess.report.faults import fault_windows, windows_at
+
+
+def nem(i, t, f, value=None):
+    return Op(i, t, "info", "nemesis", f, value)
+
+
+def test_start_stop_pairs_make_one_window():
+    ops = [nem(0, 10, "start-partition", "halves"), nem(1, 12, "start-partition", {"n1": ["n2"]}),
+           nem(2, 50, "stop-partition"), nem(3, 55, "stop-partition", "healed")]
+    (w,) = fault_windows(ops)
+    assert (w.kind, w.start, w.end, w.start_op, w.end_op, w.healed) == ("partition", 10, 55, 0, 3, True)
+    assert w.value == {"n1": ["n2"]}
+
+
+def test_unhealed_fault_runs_to_the_end_and_says_so():
+    ops = [nem(0, 10, "start-clock"), nem(1, 11, "start-clock")]
+    (w,) = fault_windows(ops, end_time=100)
+    assert w.end == 100 and not w.healed and w.end_op is None
+
+
+def test_jepsen_kill_start_and_pause_resume_and_instant_actions():
+    ops = [nem(0, 10, "kill", ["n1"]), nem(1, 11, "kill"), nem(2, 20, "start", ["n1"]), nem(3, 21, "start"),
+           nem(4, 30, "pause"), nem(5, 31, "pause"), nem(6, 40, "resume"), nem(7, 41, "resume"),
+           nem(8, 60, "bump-clock", 5), nem(9, 61, "bump-clock")]
+    ws = fault_windows(ops)
+    assert [(w.kind, w.start, w.end) for w in ws] == [("kill", 10, 21), ("pause", 30, 41), ("bump-clock", 60, 61)]
+    assert [w.kind for w in windows_at(ws, 35)] == ["pause"]
+    assert windows_at(ws, 50) == []
+
+
+def test_plain_start_stop_is_a_fault_of_its_own():
+    ops = [nem(0, 1, "start"), nem(1, 2, "start"), nem(2, 8, "stop"), nem(3, 9, "stop")]
+    (w,) = fault_windows(ops)
+    assert (w.kind, w.start, w.end) == ("fault", 1, 9)
+
+
+def test_a_stop_without_a_start_is_no_window():
+    assert fault_windows([nem(0, 1, "stop-partition"), nem(1, 2, "stop-partition")]) == []

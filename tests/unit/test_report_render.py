@@ -1,0 +1,118 @@
+"""report.html from run directories and bare histories (no browser: see tests/browser for that)."""
+
+import json
+import re
+import shutil
+
+import pytest
+
+from prozess.report import ReportSourceError, write_report
+from prozess.report.demo import make_demo_run
+
+
+@pytest.fixture(scope="module")
+def invalid_run(tmp_path_factory):
+    run = make_demo_run(tmp_path_factory.mktemp("runs") / "demo" / "20260101T000000Z", lost=2, seed=1)
+    return run, write_report(run)
+
+
+def test_invalid_report_has_verdict_anomaly_and_links_to_ops(invalid_run):
+    run, path = invalid_run
+    assert path == run / "report.html"
+    html = path.read_text()
+    assert re.search(r'id="verdict-label">INVALID<', html)
+    assert 'id="anomaly-lost-write"' in html
+    results = json.loads((run / "results.json").read_text())
+    for ex in results["checkers"]["queue"]["anomalies"]["lost-write"]["examples"]:
+        assert ex["explanation"].replace("'", "&#39;") in html
+        for i in ex["ops"]:
+            assert f'href="#op-{i}" data-op="{i}"' in html
+    # the lost write's row says which fault was in force when it was acknowledged
+    assert "partition (" in html
+
+
+def test_header_has_spec_and_exact_commands(invalid_run):
+    run, path = invalid_run
+    html = path.read_text()
+    for fact in ("seed", "Kafka", "cluster", "client", "faults", "duration", "ops"):
+        assert f'data-fact="{fact}"' in html
+    assert "4.1.0" in html and "min ISR 2" in html
+    assert f"prozess check {run}" in html and f"prozess replay {run}" in html
+
+
+def test_plots_are_written_and_embedded(invalid_run):
+    run, path = invalid_run
+    for name in ("latency", "throughput"):
+        svg = (run / "plots" / f"{name}.svg").read_text()
+        assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    assert path.read_text().count('src="data:image/svg+xml;base64,') == 2
+
+
+def test_report_needs_no_network(invalid_run):
+    html = invalid_run[1].read_text()
+    assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html)
+    assert "<link" not in html and "@import" not in html
+
+
+def test_node_logs_are_linked_relative_to_the_report(invalid_run):
+    html = invalid_run[1].read_text()
+    assert 'href="nodes/n1/server.log"' in html
+
+
+def test_valid_run_and_out_dir(tmp_path):
+    run = make_demo_run(tmp_path / "run", lost=0, seed=3)
+    out = tmp_path / "elsewhere"
+    path = write_report(run, out)
+    assert path == out / "report.html" and (out / "plots" / "latency.svg").exists()
+    html = path.read_text()
+    assert 'id="verdict-label">VALID<' in html and 'class="anomaly' not in html
+    assert 'href="../run/nodes/n1/server.log"' in html
+
+
+def test_bare_history_is_checked_and_reported_beside_it(tmp_path):
+    run = make_demo_run(tmp_path / "run", lost=0, seed=4)
+    lone = tmp_path / "lone"
+    lone.mkdir()
+    shutil.copy(run / "history.jsonl", lone / "h.jsonl")
+    path = write_report(lone / "h.jsonl")
+    assert path == lone / "report.html"
+    html = path.read_text()
+    assert re.search(r'id="verdict-label">(VALID|INVALID|UNKNOWN)<', html)
+    assert "Checked while building this report" in html
+    assert "prozess replay" not in html  # a bare history has no spec to replay
+
+
+def test_run_with_only_a_history_says_what_is_missing(tmp_path):
+    run = make_demo_run(tmp_path / "t" / "20260101T000000Z", seed=5)
+    for name in ("test.json", "results.json", "nemesis.jsonl"):
+        (run / name).unlink()
+    shutil.rmtree(run / "nodes")
+    html = write_report(run).read_text()
+    assert "test.json is missing" in html and "results.json is missing" in html
+    assert "No node logs were collected" in html
+
+
+def test_unknown_verdict_shows_the_error(tmp_path):
+    run = make_demo_run(tmp_path / "run", seed=6)
+    (run / "results.json").write_text(json.dumps({"valid": "unknown", "anomaly-types": [], "error": "txn checker timed out", "checkers": {}}))
+    html = write_report(run).read_text()
+    assert 'id="verdict-label">UNKNOWN<' in html and "txn checker timed out" in html
+
+
+def test_long_keys_and_hostile_text_are_escaped(tmp_path):
+    key = "k" * 300 + "</script><b>"
+    run = make_demo_run(tmp_path / "run", keys=[key, "y"], lost=1, seed=2)
+    html = write_report(run).read_text()
+    assert "</script><b>" not in html
+    assert html.count("</script>") == 3  # the two JSON blocks and the script
+
+
+def test_bad_sources_get_one_clear_error(tmp_path):
+    with pytest.raises(ReportSourceError, match="no such file"):
+        write_report(tmp_path / "nope")
+    with pytest.raises(ReportSourceError, match="no history.jsonl"):
+        write_report(tmp_path)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"index": 0}\n{"index": 1}\n')
+    with pytest.raises(ReportSourceError, match="cannot read the history"):
+        write_report(bad)
