@@ -54,6 +54,9 @@ def _handler(root: Path) -> type[http.server.SimpleHTTPRequestHandler]:
 
         def _route(self) -> bool:
             path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+            if path == "/favicon.ico":
+                self._send(b"", 204, "image/x-icon")
+                return True
             if path in ("/", "/index.html"):
                 from prozess.report.index import build_index
 
