@@ -81,6 +81,7 @@ class Combined:
         self.paused: set[str] = set()
         self._closed = False
         self._lock = threading.Lock()
+        self.default_topic: str | None = None
 
     # ------------------------------------------------------------------ protocol
     def setup(self, cluster: Any, test: Mapping[str, Any] | None = None) -> None:
@@ -97,6 +98,9 @@ class Combined:
         if self.log is None and test.get("run_dir"):
             self.log = os.path.join(str(test["run_dir"]), "nemesis.jsonl")
         self.ex = Executor(cluster, self.log)
+        wopts = test.get("workload_options") or {}
+        # `leader` faults without a topic mean the workload's first topic, partition 0.
+        self.default_topic = f"{wopts.get('topic_prefix', 'prozess')}-0" if isinstance(wopts, Mapping) else "prozess-0"
         self._closed = False
         self.unavailable = {}
         if "netem" in fault_kinds(self.faults):
@@ -186,6 +190,9 @@ class Combined:
     def _addresses(self) -> dict[str, str]:
         return {n: self.cluster.address(n) for n in self.nodes}
 
+    def _topic(self, value: Mapping[str, Any]) -> str | None:
+        return value.get("topic") or self.opts.topic or self.default_topic
+
     def _targets(self, value: Mapping[str, Any]) -> list[str]:
         nodes = value.get("nodes")
         if nodes:
@@ -195,7 +202,7 @@ class Combined:
             return list(nodes)
         kind = value.get("targets")
         if kind in process.LIVE_TARGETS:
-            return [process.live_target(self.cluster, kind, value.get("topic") or self.opts.topic, int(value.get("partition") or 0))]
+            return [process.live_target(self.cluster, kind, self._topic(value), int(value.get("partition") or 0))]
         if kind:
             return process.choose_targets(kind, self.nodes, random.Random())
         raise NemesisError("no target nodes given")
@@ -214,7 +221,7 @@ class Combined:
         if value.get("drops") is not None:
             return grudge.custom(value["drops"], nodes) if name == "custom" else {n: frozenset(ps) for n, ps in value["drops"].items()}
         if name == "leader":
-            return grudge.isolate_one(nodes, node=process.live_target(self.cluster, "leader", value.get("topic") or self.opts.topic, int(value.get("partition") or 0)))
+            return grudge.isolate_one(nodes, node=process.live_target(self.cluster, "leader", self._topic(value), int(value.get("partition") or 0)))
         if name == "controller":
             return grudge.isolate_one(nodes, node=process.live_target(self.cluster, "controller", None, 0))
         if name == "split-controller":
