@@ -2,8 +2,9 @@
 
 Targets: generation < 60 s, report.html < 50 MB, Chromium renders it (the page's
 script marks <body data-ready="1"> after building the table and timeline) without
-hanging. Uses prozess.simulate for the history when it exists, else the report's
-own demo generator. Run: .venv/bin/python benchmarks/report_scale.py [--ops N] [--out DIR] [--no-browser]
+hanging. Uses prozess.simulate (with an injected lost write and a partition and a kill
+added) and the real checkers' results.json, as a run directory has them; report
+generation includes reading the history. Run: .venv/bin/python benchmarks/report_scale.py [--ops N] [--out DIR] [--no-browser]
 """
 
 from __future__ import annotations
@@ -17,28 +18,45 @@ import time
 from pathlib import Path
 
 
+def _with_faults(ops: list) -> list:
+    """Adds a partition and a kill (Jepsen-style nemesis info op pairs) at fixed fractions, re-indexed."""
+    from prozess.history import Op
+
+    marks = {int(len(ops) * 0.3): ("start-partition", "halves"), int(len(ops) * 0.5): ("stop-partition", None),
+             int(len(ops) * 0.7): ("kill", ["n2"]), int(len(ops) * 0.8): ("start", ["n2"])}
+    out = []
+    for i, op in enumerate(ops):
+        if i in marks:
+            f, value = marks[i]
+            out += [Op(0, op.time, "info", "nemesis", f, value), Op(0, op.time, "info", "nemesis", f, value)]
+        out.append(op)
+    return [op._replace(index=i) for i, op in enumerate(out)]
+
+
 def _history(run: Path, n_ops: int) -> str:
-    """Writes history.jsonl (+ test.json, results.json) into `run`; returns the generator's name."""
+    """Writes history.jsonl, test.json and results.json (checked, as the runner does) into `run`."""
     try:
-        from prozess import simulate  # noqa: F401
+        from prozess import simulate
     except ImportError:
         simulate = None
-    if simulate is not None and hasattr(simulate, "simulate"):
-        from prozess.history import write_jsonl
+    if simulate is None:
+        from prozess.report.demo import make_demo_run
 
-        try:
-            sim = simulate.simulate(n_ops=n_ops, seed=1)
-        except TypeError:
-            sim = None
-        if sim is not None:
-            ops = getattr(sim, "ops", sim)
-            write_jsonl(ops, run / "history.jsonl")
-            (run / "test.json").write_text(json.dumps({"name": "scale", "workload": "queue", "seed": 1}))
-            return "prozess.simulate"
-    from prozess.report.demo import make_demo_run
+        make_demo_run(run, n_ops=n_ops, processes=20, lost=3, keys=[f"k{i}" for i in range(64)], seed=1, name="scale")
+        return "prozess.report.demo (hand-written results)"
+    from prozess.checkers import check
+    from prozess.history import History, write_jsonl
 
-    make_demo_run(run, n_ops=n_ops, processes=20, lost=3, keys=[f"k{i}" for i in range(64)], seed=1, name="scale")
-    return "prozess.report.demo"
+    ops = simulate.simulate(n_ops, seed=1)
+    ops = simulate.inject(ops, "lost-write", seed=1) or ops
+    ops = _with_faults(ops)
+    write_jsonl(ops, run / "history.jsonl")
+    (run / "test.json").write_text(json.dumps({"name": "scale", "workload": "queue", "seed": 1, "faults": ["partition", "kill"]}))
+    t = time.perf_counter()
+    results = check(History(ops))
+    print(f"  (checkers on the history, not part of report generation: {time.perf_counter() - t:.1f} s, valid={results['valid']})")
+    (run / "results.json").write_text(json.dumps(results, default=str))
+    return "prozess.simulate + inject lost-write + checkers"
 
 
 def _browser_time(report: Path, timeout_s: float = 180.0) -> float:
