@@ -112,6 +112,10 @@ class TestSpec:
     nemesis_schedule: list[Any] | None = None   # a saved fault schedule to replay exactly (set by the nemesis)
     checkers: list[str] | None = None
     results_dir: str | None = None
+    # Set by the nemesis on the first run and saved in test.json; a replay hands it back so the same faults hit the same nodes.
+    nemesis_schedule: list[dict[str, Any]] | None = None
+    # The run this one replays (its directory), when it is a replay.
+    replay_of: str | None = None
 
     def __post_init__(self) -> None:
         self.client = {**CLIENT_DEFAULTS, **(self.client or {})}
