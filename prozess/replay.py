@@ -43,8 +43,13 @@ def spec_of_run(run_dir: Path) -> Any:
     return spec
 
 
-def replay_run(run_dir: Path, *, results_dir: Path | None = None, progress: bool | None = None) -> dict[str, Any]:
-    """Runs the stored test once more and compares it with the original."""
+def replay_run(run_dir: Path, *, results_dir: Path | None = None, progress: bool | None = None, cluster: Any = None) -> dict[str, Any]:
+    """Runs the stored test once more and compares it with the original.
+
+    `cluster`: a running cluster to replay on (its nodes must carry the names
+    the schedule uses); the replay then writes to topics of its own so that
+    the original run's records do not leak into its history.
+    """
     from prozess.history import read_history
     from prozess.runner import run_test
     from prozess.store import Run
@@ -55,7 +60,12 @@ def replay_run(run_dir: Path, *, results_dir: Path | None = None, progress: bool
         spec.results_dir = str(results_dir)
     elif spec.results_dir is None:
         spec.results_dir = str(run_dir.parent.parent)
-    outcome = run_test(spec, progress=progress)
+    if cluster is not None:
+        import time
+
+        prefix = spec.workload_options.get("topic_prefix", "prozess")
+        spec.workload_options["topic_prefix"] = f"{prefix}-r{int(time.time() * 1000) % 10**8}"
+    outcome = run_test(spec, cluster=cluster, progress=progress)
     before = sorted((original.results() or {}).get("anomaly-types") or [])
     after = sorted(outcome.results.get("anomaly-types") or [])
     want = nemesis_sequence(read_history(run_dir)) if original.history_path.exists() else []
