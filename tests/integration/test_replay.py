@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,6 @@ def test_replay_repeats_the_recorded_fault_schedule(prozess_clusters, tmp_path):
     result = replay_run(first.run_dir, cluster=cluster)
 
     assert result["same-schedule"], (original, nemesis_sequence(read_history(result["replay"])))
-    replay_test = json.loads((result["replay"] / "test.json").read_text() if hasattr(result["replay"], "read_text") else open(f"{result['replay']}/test.json").read())
+    replay_test = json.loads((Path(result["replay"]) / "test.json").read_text())
     assert replay_test["seed"] == 11 and replay_test["replay_of"] == str(first.run_dir)
     assert replay_test["nemesis_schedule"] == saved["nemesis_schedule"]
