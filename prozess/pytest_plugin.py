@@ -167,9 +167,8 @@ class ClusterPool:
 
         key = json.dumps(cluster_spec.to_dict(), sort_keys=True)
         if key not in self._clusters:
-            name = f"pt{os.getpid() % 10000}{_worker_suffix()}-{len(self._clusters) + 1}"
-            name = re.sub(r"[^a-z0-9-]", "", name.lower())
-            cluster = open_cluster(cluster_spec, backend=self.backend, name=name, keep=self.keep)
+            # open_cluster draws a random, unused name: no clash between xdist workers or sessions.
+            cluster = open_cluster(cluster_spec, backend=self.backend, keep=self.keep)
             self._clusters[key] = cluster
             cluster.up()
         return self._clusters[key]
