@@ -9,7 +9,8 @@
    thread, until the time limit, the op limit, or a stop (SIGINT/SIGTERM).
    Every op is appended to history.jsonl as it happens.
 4. Heals every fault, then runs the workload's final phase (every worker
-   re-reads all keys), bounded by its own time limit. Skipped after a stop.
+   re-reads all keys), bounded by its own time limit (10 s after a stop;
+   a second Ctrl-C skips it).
 5. In `finally`, on every exit path: heals, tears the nemesis down, collects
    node logs into nodes/, and tears the cluster down (unless kept).
 6. Checks the history (`prozess.checkers.check`), writes results.json, and
@@ -43,6 +44,8 @@ from prozess.history import NEMESIS, HistoryWriter, Op
 __all__ = ["Nemesis", "NoopNemesis", "RunOutcome", "RunError", "SafeWriter", "run_test", "build_nemesis"]
 
 log = logging.getLogger("prozess.runner")
+
+INTERRUPTED_FINAL_S = 10.0  # final reads after a stop, at most
 
 
 class RunError(RuntimeError):
@@ -467,6 +470,7 @@ def run_test(
 
     stats = RunStats(spec.time_limit)
     stop_event = stop or threading.Event()
+    final_stop = threading.Event()
     own_cluster = False
     runner: Runner | None = None
     writer: SafeWriter | None = None
@@ -502,11 +506,15 @@ def run_test(
                 auto_offset_reset=c.get("auto_offset_reset", "earliest"),
                 transactions=bool(c.get("transactions")),
                 group_id=f"prozess-{rdir.name}",
-                client_id=f"prozess-{seed}",
+                client_id=f"prozess-{rdir.name.lower()}",
                 timeout_s=float(c.get("timeout_s", 5.0)),
                 extra=props,
             )
             wopts = QueueOptions.from_dict(spec.workload_options)
+            if "topic_prefix" not in spec.workload_options:
+                # Fresh topics per run: a reused cluster still holds earlier runs' messages.
+                wopts.topic_prefix = f"prozess-{rdir.name.lower()}"
+            test["topics"] = {"prefix": wopts.topic_prefix, "partitions_per_topic": wopts.partitions_per_topic}
             if copts.transactions and "txn" not in spec.workload_options:
                 wopts.txn = True
             wopts.op_timeout_s = copts.timeout_s
@@ -535,10 +543,12 @@ def run_test(
             # -- heal, then the final reads ----------------------------------
             stats.set_phase("heal")
             runner.heal(nemesis)
-            if not stop_event.is_set():
-                stats.set_phase("final")
-                final = TimeLimit(workload.final_generator(), wopts.final_time_limit_s)
-                runner.run_phase(_Phase("final", final, stop_event), join_timeout=wopts.final_time_limit_s + wopts.op_timeout_s * 3 + 30)
+            # After a stop the final reads still run, but for at most INTERRUPTED_FINAL_S (a second
+            # Ctrl-C ends them): without them, writes not yet read would all look "unseen".
+            final_limit = wopts.final_time_limit_s if not stop_event.is_set() else min(wopts.final_time_limit_s, INTERRUPTED_FINAL_S)
+            stats.set_phase("final")
+            final = TimeLimit(workload.final_generator(), final_limit)
+            runner.run_phase(_Phase("final", final, final_stop), join_timeout=final_limit + wopts.op_timeout_s * 3 + 30)
         except KeyboardInterrupt as e:
             interrupted = True
             error = f"interrupted ({e})"
@@ -552,6 +562,7 @@ def run_test(
         finally:
             stats.set_phase("teardown")
             stop_event.set()
+            final_stop.set()
             if runner is not None:
                 runner.main_done.set()
             _quietly(nemesis.heal_all, "heal_all")

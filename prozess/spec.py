@@ -139,7 +139,7 @@ class TestSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "test spec") -> "TestSpec":
         known = {f.name for f in dataclasses.fields(cls)}
-        ignored = {"versions", "started", "finished", "run_dir", "cluster_name", "bootstrap_servers"}  # written into test.json by the runner
+        ignored = {"versions", "started", "finished", "run_dir", "cluster_name", "bootstrap_servers", "topics"}  # written into test.json by the runner
         unknown = sorted(set(data) - known - ignored)
         if unknown:
             raise SpecError(f"{source}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
