@@ -1,0 +1,157 @@
+"""The eos and group workloads against a real single-node KRaft Kafka on 127.0.0.1, checked end to end.
+
+Runs go through the real runner (`prozess.runner.run_test` with `--bootstrap`
+semantics: no node backend). `use_workload` points the runner at our
+workload for the duration of a test; once the runner has a workload registry
+naming "eos" and "group", it is a no-op.
+
+Each test prints its figures (ops/s, transactions per minute, check time).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import time
+from collections import Counter
+
+import pytest
+
+from local_kafka import LocalKafka
+from prozess.history import read_history
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def kafka():
+    try:
+        k = LocalKafka().start()
+    except Exception as e:  # no java / mvn here
+        pytest.skip(f"a local Kafka cannot start here: {e}")
+    try:
+        warm_up_transactions(k.bootstrap)
+        yield k
+    finally:
+        k.stop()
+
+
+def warm_up_transactions(bootstrap: str, timeout: float = 90) -> None:
+    """Waits until the fresh broker's transaction coordinator answers, so the run's first seconds count."""
+    from confluent_kafka import Producer
+
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        p = Producer({"bootstrap.servers": bootstrap, "transactional.id": "prozess-warm-up"})
+        try:
+            p.init_transactions(10)
+            p.begin_transaction()
+            p.abort_transaction(10)
+            return
+        except Exception as e:
+            last = e
+            time.sleep(1)
+    raise TimeoutError(f"the transaction coordinator did not come up in {timeout}s: {last}")
+
+
+def use_workload(monkeypatch, name: str, concurrency: int) -> None:
+    """Makes the runner build workload `name` (prozess.workloads.<name>.make_workload) when its spec says so."""
+    import prozess.spec as spec_mod
+    import prozess.workloads.queue as queue_mod
+
+    if name in getattr(spec_mod, "WORKLOADS", ()):  # the runner knows it already
+        return
+    mod = importlib.import_module(f"prozess.workloads.{name}")
+    opts_cls = {"eos": "EosOptions", "group": "GroupOptions"}[name]
+
+    class Options:
+        @staticmethod
+        def from_dict(d):
+            return getattr(mod, opts_cls).from_dict(dict(d))
+
+    monkeypatch.setattr(spec_mod, "WORKLOADS", tuple(spec_mod.WORKLOADS) + (name,))
+    monkeypatch.setattr(queue_mod, "QueueOptions", Options)
+    monkeypatch.setattr(queue_mod, "QueueWorkload", lambda wopts, lib, copts: mod.make_workload(
+        wopts.to_dict(), lib, copts, concurrency=concurrency))
+
+
+def run(kafka, tmp_path, monkeypatch, workload: str, options: dict, *, isolation="read_committed", time_limit=20,
+        concurrency=6, seed=11):
+    from prozess.runner import run_test
+    from prozess.spec import TestSpec
+
+    use_workload(monkeypatch, workload, concurrency)
+    spec = TestSpec(name=f"{workload}-local", workload=workload, time_limit=time_limit, rate=150, concurrency=concurrency,
+                    seed=seed, results_dir=str(tmp_path), bootstrap=kafka.bootstrap, checkers=["stats"],
+                    cluster={"replication_factor": 1, "min_insync_replicas": 1}, workload_options=options)
+    spec.client.update({"isolation": isolation, "timeout_s": 5.0})
+    t0 = time.monotonic()
+    out = run_test(spec, progress=False)
+    wall = time.monotonic() - t0
+    history = read_history(out.run_dir / "history.jsonl")
+    return out, history, wall
+
+
+def figures(history, result, seconds_main: float, check_s: float) -> dict:
+    done = Counter((op.f, op.type) for op in history.ops if op.type != "invoke" and op.process != "nemesis")
+    n_ok = sum(n for (f, t), n in done.items())
+    return {
+        "ops": n_ok,
+        "ops_per_s": round(n_ok / seconds_main, 1),
+        "committed_per_min": round(60 * done[("commit", "ok")] / seconds_main, 1),
+        "aborted_per_min": round(60 * (done[("abort", "ok")] + done[("commit", "fail")] + done[("transform", "fail")]) / seconds_main, 1),
+        "check_s": round(check_s, 3),
+    }
+
+
+def _main_seconds(history) -> float:
+    ts = [op.time for op in history.ops if op.process != "nemesis"]
+    return max(1e-9, (max(ts) - min(ts)) / 1e9)
+
+
+def test_eos_pipeline_is_valid_on_real_kafka(kafka, tmp_path, monkeypatch):
+    from prozess.checkers.eos import check_eos
+
+    out, history, wall = run(kafka, tmp_path, monkeypatch, "eos",
+                             {"abort_p": 0.2, "crash_interval_s": 6, "transaction_timeout_s": 6, "drain_time_s": 20,
+                              "final_time_limit_s": 35})
+    t0 = time.monotonic()
+    r = check_eos(history, json.loads((out.run_dir / "test.json").read_text()))
+    fig = figures(history, r, _main_seconds(history), time.monotonic() - t0)
+    print("eos figures:", json.dumps(fig), "counts:", json.dumps(r["counts"]))
+    assert r["valid"] is True, json.dumps(r, indent=1)[:3000]
+    c = r["counts"]
+    done = Counter((op.f, op.type) for op in history.ops if op.type != "invoke")
+    assert c["transactions"].get("committed", 0) > 20 and c["transactions"].get("aborted", 0) > 2, (done, out.run_dir)
+    assert c["inputs"] > 500 and c["committed-outputs"] == c["inputs"]
+    crashes = sum(1 for op in history.ops if op.f == "crash" and op.type == "info")
+    rebalanced = sum(1 for op in history.ops if op.f == "transform" and op.type == "ok" and (op.value or {}).get("revoked"))
+    assert crashes >= 3 and rebalanced >= 1, (crashes, rebalanced)
+
+
+def test_read_uncommitted_twin_shows_aborted_reads(kafka, tmp_path, monkeypatch):
+    from prozess.checkers.eos import check_eos
+
+    out, history, wall = run(kafka, tmp_path, monkeypatch, "eos",
+                             {"abort_p": 0.3, "crash_clients": False, "transaction_timeout_s": 6, "drain_time_s": 15,
+                              "final_time_limit_s": 30}, isolation="read_uncommitted", time_limit=10, seed=12)
+    r = check_eos(history)
+    assert r["valid"] is False
+    assert "G1a" in r["anomaly-types"], r["anomaly-types"]
+    ex = r["anomalies"]["G1a"]["examples"][0]
+    assert ex["ops"] and "aborted" in ex["explanation"]
+
+
+def test_group_churn_with_manual_commits_is_valid(kafka, tmp_path, monkeypatch):
+    from prozess.checkers.group import check_group
+
+    out, history, wall = run(kafka, tmp_path, monkeypatch, "group",
+                             {"commit_mode": "manual", "crash_interval_s": 5, "leave_p": 0.05, "drain_time_s": 20,
+                              "final_time_limit_s": 30}, time_limit=15, seed=13)
+    r = check_group(history)
+    print("group counts:", json.dumps(r["counts"]))
+    assert r["valid"] is True, json.dumps(r, indent=1)[:3000]
+    assert r["counts"]["records"] > 300
+    fs = Counter(op.f for op in history.ops if op.type == "ok")
+    assert fs["commit"] > 10 and fs["unsubscribe"] + fs["subscribe"] > 5
