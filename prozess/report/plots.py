@@ -17,7 +17,7 @@ from prozess.report.faults import FaultWindow
 
 __all__ = ["FAULT_COLOURS", "fault_colours", "op_pairs", "latency_summary", "render_plots"]
 
-FAULT_COLOURS = ["#e69f00", "#8e5cd9", "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#7f7f7f"]
+FAULT_COLOURS = ["#3b5bdb", "#9c36b5", "#0b7285", "#8d5524", "#495057", "#c2255c", "#1c3d73"]  # none near ok/fail/info
 OUTCOME_COLOURS = {"ok": "#2e9e4f", "fail": "#d64545", "info": "#e0a100"}
 QUANTILE_COLOURS = {"p50": "#3b7dd8", "p95": "#e08a00", "p99": "#c0392b"}
 TEXT = "#888888"
@@ -90,8 +90,8 @@ def latency_summary(pairs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def _bucket_width(duration: float) -> float:
-    want = max(duration / 150.0, 0.001)
+def _bucket_width(want: float) -> float:
+    """The smallest "nice" width (1, 2, 5 steps) of at least `want` seconds."""
     for w in _NICE:
         if w >= want:
             return w
@@ -108,7 +108,15 @@ def _quantiles_over_time(t: Any, lat: Any, width: float) -> tuple[Any, dict[str,
     qs = {}
     for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
         qs[name] = ls[starts + np.floor(q * (counts - 1)).astype(np.int64)]
-    return (uniq + 0.5) * width, qs
+    return uniq * width, qs
+
+
+def _steps(ax: Any, starts: Any, ys: Any, width: float, **kw: Any) -> None:
+    """A step line where each bucket's value spans the bucket [start, start + width)."""
+    import numpy as np
+
+    xs = np.append(starts, starts[-1] + width)
+    ax.plot(xs, np.append(ys, ys[-1]), drawstyle="steps-post", **kw)
 
 
 def _shade(ax: Any, windows: list[FaultWindow], colours: dict[str, str]) -> None:
@@ -146,8 +154,11 @@ def render_plots(pairs: dict[str, Any], windows: list[FaultWindow], colours: dic
     if not fs:
         return {}
     by_count = sorted(range(len(fs)), key=lambda c: -int((pairs["f"] == c).sum()))[:MAX_FS]
-    width = _bucket_width(max(duration_s, 1e-3))
+    # buckets near duration/150, but wide enough that an average one holds ~20 ok ops
+    ok_count = int((pairs["outcome"] == 1).sum())
+    width = _bucket_width(max(duration_s / 150.0, duration_s * 20.0 / max(ok_count, 1), 1e-3))
     x_max = max(duration_s, float(pairs["t1"].max()) if pairs["t1"].size else 0.0, 1e-3)
+    n_buckets = int(x_max / width) + 1
     kinds = [Patch(color=colours[k], alpha=0.35, label=k) for k in colours]
     out: dict[str, str] = {}
     for metric in ("latency", "throughput"):
@@ -162,8 +173,8 @@ def render_plots(pairs: dict[str, Any], windows: list[FaultWindow], colours: dic
                 lat = (pairs["t1"][ok] - t0) * 1000.0
                 if lat.size:
                     xs, qs = _quantiles_over_time(t0, lat, width)
-                    for name, ys in qs.items():
-                        ax.plot(xs, ys, color=QUANTILE_COLOURS[name], lw=1.2, label=name, drawstyle="steps-mid")
+                    for name in ("p99", "p95", "p50"):  # lower quantiles drawn on top
+                        _steps(ax, xs, qs[name], width, color=QUANTILE_COLOURS[name], lw=1.2, label=name)
                     if float(lat.max()) > 0 and float(lat.max()) / max(float(np.median(lat)), 1e-6) > 50:
                         ax.set_yscale("log")
                 ax.set_ylabel(f"{fs[c]}\nlatency ms", fontsize=8)
@@ -173,9 +184,9 @@ def render_plots(pairs: dict[str, Any], windows: list[FaultWindow], colours: dic
                     m = sel & (pairs["outcome"] == code)
                     if not m.any():
                         continue
-                    b = np.floor(t1[m] / width).astype(np.int64)
-                    uniq, counts = np.unique(b, return_counts=True)
-                    ax.plot((uniq + 0.5) * width, counts / width, color=OUTCOME_COLOURS[name], lw=1.2, label=name, drawstyle="steps-mid")
+                    b = np.clip(np.floor(t1[m] / width).astype(np.int64), 0, None)
+                    counts = np.bincount(b, minlength=n_buckets)  # empty buckets are zeros, not gaps
+                    _steps(ax, np.arange(counts.size) * width, counts / width, width, color=OUTCOME_COLOURS[name], lw=1.2, label=name)
                 ax.set_ylabel(f"{fs[c]}\nops/s", fontsize=8)
             ax.set_xlim(0, x_max)
             _style(ax)

@@ -190,15 +190,30 @@
   // ---- timeline ----------------------------------------------------------------
   var canvas = $("timeline-canvas"), wrap = $("timeline-wrap"), tip = $("tooltip");
   var ctx = canvas.getContext("2d");
-  // lanes: nemesis first, then processes in numeric order
-  var laneOrder = D.procs.map(function (p, c) { return c; }).sort(function (a, b) {
+  // lanes: nemesis first; then processes packed into as few lanes as overlap allows.
+  // A crashed client's process is replaced by a new id (Jepsen semantics), so one
+  // lane is one worker over time, as Jepsen's timeline shows threads.
+  var NP = D.procs.length, first = new Float64Array(NP).fill(Infinity), last = new Float64Array(NP).fill(-Infinity);
+  for (i = 0; i < N; i++) { var pp = P[i]; if (T[i] < first[pp]) first[pp] = T[i]; if (T[i] > last[pp]) last[pp] = T[i]; }
+  var byStart = [];
+  for (var c0 = 0; c0 < NP; c0++) if (c0 !== NEM) byStart.push(c0);
+  byStart.sort(function (a, b) {
+    if (first[a] !== first[b]) return first[a] - first[b];
     var pa = D.procs[a], pb = D.procs[b];
-    if (pa === "nemesis") return -1; if (pb === "nemesis") return 1;
     return (typeof pa === "number" && typeof pb === "number") ? pa - pb : String(pa) < String(pb) ? -1 : 1;
   });
-  var laneOf = new Int32Array(D.procs.length);
-  laneOrder.forEach(function (c, lane) { laneOf[c] = lane; });
-  var LANES = Math.max(1, laneOrder.length);
+  var laneOf = new Int32Array(NP), laneEnd = [], laneProcs = [];
+  var base = NEM >= 0 ? 1 : 0;
+  if (NEM >= 0) { laneOf[NEM] = 0; laneProcs.push([NEM]); }
+  byStart.forEach(function (c) {
+    var lane = -1;
+    for (var q = 0; q < laneEnd.length; q++) if (laneEnd[q] < first[c]) { lane = q; break; }
+    if (lane < 0) { lane = laneEnd.length; laneEnd.push(0); laneProcs.push([]); }
+    laneEnd[lane] = last[c];
+    laneOf[c] = lane + base;
+    laneProcs[lane + base].push(c);
+  });
+  var LANES = Math.max(1, laneProcs.length);
   // bars: one per invocation (or nemesis action), sorted by start
   var barStart = [], barEnd = [], barOp = [], barKind = [];
   for (i = 0; i < N; i++) {
@@ -232,18 +247,8 @@
     var fg = css("--fg"), muted = css("--muted"), border = css("--border");
     var colours = [css("--muted"), css("--ok"), css("--fail"), css("--info"), css("--nemesis")];
     ctx.clearRect(0, 0, w, h);
-    // fault windows across all lanes
     ctx.save();
     ctx.beginPath(); ctx.rect(LABEL_W, 0, w - LABEL_W, h); ctx.clip();
-    META.faults.forEach(function (fw) {
-      var x0 = xOf(fw.start / 1000, w), x1 = xOf(fw.end / 1000, w);
-      if (x1 < LABEL_W || x0 > w) return;
-      ctx.globalAlpha = 0.22; ctx.fillStyle = fw.colour;
-      ctx.fillRect(x0, TOP, Math.max(2, x1 - x0), LANES * laneH);
-      ctx.globalAlpha = 1; ctx.fillStyle = fw.colour; ctx.font = "11px system-ui, sans-serif";
-      ctx.fillRect(x0, 0, Math.max(2, x1 - x0), 4);
-      ctx.fillText(fw.kind + (fw.healed ? "" : " (never healed)"), Math.max(x0, LABEL_W) + 2, 14);
-    });
     // bars, batched by colour
     var paths = [new Path2D(), new Path2D(), new Path2D(), new Path2D(), new Path2D()];
     var barH = Math.max(2, laneH - (laneH > 6 ? 3 : 1));
@@ -256,6 +261,17 @@
       n++;
     }
     for (var k = 0; k < 5; k++) { ctx.fillStyle = colours[k]; ctx.fill(paths[k]); }
+    // fault windows across all lanes, over the bars so dense lanes still show them
+    META.faults.forEach(function (fw) {
+      var x0 = xOf(fw.start / 1000, w), x1 = xOf(fw.end / 1000, w);
+      if (x1 < LABEL_W || x0 > w) return;
+      ctx.globalAlpha = 0.28; ctx.fillStyle = fw.colour;
+      ctx.fillRect(x0, TOP, Math.max(2, x1 - x0), LANES * laneH);
+      ctx.globalAlpha = 1;
+      ctx.fillRect(x0, 0, Math.max(2, x1 - x0), 4);
+      ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
+      ctx.fillText(fw.kind + (fw.healed ? "" : " (never healed)"), Math.max(x0, LABEL_W) + 2, 14);
+    });
     // ops cited by anomalies
     ctx.fillStyle = css("--marker");
     META.markers.forEach(function (m) {
@@ -270,9 +286,10 @@
     ctx.fillStyle = muted; ctx.font = Math.min(11, laneH) + "px system-ui, sans-serif"; ctx.textBaseline = "middle";
     var step = Math.max(1, Math.ceil(11 / laneH));
     for (var lane = 0; lane < LANES; lane += step) {
-      var label = String(D.procs[laneOrder[lane]]);
-      if (label.length > 10) label = label.slice(0, 9) + "…";
-      ctx.fillText(label === "nemesis" ? label : "p " + label, 4, TOP + lane * laneH + laneH / 2);
+      var procs = laneProcs[lane] || [], label = String(D.procs[procs[0]]);
+      if (label.length > 8) label = label.slice(0, 7) + "…";
+      label = label === "nemesis" ? label : "p " + label + (procs.length > 1 ? " +" + (procs.length - 1) : "");
+      ctx.fillText(label, 4, TOP + lane * laneH + laneH / 2);
     }
     ctx.strokeStyle = border; ctx.beginPath(); ctx.moveTo(LABEL_W - 0.5, 0); ctx.lineTo(LABEL_W - 0.5, h); ctx.stroke();
     // time axis
