@@ -1,0 +1,446 @@
+"""Detection power: a measured matrix of unsafe Kafka settings x faults that prozess must catch, and safe twins it must pass.
+
+    .venv/bin/python benchmarks/detection.py                 # every cell, K=3, one cluster
+    .venv/bin/python benchmarks/detection.py --cells 'acks1*' -k 1 --time-limit 40
+    .venv/bin/python benchmarks/detection.py --cluster NAME  # reuse a running cluster (prozess cluster up)
+    .venv/bin/python benchmarks/detection.py --render        # docs/detection.md and the README table from the json
+
+Rows are client/topic settings, columns fault sets (mostly targeted nemeses from
+`prozess.nemesis.targeted`, aimed at the window where the setting loses data).
+Each cell runs K seeded campaigns through the real runner on a real cluster and
+records whether the expected anomaly was found, which types were seen, the time
+from the first fault to the first anomalous op and the ops until then. Safe
+twins run the same faults with the safe setting: any invalid verdict there is a
+false alarm (or a real Kafka anomaly, to be kept as a saved history).
+
+One cluster serves every cell: the settings that differ between rows
+(min.insync.replicas, unclean.leader.election.enable) are topic configs the
+runner sets on the topics each campaign creates, and every campaign writes to
+topics of its own (`topic_prefix`), so histories never mix. Runs go to
+results/detection/<cell>/<timestamp>/; the summary is merged into
+docs/detection.json by cell id and rendered to docs/detection.md and to the
+README's "Detection power" section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import fnmatch
+import json
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC_JSON = ROOT / "docs" / "detection.json"
+DOC_MD = ROOT / "docs" / "detection.md"
+README = ROOT / "README.md"
+BEGIN, END = "<!-- detection-matrix:begin -->", "<!-- detection-matrix:end -->"
+FAULT_STARTS = ("start-partition", "kill", "pause", "bump-clock", "strobe-clock", "start-bandwidth", "start-loss", "start-netem")
+# The cluster every cell runs on: the safe broker defaults; a follower that stops fetching leaves the ISR after 6 s.
+CLUSTER_OVERRIDES = {"replica.lag.time.max.ms": "6000"}
+
+QUEUE_OPTIONS = {"key_count": 2, "partitions_per_topic": 2, "max_writes_per_key": 100000, "crash_clients": False, "final_time_limit_s": 20}
+SAFE_CLIENT = {"acks": "all", "idempotence": True, "isolation": "read_committed"}
+
+
+@dataclass
+class Cell:
+    """One cell: a setting (row) under a fault set (column), safe or not, with what must be found."""
+
+    id: str
+    config: str
+    faults: str
+    safe: bool
+    expected: list[str]
+    strategy: str
+    preset: str = "safe"
+    client: dict[str, Any] = field(default_factory=dict)
+    workload: str = "queue"
+    workload_options: dict[str, Any] = field(default_factory=dict)
+    targeted: dict[str, Any] = field(default_factory=dict)
+    twin: str | None = None
+    note: str = ""
+
+    def spec_faults(self) -> list[str]:
+        """The fault kinds the strategy uses, as test.json names them."""
+        return {"isolate-leader": ["partition"], "kill-leader": ["kill"], "shrink-isr-kill": ["partition+kill"],
+                "cut-responses": ["partition"], "none": []}[self.strategy]
+
+
+def _pair(id: str, config: str, safe_config: str, faults: str, expected: list[str], strategy: str, *, unsafe: dict, safe: dict,
+          targeted: dict | None = None, note: str = "") -> list[Cell]:
+    base = {"faults": faults, "strategy": strategy, "targeted": dict(targeted or {})}
+    return [
+        Cell(id=id, config=config, safe=False, expected=expected, twin=f"{id}-safe", note=note, **base, **unsafe),
+        Cell(id=f"{id}-safe", config=safe_config, safe=True, expected=[], twin=id, **base, **safe),
+    ]
+
+
+CELLS: list[Cell] = [
+    *_pair("acks0", "acks=0", "acks=all, idempotence", "kill leader after a write burst", ["lost-write", "unseen"], "kill-leader",
+           unsafe={"client": {"acks": "0", "idempotence": False}}, safe={"client": dict(SAFE_CLIENT)},
+           targeted={"calm": 5, "hold": 6}),
+    *_pair("acks1", "acks=1", "acks=all, idempotence", "isolate leader after a write burst", ["lost-write"], "isolate-leader",
+           unsafe={"client": {"acks": "1", "idempotence": False}}, safe={"client": dict(SAFE_CLIENT)},
+           targeted={"calm": 5, "hold": 14}),
+    *_pair("min-isr-1", "acks=all, min.insync.replicas=1, RF 3", "acks=all, min.insync.replicas=2, RF 3",
+           "shrink ISR to leader, then lose leader (kill -9 + its disk)", ["lost-write"], "shrink-isr-kill",
+           unsafe={"preset": "unsafe-min-isr", "client": dict(SAFE_CLIENT)}, safe={"preset": "safe", "client": dict(SAFE_CLIENT)},
+           targeted={"calm": 5, "after_shrink": 4, "down": 10, "wipe": True}),
+    *_pair("unclean", "unclean.leader.election.enable=true, min ISR 1", "unclean off, min ISR 2",
+           "shrink ISR to leader, then kill it", ["lost-write", "inconsistent-offsets"], "shrink-isr-kill",
+           unsafe={"preset": "unsafe", "client": dict(SAFE_CLIENT)}, safe={"preset": "safe", "client": dict(SAFE_CLIENT)},
+           targeted={"calm": 5, "after_shrink": 4, "down": 10}),
+    *_pair("no-idempotence", "enable.idempotence=false, retries on, acks=all", "enable.idempotence=true, acks=all",
+           "drop broker responses, then reset connections", ["duplicate"], "cut-responses",
+           unsafe={"client": {"acks": "all", "idempotence": False, "retries": 100}}, safe={"client": {**SAFE_CLIENT, "retries": 100}},
+           targeted={"calm": 3, "hold": 2.5}),
+    *_pair("read-uncommitted", "isolation.level=read_uncommitted, aborted txns (eos)", "read_committed, aborted txns (eos)",
+           "none (the workload aborts 20% of transactions)", ["G1a"], "none",
+           unsafe={"workload": "eos", "client": {**SAFE_CLIENT, "isolation": "read_uncommitted"}},
+           safe={"workload": "eos", "client": dict(SAFE_CLIENT)}),
+]
+EOS_OPTIONS = {"partitions": 2, "transformers": 2, "readers": 2, "abort_p": 0.2, "crash_clients": False,
+               "drain_time_s": 15, "final_time_limit_s": 25}
+
+
+# --------------------------------------------------------------------------- running
+@contextlib.contextmanager
+def eos_workload(concurrency: int) -> Iterator[None]:
+    """Lets the runner build the eos workload when a spec names it (the runner's registry knows only queue)."""
+    import importlib
+
+    import prozess.spec as spec_mod
+    import prozess.workloads.queue as queue_mod
+
+    if "eos" in getattr(spec_mod, "WORKLOADS", ()):
+        yield
+        return
+    mod = importlib.import_module("prozess.workloads.eos")
+
+    class Options:
+        @staticmethod
+        def from_dict(d: dict) -> Any:
+            return mod.EosOptions.from_dict(dict(d))
+
+    saved = (spec_mod.WORKLOADS, queue_mod.QueueOptions, queue_mod.QueueWorkload)
+    spec_mod.WORKLOADS = tuple(spec_mod.WORKLOADS) + ("eos",)
+    queue_mod.QueueOptions = Options
+    queue_mod.QueueWorkload = lambda wopts, lib, copts: mod.make_workload(wopts.to_dict(), lib, copts, concurrency=concurrency)
+    try:
+        yield
+    finally:
+        spec_mod.WORKLOADS, queue_mod.QueueOptions, queue_mod.QueueWorkload = saved
+
+
+def make_spec(cell: Cell, seed: int, *, time_limit: float, results_dir: str, prefix: str) -> Any:
+    from prozess.spec import TestSpec
+
+    eos = cell.workload == "eos"
+    wopts = {**(EOS_OPTIONS if eos else QUEUE_OPTIONS), **cell.workload_options, "topic_prefix": prefix}
+    spec = TestSpec(
+        name=cell.id, workload=cell.workload, seed=seed, time_limit=time_limit, rate=200 if eos else 300,
+        concurrency=6, preset=cell.preset, results_dir=results_dir, faults=cell.spec_faults(),
+        workload_options=wopts, checkers=["stats"] if eos else None,
+    )
+    spec.client.update({"timeout_s": 5.0, **cell.client})
+    return spec
+
+
+def check_eos(run_dir: Path) -> dict[str, Any]:
+    """Adds the eos checker's verdict to an eos run's results.json (the runner checks queue histories only)."""
+    from prozess.checkers.eos import check_eos as check
+    from prozess.history import read_history
+
+    results = json.loads((run_dir / "results.json").read_text())
+    test = json.loads((run_dir / "test.json").read_text())
+    r = check(read_history(run_dir / "history.jsonl"), test)
+    results.setdefault("checkers", {})["eos"] = r
+    order = {False: 0, "unknown": 1, True: 2}
+    results["valid"] = min([results.get("valid", True), r.get("valid", "unknown")], key=lambda v: order.get(v, 1))
+    results["anomaly-types"] = sorted(set(results.get("anomaly-types", [])) | set(r.get("anomaly-types", [])))
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    return results
+
+
+def first_anomaly(results: dict[str, Any], types: list[str] | None = None) -> int | None:
+    """The smallest op index named in any example of the given anomaly types (all types when None)."""
+    best: int | None = None
+    for res in (results.get("checkers") or {}).values():
+        if not isinstance(res, dict):
+            continue
+        for kind, entry in (res.get("anomalies") or {}).items():
+            if types is not None and kind not in types:
+                continue
+            for ex in (entry or {}).get("examples") or []:
+                for i in (ex or {}).get("ops") or []:
+                    if isinstance(i, int) and (best is None or i < best):
+                        best = i
+    return best
+
+
+def campaign_record(cell: Cell, run_dir: Path, seed: int, wall_s: float) -> dict[str, Any]:
+    """What one campaign showed: verdict, anomaly types, detection, time and ops from the first fault."""
+    from prozess.history import read_history
+
+    results = json.loads((run_dir / "results.json").read_text())
+    types = sorted(results.get("anomaly-types") or [])
+    valid = results.get("valid", "unknown")
+    detected = (not cell.safe) and valid is False and bool(set(types) & set(cell.expected))
+    rec: dict[str, Any] = {"seed": seed, "run_dir": str(run_dir.relative_to(ROOT) if run_dir.is_relative_to(ROOT) else run_dir),
+                           "valid": valid, "anomaly_types": types, "detected": detected, "wall_s": round(wall_s, 1),
+                           "error": (results.get("run") or {}).get("error") or results.get("error")}
+    try:
+        ops = read_history(run_dir / "history.jsonl").ops
+    except Exception as e:
+        rec["error"] = rec["error"] or f"history unreadable: {e}"
+        return rec
+    faults = [o for o in ops if o.process == "nemesis" and o.f in FAULT_STARTS]
+    errors = [o.value.get("error") for o in ops if o.process == "nemesis" and isinstance(o.value, dict) and o.value.get("error")]
+    rec["faults"] = len(faults) // 2  # an invocation and a completion each
+    if errors:
+        rec["fault_errors"] = errors[:3]
+    rec["ops"] = sum(1 for o in ops if o.process != "nemesis" and o.type != "invoke")
+    if valid is False:
+        idx = first_anomaly(results, cell.expected if detected else None)
+        if idx is not None and 0 <= idx < len(ops):
+            t0 = faults[0].time if faults else 0
+            rec["time_to_detect_s"] = round(max(0, ops[idx].time - t0) / 1e9, 2)
+            rec["ops_to_detect"] = sum(1 for o in ops[: idx + 1] if o.process != "nemesis" and o.type != "invoke")
+            rec["first_anomalous_op"] = idx
+    return rec
+
+
+def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, results_dir: str) -> list[dict[str, Any]]:
+    from prozess.nemesis.targeted import Targeted
+    from prozess.runner import run_test
+
+    records = []
+    for seed in seeds:
+        prefix = f"det-{cell.id}-{seed}-{int(time.time()) % 100000}"
+        spec = make_spec(cell, seed, time_limit=time_limit, results_dir=results_dir, prefix=prefix)
+        nem = Targeted(cell.strategy, cell.targeted)
+        t0 = time.monotonic()
+        ctx = eos_workload(spec.concurrency) if cell.workload == "eos" else contextlib.nullcontext()
+        with ctx:
+            out = run_test(spec, cluster=cluster, nemesis=nem, progress=False)
+        if cell.workload == "eos":
+            check_eos(out.run_dir)
+        rec = campaign_record(cell, out.run_dir, seed, time.monotonic() - t0)
+        records.append(rec)
+        print(f"  {cell.id} seed {seed}: valid={rec['valid']} types={rec['anomaly_types']} detected={rec['detected']} "
+              f"ttd={rec.get('time_to_detect_s')} ops={rec.get('ops')} faults={rec.get('faults')} {rec['run_dir']}"
+              + (f" error={rec['error']}" if rec.get("error") else "") + (f" fault_errors={rec['fault_errors']}" if rec.get("fault_errors") else ""),
+              flush=True)
+        # Let the cluster settle (a killed broker rejoins, leaders rebalance) before the next campaign.
+        with contextlib.suppress(Exception):
+            cluster.wait_healthy(120)
+    return records
+
+
+def summarize(cell: Cell, records: list[dict[str, Any]], *, kafka: str, time_limit: float) -> dict[str, Any]:
+    """The cell's line in docs/detection.json."""
+    ttd = [r["time_to_detect_s"] for r in records if r.get("detected") and r.get("time_to_detect_s") is not None]
+    otd = [r["ops_to_detect"] for r in records if r.get("detected") and r.get("ops_to_detect") is not None]
+    seen = sorted({t for r in records for t in r.get("anomaly_types", [])})
+    return {
+        "id": cell.id,
+        "config": cell.config,
+        "faults": cell.faults,
+        "strategy": cell.strategy,
+        "targeted": cell.targeted,
+        "workload": cell.workload,
+        "preset": cell.preset,
+        "client": cell.client,
+        "safe": cell.safe,
+        "expected": cell.expected,
+        "campaigns": len(records),
+        "detected": sum(1 for r in records if r.get("detected")),
+        "anomaly_types_seen": seen,
+        "median_time_to_detect_s": round(statistics.median(ttd), 2) if ttd else None,
+        "median_ops_to_detect": int(statistics.median(otd)) if otd else None,
+        "false_alarms": sum(1 for r in records if cell.safe and r.get("valid") is False),
+        "unknown": sum(1 for r in records if r.get("valid") not in (True, False)),
+        "time_limit_s": time_limit,
+        "kafka": kafka,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "seeds": [r["seed"] for r in records],
+        "runs": records,
+    }
+
+
+# --------------------------------------------------------------------------- docs
+def machine() -> str:
+    mem = ""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = f", {round(int(line.split()[1]) / 1024 / 1024)} GiB"
+    return f"{os.cpu_count()} cores{mem}"
+
+
+def load_doc(path: Path = DOC_JSON) -> dict[str, Any]:
+    if path.exists():
+        return json.loads(path.read_text())
+    return {"cells": []}
+
+
+def merge_doc(doc: dict[str, Any], cells: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    by_id = {c["id"]: c for c in doc.get("cells", [])}
+    for c in cells:
+        by_id[c["id"]] = c
+    order = [c.id for c in CELLS]
+    merged = sorted(by_id.values(), key=lambda c: order.index(c["id"]) if c["id"] in order else len(order))
+    return {**{k: v for k, v in doc.items() if k != "cells"}, **meta, "cells": merged}
+
+
+def _rate(c: dict[str, Any]) -> str:
+    if c["safe"]:
+        return "—"
+    return f"{c['detected']}/{c['campaigns']}"
+
+
+def table(doc: dict[str, Any]) -> str:
+    """The matrix as a Markdown table: one line per cell."""
+    lines = [
+        "| setting | faults | safe | expected | detected | median time to detect | median ops to detect | false alarms | anomaly types seen |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for c in doc.get("cells", []):
+        ttd = "—" if c.get("median_time_to_detect_s") is None else f"{c['median_time_to_detect_s']:.1f} s"
+        otd = "—" if c.get("median_ops_to_detect") is None else str(c["median_ops_to_detect"])
+        fa = f"{c['false_alarms']}/{c['campaigns']}" if c["safe"] else "—"
+        lines.append(f"| {c['config']} | {c['faults']} | {'yes' if c['safe'] else 'no'} | {', '.join(c['expected']) or 'valid'} | "
+                     f"{_rate(c)} | {ttd} | {otd} | {fa} | {', '.join(c.get('anomaly_types_seen') or []) or '—'} |")
+    return "\n".join(lines)
+
+
+def headline(doc: dict[str, Any]) -> str:
+    return (f"Measured {doc.get('date', '?')[:10]} on Kafka {doc.get('kafka', '?')}, {doc.get('nodes', 3)} KRaft nodes in docker "
+            f"on one machine ({doc.get('machine', '?')}), K={doc.get('k', '?')} seeded campaigns per cell of "
+            f"{doc.get('time_limit_s', '?')} s of workload each.")
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    out = [
+        "# Detection power",
+        "",
+        "What prozess catches, how fast, and that it stays quiet on safe settings. Generated by",
+        "`benchmarks/detection.py` from `docs/detection.json`; do not edit by hand.",
+        "",
+        headline(doc),
+        "",
+        table(doc),
+        "",
+        "*detected*: campaigns whose verdict was invalid with at least one expected anomaly type, out of K.",
+        "*time to detect*: from the first fault (the run's start when the cell has no fault) to the earliest op named",
+        "in an anomaly example (0 when that op precedes the fault: the fault is what made it lost). *ops to detect*:",
+        "completed client ops up to that op. *false alarms*: invalid verdicts on a safe twin.",
+        "",
+        "## Cells and their targeted schedules",
+        "",
+    ]
+    for c in doc.get("cells", []):
+        t = c.get("targeted") or {}
+        sched = ", ".join(f"{k}={v}" for k, v in t.items()) or "defaults"
+        out.append(f"- **{c['id']}** ({c['config']}; workload {c['workload']}, preset {c['preset']}, client {json.dumps(c['client'])}): "
+                   f"strategy `{c['strategy']}` ({sched}); seeds {c['seeds']}; unknown verdicts {c.get('unknown', 0)}.")
+    out += [
+        "",
+        "Every cell needed a targeted nemesis (`prozess/nemesis/targeted.py`): the random schedules of",
+        "`prozess.nemesis` hit these windows only now and then (a leader must lose its followers right after it",
+        "acknowledged writes alone). Replay a cell: `.venv/bin/python benchmarks/detection.py --cells ID --seeds SEED`.",
+        "Runs (histories, reports) are under `results/detection/<cell>/`.",
+        "",
+    ]
+    notes = doc.get("notes") or []
+    if notes:
+        out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(out)
+
+
+def render(doc: dict[str, Any], *, md: Path = DOC_MD, readme: Path = README) -> None:
+    """Writes docs/detection.md and replaces the README's matrix between its markers (when they are there)."""
+    md.write_text(render_markdown(doc))
+    if readme.exists():
+        text = readme.read_text()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            _, tail = rest.split(END, 1)
+            block = f"{BEGIN}\n{headline(doc)}\n\n{table(doc)}\n{END}"
+            readme.write_text(head + block + tail)
+
+
+# --------------------------------------------------------------------------- main
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cells", default="*", help="cell ids (comma-separated globs), default every cell")
+    ap.add_argument("-k", type=int, default=3, help="campaigns per cell")
+    ap.add_argument("--seeds", default=None, help="comma-separated seeds (default 1..K)")
+    ap.add_argument("--time-limit", type=float, default=45.0, help="seconds of workload per campaign")
+    ap.add_argument("--cluster", default=None, help="attach to this running cluster instead of starting one")
+    ap.add_argument("--results-dir", default=str(ROOT / "results" / "detection"))
+    ap.add_argument("--json", default=str(DOC_JSON), help="summary file to merge the cells into")
+    ap.add_argument("--no-docs", action="store_true", help="do not write the json or render the docs")
+    ap.add_argument("--render", action="store_true", help="only render docs/detection.md and the README from the json")
+    ap.add_argument("--keep", action="store_true", help="keep the cluster this run started")
+    a = ap.parse_args(argv)
+
+    if a.render:
+        render(load_doc(Path(a.json)))
+        return 0
+    pats = [p.strip() for p in a.cells.split(",") if p.strip()]
+    cells = [c for c in CELLS if any(fnmatch.fnmatch(c.id, p) for p in pats)]
+    if not cells:
+        print(f"no cell matches {a.cells!r}; cells: {', '.join(c.id for c in CELLS)}", file=sys.stderr)
+        return 2
+    seeds = [int(s) for s in a.seeds.split(",")] if a.seeds else list(range(1, a.k + 1))
+
+    from prozess.cluster import ClusterSpec, attach_cluster, open_cluster
+
+    own = a.cluster is None
+    if own:
+        cluster = open_cluster(ClusterSpec.preset("safe", broker_overrides=dict(CLUSTER_OVERRIDES)), backend="docker",
+                               name=f"pzdet-{os.getpid()}", keep=a.keep)
+    else:
+        cluster = attach_cluster(a.cluster)
+    t_all = time.monotonic()
+    summaries = []
+    try:
+        if own:
+            t = time.monotonic()
+            cluster.up(timeout=900)
+            print(f"cluster {cluster.name} up in {time.monotonic() - t:.0f} s", flush=True)
+        kafka = cluster.spec.kafka_version
+        for cell in cells:
+            print(f"cell {cell.id}: {cell.config} / {cell.faults}", flush=True)
+            records = run_cell(cluster, cell, seeds, time_limit=a.time_limit, results_dir=a.results_dir)
+            s = summarize(cell, records, kafka=kafka, time_limit=a.time_limit)
+            summaries.append(s)
+            print(f"  => detected {s['detected']}/{s['campaigns']}, median ttd {s['median_time_to_detect_s']}, "
+                  f"false alarms {s['false_alarms']}, seen {s['anomaly_types_seen']}", flush=True)
+            if not a.no_docs:  # after every cell, so an interrupted matrix keeps what it measured
+                doc = merge_doc(load_doc(Path(a.json)), [s], {
+                    "kafka": kafka, "date": s["date"], "machine": machine(), "nodes": len(cluster.nodes), "k": len(seeds),
+                    "time_limit_s": a.time_limit, "cluster": {"preset": "safe", "broker_overrides": CLUSTER_OVERRIDES}})
+                Path(a.json).write_text(json.dumps(doc, indent=2) + "\n")
+                render(doc)
+    finally:
+        if own and not a.keep:
+            cluster.down()
+    print(f"matrix done in {time.monotonic() - t_all:.0f} s", flush=True)
+    for s in summaries:
+        print(f"{s['id']:28s} safe={s['safe']!s:5s} detected={s['detected']}/{s['campaigns']} ttd={s['median_time_to_detect_s']} "
+              f"false_alarms={s['false_alarms']} seen={','.join(s['anomaly_types_seen'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
