@@ -255,12 +255,14 @@ def _check(ops: list, test: dict) -> dict:
             for rec in rs:
                 off, src_p, src_off, out_v, tid = rec[0], rec[1], rec[2], rec[3], rec[4] if len(rec) > 4 else None
                 off = int(off)
+                if tid is not None and not isinstance(tid, str):
+                    tid = str(tid)
                 seen[off] = tid
                 if (p, off) not in visible:
                     visible[(p, off)] = (src_p, src_off, out_v, tid, ci)
                 if final and tid is not None:
-                    seen_by_txn_final[str(tid)].add((p, off))
-                t = txns.get(str(tid)) if tid is not None else None
+                    seen_by_txn_final[tid].add((p, off))
+                t = txns.get(tid) if tid is not None else None
                 if t is None:
                     continue
                 if t.status == "aborted" and (t.id, proc) not in g1a_seen:
@@ -279,7 +281,7 @@ def _check(ops: list, test: dict) -> dict:
 
     # committed records: those known from committed transforms plus everything a final read saw from non-aborted txns
     for (p, off), (src_p, src_off, out_v, tid, ci) in visible.items():
-        t = txns.get(str(tid)) if tid is not None else None
+        t = txns.get(tid) if tid is not None else None
         if t is None or t.status != "aborted":
             committed_known[p].setdefault(off, tid)
 
@@ -330,8 +332,8 @@ def _check(ops: list, test: dict) -> dict:
 
     # -- accounting: duplicates, order, wrong source, lost --
     outputs_of: dict[tuple[int, int], list[tuple[int, int]]] = defaultdict(list)   # (src_p, src_off) -> [(out_p, off)]
-    for (p, off), (src_p, src_off, out_v, tid, ci) in sorted(visible.items()):
-        t = txns.get(str(tid)) if tid is not None else None
+    for (p, off), (src_p, src_off, out_v, tid, ci) in visible.items():
+        t = txns.get(tid) if tid is not None else None
         if t is not None and t.status == "aborted":
             continue  # reported as G1a; not part of the committed output
         if src_p is None or src_off is None:
@@ -350,7 +352,8 @@ def _check(ops: list, test: dict) -> dict:
             found.add("wrong-source", f"Output partition {p} offset {off} (read op {ci}) names input partition {src[0]} offset {src[1]}, "
                       "which the final read of the input topic did not find.", [ci], partition=p, offset=off)
 
-    for src, outs in sorted(outputs_of.items()):
+    for src, outs in sorted((k, v) for k, v in outputs_of.items() if len(v) > 1):
+        outs.sort()
         if len(outs) > 1:
             rops = sorted({visible[o][4] for o in outs})
             tids = [visible[o][3] for o in outs]
@@ -361,7 +364,7 @@ def _check(ops: list, test: dict) -> dict:
 
     # order: within an output partition, first occurrences of each source record in offset order
     by_out: dict[int, list[tuple[int, int, int]]] = defaultdict(list)
-    firsts = {outs[0]: src for src, outs in outputs_of.items()}
+    firsts = {min(outs) if len(outs) > 1 else outs[0]: src for src, outs in outputs_of.items()}
     for (p, off), src in firsts.items():
         by_out[p].append((off, src[0], src[1]))
     for p, rows in by_out.items():
@@ -394,9 +397,7 @@ def _check(ops: list, test: dict) -> dict:
     unprocessed = 0
     lost = 0
     if n_final_reads:
-        for src in sorted(inputs):
-            if src in outputs_of:
-                continue
+        for src in sorted(s for s in inputs if s not in outputs_of):
             p, off = src
             tid = consumed_by_committed.get(src)
             if tid is not None:
