@@ -23,9 +23,10 @@ from prozess.report.run import RunData, load_run
 
 __all__ = ["write_report", "render_report", "verdict_of", "anomaly_sections"]
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 20  # per anomaly type and checker; the rest stay in results.json
+SHOWN_EXAMPLES = 4  # shown open; the others fold under "more examples"
 MAX_EXAMPLE_ROWS = 12
-MAX_EXAMPLE_VALUE = 4000
+MAX_EXAMPLE_VALUE = 600
 
 VERDICTS = {True: ("valid", "VALID"), False: ("invalid", "INVALID")}
 
@@ -80,8 +81,26 @@ def _fault_label(w: FaultWindow) -> str:
     return f"{w.kind} ({w.start / 1e9:.1f}–{end})"
 
 
-def _op_row(op: Op, windows: list[FaultWindow]) -> dict[str, Any]:
-    text = value_text(op.f, op.value)
+def _focus(value: Any, key: Any) -> Any:
+    """The micro-ops of `value` that touch `key` (polls narrowed to it), or None if none do."""
+    if not isinstance(value, list) or not isinstance(key, str):
+        return None
+    out = []
+    for m in value:
+        if not isinstance(m, list) or not m:
+            return None
+        if m[0] == "send" and len(m) > 1 and m[1] == key:
+            out.append(m)
+        elif m[0] == "poll" and len(m) > 1 and isinstance(m[1], dict) and key in m[1]:
+            out.append(["poll", {key: m[1][key]}])
+    return out or None
+
+
+def _op_row(op: Op, windows: list[FaultWindow], key: Any = None) -> dict[str, Any]:
+    focused = _focus(op.value, key) if key is not None else None
+    text = value_text(op.f, focused if focused is not None else op.value)
+    if focused is not None and focused != op.value:
+        text += f"   (key {key} only)"
     if len(text) > MAX_EXAMPLE_VALUE:
         text = text[:MAX_EXAMPLE_VALUE] + f" … (+{len(text) - MAX_EXAMPLE_VALUE} chars)"
     return {
@@ -126,7 +145,7 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
                 if not isinstance(ex, dict):
                     ex = {"explanation": str(ex)}
                 idxs = [i for i in (ex.get("ops") or []) if isinstance(i, int) and not isinstance(i, bool)]
-                rows = [_op_row(ops[i], windows) for i in idxs[:MAX_EXAMPLE_ROWS] if 0 <= i < n]
+                rows = [_op_row(ops[i], windows, ex.get("key")) for i in idxs[:MAX_EXAMPLE_ROWS] if 0 <= i < n]
                 extra = {k: v for k, v in ex.items() if k not in ("explanation", "ops")}
                 extra_text = script_json(extra).replace("\\u003c", "<") if extra else ""
                 if len(extra_text) > 3000:
@@ -141,7 +160,15 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
                         "extra": extra_text,
                     }
                 )
-            sec["by"].append({"checker": checker, "count": count, "examples": examples, "more": max(0, len(raw) - MAX_EXAMPLES)})
+            sec["by"].append(
+                {
+                    "checker": checker,
+                    "count": count,
+                    "examples": examples[:SHOWN_EXAMPLES],
+                    "folded": examples[SHOWN_EXAMPLES:],
+                    "more": max(0, len(raw) - MAX_EXAMPLES),
+                }
+            )
     for kind in invalidating:
         sections.setdefault(kind, {"type": kind, "definition": definitions.get(kind, ""), "count": 0, "count_known": False, "by": [], "invalidating": True})
     for kind, sec in sections.items():
@@ -150,7 +177,7 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
 
 
 def _cited_ops(sections: list[dict[str, Any]]) -> set[int]:
-    return {i for s in sections for b in s["by"] for ex in b["examples"] for i in ex["ops"]}
+    return {i for s in sections for b in s["by"] for ex in b["examples"] + b["folded"] for i in ex["ops"]}
 
 
 def _cluster_text(cluster: Any) -> str:
@@ -183,7 +210,7 @@ def _cluster_text(cluster: Any) -> str:
 
 def _mapping_text(x: Any) -> str:
     if isinstance(x, dict):
-        return ", ".join(f"{k}={v}" for k, v in x.items())
+        return ", ".join(f"{k}={v}" for k, v in x.items() if v not in (None, "", [], {}))
     if isinstance(x, list):
         return ", ".join(_mapping_text(i) if isinstance(i, (dict, list)) else str(i) for i in x) or "none"
     return "" if x is None else str(x)
@@ -227,9 +254,15 @@ def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, s
         ("test", str(test.get("name") or (data.run_dir.parent.name if data.run_dir else data.history_path.stem))),
         ("time", _run_time(data)),
         ("seed", str(test.get("seed", "unknown"))),
-        ("workload", str(test.get("workload", "unknown"))),
+        ("workload", str(test.get("workload", "unknown")) + "".join(
+            f", {label} {test[k]}" for k, label in (("concurrency", "concurrency"), ("rate", "rate/s")) if test.get(k)
+        )),
         ("Kafka", str(kafka or "unknown")),
-        ("cluster", _cluster_text(cluster) or "unknown"),
+        ("cluster", ", ".join(p for p in (
+            f"preset {test['preset']}" if test.get("preset") else "",
+            f"{test['backend']} backend" if test.get("backend") else "",
+            _cluster_text(cluster),
+        ) if p) or "unknown"),
         ("client", _mapping_text(test.get("client")) or "unknown"),
         ("faults", _mapping_text(test.get("faults")) if "faults" in test else "unknown"),
         ("duration", f"{duration_ns / 1e9:.1f} s" + (f" (time limit {test['time_limit']} s)" if test.get("time_limit") else "")),
@@ -278,7 +311,7 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
         plots.append({"name": name, "src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
                       "file": _rel(plots_dir / f"{name}.svg", out_dir) if plots_dir is not None else None})
     columns = encode_history(ops, keep=_cited_ops(sections))
-    markers = sorted({(i, s["type"]) for s in sections for b in s["by"] for ex in b["examples"] for i in ex["ops"]})
+    markers = sorted({(i, s["type"]) for s in sections for b in s["by"] for ex in b["examples"] + b["folded"] for i in ex["ops"]})
     meta = {
         "faults": [dict(w.to_dict(), colour=colours[w.kind], label=_fault_label(w)) for w in windows],
         "markers": [[i, t] for i, t in markers],

@@ -22,8 +22,11 @@ MAX_NODE_FILES = 300
 MAX_NEMESIS_ENTRIES = 2000
 
 
-class ReportSourceError(ValueError):
-    """The report source cannot be used; the message says what to pass instead."""
+class ReportSourceError(HistoryError):
+    """The report source cannot be used; the message says what to pass instead.
+
+    A HistoryError, so callers that already handle unreadable histories (the CLI) handle this too.
+    """
 
 
 @dataclass

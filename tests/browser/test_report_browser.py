@@ -74,7 +74,7 @@ def assert_offline(p, base):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("results")
-    invalid = make_demo_run(root / "queue-unsafe" / "20260103T000000Z", lost=3, seed=2, name="queue-unsafe")
+    invalid = make_demo_run(root / "queue-unsafe" / "20260103T000000Z", lost=6, seed=2, name="queue-unsafe")
     valid = make_demo_run(root / "queue-safe" / "20260102T000000Z", lost=0, seed=1, name="queue-safe")
     write_report(invalid)
     write_report(valid)
@@ -89,10 +89,11 @@ def test_invalid_report_from_disk(browser, runs, tmp_path):
         assert page.inner_text("#verdict-label") == "INVALID"
         sections = page.query_selector_all("section.anomaly")
         assert [s.get_attribute("data-anomaly") for s in sections] == ["lost-write"]
+        page.evaluate("document.querySelectorAll('details.more-examples').forEach(d => d.open = true)")
         links = page.query_selector_all("section.anomaly a.op-link")
         assert links
         for i in sorted({int(a.get_attribute("data-op")) for a in links}):
-            page.click(f"section.anomaly .oplinks a[data-op='{i}']")
+            page.click(f"section.anomaly .oplinks a[data-op='{i}'] >> nth=0")
             row = page.wait_for_selector(f"#history-rows tr#op-{i}.hl", timeout=10_000)
             assert row.is_visible() and row.query_selector("td").inner_text() == str(i)
         # timeline and plots drew something
