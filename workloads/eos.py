@@ -210,8 +210,9 @@ class EosGenerator:
 class EosFinal:
     """The final phase: read the input, let transformers drain it, then read the output and the group's offsets.
 
-    Thread 0: read-input, then waits until the transformers are done and at
-    least `transaction_timeout_s` (+2 s) has passed — so that every abandoned
+    Thread 0: read-input, then waits until the transformers are done and
+    `transaction_timeout_s` (+2 s) has passed since the phase began and since
+    the last transformer op that ended `info` — so that every abandoned
     transaction has been aborted and no open one holds back the last stable
     offset — then read-output (final) and group-offsets. Transformers commit
     any open transaction, then transform and commit (never abort) until the
@@ -225,6 +226,7 @@ class EosFinal:
         self.ends: dict[int, int] | None = None
         self.stage0 = "read-input"
         self.transformers_done: set[int] = set()
+        self.last_abandoned = 0.0     # when a transformer last abandoned a client (its txn may still be open)
 
     def drained(self) -> bool:
         c = self.progress.committed
@@ -238,7 +240,7 @@ class EosFinal:
                 return {"f": "read-input", "value": {"final": True}}
             if self.stage0 == "wait":
                 n_tr = sum(1 for t in range(ctx.concurrency) if role_of(t, self.o) == "transformer")
-                settled = ctx.time >= self.o.transaction_timeout_s + 2
+                settled = ctx.time >= max(0.0, self.last_abandoned) + self.o.transaction_timeout_s + 2
                 if len(self.transformers_done) >= n_tr and (settled or not draining):
                     self.stage0 = "read-output"
                 else:
@@ -265,6 +267,8 @@ class EosFinal:
         typ, f, v = event.get("type"), event.get("f"), event.get("value")
         if typ == "invoke":
             return
+        if typ == "info" and f in ("transform", "commit", "abort"):
+            self.last_abandoned = ctx.time
         if f == "read-input" and typ == "ok" and isinstance(v, dict):
             self.ends = {int(k): int(e) for k, e in (v.get("ends") or {}).items()}
             self.stage0 = "wait"

@@ -122,3 +122,24 @@ def test_workload_topics_and_keys():
     assert w.input_topic != w.output_topic
     assert {w.keymap.topic_partition(k)[0] for k in w.keys_of({"f": "transform"})} == {w.input_topic, w.output_topic}
     assert "20260101T000000Z" in w.input_topic
+
+
+def test_final_read_waits_for_transactions_abandoned_during_the_drain():
+    o = EosOptions(transformers=1, readers=0, transaction_timeout_s=3, drain_time_s=20, final_time_limit_s=40)
+    calls = {"n": 0}
+
+    def one_info_then_drained(op):
+        if op["f"] == "read-input":
+            return "ok", {"records": {}, "ends": {"0": 2}}
+        if op["f"] == "transform":
+            calls["n"] += 1
+            if calls["n"] == 1:
+                return "info", {"txn": "1.0", "in": [], "out": [], "offsets": {"0": 2}}
+            tid = f"{op['process']}.{calls['n']}"
+            return "ok", {"txn": tid, "in": [], "out": [], "offsets": {"0": 2}}
+        return "ok", op["value"]
+
+    ops = simulate(TimeLimit(EosFinal(o), 40), 2, complete=one_info_then_drained, latency=1.0)
+    info_time = next(op["time"] for op in ops if op["f"] == "transform")
+    final_read = next(op for op in ops if op["f"] == "read-output")
+    assert final_read["time"] >= info_time + 1.0 + o.transaction_timeout_s + 2
