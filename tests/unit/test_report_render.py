@@ -116,3 +116,19 @@ def test_bad_sources_get_one_clear_error(tmp_path):
     bad.write_text('{"index": 0}\n{"index": 1}\n')
     with pytest.raises(ReportSourceError, match="cannot read the history"):
         write_report(bad)
+
+
+def test_jepsen_edn_history(tmp_path):
+    edn = tmp_path / "history.edn"
+    edn.write_text(
+        "{:index 0 :time 0 :type :invoke :process 0 :f :send :value [[:send :x 1]]}\n"
+        "{:index 1 :time 1000000 :type :ok :process 0 :f :send :value [[:send :x [0 1]]]}\n"
+        "{:index 2 :time 2000000 :type :info :process :nemesis :f :start-partition :value nil}\n"
+        "{:index 3 :time 2500000 :type :info :process :nemesis :f :start-partition :value :majority}\n"
+        "{:index 4 :time 3000000 :type :invoke :process 1 :f :poll :value [[:poll]]}\n"
+        "{:index 5 :time 4000000 :type :ok :process 1 :f :poll :value [[:poll {:x [[0 1]]}]]}\n"
+    )
+    path = write_report(edn, tmp_path / "out")
+    html = path.read_text()
+    assert re.search(r'id="verdict-label">(VALID|INVALID|UNKNOWN)<', html)
+    assert "never healed" in html  # the partition was never stopped
