@@ -18,6 +18,7 @@ with the error, never a crash of the whole check. See `result.py` for the shape.
 
 from __future__ import annotations
 
+import gc
 import time as _time
 import traceback
 from typing import Any, Callable
@@ -99,6 +100,21 @@ def check(history: Any, test: dict | None = None, names: list[str] | None = None
         raise ValueError(f"unknown checker name(s) {', '.join(map(repr, unknown_names))}; "
                          f"choose from {', '.join(CHECKERS)}")
     t0 = _time.monotonic()
+    # The checkers allocate millions of small objects next to a history of millions more;
+    # Python's cyclic GC would rescan all of them again and again. Nothing here makes
+    # reference cycles, so collection waits until the check is done.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _check(history, test, names, t0)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _check(history: Any, test: dict | None, names: list[str], t0: float) -> dict:
+    from prozess.checkers.analysis import analyze, ops_of
+
     ops = ops_of(history)
     analysis = None
     analysis_error = None

@@ -78,7 +78,8 @@ class Analysis:
     - `inv[i]`: position of the invocation of completion i (-1 if none).
     - `txns`: positions of completed (ok/info/fail) send/poll/txn ops, in order.
     - `writes[i]`: [(key, value, offset|None), ...] in micro-op order.
-    - `reads[i]`: {key: [(offset, value), ...]} over all poll micro-ops of op i.
+    - `reads[i]`: {key: [[offset, value], ...]} over all poll micro-ops of op i (the op's own
+      lists when one micro-op read the key: treat as read-only).
     - `writer_of[key][value]`: the completion that sent it.
     - `read_ok[key]`: the set of values read by ok ops.
     - `failed[key]`: values sent by ops that failed.
@@ -99,7 +100,8 @@ class Analysis:
         self.failed: dict[Any, set] = {}
         self.orders: dict[Any, VersionOrder] = {}
         self.conflicts: dict[Any, dict[int, list]] = {}
-        self.garbage: list[tuple] = []  # (reader, key, value) with no writer
+        self._scan: ReadScan | None = None
+        self._s_map: dict[int, int] | None = None
         self._run()
 
     # ------------------------------------------------------------ building
@@ -176,13 +178,22 @@ class Analysis:
                     for k, pairs in m.items():
                         if k.__class__ is not str:
                             k = str(k)
-                        lst = rs.get(k)
-                        if lst is None:
-                            lst = rs[k] = []
-                        for pair in pairs:
-                            o, v = pair
-                            lst.append((o, v))
-                            if o is not None:
+                        if not pairs:
+                            continue
+                        # The op's own pair lists are shared, never copied (they are read-only).
+                        prev = rs.get(k)
+                        rs[k] = pairs if prev is None else prev + pairs
+                        log = logs.get(k)
+                        if log is None:
+                            log = logs[k] = {}
+                        log_get = log.get
+                        for o, v in pairs:
+                            if o is None:
+                                continue
+                            cur = log_get(o, _MISSING)
+                            if cur is _MISSING:
+                                log[o] = v
+                            elif cur != v:
                                 note(k, o, v)
                         if t == "ok":
                             s = read_ok.get(k)
@@ -216,6 +227,37 @@ class Analysis:
                 return True
         return False
 
+    # ------------------------------------------------------------ the read scan
+    def s_of(self, i: int) -> int:
+        """A point inside op i's [invocation, completion] span, used by the txn graph: the
+        completion for ok ops that read, the invocation for everything else (pure sends,
+        info ops). Real-time and process order always increase it."""
+        if self.ops[i].type == "ok" and i in self.reads:
+            return i
+        j = self.inv[i]
+        return j if j >= 0 else i
+
+    def s_map(self) -> dict[int, int]:
+        """s_of for every completed send/poll/txn op, computed once."""
+        if self._s_map is None:
+            ops, inv, reads = self.ops, self.inv, self.reads
+            m = {}
+            for i in self.txns:
+                if ops[i].type == "ok" and i in reads:
+                    m[i] = i
+                else:
+                    j = inv[i]
+                    m[i] = j if j >= 0 else i
+            self._s_map = m
+        return self._s_map
+
+    @property
+    def scan(self) -> "ReadScan":
+        """One fused pass over every value read (computed once, on first use)."""
+        if self._scan is None:
+            self._scan = ReadScan(self)
+        return self._scan
+
     # ------------------------------------------------------------ helpers
     def index_of(self, k: Any, v: Any) -> int | None:
         vo = self.orders.get(k)
@@ -227,6 +269,101 @@ class Analysis:
 
 
 _MISSING = object()
+
+
+class ReadScan:
+    """Everything that needs one look at each value read, in a single pass over all polls.
+
+    - `garbage`, `g1a`, `precommitted`: case dicts for the queue checker;
+    - `int_skip`, `int_nonmono`: internal poll order cases (Jepsen's deltas of dense indices);
+    - `wr_links`: wr dependencies between graph vertices (ok/info ops), for the txn checker;
+    - `wr_windows`: (s(reader), s(writer)) of each wr edge that runs backwards in s order;
+    - `rw`: (reader, writer, key, value, next value) from each reader's highest read of a key.
+    """
+
+    def __init__(self, a: Analysis):
+        ops = a.ops
+        inv = a.inv
+        reads_map = a.reads
+        writer_of = a.writer_of
+        orders = a.orders
+        failed = a.failed
+        empty: dict = {}
+        garbage: list = []
+        g1a: list = []
+        pre: list = []
+        skips: list = []
+        nonmono: list = []
+        windows: list = []
+        rw: list = []
+        links = 0
+        s_cache: dict = {}
+        for i in sorted(reads_map):
+            rs = reads_map[i]
+            t = ops[i].type
+            ok = t == "ok"
+            node = t != "fail"
+            sr = i if ok else (inv[i] if inv[i] >= 0 else i)
+            pre_done = False
+            for k, lst in rs.items():
+                wk = writer_of.get(k, empty)
+                vo = orders.get(k)
+                by_value = vo.by_value if vo is not None else empty
+                fk = failed.get(k) if ok else None
+                i1 = None
+                v1 = None
+                hi = -1
+                for o, v in lst:
+                    w = wk.get(v, -1)
+                    if w < 0:
+                        garbage.append({"key": k, "value": v, "offset": o, "reader": i})
+                    elif w == i:
+                        if not pre_done:
+                            pre.append({"key": k, "value": v, "offset": o, "op": i})
+                            pre_done = True
+                    elif node:
+                        sw = s_cache.get(w)
+                        if sw is None:
+                            tw = ops[w].type
+                            if tw == "fail":
+                                sw = -2
+                            elif tw == "ok" and w in reads_map:
+                                sw = w
+                            else:
+                                sw = inv[w] if inv[w] >= 0 else w
+                            s_cache[w] = sw
+                        if sw != -2:
+                            links += 1
+                            if sw > sr:
+                                windows.append((sr, sw))
+                    if fk and v in fk:
+                        g1a.append({"key": k, "value": v, "offset": o, "reader": i, "writer": w})
+                    i2 = by_value.get(v)
+                    if i2 is not None:
+                        if i1 is not None:
+                            d = i2 - i1
+                            if d > 1:
+                                skips.append({"type": "skip", "key": k, "values": [v1, v], "delta": d,
+                                              "skipped": vo.by_index[i1 + 1: i2][:16], "op": i})
+                            elif d < 1:
+                                nonmono.append({"type": "nonmonotonic", "key": k, "values": [v1, v], "delta": d, "op": i})
+                        if i2 > hi:
+                            hi = i2
+                    i1 = i2
+                    v1 = v
+                if node and 0 <= hi and vo is not None and hi + 1 < len(vo.by_index):
+                    v2 = vo.by_index[hi + 1]
+                    w = wk.get(v2, -1)
+                    if w >= 0 and w != i and ops[w].type != "fail":
+                        rw.append((i, w, k, vo.by_index[hi], v2))
+        self.garbage = garbage
+        self.g1a = g1a
+        self.precommitted = pre
+        self.int_skip = skips
+        self.int_nonmono = nonmono
+        self.wr_links = links
+        self.wr_windows = windows
+        self.rw = rw
 
 
 def _key_sort(k: Any) -> tuple:

@@ -24,17 +24,22 @@ KIND = "nonlinearizable-offsets"
 def violations(a: Analysis) -> list[dict]:
     ops = a.ops
     orders = a.orders
-    ranges: dict[int, dict] = {}  # op -> key -> (min offset, max offset, value at min, value at max)
+    # Positions compare within one key only: the dense index when no value of the key is
+    # duplicated (same order as offsets), else the lowest offset the value was seen at.
+    pos_of: dict = {}
+    for k, vo in orders.items():
+        pos_of[k] = (vo.by_value, vo.offsets) if vo.first_offset is None else (vo.first_offset, None)
+    ranges: dict[int, dict] = {}  # op -> key -> [min pos, max pos, value at min, value at max]
     for i, ws in a.writes.items():
         t = ops[i].type
         if t == "fail" or (t == "info" and not a.must_have_committed(i)):
             continue
         r: dict = {}
         for k, v, _ in ws:
-            vo = orders.get(k)
-            if vo is None:
+            pk = pos_of.get(k)
+            if pk is None:
                 continue
-            o = vo.offset_of(v)
+            o = pk[0].get(v)
             if o is None:
                 continue
             cur = r.get(k)
@@ -64,7 +69,9 @@ def violations(a: Analysis) -> list[dict]:
             for k, (lo, _, vlo, _) in ranges[b].items():
                 d = done.get(k)
                 if d is not None and lo <= d[0] and d[1] != b:
-                    out.append({"key": k, "ops": [d[1], b], "offsets": [d[0], lo], "values": [d[2], vlo],
+                    dense = pos_of[k][1]
+                    o1, o2 = (dense[d[0]], dense[lo]) if dense is not None else (d[0], lo)
+                    out.append({"key": k, "ops": [d[1], b], "offsets": [o1, o2], "values": [d[2], vlo],
                                 "invoked": pos})
             continue
         # a completion of an ok writer

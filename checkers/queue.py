@@ -185,88 +185,11 @@ def _ops_touching(a: Analysis, k: Any, o: int, limit: int = 6) -> list[int]:
     return sorted(found)[:limit]
 
 
-def g1a_cases(a: Analysis) -> list[dict]:
-    out = []
-    failed = a.failed
-    if not failed:
-        return out
-    ops = a.ops
-    for i, rs in a.reads.items():
-        if ops[i].type != "ok":
-            continue
-        for k, lst in rs.items():
-            fk = failed.get(k)
-            if not fk:
-                continue
-            for o, v in lst:
-                if v in fk:
-                    out.append({"key": k, "value": v, "offset": o, "reader": i, "writer": a.writer_of[k][v]})
-    out.sort(key=lambda c: c["reader"])
-    return out
-
-
-def precommitted_read_cases(a: Analysis) -> list[dict]:
-    out = []
-    reads = a.reads
-    for i, ws in a.writes.items():
-        rs = reads.get(i)
-        if not rs:
-            continue
-        for k, v, o in ws:
-            lst = rs.get(k)
-            if lst and any(pv == v for _, pv in lst):
-                out.append({"key": k, "value": v, "offset": o, "op": i})
-                break
-    out.sort(key=lambda c: c["op"])
-    return out
-
-
-def garbage_cases(a: Analysis) -> list[dict]:
-    out = []
-    writer_of = a.writer_of
-    empty: dict = {}
-    for i, rs in a.reads.items():
-        for k, lst in rs.items():
-            wk = writer_of.get(k, empty)
-            for o, v in lst:
-                if v not in wk:
-                    out.append({"key": k, "value": v, "offset": o, "reader": i})
-    out.sort(key=lambda c: c["reader"])
-    return out
-
-
 def _delta_case(kind: str, k: Any, vo, v1: Any, v2: Any, i1: int, i2: int, **more: Any) -> dict:
     d = {"type": kind, "key": k, "values": [v1, v2], "delta": i2 - i1, **more}
     if kind == "skip":
         d["skipped"] = vo.by_index[i1 + 1: i2][:16]
     return d
-
-
-def int_poll_cases(a: Analysis) -> tuple[list[dict], list[dict]]:
-    skips, nonmono = [], []
-    orders = a.orders
-    for i, rs in a.reads.items():
-        for k, lst in rs.items():
-            if len(lst) < 2:
-                continue
-            vo = orders.get(k)
-            if vo is None:
-                continue
-            by_value = vo.by_value
-            i1 = None
-            v1 = None
-            for _, v2 in lst:
-                i2 = by_value.get(v2)
-                if i1 is not None and i2 is not None:
-                    d = i2 - i1
-                    if d > 1:
-                        skips.append(_delta_case("skip", k, vo, v1, v2, i1, i2, op=i))
-                    elif d < 1:
-                        nonmono.append(_delta_case("nonmonotonic", k, vo, v1, v2, i1, i2, op=i))
-                i1, v1 = i2, v2
-    skips.sort(key=lambda c: c["op"])
-    nonmono.sort(key=lambda c: c["op"])
-    return skips, nonmono
 
 
 def int_send_cases(a: Analysis) -> tuple[list[dict], list[dict]]:
@@ -454,12 +377,12 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
     add("unseen", unseen)
     add("duplicate", duplicate_cases(a))
     add("inconsistent-offsets", inconsistent_offset_cases(a))
-    add("G1a", g1a_cases(a))
-    add("precommitted-read", precommitted_read_cases(a))
-    add("garbage-read", garbage_cases(a))
-    s, n = int_poll_cases(a)
-    add("int-poll-skip", s)
-    add("int-nonmonotonic-poll", n)
+    scan = a.scan
+    add("G1a", scan.g1a)
+    add("precommitted-read", scan.precommitted)
+    add("garbage-read", scan.garbage)
+    add("int-poll-skip", scan.int_skip)
+    add("int-nonmonotonic-poll", scan.int_nonmono)
     s, n = int_send_cases(a)
     add("int-send-skip", s)
     add("int-nonmonotonic-send", n)

@@ -44,8 +44,8 @@ from prozess.checkers.analysis import Analysis, analyze
 from prozess.checkers.result import MAX_EXAMPLES, build, entry, unknown
 
 BAD_STAGES = (("G1c", ("wr",)), ("G1c-process", ("wr", "process")), ("G1c-realtime", ("wr", "process", "realtime")))
-INFO_CAP = 20_000  # vertices the informational (ww/rw) search may look at
-INFO_SECONDS = 2.0
+INFO_CAP = 5_000  # vertices the informational (ww/rw) search may look at
+INFO_SECONDS = 1.0
 BAD_SECONDS = 120.0
 KIND_PREFERENCE = ("ww", "wr", "process", "realtime", "rw")
 
@@ -58,16 +58,18 @@ class _Ctx:
         ops = a.ops
         self.nodes = [i for i in a.txns if ops[i].type != "fail"]
         self.is_node = set(self.nodes)
-        inv = a.inv
-        reads = a.reads
-        # s(op): a point inside [invocation, completion]; real-time and process edges always
-        # increase it. Pure senders sit at their invocation and everything that reads at its
-        # completion, so a wr edge runs backwards only when a read raced a transaction's ack.
-        s = {}
-        for i in self.nodes:
-            j = inv[i] if inv[i] >= 0 else i
-            s[i] = i if (ops[i].type == "ok" and i in reads) else j
-        self.s = s
+        self._by_s: tuple[list, list] | None = None
+
+    def s(self, i: int) -> int:
+        return self.a.s_of(i)
+
+    def by_s(self) -> tuple[list, list]:
+        """(sorted s values, vertices in that order), built once when first needed."""
+        if self._by_s is None:
+            sm = self.a.s_map()
+            pairs = sorted((sm[i], i) for i in self.nodes)
+            self._by_s = ([sv for sv, _ in pairs], [i for _, i in pairs])
+        return self._by_s
 
     def inv_pos(self, i: int) -> int:
         j = self.a.inv[i]
@@ -75,32 +77,6 @@ class _Ctx:
 
 
 # ------------------------------------------------------------------ edges
-
-
-def _wr_backward(ctx: _Ctx) -> tuple[list[tuple[int, int]], int]:
-    """(windows of backward wr edges, number of wr links seen)."""
-    a = ctx.a
-    s = ctx.s
-    writer_of = a.writer_of
-    is_node = ctx.is_node
-    windows = []
-    links = 0
-    empty: dict = {}
-    for r, rs in a.reads.items():
-        if r not in is_node:
-            continue
-        sr = s[r]
-        for k, lst in rs.items():
-            wk = writer_of.get(k, empty)
-            for _, v in lst:
-                w = wk.get(v)
-                if w is None or w == r or w not in is_node:
-                    continue
-                links += 1
-                sw = s[w]
-                if sw > sr:
-                    windows.append((sr, sw))
-    return windows, links
 
 
 def _ww_pairs(ctx: _Ctx):
@@ -160,16 +136,129 @@ def _merge(windows: list[tuple[int, int]]) -> list[list[int]]:
 
 def _select(ctx: _Ctx, merged: list[list[int]], cap: int | None = None) -> tuple[list[int], bool]:
     """Vertices whose s lies in one of the merged spans (at most `cap`; True if cut)."""
-    by_s = sorted((sv, i) for i, sv in ctx.s.items())
-    keys = [sv for sv, _ in by_s]
+    if not merged:
+        return [], False
+    keys, verts = ctx.by_s()
     out: list[int] = []
     for lo, hi in merged:
         j = bisect.bisect_left(keys, lo)
         k = bisect.bisect_right(keys, hi)
         if cap is not None and len(out) + (k - j) > cap:
             return out, True
-        out.extend(i for _, i in by_s[j:k])
+        out.extend(verts[j:k])
     return out, False
+
+
+def _compact_sccs(ctx: _Ctx, members: list[int], kinds: tuple[str, ...]) -> list[set]:
+    """Strongly connected components (two or more real vertices) of the graph over `members`.
+
+    Plain lists of ints and an iterative Tarjan, no networkx: real-time order is encoded
+    with one barrier vertex per completion (op -> barrier at its completion -> next
+    barrier -> ... -> ops invoked later), so it costs three edges per op instead of one
+    per pair; process order is contained in real-time order and needs no edges here.
+    """
+    a = ctx.a
+    ops = a.ops
+    n = len(members)
+    pos = {x: j for j, x in enumerate(members)}
+    adj: list[list[int]] = [[] for _ in range(n)]
+    if "wr" in kinds:
+        writer_of = a.writer_of
+        empty: dict = {}
+        for r in members:
+            rs = a.reads.get(r)
+            if not rs:
+                continue
+            pr = pos[r]
+            for k, lst in rs.items():
+                wk = writer_of.get(k, empty)
+                for _, v in lst:
+                    w = wk.get(v)
+                    if w is not None and w != r:
+                        pw = pos.get(w)
+                        if pw is not None:
+                            adj[pw].append(pr)
+    if "ww" in kinds:
+        for w1, w2, *_ in _ww_pairs(ctx):
+            p1 = pos.get(w1)
+            if p1 is not None:
+                p2 = pos.get(w2)
+                if p2 is not None:
+                    adj[p1].append(p2)
+    if "rw" in kinds:
+        for r, w, *_ in a.scan.rw:
+            p1 = pos.get(r)
+            if p1 is not None:
+                p2 = pos.get(w)
+                if p2 is not None:
+                    adj[p1].append(p2)
+    if "realtime" in kinds:
+        events = []
+        for x in members:
+            events.append((ctx.inv_pos(x), 0, pos[x]))
+            if ops[x].type == "ok":
+                events.append((x, 1, pos[x]))
+        events.sort()
+        last_barrier = -1
+        for _, kind, j in events:
+            if kind == 1:
+                b = len(adj)
+                adj.append([])
+                if last_barrier >= 0:
+                    adj[last_barrier].append(b)
+                adj[j].append(b)
+                last_barrier = b
+            elif last_barrier >= 0:
+                adj[last_barrier].append(j)
+    # iterative Tarjan
+    total = len(adj)
+    index = [-1] * total
+    low = [0] * total
+    on = [False] * total
+    stack: list[int] = []
+    out: list[set] = []
+    counter = 0
+    for root in range(total):
+        if index[root] >= 0:
+            continue
+        work = [(root, 0)]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on[root] = True
+        while work:
+            v, i = work[-1]
+            nbrs = adj[v]
+            if i < len(nbrs):
+                work[-1] = (v, i + 1)
+                w = nbrs[i]
+                if index[w] < 0:
+                    index[w] = low[w] = counter
+                    counter += 1
+                    stack.append(w)
+                    on[w] = True
+                    work.append((w, 0))
+                elif on[w] and index[w] < low[v]:
+                    low[v] = index[w]
+                continue
+            work.pop()
+            if work:
+                u = work[-1][0]
+                if low[v] < low[u]:
+                    low[u] = low[v]
+            if low[v] == index[v]:
+                comp = []
+                while True:
+                    w = stack.pop()
+                    on[w] = False
+                    if w < n:
+                        comp.append(members[w])
+                    if w == v:
+                        break
+                if len(comp) > 1:
+                    out.append(set(comp))
+    out.sort(key=min)
+    return out
 
 
 def _graph(ctx: _Ctx, members: list[int], kinds: tuple[str, ...]):
@@ -307,15 +396,38 @@ def _find_cycle(g, within: set, allowed: tuple[str, ...], budget: _Budget) -> li
         start = min(comp)
         if best is not None and start > best[0]:
             continue
-        for v in sorted(g.succ[start]):
-            if v in comp and _usable(g[start][v], allowed):
-                path = _bfs_path(g, v, start, allowed, comp, budget)
-                if path is not None:
-                    cyc = [start] + path[:-1]
-                    if best is None or start < best[0] or len(cyc) < len(best):
-                        best = cyc
-                break
+        path = _bfs_path(g, start, start, allowed, comp, budget)
+        if path is not None:
+            best = path[:-1]
     return best
+
+
+def _shortcut(a: Analysis, steps: list[tuple[int, int, dict]]) -> list[tuple[int, int, dict]]:
+    """Collapses x -> y -> z chains of process/realtime edges into one real-time edge x -> z
+    when x completed before z was invoked (the graph keeps only a transitive reduction)."""
+    ops = a.ops
+    out = list(steps)
+    changed = True
+    while changed and len(out) > 2:
+        changed = False
+        for n in range(len(out)):
+            x, y, d1 = out[n]
+            y2, z, d2 = out[(n + 1) % len(out)]
+            if d1["type"] in ("process", "realtime") and d2["type"] in ("process", "realtime") and z != x:
+                inv_z = a.inv[z] if a.inv[z] >= 0 else z
+                if ops[x].type == "ok" and x < inv_z:
+                    same = ops[x].process == ops[z].process
+                    d = ({"type": "process", "process": ops[x].process} if same and d1["type"] == d2["type"] == "process"
+                         else {"type": "realtime", "completed": x, "invoked": inv_z})
+                    m = (n + 1) % len(out)
+                    if m == 0:
+                        out = [(x, z, d)] + out[1:n]
+                    else:
+                        out[n] = (x, z, d)
+                        del out[m]
+                    changed = True
+                    break
+    return out
 
 
 def _edge_kinds(g, cycle: list[int], allowed: tuple[str, ...]) -> list[tuple[int, int, dict]]:
@@ -398,7 +510,7 @@ def _search(ctx: _Ctx, g, sccs: list[set], stages, budget: _Budget, found: dict,
             cyc = _find_cycle(g, comp, allowed, budget)
             if cyc is None:
                 continue
-            steps = _edge_kinds(g, cyc, allowed)
+            steps = _shortcut(ctx.a, _edge_kinds(g, cyc, allowed))
             kinds = [d["type"] for _, _, d in steps]
             if require is not None and not require(kinds):
                 continue
@@ -449,7 +561,8 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
     ctx = _Ctx(a)
     if not ctx.nodes:
         return unknown("the history has no ok or info send, poll or txn op: the graph is empty")
-    windows, links = _wr_backward(ctx)
+    scan = a.scan
+    windows, links = list(scan.wr_windows), scan.wr_links
     if links == 0:
         return unknown("no poll observed a value sent by an op in the history: no dependency can be inferred")
     # ---- error pass: wr + process + realtime
@@ -460,9 +573,11 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
     stats: dict[str, Any] = {"vertices": len(ctx.nodes), "wr-links": links, "searched-vertices": len(members)}
     timed_out = False
     if members:
-        g = _graph(ctx, members, ("wr", "process", "realtime"))
+        cyclic = _compact_sccs(ctx, members, ("wr", "realtime"))
+        stats["cyclic-components"] = len(cyclic)
+        in_cycles = sorted(x for c in cyclic for x in c)
+        g = _graph(ctx, in_cycles, ("wr", "process", "realtime"))
         sccs = sorted((c for c in nx.strongly_connected_components(g) if len(c) > 1), key=min)
-        stats["cyclic-components"] = len(sccs)
         try:
             _search(ctx, g, sccs, BAD_STAGES, budget, found)
         except SearchTimeout:
@@ -482,18 +597,27 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
     truncated = False
     try:
         ib = _Budget(info_seconds)
-        all_windows = list(windows)
+        all_windows = list(scan.wr_windows)
+        sm = a.s_map()
         for w1, w2, *_ in _ww_pairs(ctx):
-            if ctx.s[w1] > ctx.s[w2]:
-                all_windows.append((ctx.s[w2], ctx.s[w1]))
-        for r, w, *_ in _rw_pairs(ctx):
-            if ctx.s[r] > ctx.s[w]:
-                all_windows.append((ctx.s[w], ctx.s[r]))
+            s1, s2 = sm[w1], sm[w2]
+            if s1 > s2:
+                all_windows.append((s2, s1))
+        for r, w, *_ in scan.rw:
+            s1, s2 = sm[r], sm[w]
+            if s1 > s2:
+                all_windows.append((s2, s1))
         imembers, truncated = _select(ctx, _merge(all_windows), info_cap)
         if imembers:
-            g2 = _graph(ctx, imembers, ("ww", "wr", "rw", "process", "realtime"))
+            cyclic = _compact_sccs(ctx, imembers, ("ww", "wr", "rw", "realtime"))
+            keep: list[int] = []
+            for c in cyclic[:64]:
+                if len(keep) + len(c) > info_cap // 2:
+                    truncated = True
+                    break
+                keep.extend(c)
+            g2 = _graph(ctx, sorted(keep), ("ww", "wr", "rw", "process", "realtime"))
             comps = sorted((c for c in nx.strongly_connected_components(g2) if len(c) > 1), key=min)
-            comps = comps[:64]
             ww_stages = (("G0", ("ww",)), ("G1c", ("ww", "wr")), ("G0-process", ("ww", "process")),
                          ("G1c-process", ("ww", "wr", "process")), ("G0-realtime", ("ww", "process", "realtime")),
                          ("G1c-realtime", ("ww", "wr", "process", "realtime")))

@@ -200,17 +200,32 @@ def simulate(n_ops: int, *, keys: int = 20, processes: int = 10, seed: int = 0, 
 
 
 class Injection:
-    """One kind of anomaly to inject: the type it must produce and the types it may imply."""
+    """One kind of anomaly to inject: the type it must produce and the types it may imply.
 
-    def __init__(self, kind: str, fn: Callable, expect: str, implies: frozenset = frozenset()):
+    `expect` is the type that must appear; `also` names equally good stand-ins (a future
+    read between two ops of one process shows as G1c-process rather than G1c-realtime).
+    """
+
+    def __init__(self, kind: str, fn: Callable, expect: str, implies: frozenset = frozenset(),
+                 also: frozenset = frozenset()):
         self.kind = kind
         self.fn = fn
         self.expect = expect
+        self.also = also
         self.implies = implies
 
     @property
+    def expected(self) -> frozenset:
+        return self.also | {self.expect}
+
+    @property
     def allowed(self) -> frozenset:
-        return self.implies | {self.expect}
+        return self.implies | self.expected
+
+    def found_in(self, types) -> bool:
+        """True if `types` holds the expected type (or a stand-in) and nothing it does not imply."""
+        types = set(types)
+        return bool(types & self.expected) and types <= self.allowed
 
 
 def _copy(op: Op, **changes: Any) -> Op:
@@ -243,12 +258,13 @@ def _final_pid(ops: list[Op]) -> Any:
     return ops[-1].process if ops else None
 
 
-def _with_poll(op: Op, k: str, fn: Callable[[list], list]) -> Op:
-    """A copy of op whose poll pairs for key k are replaced by fn(pairs) (in the first poll mop that has k)."""
+def _with_poll(op: Op, k: str, fn: Callable[[list], list], every: bool = False) -> Op:
+    """A copy of op whose poll pairs for key k are replaced by fn(pairs), in the first poll
+    micro-op that has k (or in every one, with `every`)."""
     value = []
     done = False
     for mop in op.value:
-        if not done and mop[0] == "poll" and len(mop) > 1 and k in mop[1]:
+        if (every or not done) and mop[0] == "poll" and len(mop) > 1 and k in mop[1]:
             m = dict(mop[1])
             m[k] = fn([list(p) for p in m[k]])
             value.append(["poll", m])
@@ -316,7 +332,7 @@ def _lost_write(ops, rng, top: bool):
         out = list(ops)
         for i, rs in reads.items():
             if any(p[1] == v for p in rs.get(k, ())):
-                out[i] = _with_poll(out[i], k, lambda ps: [p for p in ps if p[1] != v])
+                out[i] = _with_poll(out[i], k, lambda ps: [p for p in ps if p[1] != v], every=True)
         return out
     return None
 
@@ -522,14 +538,14 @@ def _inject_future_read(ops, rng):
         if ops[i].type != "ok" or ops[i].f != "poll":
             continue
         for k, lst in rs.items():
-            if not lst or (i, k) in later:
+            if not lst or (i, k) in later or sum(1 for m in ops[i].value if m[0] == "poll" and len(m) > 1 and k in m[1]) != 1:
                 continue
             n = index[k].get(lst[-1][1])
             if n is None or n + 1 >= len(logs[k]):
                 continue
             o2, v2 = logs[k][n + 1]
             w = writer.get((k, v2))
-            if w is not None and inv[w] > i and ops[w].type == "ok":
+            if w is not None and inv[w] > i and ops[w].type == "ok" and ops[w].process != ops[i].process:
                 cands.append((i, k, o2, v2))
     if not cands:
         return None
@@ -581,7 +597,7 @@ def _inject_offsets(ops, rng):
 
     for i, rs in reads.items():
         if any(p[1] in (va, vb) for p in rs.get(k, ())):
-            out[i] = _with_poll(out[i], k, swap)
+            out[i] = _with_poll(out[i], k, swap, every=True)
     return out
 
 
@@ -598,12 +614,12 @@ INJECTIONS: dict[str, Injection] = {inj.kind: inj for inj in [
     Injection("int-nonmonotonic-poll", lambda o, r: _inject_int_poll(o, r, "repeat"), "int-nonmonotonic-poll"),
     Injection("int-nonmonotonic-send", _inject_int_nonmonotonic_send, "int-nonmonotonic-send"),
     Injection("nonmonotonic-send", _inject_nonmonotonic_send, "nonmonotonic-send",
-              frozenset({"nonlinearizable-offsets", "G1c-realtime"})),
+              frozenset({"nonlinearizable-offsets", "G1c-realtime", "G1c-process"})),
     Injection("duplicate", _inject_duplicate, "duplicate",
               _SKIPS | {"nonmonotonic-send", "int-send-skip", "int-nonmonotonic-send"}),
     Injection("inconsistent-offsets", _inject_inconsistent, "inconsistent-offsets",
               frozenset({"duplicate", "nonlinearizable-offsets"})),
-    Injection("G1c-realtime", _inject_future_read, "G1c-realtime"),
+    Injection("G1c-realtime", _inject_future_read, "G1c-realtime", also=frozenset({"G1c-process"})),
     Injection("nonlinearizable-offsets", _inject_offsets, "nonlinearizable-offsets"),
 ]}
 
