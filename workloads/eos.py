@@ -304,7 +304,6 @@ class EosClient:
         self.txn_seq = 0
         self.txn: dict[str, Any] | None = None   # the open transaction: id, first offsets consumed
         self.events: dict[str, list[int]] = {"assigned": [], "revoked": []}
-        self.read_pos: dict[int, int] = {}
 
     # -- configuration --
     def _common(self) -> dict[str, Any]:
@@ -321,9 +320,11 @@ class EosClient:
     def _producer_conf(self, transactional: bool) -> dict[str, Any]:
         c = self.copts
         ms = int(self.o.op_timeout_s * 1000)
+        if transactional:  # librdkafka: a message may not outlive its transaction
+            ms = min(ms, int(self.o.transaction_timeout_s * 1000))
         conf = self._common()
         conf.update({
-            "acks": "all" if c.acks == "-1" else c.acks,
+            "acks": "all" if transactional or c.acks == "-1" else c.acks,  # transactions need acks=all
             "enable.idempotence": True if transactional else c.idempotence,
             "linger.ms": 5,
             "message.timeout.ms": ms,

@@ -110,12 +110,14 @@ def _main_seconds(history) -> float:
     return max(1e-9, (max(ts) - min(ts)) / 1e9)
 
 
-def test_eos_pipeline_is_valid_on_real_kafka(kafka, tmp_path, monkeypatch):
+@pytest.mark.parametrize("txn_id_mode,time_limit", [("process", 20), ("thread", 12)])
+def test_eos_pipeline_is_valid_on_real_kafka(kafka, tmp_path, monkeypatch, txn_id_mode, time_limit):
+    """Transactions commit and abort, transformers crash (rebalances), with new or reused (fencing) transactional ids."""
     from prozess.checkers.eos import check_eos
 
     out, history, wall = run(kafka, tmp_path, monkeypatch, "eos",
-                             {"abort_p": 0.2, "crash_interval_s": 6, "transaction_timeout_s": 6, "drain_time_s": 20,
-                              "final_time_limit_s": 35})
+                             {"abort_p": 0.2, "crash_interval_s": 4, "transaction_timeout_s": 6, "drain_time_s": 20,
+                              "final_time_limit_s": 35, "txn_id_mode": txn_id_mode}, time_limit=time_limit)
     t0 = time.monotonic()
     r = check_eos(history, json.loads((out.run_dir / "test.json").read_text()))
     fig = figures(history, r, _main_seconds(history), time.monotonic() - t0)
@@ -124,7 +126,7 @@ def test_eos_pipeline_is_valid_on_real_kafka(kafka, tmp_path, monkeypatch):
     c = r["counts"]
     done = Counter((op.f, op.type) for op in history.ops if op.type != "invoke")
     assert c["transactions"].get("committed", 0) > 20 and c["transactions"].get("aborted", 0) > 2, (done, out.run_dir)
-    assert c["inputs"] > 500 and c["committed-outputs"] == c["inputs"]
+    assert c["inputs"] > 300 and c["committed-outputs"] == c["inputs"]
     crashes = sum(1 for op in history.ops if op.f == "crash" and op.type == "info")
     rebalanced = sum(1 for op in history.ops if op.f == "transform" and op.type == "ok" and (op.value or {}).get("revoked"))
     assert crashes >= 3 and rebalanced >= 1, (crashes, rebalanced)
