@@ -11,6 +11,7 @@ Checkers compose as a dict of name -> function(history, test, analysis) -> resul
 - "offsets": offsets that respect real time (linearizable offsets) — `offsets.py`
 - "stats":   op counts per f and type — `stats.py`
 - "perf":    latency quantiles and throughput — `stats.py`
+- "eos", "group": the exactly-once and consumer-group workloads' checkers — `eos.py`, `group.py`
 
 `valid` merges false > unknown > true; a checker that raises yields "unknown"
 with the error, never a crash of the whole check. See `result.py` for the shape.
@@ -60,23 +61,39 @@ def _perf(h, t, a):
     return stats.perf(h, t, a)
 
 
+def _eos(h, t, a):
+    from prozess.checkers import eos
+
+    return eos.check_eos(h, t)
+
+
+def _group(h, t, a):
+    from prozess.checkers import group
+
+    return group.check_group(h, t)
+
+
 CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
     "queue": _queue,
     "txn": _txn,
     "offsets": _offsets,
     "stats": _stats,
     "perf": _perf,
+    "eos": _eos,
+    "group": _group,
 }
 _NEEDS_ANALYSIS = {"queue", "txn", "offsets"}
+WORKLOAD_NAMES = {"eos": ("eos", "stats", "perf"), "group": ("group", "stats", "perf")}
 
 
 def default_names(test: dict | None) -> list[str]:
     """The checkers to run for a test spec (test.json).
 
-    An explicit list in `test["checkers"]` wins. Otherwise every checker runs:
-    the txn graph too, even for workloads without transactions, because a poll
-    that observes a send invoked after the poll finished is a wr + real-time
-    cycle whatever the workload.
+    An explicit list in `test["checkers"]` wins. The eos and group workloads get
+    their own checker plus stats and perf. Every other (queue-shaped) workload,
+    and a bare history, gets queue, txn, offsets, stats and perf: the txn graph
+    too, even without transactions, because a poll that observes a send invoked
+    after the poll finished is a wr + real-time cycle whatever the workload.
     """
     if test:
         names = test.get("checkers")
@@ -84,6 +101,9 @@ def default_names(test: dict | None) -> list[str]:
             return [str(n) for n in names]
         if isinstance(names, dict) and names:
             return [str(n) for n in names]
+        workload = test.get("workload")
+        if isinstance(workload, str) and workload in WORKLOAD_NAMES:
+            return list(WORKLOAD_NAMES[workload])
     return list(QUEUE_NAMES)
 
 

@@ -36,7 +36,8 @@ SUBSCRIBE_ALLOWED = frozenset({"poll-skip", "nonmonotonic-poll"})
 def sub_via(test: dict | None, a: Analysis) -> set[str]:
     """How consumers get partitions: from the test spec when it says, else from the history."""
     if test:
-        for holder in (test, test.get("workload") if isinstance(test.get("workload"), dict) else None, test.get("client")):
+        wl = test.get("workload")
+        for holder in (test, wl if isinstance(wl, dict) else None, test.get("workload_options"), test.get("client")):
             if isinstance(holder, dict):
                 for name in ("sub-via", "sub_via"):
                     v = holder.get(name)

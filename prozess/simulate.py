@@ -576,6 +576,8 @@ def _inject_offsets(ops, rng):
             ra, rb = readers.get((k, va), []), readers.get((k, vb), [])
             if not ra or sorted((i, m + 1) for i, m in ra) != sorted(rb):
                 continue
+            if any(sum(1 for m in ops[i].value if m[0] == "poll" and len(m) > 1 and k in m[1]) != 1 for i, _ in ra):
+                continue
             cands.append((k, oa, va, a, ob, vb, b))
     if not cands:
         return None

@@ -90,6 +90,14 @@ def test_default_names():
     assert default_names(None) == ["queue", "txn", "offsets", "stats", "perf"]
     assert default_names({"workload": "queue"}) == ["queue", "txn", "offsets", "stats", "perf"]
     assert default_names({"checkers": ["queue", "stats"]}) == ["queue", "stats"]
+    assert default_names({"workload": "eos"}) == ["eos", "stats", "perf"]
+    assert default_names({"workload": "group"}) == ["group", "stats", "perf"]
+
+
+def test_eos_and_group_are_registered():
+    res = check(GOOD, names=["eos", "group"])
+    assert set(res["checkers"]) == {"eos", "group"}
+    json.dumps(res)
 
 
 def test_stats_and_perf_shapes():
