@@ -38,7 +38,7 @@ DEFINITIONS: dict[str, str] = {
     "nonmonotonic-send": "A process's send to a key landed at or before the last value its previous send to that key landed on.",
     "garbage-read": "A poll observed a value that no operation in the history ever sent.",
     # linearizable offsets
-    "nonlinearizable-offsets": "A send acknowledged before another send to the same key was invoked got the higher offset, contradicting real time.",
+    "nonlinearizable-offsets": "A send invoked after another send to the same key was acknowledged got an offset at or below that send's, contradicting real time.",
     # dependency-graph cycles (Elle's names)
     "G0": "A cycle of write-write (ww) dependencies: two transactions' sends interleave in conflicting orders across keys.",
     "G0-process": "A G0 cycle that also needs the order of operations within one process.",

@@ -44,7 +44,7 @@ from prozess.checkers.analysis import Analysis, analyze
 from prozess.checkers.result import MAX_EXAMPLES, build, entry, unknown
 
 BAD_STAGES = (("G1c", ("wr",)), ("G1c-process", ("wr", "process")), ("G1c-realtime", ("wr", "process", "realtime")))
-INFO_CAP = 5_000  # vertices the informational (ww/rw) search may look at
+INFO_CAP = 5_000  # vertices the informational (ww/rw) search looks at: the first ones in s order
 INFO_SECONDS = 1.0
 BAD_SECONDS = 120.0
 KIND_PREFERENCE = ("ww", "wr", "process", "realtime", "rw")
@@ -79,21 +79,40 @@ class _Ctx:
 # ------------------------------------------------------------------ edges
 
 
-def _ww_pairs(ctx: _Ctx):
-    """Yields (w1, w2, key, v1, v2) for consecutive values of each key's log."""
+def _ww_pairs(ctx: _Ctx, within: set | None = None):
+    """Yields (w1, w2, key, v1, v2) for consecutive values of each key's log written by
+    different vertices; with `within`, only pairs around values that ops in `within` sent."""
     a = ctx.a
     is_node = ctx.is_node
-    for k, vo in a.orders.items():
-        wk = a.writer_of.get(k, {})
-        prev_w = None
-        prev_v = None
-        for v in vo.by_index:
-            w = wk.get(v)
-            if w is not None and w not in is_node:
-                w = None
-            if prev_w is not None and w is not None and w != prev_w:
-                yield prev_w, w, k, prev_v, v
-            prev_w, prev_v = w, v
+    if within is None:
+        for k, vo in a.orders.items():
+            wk = a.writer_of.get(k, {})
+            prev_w = None
+            prev_v = None
+            for v in vo.by_index:
+                w = wk.get(v)
+                if w is not None and w not in is_node:
+                    w = None
+                if prev_w is not None and w is not None and w != prev_w:
+                    yield prev_w, w, k, prev_v, v
+                prev_w, prev_v = w, v
+        return
+    seen: set = set()
+    for x in within:
+        for k, v, _ in a.writes.get(x, ()):
+            vo = a.orders.get(k)
+            i = vo.by_value.get(v) if vo is not None else None
+            if i is None:
+                continue
+            wk = a.writer_of.get(k, {})
+            for j in (i - 1, i):
+                if j < 0 or j + 1 >= len(vo.by_index) or (k, j) in seen:
+                    continue
+                seen.add((k, j))
+                v1, v2 = vo.by_index[j], vo.by_index[j + 1]
+                w1, w2 = wk.get(v1), wk.get(v2)
+                if w1 is not None and w2 is not None and w1 != w2 and w1 in within and w2 in within:
+                    yield w1, w2, k, v1, v2
 
 
 def _rw_pairs(ctx: _Ctx, readers=None):
@@ -179,7 +198,7 @@ def _compact_sccs(ctx: _Ctx, members: list[int], kinds: tuple[str, ...]) -> list
                         if pw is not None:
                             adj[pw].append(pr)
     if "ww" in kinds:
-        for w1, w2, *_ in _ww_pairs(ctx):
+        for w1, w2, *_ in _ww_pairs(ctx, set(members)):
             p1 = pos.get(w1)
             if p1 is not None:
                 p2 = pos.get(w2)
@@ -292,7 +311,7 @@ def _graph(ctx: _Ctx, members: list[int], kinds: tuple[str, ...]):
                     if w is not None and w in mset:
                         link(w, r, "wr", {"type": "wr", "key": k, "value": v})
     if "ww" in kinds:
-        for w1, w2, k, v1, v2 in _ww_pairs(ctx):
+        for w1, w2, k, v1, v2 in _ww_pairs(ctx, mset):
             if w1 in mset and w2 in mset:
                 link(w1, w2, "ww", {"type": "ww", "key": k, "value": v1, "value'": v2})
     if "rw" in kinds:
@@ -597,17 +616,12 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
     truncated = False
     try:
         ib = _Budget(info_seconds)
-        all_windows = list(scan.wr_windows)
-        sm = a.s_map()
-        for w1, w2, *_ in _ww_pairs(ctx):
-            s1, s2 = sm[w1], sm[w2]
-            if s1 > s2:
-                all_windows.append((s2, s1))
-        for r, w, *_ in scan.rw:
-            s1, s2 = sm[r], sm[w]
-            if s1 > s2:
-                all_windows.append((s2, s1))
-        imembers, truncated = _select(ctx, _merge(all_windows), info_cap)
+        # The whole graph when it is small, else the start of the history (by s order).
+        if len(ctx.nodes) <= info_cap:
+            imembers = list(ctx.nodes)
+        else:
+            imembers = ctx.by_s()[1][:info_cap]
+            truncated = True
         if imembers:
             cyclic = _compact_sccs(ctx, imembers, ("ww", "wr", "rw", "realtime"))
             keep: list[int] = []
