@@ -135,6 +135,16 @@ def test_valid_report_in_dark_scheme_with_filters_and_paging(browser, runs, tmp_
         page.click("#tl-in")
         page.click("#tl-in")
         page.wait_for_function(f"+document.getElementById('timeline-canvas').dataset.drawn < {before}")
+        # clicking a bar on the timeline shows its op in the table; hovering names it
+        page.click("#tl-reset")
+        page.locator("#timeline-canvas").scroll_into_view_if_needed()
+        op = page.evaluate("(() => { for (let i = 0; i < 400; i++) { const p = window.prozessReport.barPoint(i); if (p && i > 50) return i; } })()")
+        pt = page.evaluate(f"window.prozessReport.barPoint({op})")
+        page.mouse.move(pt["x"], pt["y"])
+        page.wait_for_selector("#tooltip", state="visible")
+        assert f"#{op}" in page.inner_text("#tooltip")
+        page.mouse.click(pt["x"], pt["y"])
+        page.wait_for_selector(f"#history-rows tr#op-{op}.hl", timeout=10_000)
         page.screenshot(path=str(tmp_path / "valid-report-dark.png"), full_page=True)
         assert p.errors == []
     finally:

@@ -385,6 +385,15 @@
   render();
   draw();
   fromHash();
-  window.prozessReport = { n: N, showOp: showOp, applyFilters: applyFilters, setView: setView, drawn: function () { return drawn; } };
+  // where op i's bar is on screen (for tests and tools): {x, y} in client pixels, or null
+  function barPoint(i) {
+    var b = barOp.indexOf(i);
+    if (b < 0) return null;
+    var r = canvas.getBoundingClientRect(), w = wrap.clientWidth;
+    var t = (Math.max(barStart[b], view0) + Math.min(barEnd[b], view1)) / 2;
+    return { x: r.left + xOf(t, w), y: r.top + TOP + laneOf[P[i]] * laneH + laneH / 2 };
+  }
+  window.prozessReport = { n: N, showOp: showOp, applyFilters: applyFilters, setView: setView, barPoint: barPoint,
+                           drawn: function () { return drawn; } };
   document.body.setAttribute("data-ready", "1");
 })();
