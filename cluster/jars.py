@@ -13,11 +13,12 @@ import tempfile
 from pathlib import Path
 
 from prozess.cluster.paths import NODE_DIR, kafka_dir
+from prozess.setup import SetupError
 
 __all__ = ["JarsError", "jars_dir", "jars_ready", "ensure_jars"]
 
 
-class JarsError(RuntimeError):
+class JarsError(SetupError):
     """The Kafka jars could not be resolved; the message says what to do."""
 
 

@@ -1,0 +1,91 @@
+"""`prozess setup` steps of the cluster: docker engine, Kafka jars, node image, netns host tools.
+
+Each check changes nothing and is fast when the step is ready; each apply is
+idempotent and raises SetupError with an instruction when it cannot proceed.
+"""
+
+from __future__ import annotations
+
+from prozess.setup import SetupError, Step, StepStatus, apt_install, missing_debian_packages
+
+__all__ = ["steps"]
+
+
+def _engine_check() -> StepStatus:
+    from prozess.cluster.engine import engine_answers, no_engine_message
+
+    return StepStatus(True, "a docker engine answers") if engine_answers() else StepStatus(False, no_engine_message())
+
+
+def _engine_apply() -> None:
+    from prozess.cluster.engine import ensure_engine
+
+    ensure_engine()
+
+
+def _jars_check() -> StepStatus:
+    from prozess.cluster.jars import jars_dir, jars_ready
+    from prozess.cluster.spec import KAFKA_VERSION
+
+    if jars_ready(KAFKA_VERSION):
+        return StepStatus(True, f"Kafka {KAFKA_VERSION} jars in {jars_dir(KAFKA_VERSION)}")
+    return StepStatus(False, f"Kafka {KAFKA_VERSION} jars not downloaded yet (mvn dependency:copy-dependencies)")
+
+
+def _jars_apply() -> None:
+    from prozess.cluster.jars import ensure_jars
+    from prozess.cluster.spec import KAFKA_VERSION
+
+    ensure_jars(KAFKA_VERSION)
+
+
+def _image_check() -> StepStatus:
+    from prozess.cluster.engine import engine_answers
+    from prozess.cluster.image import image_present, node_tag
+    from prozess.cluster.jars import jars_ready
+    from prozess.cluster.spec import KAFKA_VERSION
+
+    if not jars_ready(KAFKA_VERSION):
+        return StepStatus(False, "needs the Kafka jars first")
+    if not engine_answers():
+        return StepStatus(False, "needs a docker engine first")
+    from prozess.cluster.engine import docker_client
+
+    client = docker_client()
+    try:
+        tag = node_tag(KAFKA_VERSION)
+        return StepStatus(True, f"{tag} built") if image_present(client, tag) else StepStatus(False, f"{tag} not built yet")
+    finally:
+        client.close()
+
+
+def _image_apply() -> None:
+    from prozess.cluster.engine import docker_client
+    from prozess.cluster.image import ensure_node_image
+    from prozess.cluster.spec import KAFKA_VERSION
+
+    client = docker_client(timeout=1800)
+    try:
+        ensure_node_image(client, KAFKA_VERSION)
+    finally:
+        client.close()
+
+
+NETNS_PACKAGES = ["openjdk-17-jre-headless", "libfaketime", "iproute2", "iptables"]
+
+
+def _netns_check() -> StepStatus:
+    missing = missing_debian_packages(NETNS_PACKAGES)
+    return StepStatus(not missing, "missing: " + ", ".join(missing) if missing else "java, libfaketime, ip, iptables installed")
+
+
+def steps() -> list[Step]:
+    return [
+        Step("docker engine", _engine_check, _engine_apply, needed_for="the docker backend (default)"),
+        Step("Kafka jars", _jars_check, _jars_apply, needed_for="every backend"),
+        Step("node image", _image_check, _image_apply, needed_for="the docker backend (default)"),
+        Step("netns host tools", _netns_check, lambda: apt_install(NETNS_PACKAGES), needed_for="the netns backend", optional=True),
+    ]
+
+
+__all__ += ["SetupError"]
