@@ -327,6 +327,8 @@ class QueueWorkload:
         o = self.options
         try:
             if f == "send":
+                if self.client_options.transactions:  # a transactional producer sends only inside transactions
+                    return "ok", client.txn(value, o.op_timeout_s), None
                 return "ok", client.send(value, o.op_timeout_s), None
             if f == "poll":
                 t = op.get("poll_timeout_s", o.poll_timeout_s)

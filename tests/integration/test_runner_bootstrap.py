@@ -44,3 +44,18 @@ def test_unreachable_bootstrap_is_unknown_not_valid(tmp_path):
             "--concurrency", "2", "--results-dir", str(tmp_path), "--name", "nowhere", "--no-progress"]
     r = CliRunner().invoke(app, argv)
     assert r.exit_code in (1, 3), r.output[-2000:]
+
+
+def test_transactional_run_is_valid(local_kafka, tmp_path):
+    """--transactions: sends and mixed txns commit through the transactional producer; the history checks valid."""
+    from prozess.cli import app
+
+    argv = ["run", "--bootstrap", local_kafka.bootstrap, "--transactions", "--replication-factor", "1",
+            "--min-insync-replicas", "1", "--time-limit", "6", "--rate", "200", "--concurrency", "4", "--seed", "4",
+            "--results-dir", str(tmp_path), "--name", "txn", "--no-progress"]
+    r = CliRunner().invoke(app, argv)
+    assert r.exit_code == 0, r.output[-3000:]
+    run_dir = next((tmp_path / "txn").iterdir())
+    ops = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines()]
+    txns = [o for o in ops if o["f"] == "txn" and o["type"] == "ok"]
+    assert len(txns) > 50 and not [o for o in ops if o["type"] == "fail"]
