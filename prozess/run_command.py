@@ -43,6 +43,7 @@ def run(
     min_insync_replicas: Optional[int] = typer.Option(None, "--min-insync-replicas", help="min.insync.replicas of the workload's topics."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Node backend: docker, netns, ssh."),
     bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="HOST:PORT[,...] of an existing cluster to test instead of starting one."),
+    attach: Optional[str] = typer.Option(None, "--cluster", help="Run against the cluster NAME started by `prozess cluster up` (faults work; it is left running)."),
     client_properties: Optional[Path] = typer.Option(None, "--client-properties", help="Client settings (SASL/SSL, ...) as a .properties file, passed through."),
     acks: Optional[str] = typer.Option(None, "--acks", help="Producer acks: 0, 1 or all."),
     idempotence: Optional[bool] = typer.Option(None, "--idempotence/--no-idempotence", help="Idempotent producer."),
@@ -73,6 +74,7 @@ def run(
             preset=preset,
             backend=backend,
             bootstrap=bootstrap,
+            attach=attach,
             time_limit=time_limit,
             op_limit=op_limit,
             rate=rate,
@@ -127,7 +129,7 @@ def run(
 
 def _default_name(spec: object) -> str:
     c = spec.client  # type: ignore[attr-defined]
-    parts = [spec.workload, spec.preset if not spec.bootstrap else "existing", f"acks{c['acks']}"]  # type: ignore[attr-defined]
+    parts = [spec.workload, spec.preset if not (spec.bootstrap or spec.attach) else "existing", f"acks{c['acks']}"]  # type: ignore[attr-defined]
     if spec.faults:  # type: ignore[attr-defined]
         parts.append("+".join(spec.faults))  # type: ignore[attr-defined]
     return "-".join(parts)

@@ -393,6 +393,17 @@ def _open_cluster(spec: Any) -> Any:
     return open_cluster(cspec, backend=spec.backend, keep=spec.keep_cluster)
 
 
+def _attach_cluster(name: str) -> Any:
+    try:
+        from prozess.cluster import attach_cluster
+    except ImportError as e:
+        raise RunError(f"cannot attach cluster {name!r}: prozess.cluster is not available ({e})") from None
+    try:
+        return attach_cluster(name)
+    except Exception as e:
+        raise RunError(f"cannot attach cluster {name!r}: {e}") from None
+
+
 def _check(run_dir: Path, test: dict[str, Any]) -> dict[str, Any]:
     """Runs the checkers on the recorded history; any failure becomes `unknown` with the reason."""
     from prozess.history import read_history
@@ -459,6 +470,8 @@ def run_test(
         raise RunError(str(e)) from None
     seed = spec.resolve_seed()
     nemesis = nemesis or build_nemesis(spec.faults, spec.nemesis)
+    if cluster is None and spec.attach:
+        cluster = _attach_cluster(spec.attach)  # started by `prozess cluster up`: not ours to tear down
     run = new_run(spec.results_dir, spec.name) if run_dir is None else None
     rdir = Path(run_dir) if run_dir is not None else run.path  # type: ignore[union-attr]
     rdir.mkdir(parents=True, exist_ok=True)
@@ -483,7 +496,13 @@ def run_test(
             # -- cluster -----------------------------------------------------
             stats.set_phase("cluster")
             cspec = None if spec.bootstrap else spec.cluster_spec()
-            if spec.bootstrap:
+            if spec.attach:
+                cspec = cluster.spec
+                test["cluster"] = cspec.to_dict()
+            if spec.bootstrap and cluster is None:
+                if spec.faults:
+                    raise RunError("--faults needs nodes prozess controls; for a cluster started by `prozess cluster up` "
+                                   "pass --cluster NAME instead of --bootstrap, or drop --faults")
                 bootstrap = spec.bootstrap
             else:
                 if cluster is None:

@@ -15,7 +15,8 @@ TOML layout (every key optional)::
     concurrency = 10         # worker processes
     preset = "safe"          # cluster preset (safe, unsafe, ...)
     backend = "docker"       # docker, netns, ssh
-    bootstrap = "host:9092"  # use an existing cluster instead of starting one
+    bootstrap = "host:9092"  # use an existing cluster instead of starting one (no faults)
+    attach = "pz-1a2b3c"     # or a cluster started by `prozess cluster up` (faults work)
     faults = ["kill", "partition"]
     keep_cluster = false
     checkers = ["queue", "stats", "perf"]
@@ -103,6 +104,7 @@ class TestSpec:
     preset: str = "safe"
     backend: str = "docker"
     bootstrap: str | None = None
+    attach: str | None = None            # name of a cluster started by `prozess cluster up`
     keep_cluster: bool = False
     cluster: dict[str, Any] = field(default_factory=dict)
     client: dict[str, Any] = field(default_factory=lambda: dict(CLIENT_DEFAULTS))
@@ -209,6 +211,11 @@ class TestSpec:
             raise SpecError(f"client.isolation={self.client.get('isolation')!r} must be read_committed or read_uncommitted")
         if self.client.get("transactions") and not self.client.get("idempotence"):
             raise SpecError("client.transactions needs client.idempotence; drop --no-idempotence or turn transactions off")
+        if self.bootstrap and self.attach:
+            raise SpecError("pass either --bootstrap (any cluster) or --cluster NAME (one prozess started), not both")
+        if self.bootstrap and self.faults:
+            raise SpecError("--faults needs nodes prozess controls; for a cluster started by `prozess cluster up` "
+                            "pass --cluster NAME instead of --bootstrap, or drop --faults")
         if self.bootstrap is None:
             self.cluster_spec()  # raises on a bad preset or cluster field
         from prozess.workloads.queue import QueueOptions

@@ -90,3 +90,11 @@ def test_prozess_run_bad_input_exits_2_with_one_clear_line(argv, words, tmp_path
     assert r.exit_code == 2, r.output
     assert words in r.output
     assert not any(tmp_path.iterdir())  # nothing was started or stored
+
+
+def test_bootstrap_with_faults_is_refused_before_anything_starts():
+    spec = TestSpec(bootstrap="127.0.0.1:9092", faults=["kill"])
+    with pytest.raises(SpecError, match="--cluster NAME"):
+        spec.validate()
+    with pytest.raises(SpecError, match="not both"):
+        TestSpec(bootstrap="127.0.0.1:9092", attach="pz-1").validate()
