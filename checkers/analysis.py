@@ -131,22 +131,18 @@ class Analysis:
                 if v not in more:
                     more.append(v)
 
-        for i, op in enumerate(ops):
-            t = op.type
-            p = op.process
+        for i, (_, _, t, p, f, value, *_) in enumerate(ops):
             if t == "invoke":
                 open_[p] = i
                 continue
             if p == "nemesis":
                 continue
             inv[i] = open_.pop(p, -1)
-            f = op.f
             if f not in CLIENT_FS:
                 if f in SUB_FS:
                     self.subs.append(i)
                 continue
             txns.append(i)
-            value = op.value
             if not value:
                 continue
             ws = None

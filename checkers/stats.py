@@ -18,15 +18,15 @@ def stats(history: Any, test: dict | None = None, analysis: Any = None) -> dict:
     """Counts per f and type (client ops), plus totals and nemesis op count."""
     ops = ops_of(history)
     by_f: dict[str, dict[str, int]] = {}
-    nemesis = 0
-    for op in ops:
-        if op.process == "nemesis":
-            nemesis += 1
-            continue
-        d = by_f.get(op.f)
+    from collections import Counter
+
+    counter = Counter((f, t) for _, _, t, p, f, *_ in ops if p != "nemesis")
+    nemesis = len(ops) - counter.total()
+    for (f, t), n in counter.items():
+        d = by_f.get(f)
         if d is None:
-            d = by_f[op.f] = {t: 0 for t in TYPES}
-        d[op.type] = d.get(op.type, 0) + 1
+            d = by_f[f] = {t: 0 for t in TYPES}
+        d[t] = d.get(t, 0) + n
     counts = {t: sum(d[t] for d in by_f.values()) for t in TYPES}
     counts["ops"] = len(ops)
     counts["nemesis"] = nemesis
@@ -41,20 +41,19 @@ def _frame(history: Any):
     ops = ops_of(history)
     open_: dict = {}
     fs, types, lat, times = [], [], [], []
-    for op in ops:
-        p = op.process
-        if p == "nemesis":
+    for _, time, typ, p, f, *_ in ops:
+        if typ == "invoke":
+            open_[p] = time
             continue
-        if op.type == "invoke":
-            open_[p] = op.time
+        if p == "nemesis":
             continue
         t0 = open_.pop(p, None)
         if t0 is None:
             continue
-        fs.append(op.f)
-        types.append(op.type)
-        lat.append(op.time - t0)
-        times.append(op.time)
+        fs.append(f)
+        types.append(typ)
+        lat.append(time - t0)
+        times.append(time)
     return pd.DataFrame({"f": fs, "type": types, "latency": lat, "time": times})
 
 

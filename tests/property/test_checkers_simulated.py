@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -43,11 +44,11 @@ def test_correct_histories_are_valid(kw):
     assert res["valid"] is True, (kw, res["anomaly-types"], {n: c.get("reason") for n, c in res["checkers"].items()})
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # seeds do not shrink usefully
-@given(st.integers(0, 2**31), st.integers(0, 2**31))
-def test_each_injected_anomaly_is_found_exactly(sim_seed, inj_seed):
-    ops = simulate(2500, keys=4, processes=5, seed=sim_seed, txn=True, info_rate=0.02)
+NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]  # seeds do not shrink usefully
+
+
+def _each_injection_found(sim_seed: int, inj_seed: int, n_ops: int) -> None:
+    ops = simulate(n_ops, keys=4, processes=5, seed=sim_seed, txn=True, info_rate=0.02)
     assert check(ops)["valid"] is True
     placed = 0
     for kind, inj in INJECTIONS.items():
@@ -62,3 +63,16 @@ def test_each_injected_anomaly_is_found_exactly(sim_seed, inj_seed):
         assert types <= inj.allowed, (kind, sorted(types - inj.allowed))
         assert res["valid"] is False
     assert placed >= len(INJECTIONS) - 3
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
+@given(st.integers(0, 2**31), st.integers(0, 2**31))
+def test_each_injected_anomaly_is_found_exactly(sim_seed, inj_seed):
+    _each_injection_found(sim_seed, inj_seed, 1500)
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=NO_SHRINK)
+@given(st.integers(0, 2**31), st.integers(0, 2**31), st.integers(800, 6000))
+def test_each_injected_anomaly_is_found_exactly_many(sim_seed, inj_seed, n_ops):
+    _each_injection_found(sim_seed, inj_seed, n_ops)
