@@ -201,7 +201,7 @@ class Cluster:
     def start_kafka(self, node: str) -> None:
         r = self._script(node, "kafka-start", timeout=120)
         if r.returncode != 0:
-            raise ClusterError(f"starting Kafka on {node} failed: {(r.stderr or r.stdout).strip()[-800:]}")
+            raise ClusterError(f"starting Kafka on {node} failed (exit {r.returncode}): {(r.stderr + r.stdout).strip()[-800:]}")
 
     def kill_kafka(self, node: str, sig: str = "KILL") -> None:
         """Sends `sig` (KILL, TERM, STOP, CONT, ...) to the node's Kafka; after KILL/TERM waits until it is gone."""
