@@ -120,6 +120,11 @@ class EosOptions:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def partitions_per_topic(self) -> int:
+        """The runner records topics as (prefix, partitions per topic); both our topics have `partitions`."""
+        return self.partitions
+
     def min_concurrency(self) -> int:
         return 1 + self.transformers + self.readers
 
@@ -662,8 +667,10 @@ class EosWorkload:
             raise ValueError(f"the eos workload needs concurrency >= {options.min_concurrency()} "
                              f"(1 producer + {options.transformers} transformers + {options.readers} readers); "
                              f"got {self.concurrency_hint}")
-        run = self.client_options.group_id.replace("_", "-")
-        self.prefix = f"{options.topic_prefix}-{run}" if run and run != "prozess" else options.topic_prefix
+        # Fresh topics per run: the runner may set topic_prefix itself; else the run's group id makes it unique.
+        run = self.client_options.group_id.replace("_", "-").lower()
+        default = type(options)().topic_prefix
+        self.prefix = f"{options.topic_prefix}-{run}" if options.topic_prefix == default and run != "prozess" else options.topic_prefix
         self.keymap = KeyMap(self.prefix, options.partitions)
         self.input_topic = self.keymap.topic_name(0)
         self.output_topic = self.keymap.topic_name(1)

@@ -103,6 +103,11 @@ class GroupOptions:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def partitions_per_topic(self) -> int:
+        """The runner records topics as (prefix, partitions per topic); both our topics have `partitions`."""
+        return self.partitions
+
 
 def _role(thread: int, o: GroupOptions) -> str | None:
     if thread == 0:
@@ -474,8 +479,10 @@ class GroupWorkload:
             raise ValueError(f"the group workload needs concurrency >= {1 + options.consumers} (1 producer + {options.consumers} members)")
         self.options = options
         self.client_options = client_options or ClientOptions()
-        run = self.client_options.group_id.replace("_", "-")
-        self.prefix = f"{options.topic_prefix}-{run}" if run and run != "prozess" else options.topic_prefix
+        # Fresh topics per run: the runner may set topic_prefix itself; else the run's group id makes it unique.
+        run = self.client_options.group_id.replace("_", "-").lower()
+        default = type(options)().topic_prefix
+        self.prefix = f"{options.topic_prefix}-{run}" if options.topic_prefix == default and run != "prozess" else options.topic_prefix
         self.keymap = KeyMap(self.prefix, options.partitions)
         self.topic = self.keymap.topic_name(0)
         self.group_id = f"{self.prefix}-members"

@@ -37,8 +37,8 @@ def kafka():
 
 
 def warm_up_transactions(bootstrap: str, timeout: float = 90) -> None:
-    """Waits until the fresh broker's transaction coordinator answers, so the run's first seconds count."""
-    from confluent_kafka import Producer
+    """Waits until the fresh broker's transaction and group coordinators answer, so the run's first seconds count."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
 
     deadline = time.monotonic() + timeout
     last = None
@@ -48,6 +48,11 @@ def warm_up_transactions(bootstrap: str, timeout: float = 90) -> None:
             p.init_transactions(10)
             p.begin_transaction()
             p.abort_transaction(10)
+            c = Consumer({"bootstrap.servers": bootstrap, "group.id": "prozess-warm-up"})
+            try:
+                c.committed([TopicPartition("prozess-warm-up", 0)], timeout=10)  # creates __consumer_offsets
+            finally:
+                c.close()
             return
         except Exception as e:
             last = e

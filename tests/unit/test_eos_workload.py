@@ -121,7 +121,9 @@ def test_workload_topics_and_keys():
     w = EosWorkload(EosOptions(partitions=3), client_options=ClientOptions(group_id="prozess-20260101T000000Z"))
     assert w.input_topic != w.output_topic
     assert {w.keymap.topic_partition(k)[0] for k in w.keys_of({"f": "transform"})} == {w.input_topic, w.output_topic}
-    assert "20260101T000000Z" in w.input_topic
+    assert "20260101t000000z" in w.input_topic
+    w2 = EosWorkload(EosOptions(partitions=3, topic_prefix="prozess-run7"), client_options=ClientOptions(group_id="g"))
+    assert w2.input_topic == "prozess-run7-0" and w2.options.partitions_per_topic == 3
 
 
 def test_final_read_waits_for_transactions_abandoned_during_the_drain():
