@@ -417,11 +417,16 @@ class GroupClient:
         tps = [TopicPartition(self.w.topic, p, off) for p, off in sorted(offsets.items())]
         value = {"offsets": {str(p): off for p, off in sorted(offsets.items())}}
         try:
-            c.commit(offsets=tps, asynchronous=False)
+            got = c.commit(offsets=tps, asynchronous=False)
         except Exception as e:
             err, desc = _desc(e)
             name = err.name() if err is not None else ""
             raise ClientOpError(FAIL if name in COMMIT_REJECTED else INFO, desc, value) from e
+        bad = [tp for tp in got or [] if tp.error is not None]
+        if bad:  # some partitions failed: which offsets stand is uncertain
+            names = {tp.error.name() for tp in bad}
+            outcome = FAIL if len(bad) == len(tps) and names <= COMMIT_REJECTED else INFO
+            raise ClientOpError(outcome, "; ".join(sorted(f"partition {tp.partition}: {tp.error.name()}" for tp in bad)), value)
         return value
 
     def committed(self, final: bool) -> dict[str, Any]:
