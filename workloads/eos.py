@@ -629,7 +629,7 @@ class EosClient:
             got = c.committed(tps, timeout=self.o.op_timeout_s)
         except Exception as e:
             raise ClientOpError(FAIL, f"committed: {_err_name(e)[1]}") from e  # a read: no effect either way
-        return {"offsets": {str(tp.partition): tp.offset for tp in got if tp.offset >= 0}}
+        return {"offsets": {str(tp.partition): tp.offset for tp in got if tp.offset >= 0 and tp.error is None}}
 
 
 class _TxnError(Exception):

@@ -324,7 +324,8 @@ class GroupClient:
         try:
             got = consumer.committed(parts, timeout=min(self.o.op_timeout_s, 3.0))
             for tp in got:
-                self.events["assigned"][str(tp.partition)] = tp.offset if tp.offset >= 0 else -1
+                known = tp.error is None
+                self.events["assigned"][str(tp.partition)] = (tp.offset if tp.offset >= 0 else -1) if known else None
         except Exception as e:
             log.debug("committed() in on_assign failed: %s", e)
             for tp in parts:
@@ -437,7 +438,7 @@ class GroupClient:
             got = c.committed([TopicPartition(self.w.topic, p) for p in range(self.o.partitions)], timeout=self.o.op_timeout_s)
         except Exception as e:
             raise ClientOpError(FAIL, _desc(e)[1]) from e
-        return {"final": final, "offsets": {str(tp.partition): tp.offset for tp in got if tp.offset >= 0}}
+        return {"final": final, "offsets": {str(tp.partition): tp.offset for tp in got if tp.offset >= 0 and tp.error is None}}
 
     def read_input(self) -> dict[str, Any]:
         from confluent_kafka import KafkaError, TopicPartition
