@@ -63,7 +63,8 @@ from prozess.checkers.eos import decode_output, encode_output, transform_value
 from prozess.generator import PENDING, Context
 from prozess.workloads.clients.base import CONFLUENT_OUTCOMES, FAIL, INFO, ClientOpError, ClientOptions, KeyMap, classify
 
-__all__ = ["EosClient", "EosFinal", "EosGenerator", "EosOptions", "EosWorkload", "Progress", "make_workload", "role_of"]
+__all__ = ["EosClient", "EosFinal", "EosGenerator", "EosOptions", "EosWorkload", "Progress", "close_quietly", "make_workload",
+           "produce_records", "role_of"]
 
 log = logging.getLogger("prozess.workloads.eos")
 
@@ -294,6 +295,41 @@ def _err_name(e: BaseException) -> tuple[Any, str]:
     return None, f"{type(e).__name__}: {e}"
 
 
+def produce_records(producer: Any, topic: str, recs: list[list[int]], timeout: float) -> list[list[Any]]:
+    """Sends [p, v] records (value v to partition p), waits for acknowledgements; returns [[p, offset, v], ...].
+
+    `fail` only when nothing was acknowledged and every error proves the send
+    never happened; otherwise an error is `info`, carrying the offsets known.
+    """
+    done: list[list[Any]] = [[p, None, v] for p, v in recs]
+    errors: list[Any] = []
+    for i, (p, v) in enumerate(recs):
+        def cb(err: Any, msg: Any, i: int = i) -> None:
+            if err is not None:
+                errors.append(err)
+            else:
+                done[i][1] = msg.offset()
+        try:
+            producer.produce(topic, value=str(v).encode(), key=str(p).encode(), partition=p, on_delivery=cb)
+        except BufferError as e:
+            errors.append(e)
+    remaining = producer.flush(timeout)
+    if not errors and not remaining and all(d[1] is not None for d in done):
+        return done
+    descs = "; ".join(sorted({str(e) for e in errors}))[:500]
+    if not remaining and all(d[1] is None for d in done) and errors and all(
+            isinstance(e, BufferError) or (hasattr(e, "name") and classify(CONFLUENT_OUTCOMES, e.name()) == FAIL) for e in errors):
+        raise ClientOpError(FAIL, descs)
+    raise ClientOpError(INFO, f"{len(errors)} error(s), {remaining} unacknowledged: {descs}", done)
+
+
+def close_quietly(consumer: Any) -> None:
+    try:
+        consumer.close()
+    except Exception:
+        pass
+
+
 class EosClient:
     """One process's Kafka clients, made on first use for the role its first op implies."""
 
@@ -423,7 +459,7 @@ class EosClient:
         threads = []
         for consumer in consumers:
             if consumer is not None:
-                t = threading.Thread(target=_close_quietly, args=(consumer,), daemon=True, name="prozess-eos-close")
+                t = threading.Thread(target=close_quietly, args=(consumer,), daemon=True, name="prozess-eos-close")
                 t.start()
                 threads.append(t)
         deadline = time.monotonic() + timeout
@@ -431,28 +467,9 @@ class EosClient:
             t.join(max(0.0, deadline - time.monotonic()))
 
     # -- ops --
-    def produce(self, recs: list[list[int]]) -> list[list[int]]:
+    def produce(self, recs: list[list[int]]) -> list[list[Any]]:
         self._open("producer")
-        done: list[list[Any]] = [[p, None, v] for p, v in recs]
-        errors: list[Any] = []
-        for i, (p, v) in enumerate(recs):
-            def cb(err: Any, msg: Any, i: int = i) -> None:
-                if err is not None:
-                    errors.append(err)
-                else:
-                    done[i][1] = msg.offset()
-            try:
-                self.producer.produce(self.w.input_topic, value=str(v).encode(), key=str(p).encode(), partition=p, on_delivery=cb)
-            except BufferError as e:
-                errors.append(e)
-        remaining = self.producer.flush(self.o.op_timeout_s)
-        if not errors and not remaining and all(d[1] is not None for d in done):
-            return done
-        if not remaining and all(d[1] is None for d in done) and errors and all(
-                not hasattr(e, "name") or classify(CONFLUENT_OUTCOMES, e.name()) == FAIL for e in errors):
-            raise ClientOpError(FAIL, "; ".join(sorted({str(e) for e in errors})))
-        raise ClientOpError(INFO, f"{len(errors)} error(s), {remaining} unacknowledged: "
-                            + "; ".join(sorted({str(e) for e in errors}))[:500], done)
+        return produce_records(self.producer, self.w.input_topic, recs, self.o.op_timeout_s)
 
     def transform(self) -> dict[str, Any]:
         self._open("transformer")
@@ -634,13 +651,6 @@ class EosClient:
 
 class _TxnError(Exception):
     """Produce errors inside a transaction: the transaction must abort."""
-
-
-def _close_quietly(consumer: Any) -> None:
-    try:
-        consumer.close()
-    except Exception:
-        pass
 
 
 # -- the workload -------------------------------------------------------------------

@@ -44,7 +44,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from prozess.generator import PENDING, Context
-from prozess.workloads.clients.base import CONFLUENT_OUTCOMES, FAIL, INFO, ClientOpError, ClientOptions, KeyMap, classify
+from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
+from prozess.workloads.eos import close_quietly, produce_records
 
 __all__ = ["GroupClient", "GroupFinal", "GroupGenerator", "GroupOptions", "GroupWorkload", "make_workload"]
 
@@ -349,7 +350,7 @@ class GroupClient:
                 pass
         threads = []
         for c in ([member] if member is not None else []) + aux:
-            t = threading.Thread(target=_close_quietly, args=(c,), daemon=True, name="prozess-group-close")
+            t = threading.Thread(target=close_quietly, args=(c,), daemon=True, name="prozess-group-close")
             t.start()
             threads.append(t)
         deadline = time.monotonic() + timeout
@@ -358,26 +359,7 @@ class GroupClient:
 
     # -- ops --
     def produce(self, recs: list[list[int]]) -> list[list[Any]]:
-        p = self._producer()
-        done: list[list[Any]] = [[part, None, v] for part, v in recs]
-        errors: list[Any] = []
-        for i, (part, v) in enumerate(recs):
-            def cb(err: Any, msg: Any, i: int = i) -> None:
-                if err is not None:
-                    errors.append(err)
-                else:
-                    done[i][1] = msg.offset()
-            try:
-                p.produce(self.w.topic, value=str(v).encode(), partition=part, on_delivery=cb)
-            except BufferError as e:
-                errors.append(e)
-        remaining = p.flush(self.o.op_timeout_s)
-        if not errors and not remaining and all(d[1] is not None for d in done):
-            return done
-        if not remaining and all(d[1] is None for d in done) and errors and all(
-                hasattr(e, "name") and classify(CONFLUENT_OUTCOMES, e.name()) == FAIL for e in errors):
-            raise ClientOpError(FAIL, "; ".join(sorted({str(e) for e in errors})))
-        raise ClientOpError(INFO, f"{len(errors)} error(s), {remaining} unacknowledged", done)
+        return produce_records(self._producer(), self.w.topic, recs, self.o.op_timeout_s)
 
     def subscribe(self) -> None:
         try:
@@ -462,13 +444,6 @@ class GroupClient:
                 raise ClientOpError(INFO, "read-input did not reach the end of every partition", {"records": recs})
         pos = c.position([TopicPartition(self.w.topic, p) for p in range(self.o.partitions)])
         return {"records": recs, "ends": {str(tp.partition): max(tp.offset, 0) for tp in pos}}
-
-
-def _close_quietly(consumer: Any) -> None:
-    try:
-        consumer.close()
-    except Exception:
-        pass
 
 
 class GroupWorkload:
