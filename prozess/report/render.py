@@ -271,7 +271,10 @@ def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, s
     other = {k: v for k, v in versions.items() if k != "kafka" and v}
     if other:
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in other.items())))
-    rows.append(("history", str(data.history_path)))
+    rows.append(("history", str(data.history_path) + ("" if data.history_path.exists() else " (missing)")))
+    run = data.results.get("run") if isinstance(data.results.get("run"), dict) else {}
+    if run.get("error") or run.get("interrupted"):
+        rows.insert(0, ("run", ("interrupted; " if run.get("interrupted") else "") + str(run.get("error") or "")))
     return rows
 
 

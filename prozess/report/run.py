@@ -77,13 +77,16 @@ def load_run(source: str | os.PathLike) -> RunData:
         if not history_path.exists() and (source / "history.edn").exists():
             history_path = source / "history.edn"
         if not history_path.exists():
-            raise ReportSourceError(f"{source}: this directory has no history.jsonl; pass a run directory (results/<test>/<time>) or a history file")
+            if not ((source / "results.json").exists() or (source / "test.json").exists()):
+                raise ReportSourceError(f"{source}: this directory has no history.jsonl; pass a run directory (results/<test>/<time>) or a history file")
+            # a run that ended before its first op: report what there is (spec, verdict, error)
+            warnings.append("history.jsonl is missing: the run recorded no ops")
     else:
         if source.suffix not in (".jsonl", ".edn", ".json"):
             raise ReportSourceError(f"{source}: not a history; pass a run directory or a .jsonl/.edn history file")
         history_path = source
     try:
-        history = read_history(history_path, warnings=warnings)
+        history = read_history(history_path, warnings=warnings) if history_path.exists() else History([])
     except HistoryError as e:
         raise ReportSourceError(f"cannot read the history: {e}") from None
     data = RunData(source=source, run_dir=run_dir, history_path=history_path, history=history, warnings=warnings)

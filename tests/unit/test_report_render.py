@@ -132,3 +132,14 @@ def test_jepsen_edn_history(tmp_path):
     html = path.read_text()
     assert re.search(r'id="verdict-label">(VALID|INVALID|UNKNOWN)<', html)
     assert "never healed" in html  # the partition was never stopped
+
+
+def test_run_that_recorded_no_ops_still_gets_a_report(tmp_path):
+    run = tmp_path / "t" / "20260101T000000Z"
+    run.mkdir(parents=True)
+    (run / "test.json").write_text(json.dumps({"name": "t", "seed": 1}))
+    (run / "results.json").write_text(json.dumps({"valid": "unknown", "error": "no ops recorded",
+                                                  "run": {"interrupted": False, "error": "ClusterError: not healthy"}}))
+    html = write_report(run).read_text()
+    assert 'id="verdict-label">UNKNOWN<' in html
+    assert "ClusterError: not healthy" in html and "history.jsonl is missing" in html

@@ -247,6 +247,13 @@
     var fg = css("--fg"), muted = css("--muted"), border = css("--border");
     var colours = [css("--muted"), css("--ok"), css("--fail"), css("--info"), css("--nemesis")];
     ctx.clearRect(0, 0, w, h);
+    if (N === 0) {
+      ctx.fillStyle = muted; ctx.font = "13px system-ui, sans-serif"; ctx.textBaseline = "middle";
+      ctx.fillText("No ops were recorded.", 8, h / 2);
+      canvas.setAttribute("data-drawn", "0");
+      $("tl-range").textContent = "";
+      return;
+    }
     ctx.save();
     ctx.beginPath(); ctx.rect(LABEL_W, 0, w - LABEL_W, h); ctx.clip();
     // bars, batched by colour
@@ -285,8 +292,8 @@
     ctx.fillStyle = css("--bg"); ctx.fillRect(0, 0, LABEL_W, h);
     ctx.fillStyle = muted; ctx.font = Math.min(11, laneH) + "px system-ui, sans-serif"; ctx.textBaseline = "middle";
     var step = Math.max(1, Math.ceil(11 / laneH));
-    for (var lane = 0; lane < LANES; lane += step) {
-      var procs = laneProcs[lane] || [], label = String(D.procs[procs[0]]);
+    for (var lane = 0; lane < laneProcs.length; lane += step) {
+      var procs = laneProcs[lane], label = String(D.procs[procs[0]]);
       if (label.length > 8) label = label.slice(0, 7) + "…";
       label = label === "nemesis" ? label : "p " + label + (procs.length > 1 ? " +" + (procs.length - 1) : "");
       ctx.fillText(label, 4, TOP + lane * laneH + laneH / 2);
