@@ -1,0 +1,131 @@
+"""A real 3-node Kafka cluster on the netns backend (host processes in network namespaces): produce with both clients, kill -9
+the leader, lose no acknowledged message, and leave nothing behind on `down`.
+
+One cluster is shared by the tests of this module (boot is the slow part); the last
+test tears it down and checks the host.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import pytest
+
+from prozess.cluster import ClusterSpec, open_cluster
+from prozess.cluster.testing import consume_all, host_resources, produce_acked
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+BACKEND = "netns"
+
+
+def _available() -> str | None:
+    import os
+    import shutil
+
+    if os.geteuid() != 0:
+        return "the netns backend needs root"
+    return None if shutil.which("java") else "no java on this host (prozess setup installs it)"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    reason = _available()
+    if reason:
+        pytest.skip(reason)
+    name = f"pzt-{BACKEND[:3]}-{secrets.token_hex(2)}"
+    assert not any(host_resources(name).values())
+    c = open_cluster(ClusterSpec.preset("safe"), backend=BACKEND, name=name)
+    c.up(timeout=400)
+    yield c
+    c.down()
+
+
+def test_nodes_addresses_and_exec(cluster):
+    assert cluster.nodes == ["n1", "n2", "n3"]
+    assert [cluster.broker_id(n) for n in cluster.nodes] == [1, 2, 3]
+    assert cluster.node_of(2) == "n2"
+    ips = cluster.bootstrap_servers().split(",")
+    assert ips == [f"{cluster.address(n)}:9092" for n in cluster.nodes]
+    r = cluster.exec("n2", ["sh", "-c", "hostname -I; echo oops >&2; exit 7"])
+    assert r.returncode == 7 and cluster.address("n2") in r.stdout and r.stderr.strip() == "oops"
+    assert cluster.exec("n1", ["cat"], input=b"round trip").stdout == "round trip"
+    cluster.put_file("n3", "/tmp/prozess-test/x.bin", b"\x00\x01abc", mode=0o600)
+    assert cluster.get_file("n3", "/tmp/prozess-test/x.bin") == b"\x00\x01abc"
+    # iptables acts inside the node's own network namespace
+    assert cluster.exec("n1", ["iptables", "-S", "INPUT"], check=True).returncode == 0
+    assert cluster.active_controller() in cluster.controllers
+
+
+def test_faketime_skews_only_the_broker_clock(cluster):
+    node = "n3"
+    pid = cluster.kafka_pid(node)
+    env = cluster.exec(node, ["cat", f"/proc/{pid}/environ"]).stdout.split("\0")
+    assert f"FAKETIME_TIMESTAMP_FILE={cluster.faketime_path}" in env
+    assert any(e.startswith("LD_PRELOAD=") and "faketime" in e for e in env)
+    assert cluster.get_file(node, cluster.faketime_path).strip() == b"+0"
+
+
+def test_produce_and_consume_with_both_clients(cluster):
+    cluster.create_topic("both-clients", partitions=1, replication_factor=3)
+    assert sorted(cluster.isr("both-clients", 0)) == ["n1", "n2", "n3"]
+    a = produce_acked(cluster.bootstrap_servers(), "both-clients", [f"c{i}" for i in range(200)], client="confluent")
+    b = produce_acked(cluster.bootstrap_servers(), "both-clients", [f"k{i}" for i in range(200)], client="kafka-python")
+    assert len(a) == 200 and len(b) == 200
+    for client in ("confluent", "kafka-python"):
+        got = consume_all(cluster.bootstrap_servers(), "both-clients", client=client, expect=400)
+        assert got == a + b, client
+
+
+def test_kill_leader_elects_new_leader_and_loses_no_acked_write(cluster):
+    topic = "kill-leader"
+    cluster.create_topic(topic, partitions=1, replication_factor=3)
+    before = produce_acked(cluster.bootstrap_servers(), topic, [f"a{i}" for i in range(300)])
+    assert len(before) == 300
+    old = cluster.leader(topic, 0)
+    assert old is not None and cluster.kafka_running(old)
+    cluster.kill_kafka(old, "KILL")
+    assert not cluster.kafka_running(old)
+    new, deadline = None, time.monotonic() + 90
+    while time.monotonic() < deadline:
+        new = cluster.leader(topic, 0)
+        if new and new != old:
+            break
+        time.sleep(1)
+    assert new and new != old, f"no new leader after killing {old}"
+    after = produce_acked(cluster.bootstrap_servers(), topic, [f"b{i}" for i in range(100)])
+    assert len(after) == 100
+    cluster.start_kafka(old)
+    cluster.wait_healthy(180)
+    got = consume_all(cluster.bootstrap_servers(), topic, expect=len(before) + len(after))
+    lost = set(before + after) - set(got)
+    assert not lost, f"acknowledged writes lost: {sorted(lost)[:10]}"
+
+
+def test_pause_and_resume(cluster):
+    node = "n2"
+    pid = cluster.kafka_pid(node)
+    cluster.pause_kafka(node)
+    state = cluster.exec(node, ["sh", "-c", f"cut -d' ' -f3 /proc/{pid}/stat"]).stdout.strip()
+    assert state == "T"
+    assert cluster.kafka_running(node)  # stopped, not gone
+    cluster.resume_kafka(node)
+    assert cluster.exec(node, ["sh", "-c", f"cut -d' ' -f3 /proc/{pid}/stat"]).stdout.strip() in ("S", "R")
+
+
+def test_collect_logs(cluster, tmp_path):
+    files = cluster.collect_logs(tmp_path)
+    assert (tmp_path / "n1" / "server.log").stat().st_size > 0
+    assert "process.roles=broker,controller" in (tmp_path / "n2" / "server.properties").read_text()
+    assert len(files) >= 3 * 4
+
+
+def test_down_leaves_nothing(cluster):
+    name = cluster.name
+    made = host_resources(name)
+    assert made["state"] and made["netns"] and made["links"] and made["iptables"] and made["mounts"], made
+    cluster.down()
+    left = host_resources(name)
+    assert not any(left.values()), left
+    cluster.down()  # idempotent
