@@ -3,13 +3,16 @@
 The nemesis records its actions as ops of process "nemesis" (Jepsen style: an op
 opens an action and the next op with the same `f` completes it). A fault window
 runs from the start of the action that begins a fault to the completion of the
-action that ends it:
+action that ends it. Which f begins and ends which kind of fault comes from
+prozess.nemesis (`fault_edge`: start-partition/stop-partition, kill/start,
+pause/resume, bump-clock or strobe-clock/reset-clock, ...), and for histories
+from elsewhere:
 
 - `start-X` ... `stop-X` (and bare `start` ... `stop`, shown as "fault"),
 - `pause` ... `resume`, `partition` ... `heal`, `kill` ... `start`/`restart`.
 
-Any other nemesis action (a clock bump, say) becomes a window of its own
-duration. A fault never ended is open until the end of the history, and is
+`heal-all` ends every open window. Any other nemesis action becomes a window of
+its own duration. A fault never ended is open until the end of the history, and is
 flagged `healed: False` so the report can say so.
 """
 
@@ -48,8 +51,31 @@ class FaultWindow:
         }
 
 
+_NOT_FAULTS = frozenset({"check-offsets"})  # nemesis actions that observe, not break
+
+
+def _nemesis_edge(f: str) -> tuple[str, str] | None:
+    """The nemesis package's own (kind, "start"|"stop") for f, when it is installed."""
+    try:
+        from prozess.nemesis.schedule import fault_edge
+    except ImportError:
+        return None
+    try:
+        return fault_edge(f)
+    except Exception:  # a newer nemesis with other rules must not break reports
+        return None
+
+
 def _kind(f: str) -> tuple[str, str]:
-    """(role, kind) for a nemesis f; role is "open", "close" or "instant"."""
+    """(role, kind) for a nemesis f; role is "open", "close", "close-all", "skip" or "instant"."""
+    if f == "heal-all":
+        return "close-all", ""
+    if f in _NOT_FAULTS:
+        return "skip", f
+    if f not in ("start", "stop"):
+        edge = _nemesis_edge(f)
+        if edge is not None:
+            return ("open" if edge[1] == "start" else "close"), edge[0]
     if f.startswith("start-"):
         return "open", f[len("start-") :]
     if f.startswith("stop-"):
@@ -101,6 +127,13 @@ def fault_windows(ops: Iterable[Op], end_time: int | None = None) -> list[FaultW
         finish = done.time if done is not None else opening.time
         if opening.f == "start" and "kill" in open_ and "fault" not in open_:
             role, kind = "close", "kill"  # Jepsen's kill nemesis restarts with :start
+        if role == "skip":
+            continue
+        if role == "close-all":
+            for kind, (o, d) in sorted(open_.items(), key=lambda kv: kv[1][0].index):
+                windows.append(FaultWindow(kind, o.time, max(finish, o.time), o.index, (done or opening).index, value_of(o, d)))
+            open_.clear()
+            continue
         if role == "open":
             if kind in open_:  # opened twice: the earlier one ends where the new one starts
                 o, d = open_.pop(kind)

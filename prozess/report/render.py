@@ -76,6 +76,14 @@ def _fmt_s(ns: int) -> str:
     return f"{ns / 1e9:.3f}"
 
 
+def _fault_short(w: FaultWindow) -> str:
+    """The fault kind and, when its value names them, the nodes it hit: "pause n1"."""
+    nodes = w.value.get("nodes") if isinstance(w.value, dict) else None
+    if isinstance(nodes, list) and nodes and all(isinstance(n, str) for n in nodes):
+        return f"{w.kind} {','.join(nodes[:6])}{'…' if len(nodes) > 6 else ''}"
+    return w.kind
+
+
 def _fault_label(w: FaultWindow) -> str:
     end = f"{w.end / 1e9:.1f} s" if w.healed else "never healed"
     return f"{w.kind} ({w.start / 1e9:.1f}–{end})"
@@ -316,7 +324,7 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
     columns = encode_history(ops, keep=_cited_ops(sections))
     markers = sorted({(i, s["type"]) for s in sections for b in s["by"] for ex in b["examples"] + b["folded"] for i in ex["ops"]})
     meta = {
-        "faults": [dict(w.to_dict(), colour=colours[w.kind], label=_fault_label(w)) for w in windows],
+        "faults": [dict(w.to_dict(), colour=colours[w.kind], label=_fault_label(w), short=_fault_short(w)) for w in windows],
         "markers": [[i, t] for i, t in markers],
     }
     cls, label = verdict_of(results)

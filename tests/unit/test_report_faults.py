@@ -1,5 +1,7 @@
 """Fault windows from nemesis ops."""
 
+import pytest
+
 from prozess.history import Op
 from prozess.report.faults import fault_windows, windows_at
 
@@ -25,9 +27,9 @@ def test_unhealed_fault_runs_to_the_end_and_says_so():
 def test_jepsen_kill_start_and_pause_resume_and_instant_actions():
     ops = [nem(0, 10, "kill", ["n1"]), nem(1, 11, "kill"), nem(2, 20, "start", ["n1"]), nem(3, 21, "start"),
            nem(4, 30, "pause"), nem(5, 31, "pause"), nem(6, 40, "resume"), nem(7, 41, "resume"),
-           nem(8, 60, "bump-clock", 5), nem(9, 61, "bump-clock")]
+           nem(8, 60, "compact-log", 5), nem(9, 61, "compact-log")]
     ws = fault_windows(ops)
-    assert [(w.kind, w.start, w.end) for w in ws] == [("kill", 10, 21), ("pause", 30, 41), ("bump-clock", 60, 61)]
+    assert [(w.kind, w.start, w.end) for w in ws] == [("kill", 10, 21), ("pause", 30, 41), ("compact-log", 60, 61)]
     assert [w.kind for w in windows_at(ws, 35)] == ["pause"]
     assert windows_at(ws, 50) == []
 
@@ -40,3 +42,17 @@ def test_plain_start_stop_is_a_fault_of_its_own():
 
 def test_a_stop_without_a_start_is_no_window():
     assert fault_windows([nem(0, 1, "stop-partition"), nem(1, 2, "stop-partition")]) == []
+
+
+def test_heal_all_closes_every_window_and_checks_are_not_faults():
+    ops = [nem(0, 10, "start-partition"), nem(1, 11, "start-partition"), nem(2, 20, "pause"), nem(3, 21, "pause"),
+           nem(4, 30, "check-offsets"), nem(5, 31, "check-offsets"), nem(6, 40, "heal-all"), nem(7, 45, "heal-all")]
+    ws = fault_windows(ops, end_time=100)
+    assert [(w.kind, w.start, w.end, w.healed) for w in ws] == [("partition", 10, 45, True), ("pause", 20, 45, True)]
+
+
+def test_the_nemesis_packages_clock_faults():
+    pytest.importorskip("prozess.nemesis.schedule")
+    ops = [nem(0, 10, "strobe-clock"), nem(1, 11, "strobe-clock"), nem(2, 20, "reset-clock"), nem(3, 21, "reset-clock")]
+    (w,) = fault_windows(ops)
+    assert (w.kind, w.start, w.end) == ("clock", 10, 21)
