@@ -513,6 +513,7 @@ def run_test(
             test["bootstrap_servers"] = bootstrap
             if cluster is not None:
                 test["cluster_name"] = getattr(cluster, "name", None)
+            write_json(rdir / "test.json", test)  # now with the cluster's name: `prozess heal NAME` works mid-run
             # -- workload ----------------------------------------------------
             props = spec.client_properties()
             c = spec.client

@@ -47,8 +47,12 @@ def test_sigint_leaves_a_checked_partial_run_and_no_cluster(tmp_path: Path):
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=240)
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if proc.poll() is None:  # the test failed early: still let the run tear its cluster down
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=240)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
     text = out.decode()
     assert proc.returncode in (0, 1, 3), text
     res = json.loads((run_dir / "results.json").read_text())
