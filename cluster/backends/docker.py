@@ -39,6 +39,10 @@ class DockerBackend:
         opts["data_tmpfs"] = self.data_tmpfs
         self.log = log or (lambda msg: None)
         self._client = None
+        # Hooks for backends built on these containers (ssh): the command PID 1 (tini)
+        # runs, and files placed in each container before it starts: {path: (bytes, mode)}.
+        self.command: list[str] | None = None
+        self.files: dict[str, tuple[bytes, int]] = {}
 
     # --- engine ------------------------------------------------------------------
     @property
@@ -102,8 +106,10 @@ class DockerBackend:
             )
             c = api.create_container(
                 self.image, name=cname, hostname=node, labels=labels, detach=True,
-                host_config=host_config, networking_config=net_config,
+                host_config=host_config, networking_config=net_config, command=self.command,
             )
+            for path, (data, mode) in self.files.items():
+                api.put_archive(c["Id"], "/", _tar_one(path.lstrip("/"), data, mode))
             api.start(c["Id"])
 
     def destroy(self, state: dict[str, Any]) -> list[str]:
@@ -183,12 +189,7 @@ class DockerBackend:
         r = self.exec(node, ["mkdir", "-p", parent])
         if r.returncode != 0:
             raise OSError(f"on {node}: cannot create {parent}: {r.stderr.strip()}")
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(posixpath.basename(path))
-            info.size, info.mode, info.mtime = len(data), mode, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
-        self.client.api.put_archive(self.container_name(node), parent, buf.getvalue())
+        self.client.api.put_archive(self.container_name(node), parent, _tar_one(posixpath.basename(path), data, mode))
 
     def get_file(self, node: str, path: str) -> bytes:
         import docker
@@ -204,3 +205,18 @@ class DockerBackend:
                 raise IsADirectoryError(f"on {node}: {path} is not a regular file")
             f = tar.extractfile(member)
             return f.read() if f else b""
+
+
+def _tar_one(name: str, data: bytes, mode: int) -> bytes:
+    """A tar archive holding one regular file (and its parent directories, mode 0700)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        parts = name.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = tarfile.TarInfo("/".join(parts[:i]))
+            d.type, d.mode, d.mtime = tarfile.DIRTYPE, 0o700, int(time.time())
+            tar.addfile(d)
+        info = tarfile.TarInfo(name)
+        info.size, info.mode, info.mtime = len(data), mode, int(time.time())
+        tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
