@@ -88,7 +88,7 @@ def run(kafka, tmp_path, monkeypatch, workload: str, options: dict, *, isolation
 
     use_workload(monkeypatch, workload, concurrency)
     spec = TestSpec(name=f"{workload}-local", workload=workload, time_limit=time_limit, rate=150, concurrency=concurrency,
-                    seed=seed, results_dir=str(tmp_path), bootstrap=kafka.bootstrap, checkers=["stats"],
+                    seed=seed, results_dir=str(tmp_path), bootstrap=kafka.bootstrap,
                     cluster={"replication_factor": 1, "min_insync_replicas": 1}, workload_options=options)
     spec.client.update({"isolation": isolation, "timeout_s": 5.0})
     t0 = time.monotonic()
@@ -128,6 +128,9 @@ def test_eos_pipeline_is_valid_on_real_kafka(kafka, tmp_path, monkeypatch, txn_i
     fig = figures(history, r, _main_seconds(history), time.monotonic() - t0)
     print("eos figures:", json.dumps(fig), "counts:", json.dumps(r["counts"]))
     assert r["valid"] is True, json.dumps(r, indent=1)[:3000]
+    # the run's own verdict (the composite checker picked by workload) agrees
+    assert out.results["checkers"]["eos"]["valid"] is True and out.valid is True, out.results.get("anomaly-types")
+    print("composite check s:", out.results.get("seconds"))
     c = r["counts"]
     done = Counter((op.f, op.type) for op in history.ops if op.type != "invoke")
     assert c["transactions"].get("committed", 0) > 20 and c["transactions"].get("aborted", 0) > 2, (done, out.run_dir)
@@ -146,6 +149,7 @@ def test_read_uncommitted_twin_shows_aborted_reads(kafka, tmp_path, monkeypatch)
     r = check_eos(history)
     assert r["valid"] is False
     assert "G1a" in r["anomaly-types"], r["anomaly-types"]
+    assert out.valid is False and "G1a" in out.results["anomaly-types"]
     ex = r["anomalies"]["G1a"]["examples"][0]
     assert ex["ops"] and "aborted" in ex["explanation"]
 
@@ -159,6 +163,7 @@ def test_group_churn_with_manual_commits_is_valid(kafka, tmp_path, monkeypatch):
     r = check_group(history)
     print("group counts:", json.dumps(r["counts"]))
     assert r["valid"] is True, json.dumps(r, indent=1)[:3000]
+    assert out.results["checkers"]["group"]["valid"] is True and out.valid is True
     assert r["counts"]["records"] > 300
     fs = Counter(op.f for op in history.ops if op.type == "ok")
     assert fs["commit"] > 10 and fs["unsubscribe"] + fs["subscribe"] > 5
