@@ -19,11 +19,39 @@ from typing import Any
 from prozess.nemesis import clock, link, partition
 from prozess.nemesis.executor import Executor, text
 
-__all__ = ["heal_all", "heal_node", "leftovers", "node_leftovers"]
+__all__ = ["heal_all", "heal_argv", "heal_node", "leftovers", "node_leftovers"]
 
 
 def _faketime_path(ex: Executor) -> str | None:
     return getattr(ex.cluster, "faketime_path", None) or None
+
+
+# One constant script (arguments are positional, never interpolated) so a heal costs one
+# exec per node: stop a strobe loop, reset the clock, flush prozess's chains, delete
+# prozess's root qdiscs. Each step runs even when another fails; failures go to stderr.
+_HEAL = r"""
+set -f
+pidfile=$1 clock=$2 rc=0
+if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"; fi
+if [ -n "$clock" ]; then
+  { printf '+0\n' > "$clock.prozess-tmp" && mv -f "$clock.prozess-tmp" "$clock"; } || { echo "reset-clock failed" >&2; rc=1; }
+fi
+for c in PROZESS-PART PROZESS-LOSS; do
+  if iptables -w -n -L "$c" >/dev/null 2>&1; then iptables -w -F "$c" || { echo "flush $c failed" >&2; rc=1; }; fi
+done
+tc qdisc show | while read -r line; do
+  set -- $line
+  if [ "$#" -ge 6 ] && [ "$4" = dev ] && [ "$6" = root ] && { [ "$3" = "%s" ] || [ "$3" = "%s" ]; }; then
+    tc qdisc del dev "$5" root || echo "tc qdisc del dev $5 failed" >&2
+  fi
+done
+exit $rc
+""" % (link.HANDLE, link.PROBE_HANDLE)
+
+
+def heal_argv(faketime_path: str | None) -> list[str]:
+    """argv of the one-exec node heal (strobe, clock, iptables chains, qdiscs)."""
+    return ["sh", "-c", _HEAL, "prozess-heal", clock.STROBE_PIDFILE, faketime_path or ""]
 
 
 def heal_node(ex: Executor, node: str, *, start_killed: bool = True) -> dict[str, Any]:
@@ -33,35 +61,17 @@ def heal_node(ex: Executor, node: str, *, start_killed: bool = True) -> dict[str
 
     def step(name: str, fn) -> None:
         try:
-            out = fn()
-            if out is not False:
-                done.append(name)
+            fn()
+            done.append(name)
         except Exception as e:
             problems.append(f"{node}: {name}: {e}")
 
-    path = _faketime_path(ex)
-    if path:
-        step("reset-clock", lambda: clock.reset_clock(ex, node, path))
-    step("flush-iptables", lambda: ex.run(node, partition.flush_argv()))
-    step("remove-qdiscs", lambda: link.stop_qdisc(ex, node))
+    step("clock, iptables, qdiscs", lambda: ex.run(node, heal_argv(_faketime_path(ex)), timeout=60))
     c = ex.cluster
-
-    def cont() -> bool:
-        if c.kafka_pid(node) is None:
-            return False
-        ex.act(node, "resume_kafka", lambda: c.resume_kafka(node))
-        return True
-
-    step("sigcont", cont)
+    # Both are idempotent on the node (SIGCONT to no process, start of a running broker: no-ops).
+    step("sigcont", lambda: ex.act(node, "resume_kafka", lambda: c.resume_kafka(node)))
     if start_killed:
-
-        def start() -> bool:
-            if c.kafka_running(node):
-                return False
-            ex.act(node, "start_kafka", lambda: c.start_kafka(node))
-            return True
-
-        step("start-kafka", start)
+        step("start-kafka", lambda: ex.act(node, "start_kafka", lambda: c.start_kafka(node)))
     return {"done": done, "problems": problems}
 
 
