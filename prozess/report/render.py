@@ -132,10 +132,9 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
     n = len(ops)
     for checker, result in _checker_results(results).items():
         invalidating |= set(result.get("anomaly-types") or [])
-        anomalies = result.get("anomalies") or {}
-        if not isinstance(anomalies, dict):
-            continue
-        for kind, a in anomalies.items():
+        anomalies = result.get("anomalies") if isinstance(result.get("anomalies"), dict) else {}
+        informational = result.get("informational") if isinstance(result.get("informational"), dict) else {}
+        for kind, a in [*anomalies.items(), *((k, v) for k, v in informational.items() if k not in anomalies)]:
             if not isinstance(a, dict):
                 a = {"count": a}
             sec = sections.setdefault(

@@ -143,3 +143,16 @@ def test_run_that_recorded_no_ops_still_gets_a_report(tmp_path):
     html = write_report(run).read_text()
     assert 'id="verdict-label">UNKNOWN<' in html
     assert "ClusterError: not healthy" in html and "history.jsonl is missing" in html
+
+
+def test_informational_anomalies_are_shown_but_do_not_invalidate(tmp_path):
+    run = make_demo_run(tmp_path / "run", seed=7)
+    results = json.loads((run / "results.json").read_text())
+    results["checkers"]["txn"] = {"valid": True, "anomaly-types": [], "anomalies": {}, "informational-types": ["G-single-process"],
+                                  "informational": {"G-single-process": {"count": 2, "definition": "A G-single cycle that also needs process order.",
+                                                                         "examples": [{"explanation": "Let T1 = op 3 ...", "ops": [3, 5]}]}}}
+    (run / "results.json").write_text(json.dumps(results))
+    html = write_report(run).read_text()
+    assert 'id="verdict-label">VALID<' in html
+    assert 'class="anomaly informational" id="anomaly-G-single-process"' in html
+    assert "allowed by this test" in html and 'data-op="5"' in html
