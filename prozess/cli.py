@@ -282,37 +282,18 @@ def serve(
 
 
 def _mount() -> None:
-    """Mounts the commands that other areas own, when they are installed."""
-    try:
-        from prozess.cluster.cli import app as cluster_app
+    """Mounts the commands that other areas own (each module imports only typer at load time)."""
+    from prozess.cluster.cli import app as cluster_app
+    from prozess.nemesis.cli import heal
+    from prozess.replay import replay
+    from prozess.run_command import run as run_command
+    from prozess.save import save
 
-        app.add_typer(cluster_app, name="cluster", help="Start, inspect and remove Kafka clusters.")
-    except ImportError:
-        pass
-    try:
-        from prozess.run_command import run as run_command
-
-        app.command("run")(run_command)
-    except ImportError:
-        pass
-    try:
-        from prozess.nemesis.cli import heal
-
-        app.command("heal")(heal)
-    except ImportError:
-        pass
-    try:
-        from prozess.replay import replay
-
-        app.command("replay")(replay)
-    except ImportError:
-        pass
-    try:
-        from prozess.save import save
-
-        app.command("save")(save)
-    except ImportError:
-        pass
+    app.add_typer(cluster_app, name="cluster", help="Start, inspect and remove Kafka clusters.")
+    app.command("run")(run_command)
+    app.command("replay")(replay)
+    app.command("heal")(heal)
+    app.command("save")(save)
 
 
 _mount()

@@ -73,14 +73,18 @@ def option(config: pytest.Config, name: str) -> Any:
     return value
 
 
-def _typed(config: pytest.Config, name: str, kind: type) -> Any:
-    raw = option(config, name)
+def _convert(raw: Any, kind: type, where: str) -> Any:
     if raw in (None, ""):
         return None
     try:
         return kind(raw)
     except ValueError:
-        raise pytest.UsageError(f"--prozess-{name} / ini {_ini_name(name)}: {raw!r} is not a valid {kind.__name__}") from None
+        raise pytest.UsageError(f"{where}: {raw!r} is not a valid {kind.__name__}") from None
+
+
+def _typed(config: pytest.Config, name: str, kind: type) -> Any:
+    """The option's value (command line, else ini), converted."""
+    return _convert(option(config, name), kind, f"--prozess-{name} / ini {_ini_name(name)}")
 
 
 # ------------------------------------------------------------------ results
@@ -211,13 +215,7 @@ def _marker_spec(node: pytest.Item) -> dict[str, Any]:
 
 def _explicit(config: pytest.Config, name: str, kind: type) -> Any:
     """The option's value if given on the command line, else None."""
-    raw = config.getoption(_ini_name(name), default=None)
-    if raw in (None, ""):
-        return None
-    try:
-        return kind(raw)
-    except ValueError:
-        raise pytest.UsageError(f"--prozess-{name}: {raw!r} is not a valid {kind.__name__}") from None
+    return _convert(config.getoption(_ini_name(name), default=None), kind, f"--prozess-{name}")
 
 
 def _spec_for(request: pytest.FixtureRequest, overrides: dict[str, Any]):
