@@ -104,9 +104,9 @@ class EosOptions:
             raise ValueError(f"txn_id_mode is {self.txn_id_mode!r}; it must be process or thread")
         if self.crash_interval_s <= 0 or self.op_timeout_s <= 0 or self.poll_timeout_s <= 0:
             raise ValueError("crash_interval_s, op_timeout_s and poll_timeout_s must be positive")
-        if self.drain_time_s >= self.final_time_limit_s:
-            raise ValueError(f"drain_time_s ({self.drain_time_s}) must be below final_time_limit_s ({self.final_time_limit_s}), "
-                             "so the final reads get time after the drain")
+        if self.drain_time_s + self.transaction_timeout_s + 2 >= self.final_time_limit_s:
+            raise ValueError(f"drain_time_s + transaction_timeout_s + 2 ({self.drain_time_s + self.transaction_timeout_s + 2}) must be "
+                             f"below final_time_limit_s ({self.final_time_limit_s}), so the final reads start in time after the drain")
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EosOptions":
@@ -220,7 +220,9 @@ class EosFinal:
     `transaction_timeout_s` (+2 s) has passed since the phase began and since
     the last transformer op that ended `info` — so that every abandoned
     transaction has been aborted and no open one holds back the last stable
-    offset — then read-output (final) and group-offsets. Transformers commit
+    offset — then read-output (final) and group-offsets. A transformer still
+    stuck in an op when the drain ends does not hold this up for longer than
+    `drain_time_s` + `transaction_timeout_s` + 2 s. Transformers commit
     any open transaction, then transform and commit (never abort) until the
     committed offsets reach the input's ends or `drain_time_s` passes.
     Readers have nothing to do.
@@ -247,7 +249,9 @@ class EosFinal:
             if self.stage0 == "wait":
                 n_tr = sum(1 for t in range(ctx.concurrency) if role_of(t, self.o) == "transformer")
                 settled = ctx.time >= max(0.0, self.last_abandoned) + self.o.transaction_timeout_s + 2
-                if len(self.transformers_done) >= n_tr and (settled or not draining):
+                # A transformer stuck in an op past the drain counts as abandoned then (its txn times out).
+                given_up = ctx.time >= self.o.drain_time_s + self.o.transaction_timeout_s + 2
+                if (len(self.transformers_done) >= n_tr and settled) or given_up:
                     self.stage0 = "read-output"
                 else:
                     return PENDING

@@ -104,7 +104,7 @@ def test_final_phase_reads_input_drains_then_reads_output_and_offsets():
 
 
 def test_final_phase_gives_up_draining_at_its_bound():
-    o = EosOptions(transformers=1, readers=0, transaction_timeout_s=1, drain_time_s=3, final_time_limit_s=6)
+    o = EosOptions(transformers=1, readers=0, transaction_timeout_s=1, drain_time_s=3, final_time_limit_s=7)
 
     def never_drains(op):
         if op["f"] == "read-input":
@@ -145,3 +145,17 @@ def test_final_read_waits_for_transactions_abandoned_during_the_drain():
     info_time = next(op["time"] for op in ops if op["f"] == "transform")
     final_read = next(op for op in ops if op["f"] == "read-output")
     assert final_read["time"] >= info_time + 1.0 + o.transaction_timeout_s + 2
+
+
+def test_a_transformer_stuck_in_an_op_does_not_block_the_final_read():
+    from prozess.generator import PENDING, Context
+
+    o = EosOptions(transformers=2, readers=0, transaction_timeout_s=5, drain_time_s=10, final_time_limit_s=30)
+    fin = EosFinal(o)
+    ctx = lambda t, thread: Context(t, thread, thread, 3)  # noqa: E731
+    assert fin.op(ctx(0, 0))["f"] == "read-input"
+    fin.update(ctx(0.1, 0), {"type": "ok", "f": "read-input", "process": 0, "value": {"records": {}, "ends": {"0": 5}}})
+    assert fin.op(ctx(0.2, 1))["f"] == "transform"   # thread 1 invokes and never completes
+    assert fin.op(ctx(11, 2)) is None                # thread 2 ends with the drain
+    assert fin.op(ctx(12, 0)) is PENDING             # thread 1 is not done yet
+    assert fin.op(ctx(17.5, 0))["f"] == "read-output"  # drain_time_s + transaction_timeout_s + 2 later: go
