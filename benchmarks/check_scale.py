@@ -8,8 +8,9 @@ as JSON Lines, then runs, each in a fresh subprocess:
 - check: `prozess check --json FILE` when the console script has a `check`
   command, else `python -c` reading and checking it.
 
-It prints wall time and peak RSS (the child's ru_maxrss) of both, the ratio
-check/parse, and the growth of check time from 100k to 1M ops.
+It prints wall time, CPU time and peak RSS (the child's own rusage) of both,
+the ratio check/parse (wall), and the growth of check time from 100k to 1M ops.
+CPU time is the steadier figure on a busy machine.
 
 Targets on a 2-core machine: 1M ops in under 15 s and 2 GiB; 1M/100k time under 12.
 
@@ -33,8 +34,8 @@ CHECK = ("import sys, json; from prozess.history import read_history; from proze
          "r = check(read_history(sys.argv[1])); print(json.dumps({'valid': r['valid'], 'types': r['anomaly-types']}))")
 
 
-def run(argv: list[str]) -> tuple[float, int, str]:
-    """(wall seconds, peak RSS bytes, stdout) of one child process (its own rusage, via wait4)."""
+def run(argv: list[str]) -> tuple[float, int, str, float]:
+    """(wall seconds, peak RSS bytes, stdout, CPU seconds) of one child process (its own rusage, via wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
         p = subprocess.Popen(argv, stdout=out, stderr=err)
@@ -46,7 +47,7 @@ def run(argv: list[str]) -> tuple[float, int, str]:
         stdout = out.read().decode()
         if p.returncode not in (0, 1, 3):
             raise SystemExit(f"{argv[:3]} failed ({p.returncode}): {err.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss * 1024, stdout
+    return wall, usage.ru_maxrss * 1024, stdout, usage.ru_utime + usage.ru_stime
 
 
 def prozess_has_check() -> list[str] | None:
@@ -71,7 +72,8 @@ def main() -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     cli = prozess_has_check()
     print(f"checker command: {' '.join(Path(a).name for a in cli) if cli else 'python -c check(...)'}")
-    print(f"{'ops':>9} {'lines':>9} {'MB':>7} {'parse s':>8} {'parse MiB':>9} {'check s':>8} {'check MiB':>9} {'ratio':>6}  verdict")
+    print(f"{'ops':>9} {'lines':>9} {'MB':>7} {'parse s':>8} {'cpu s':>7} {'parse MiB':>9} "
+          f"{'check s':>8} {'cpu s':>7} {'check MiB':>9} {'ratio':>6}  verdict")
     rows = []
     try:
         for n in sizes:
@@ -81,16 +83,16 @@ def main() -> None:
                 write_jsonl(ops, path)
                 del ops
             lines = sum(1 for _ in open(path, "rb"))
-            pw, pm, _ = run([sys.executable, "-c", PARSE, str(path)])
+            pw, pm, _, pc = run([sys.executable, "-c", PARSE, str(path)])
             if cli:
-                cw, cm, out = run(cli + [str(path)])
+                cw, cm, out, cc = run(cli + [str(path)])
                 verdict = json.loads(out).get("valid") if out.strip() else "?"
             else:
-                cw, cm, out = run([sys.executable, "-c", CHECK, str(path)])
+                cw, cm, out, cc = run([sys.executable, "-c", CHECK, str(path)])
                 verdict = json.loads(out.strip().splitlines()[-1]).get("valid")
             rows.append((n, cw, cm))
-            print(f"{n:>9} {lines:>9} {path.stat().st_size / 1e6:>7.1f} {pw:>8.2f} {pm / 2**20:>9.0f} {cw:>8.2f} "
-                  f"{cm / 2**20:>9.0f} {cw / pw:>6.2f}  {verdict}", flush=True)
+            print(f"{n:>9} {lines:>9} {path.stat().st_size / 1e6:>7.1f} {pw:>8.2f} {pc:>7.2f} {pm / 2**20:>9.0f} "
+                  f"{cw:>8.2f} {cc:>7.2f} {cm / 2**20:>9.0f} {cw / pw:>6.2f}  {verdict}", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(out_dir, ignore_errors=True)

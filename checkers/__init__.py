@@ -24,7 +24,27 @@ import time as _time
 import traceback
 from typing import Any, Callable
 
-from prozess.checkers.result import DEFINITIONS, jsonable, merge_valid
+from prozess.checkers.result import DEFINITIONS as _QUEUE_DEFINITIONS
+from prozess.checkers.result import jsonable, merge_valid
+
+
+def _all_definitions() -> dict[str, str]:
+    """Every anomaly type any checker here reports -> its one-line definition.
+
+    The queue/txn/offsets definitions win where the eos and group checkers reuse a
+    name (G1a)."""
+    out: dict[str, str] = {}
+    for mod in ("eos", "group"):
+        try:
+            defs = __import__(f"prozess.checkers.{mod}", fromlist=["DEFINITIONS"]).DEFINITIONS
+        except Exception:  # a broken sibling module must not take the composite down
+            continue
+        out.update(defs)
+    out.update(_QUEUE_DEFINITIONS)
+    return out
+
+
+DEFINITIONS: dict[str, str] = _all_definitions()
 
 __all__ = ["CHECKERS", "DEFINITIONS", "check", "default_names", "summary", "merge_valid"]
 

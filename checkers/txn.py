@@ -367,6 +367,10 @@ class SearchTimeout(Exception):
     pass
 
 
+class _NothingCyclic(Exception):
+    pass
+
+
 def _usable(attrs: dict, allowed: tuple[str, ...]) -> bool:
     ks = attrs["k"]
     for kind in allowed:
@@ -574,8 +578,6 @@ def _single_search(ctx: _Ctx, g, sccs: list[set], budget: _Budget, found: dict) 
 def check(history: Any, test: dict | None = None, analysis: Analysis | None = None, *,
           info_cap: int = INFO_CAP, info_seconds: float = INFO_SECONDS, seconds: float = BAD_SECONDS) -> dict:
     """The dependency-graph checker; see the module docstring for what counts as an error."""
-    import networkx as nx
-
     a = analysis if analysis is not None else analyze(history)
     ctx = _Ctx(a)
     if not ctx.nodes:
@@ -595,10 +597,15 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
         cyclic = _compact_sccs(ctx, members, ("wr", "realtime"))
         stats["cyclic-components"] = len(cyclic)
         in_cycles = sorted(x for c in cyclic for x in c)
-        g = _graph(ctx, in_cycles, ("wr", "process", "realtime"))
-        sccs = sorted((c for c in nx.strongly_connected_components(g) if len(c) > 1), key=min)
+        sccs: list = []
+        if in_cycles:  # networkx (imported only now) explains what the compact pass found
+            import networkx as nx
+
+            g = _graph(ctx, in_cycles, ("wr", "process", "realtime"))
+            sccs = sorted((c for c in nx.strongly_connected_components(g) if len(c) > 1), key=min)
         try:
-            _search(ctx, g, sccs, BAD_STAGES, budget, found)
+            if sccs:
+                _search(ctx, g, sccs, BAD_STAGES, budget, found)
         except SearchTimeout:
             timed_out = True
         if timed_out or sum(len(v) for v in found.values()) < len(sccs):
@@ -630,6 +637,10 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
                     truncated = True
                     break
                 keep.extend(c)
+            if not keep:
+                raise _NothingCyclic
+            import networkx as nx
+
             g2 = _graph(ctx, sorted(keep), ("ww", "wr", "rw", "process", "realtime"))
             comps = sorted((c for c in nx.strongly_connected_components(g2) if len(c) > 1), key=min)
             ww_stages = (("G0", ("ww",)), ("G1c", ("ww", "wr")), ("G0-process", ("ww", "process")),
@@ -641,6 +652,8 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
                     require=lambda ks: ks.count("rw") >= 2)
     except SearchTimeout:
         truncated = True
+    except _NothingCyclic:
+        pass
     result = build(entries, (), **{"graph": stats})
     if info:
         result["informational-types"] = sorted(info)

@@ -64,6 +64,19 @@ def test_read_before_ack_is_fine():
     assert res["valid"] is True
 
 
+def test_read_racing_a_txn_ack_is_searched_and_fine():
+    # The poll completes before the transaction it read from is acknowledged: a backward
+    # wr edge, so the span is searched, but there is no cycle.
+    res = check((2, "invoke", "send", [["send", "y", 1]]),
+                (2, "ok", "send", [["send", "y", [0, 1]]]),
+                (1, "invoke", "txn", [["send", "x", 7], ["poll"]]),
+                (0, "invoke", "poll", [["poll"]]),
+                (0, "ok", "poll", [["poll", {"x": [[0, 7]]}]]),
+                (1, "ok", "txn", [["send", "x", [0, 7]], ["poll", {"y": [[0, 1]]}]]))
+    assert res["valid"] is True, res
+    assert res["graph"]["searched-vertices"] == 2
+
+
 def test_process_order_cycle_is_g1c_process():
     # Process 0 polls x=7, then sends x=7 itself afterwards: it read its own future write.
     res = check((0, "invoke", "poll", [["poll"]]),
