@@ -93,7 +93,7 @@ CELLS: list[Cell] = [
            unsafe={"client": {"acks": "1", "idempotence": False}}, safe={"client": dict(SAFE_CLIENT)},
            targeted={"calm": 5, "hold": 20}),
     *_pair("min-isr-1", "acks=all, min.insync.replicas=1, RF 3", "acks=all, min.insync.replicas=2, RF 3",
-           "shrink ISR to leader, then lose leader (kill -9 + its disk)", ["lost-write"], "shrink-isr-kill",
+           "shrink ISR to leader, then lose leader (kill -9 + its disk)", ["lost-write", "inconsistent-offsets"], "shrink-isr-kill",
            unsafe={"preset": "unsafe-min-isr", "client": dict(SAFE_CLIENT)}, safe={"preset": "safe", "client": dict(SAFE_CLIENT)},
            targeted={"calm": 5, "after_shrink": 4, "down": 10, "wipe": True}),
     *_pair("unclean", "unclean.leader.election.enable=true, min ISR 1", "unclean off, min ISR 2",
@@ -173,7 +173,12 @@ def check_eos(run_dir: Path) -> dict[str, Any]:
 
 
 def first_anomaly(results: dict[str, Any], types: list[str] | None = None) -> int | None:
-    """The smallest op index named in any example of the given anomaly types (all types when None)."""
+    """The op at which the history first holds the evidence of an anomaly of the given types (all when None).
+
+    An example's evidence is complete at the last op it names (e.g. the poll that
+    read a second value at an offset an earlier op saw holding another); the
+    anomaly is first observable at the smallest such op over all examples.
+    """
     best: int | None = None
     for res in (results.get("checkers") or {}).values():
         if not isinstance(res, dict):
@@ -182,9 +187,9 @@ def first_anomaly(results: dict[str, Any], types: list[str] | None = None) -> in
             if types is not None and kind not in types:
                 continue
             for ex in (entry or {}).get("examples") or []:
-                for i in (ex or {}).get("ops") or []:
-                    if isinstance(i, int) and (best is None or i < best):
-                        best = i
+                ops = [i for i in (ex or {}).get("ops") or [] if isinstance(i, int)]
+                if ops and (best is None or max(ops) < best):
+                    best = max(ops)
     return best
 
 

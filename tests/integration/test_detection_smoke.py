@@ -87,7 +87,7 @@ def test_matrix_renders_rates_times_and_false_alarms(tmp_path):
 def test_first_anomaly_takes_the_smallest_op_of_the_wanted_types():
     det = _detection()
     results = {"checkers": {"queue": {"anomalies": {"lost-write": {"examples": [{"ops": [40, 12]}]}, "unseen": {"examples": [{"ops": [3]}]}}}}}
-    assert det.first_anomaly(results, ["lost-write"]) == 12
+    assert det.first_anomaly(results, ["lost-write"]) == 40  # the evidence is complete at the example's last op
     assert det.first_anomaly(results) == 3
     assert det.first_anomaly({"checkers": {}}) is None
 
