@@ -53,7 +53,7 @@ def raw_rate(bootstrap: str, threads: int, seconds: float, rf: int, min_isr: int
                 if m is not None:
                     c.consume(1000, 0)
             n += 1
-        counts[i] = n
+            counts[i] = n
         c.close()
 
     ts = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(threads)]
@@ -63,10 +63,12 @@ def raw_rate(bootstrap: str, threads: int, seconds: float, rf: int, min_isr: int
     base = sum(counts)
     t0 = time.monotonic()
     time.sleep(seconds)
+    done = sum(counts) - base
+    elapsed = time.monotonic() - t0
     stop.set()
     for t in ts:
         t.join(10)
-    return sum(counts) / (time.monotonic() - t0 + 2.0)  # counts include the warm-up
+    return done / elapsed
 
 
 def harness_rate(bootstrap: str | None, cluster, threads: int, seconds: float, rf: int, min_isr: int, results: str) -> tuple[float, dict]:

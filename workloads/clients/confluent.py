@@ -29,7 +29,8 @@ __all__ = ["ConfluentClient", "error_outcome"]
 
 log = logging.getLogger("prozess.client.confluent")
 
-MAX_DRAIN = 1000  # messages taken from librdkafka's buffer per poll op
+MAX_DRAIN = 1000
+_MISSING = object()  # messages taken from librdkafka's buffer per poll op
 
 
 def error_outcome(err: Any) -> tuple[str, str]:
@@ -62,6 +63,7 @@ class ConfluentClient:
         # Next offset to read per assigned (topic, partition), kept by us: librdkafka's position()
         # is unknown until a partition's first fetch, and a re-assign must not rewind (Java semantics).
         self.positions: dict[tuple[str, int], int] = {}
+        self._keys: dict[tuple[str, int], str | None] = {}
 
     # -- life cycle ---------------------------------------------------------
     def _common(self) -> dict[str, Any]:
@@ -181,7 +183,7 @@ class ConfluentClient:
             return out
         msgs = [first]
         msgs.extend(self.consumer.consume(MAX_DRAIN, 0))
-        key_of = self.keymap.key_of
+        key_cache = self._keys
         for m in msgs:
             err = m.error()
             if err is not None:
@@ -192,8 +194,11 @@ class ConfluentClient:
                 outcome, desc = error_outcome(err)
                 raise ClientOpError(FAIL, desc)  # nothing delivered: the poll had no effect
             topic, part, off = m.topic(), m.partition(), m.offset()
-            self.positions[(topic, part)] = off + 1
-            k = key_of(topic, part)
+            tp = (topic, part)
+            self.positions[tp] = off + 1
+            k = key_cache.get(tp, _MISSING)
+            if k is _MISSING:
+                k = key_cache[tp] = self.keymap.key_of(topic, part)
             if k is None:
                 continue
             out.setdefault(k, []).append([off, int(m.value())])
@@ -279,7 +284,11 @@ class ConfluentClient:
         return out
 
     def assign(self, keys: list[str], *, seek_to_beginning: bool = False, timeout: float = 5.0) -> None:
-        from confluent_kafka import OFFSET_BEGINNING, TopicPartition
+        from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TopicPartition
+
+        # A newly assigned partition starts where auto.offset.reset says, given explicitly: assign mode
+        # never commits, so asking the group coordinator first would only add a racy round trip.
+        fresh = {"earliest": OFFSET_BEGINNING, "latest": OFFSET_END}.get(self.options.auto_offset_reset)
 
         c = self.consumer
         try:
@@ -294,6 +303,8 @@ class ConfluentClient:
                     tps.append(TopicPartition(t, part, OFFSET_BEGINNING))
                 elif (t, part) in kept:
                     tps.append(TopicPartition(t, part, kept[(t, part)]))
+                elif fresh is not None:
+                    tps.append(TopicPartition(t, part, fresh))
                 else:
                     tps.append(TopicPartition(t, part))
             c.assign(tps)
