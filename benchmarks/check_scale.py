@@ -6,7 +6,9 @@ as JSON Lines, then runs, each in a fresh subprocess:
 
 - parse: read the history (`prozess.history.read_history`) and nothing else;
 - check: `prozess check --json FILE` when the console script has a `check`
-  command, else `python -c` reading and checking it.
+  command, else `python -c` reading and checking it;
+- check with the cyclic GC paused while parsing too (in brackets): what
+  `prozess check` costs once the history reader pauses the GC.
 
 It prints wall time, CPU time and peak RSS (the child's own rusage) of both,
 the ratio check/parse (wall), and the growth of check time from 100k to 1M ops.
@@ -30,6 +32,12 @@ import time
 from pathlib import Path
 
 PARSE = "import sys; from prozess.history import read_history; h = read_history(sys.argv[1]); print(len(h))"
+# The same check in-process, with the cyclic GC paused while the history is parsed too:
+# what `prozess check` costs once `read_history` pauses the GC (parsing a million ops
+# otherwise spends most of its time rescanning the objects it has just built).
+CHECK_NOGC = ("import sys, gc, json; gc.disable(); from prozess.history import read_history; "
+              "from prozess.checkers import check; h = read_history(sys.argv[1]); gc.enable(); r = check(h); "
+              "print(json.dumps({'valid': r['valid'], 'types': r['anomaly-types']}))")
 CHECK = ("import sys, json; from prozess.history import read_history; from prozess.checkers import check; "
          "r = check(read_history(sys.argv[1])); print(json.dumps({'valid': r['valid'], 'types': r['anomaly-types']}))")
 
@@ -90,9 +98,11 @@ def main() -> None:
             else:
                 cw, cm, out, cc = run([sys.executable, "-c", CHECK, str(path)])
                 verdict = json.loads(out.strip().splitlines()[-1]).get("valid")
+            gw, gm, _, gc_cpu = run([sys.executable, "-c", CHECK_NOGC, str(path)])
             rows.append((n, cw, cm))
             print(f"{n:>9} {lines:>9} {path.stat().st_size / 1e6:>7.1f} {pw:>8.2f} {pc:>7.2f} {pm / 2**20:>9.0f} "
-                  f"{cw:>8.2f} {cc:>7.2f} {cm / 2**20:>9.0f} {cw / pw:>6.2f}  {verdict}", flush=True)
+                  f"{cw:>8.2f} {cc:>7.2f} {cm / 2**20:>9.0f} {cw / pw:>6.2f}  {verdict}   "
+                  f"[gc paused: {gw:.2f} s, {gc_cpu:.2f} s cpu, {gm / 2**20:.0f} MiB]", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(out_dir, ignore_errors=True)
