@@ -29,9 +29,15 @@ Scale. Real-time and process edges always point forward in the order
 s(op) = completion position (ok ops that read) or invocation position (the rest:
 pure sends, info ops). Every vertex of a
 cycle therefore lies inside the span [s(b), s(a)] of some *backward* edge a -> b,
-so the graph is built only over ops inside those spans (usually a sliver of the
-history: polls racing the acknowledgement of a transaction they read from), with Elle's real-time
-frontier trick inside it. A million-op history costs one pass over its reads.
+so the error pass looks only at ops inside those spans (usually a sliver of the
+history: polls racing the acknowledgement of a transaction they read from). There
+it finds strongly connected components with an iterative Tarjan over int lists,
+real time encoded as a chain of barrier vertices (three edges per op); only the
+cyclic components become networkx graphs (with Elle's real-time frontier edges)
+for the shortest-cycle search and the explanation. The informational pass (ww and
+rw classes) looks at the whole graph up to INFO_CAP vertices, else at the first
+INFO_CAP in s order, for at most INFO_SECONDS. A million-op history costs one pass
+over its reads.
 """
 
 from __future__ import annotations
