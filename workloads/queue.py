@@ -88,33 +88,48 @@ class QueueOptions:
         return asdict(self)
 
 
-def max_offsets(f: str, value: Any) -> dict[str, int]:
-    """Highest offset per key that a completed send/poll/txn value mentions (Jepsen's op->max-offsets)."""
-    out: dict[str, int] = {}
-    if f not in ("send", "poll", "txn") or not isinstance(value, list):
-        return out
+def _offsets(value: Any) -> tuple[dict[str, int], dict[str, int]]:
+    """(highest sent offset per key, highest polled offset per key) of a completed value, in one pass.
+
+    A poll returns each partition's messages in log order, so a key's highest
+    offset in one poll is its last (first and last are compared, to be safe).
+    """
+    sent: dict[str, int] = {}
+    polled: dict[str, int] = {}
+    if not isinstance(value, list):
+        return sent, polled
     for mop in value:
         if not isinstance(mop, list) or not mop:
             continue
-        if mop[0] == "send" and len(mop) == 3 and isinstance(mop[2], list) and mop[2] and mop[2][0] is not None:
-            k, off = mop[1], mop[2][0]
-            if off > out.get(k, -1):
-                out[k] = off
+        if mop[0] == "send":
+            if len(mop) == 3 and isinstance(mop[2], list) and mop[2] and mop[2][0] is not None:
+                k, off = mop[1], mop[2][0]
+                if off > sent.get(k, -1):
+                    sent[k] = off
         elif mop[0] == "poll" and len(mop) == 2 and isinstance(mop[1], dict):
             for k, pairs in mop[1].items():
-                for pair in pairs:
-                    off = pair[0]
-                    if off is not None and off > out.get(k, -1):
-                        out[k] = off
-    return out
+                if not pairs:
+                    continue
+                a, b = pairs[0][0], pairs[-1][0]
+                off = a if b is None or (a is not None and a > b) else b
+                if off is not None and off > polled.get(k, -1):
+                    polled[k] = off
+    return sent, polled
 
 
-def _send_offsets(value: Any) -> dict[str, int]:
-    return {k: o for k, o in max_offsets("send", [m for m in value if m and m[0] == "send"]).items()} if isinstance(value, list) else {}
+def max_offsets(f: str, value: Any) -> dict[str, int]:
+    """Highest offset per key that a completed send/poll/txn value mentions (Jepsen's op->max-offsets)."""
+    if f not in ("send", "poll", "txn"):
+        return {}
+    sent, polled = _offsets(value)
+    for k, off in polled.items():
+        if off > sent.get(k, -1):
+            sent[k] = off
+    return sent
 
 
 def _poll_offsets(value: Any) -> dict[str, int]:
-    return max_offsets("poll", [m for m in value if m and m[0] == "poll"]) if isinstance(value, list) else {}
+    return _offsets(value)[1]
 
 
 class QueueGenerator:
@@ -213,19 +228,24 @@ class QueueGenerator:
             return
         if typ != "ok":
             return
-        value = event.get("value")
-        for k, off in max_offsets(f, value).items():
-            if off > self.acked.get(k, -1):
-                self.acked[k] = off
-        for k, off in _send_offsets(value).items():
-            if off > self.sent.get(k, -1):
-                self.sent[k] = off
-        for k, off in _poll_offsets(value).items():
-            if off > self.polled.get(k, -1):
-                self.polled[k] = off
-        for k in [k for k, off in self.sent.items() if self.polled.get(k, -1) >= off]:
-            del self.sent[k]  # caught up on this key
-            self.polled.pop(k, None)
+        if f not in ("send", "poll", "txn"):
+            return
+        sent, polled = _offsets(event.get("value"))
+        acked, my_sent, my_polled = self.acked, self.sent, self.polled
+        for k, off in sent.items():
+            if off > acked.get(k, -1):
+                acked[k] = off
+            if off > my_sent.get(k, -1):
+                my_sent[k] = off
+        for k, off in polled.items():
+            if off > acked.get(k, -1):
+                acked[k] = off
+            if off > my_polled.get(k, -1):
+                my_polled[k] = off
+        if polled:
+            for k in [k for k in polled if k in my_sent and my_polled[k] >= my_sent[k]]:
+                del my_sent[k]  # caught up on this key
+                del my_polled[k]
 
     def used_keys(self) -> list[str]:
         return [str(k) for k in sorted(self.all_keys)]

@@ -64,6 +64,7 @@ class ConfluentClient:
         # is unknown until a partition's first fetch, and a re-assign must not rewind (Java semantics).
         self.positions: dict[tuple[str, int], int] = {}
         self._keys: dict[tuple[str, int], str | None] = {}
+        self.assigned_tps: set[tuple[str, int]] = set()
 
     # -- life cycle ---------------------------------------------------------
     def _common(self) -> dict[str, Any]:
@@ -284,32 +285,37 @@ class ConfluentClient:
         return out
 
     def assign(self, keys: list[str], *, seek_to_beginning: bool = False, timeout: float = 5.0) -> None:
+        """Replaces the assignment; partitions that stay assigned keep reading where they are.
+
+        Only the difference is applied (incremental unassign/assign), so librdkafka never
+        restarts the fetcher of a partition that stays, as a Java consumer's assign() does.
+        """
         from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, TopicPartition
 
         # A newly assigned partition starts where auto.offset.reset says, given explicitly: assign mode
         # never commits, so asking the group coordinator first would only add a racy round trip.
         fresh = {"earliest": OFFSET_BEGINNING, "latest": OFFSET_END}.get(self.options.auto_offset_reset)
-
         c = self.consumer
         try:
             if self.subscribed:
                 c.unsubscribe()
                 self.subscribed = False
-            kept: dict[tuple[str, int], int] = {} if seek_to_beginning else dict(self.positions)
-            tps = []
-            for k in keys:
-                t, part = self.keymap.topic_partition(k)
-                if seek_to_beginning:
-                    tps.append(TopicPartition(t, part, OFFSET_BEGINNING))
-                elif (t, part) in kept:
-                    tps.append(TopicPartition(t, part, kept[(t, part)]))
-                elif fresh is not None:
-                    tps.append(TopicPartition(t, part, fresh))
-                else:
-                    tps.append(TopicPartition(t, part))
-            c.assign(tps)
-            wanted = {(tp.topic, tp.partition) for tp in tps}
-            self.positions = {tp: off for tp, off in kept.items() if tp in wanted}
+                self.assigned_tps = set()
+            wanted = {self.keymap.topic_partition(k) for k in keys}
+            if seek_to_beginning:
+                c.unassign()
+                self.assigned_tps = set()
+                self.positions = {}
+                fresh = OFFSET_BEGINNING
+            gone = self.assigned_tps - wanted
+            new = wanted - self.assigned_tps
+            if gone:
+                c.incremental_unassign([TopicPartition(t, p) for t, p in sorted(gone)])
+            if new:
+                tps = [TopicPartition(t, p, fresh) if fresh is not None else TopicPartition(t, p) for t, p in sorted(new)]
+                c.incremental_assign(tps)
+            self.assigned_tps = wanted
+            self.positions = {tp: off for tp, off in self.positions.items() if tp in wanted and tp not in new}
         except Exception as e:
             raise ClientOpError(FAIL, _exc_outcome(e)[1]) from e  # local state only
 
@@ -319,6 +325,7 @@ class ConfluentClient:
             self.consumer.subscribe(topics)
             self.subscribed = True
             self.positions = {}
+            self.assigned_tps = set()
         except Exception as e:
             raise ClientOpError(FAIL, _exc_outcome(e)[1]) from e
 
