@@ -8,6 +8,7 @@ removes what it made.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -96,11 +97,20 @@ def up(
     except SpecError as e:
         _fail(str(e))
     options = {"hosts": list(host)} if chosen == "ssh" and host else {}
+
+    def on_term(signum, frame):  # a terminated `up` removes what it made, like Ctrl-C
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_term)
     try:
         cluster = open_cluster(spec, backend=chosen, name=name, log=lambda m: typer.echo(m, err=True), **options)
         cluster.up(timeout=timeout)
     except (ClusterError, SetupError, OSError, ValueError) as e:
         _fail(str(e), 1)
+    except KeyboardInterrupt:
+        _fail("interrupted; everything `up` made was removed", 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     typer.echo(f"cluster {cluster.name} is up ({chosen}, {len(cluster.nodes)} nodes)")
     typer.echo(f"bootstrap servers: {cluster.bootstrap_servers()}")
     typer.echo(f"remove it with: prozess cluster down {cluster.name}")

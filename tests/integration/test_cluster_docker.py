@@ -52,16 +52,11 @@ def test_nodes_addresses_and_exec(cluster):
     assert cluster.get_file("n3", "/tmp/prozess-test/x.bin") == b"\x00\x01abc"
     # iptables acts inside the node's own network namespace
     assert cluster.exec("n1", ["iptables", "-S", "INPUT"], check=True).returncode == 0
-    assert cluster.active_controller() in cluster.controllers
-
-
-def test_faketime_skews_only_the_broker_clock(cluster):
-    node = "n3"
-    pid = cluster.kafka_pid(node)
-    env = cluster.exec(node, ["cat", f"/proc/{pid}/environ"]).stdout.split("\0")
-    assert f"FAKETIME_TIMESTAMP_FILE={cluster.faketime_path}" in env
-    assert any(e.startswith("LD_PRELOAD=") and "faketime" in e for e in env)
-    assert cluster.get_file(node, cluster.faketime_path).strip() == b"+0"
+    controller, deadline = None, time.monotonic() + 60
+    while controller is None and time.monotonic() < deadline:
+        controller = cluster.active_controller()
+        time.sleep(0.5)
+    assert controller in cluster.controllers
 
 
 def test_produce_and_consume_with_both_clients(cluster):
@@ -109,6 +104,40 @@ def test_pause_and_resume(cluster):
     assert cluster.kafka_running(node)  # stopped, not gone
     cluster.resume_kafka(node)
     assert cluster.exec(node, ["sh", "-c", f"cut -d' ' -f3 /proc/{pid}/stat"]).stdout.strip() in ("S", "R")
+
+
+def test_faketime_skews_only_the_broker_clock(cluster):
+    """Runs late: a broker clock that jumps an hour ahead and back confuses Kafka's
+    wall-clock timers (a killed broker may then stay unfenced), so it must not precede
+    the leader-kill test on this shared cluster."""
+    node = "n3"
+    pid = cluster.kafka_pid(node)
+    env = cluster.exec(node, ["cat", f"/proc/{pid}/environ"]).stdout.split("\0")
+    assert f"FAKETIME_TIMESTAMP_FILE={cluster.faketime_path}" in env
+    assert any(e.startswith("LD_PRELOAD=") and "faketime" in e for e in env)
+    assert cluster.get_file(node, cluster.faketime_path).strip() == b"+0"
+    # Skew the broker clock of the partition leader by an hour: LogAppendTime shows it.
+    topic = "faketime"
+    cluster.create_topic(topic, partitions=1, replication_factor=3, config={"message.timestamp.type": "LogAppendTime"})
+    leader = cluster.leader(topic, 0)
+    try:
+        cluster.put_file(leader, cluster.faketime_path, b"+3600s\n")
+        time.sleep(2.5)  # libfaketime re-reads the file at most once a second
+        assert produce_acked(cluster.bootstrap_servers(), topic, ["skewed"]) == ["skewed"]
+    finally:
+        cluster.put_file(leader, cluster.faketime_path, b"+0\n")
+    from confluent_kafka import Consumer, TopicPartition
+
+    c = Consumer({"bootstrap.servers": cluster.bootstrap_servers(), "group.id": "faketime-check", "enable.auto.commit": False})
+    c.assign([TopicPartition(topic, 0, 0)])
+    msg = None
+    for _ in range(30):
+        msg = c.poll(1.0)
+        if msg is not None and not msg.error():
+            break
+    c.close()
+    skew = msg.timestamp()[1] / 1000 - time.time()
+    assert 3000 < skew < 4200, f"broker clock skew {skew:.0f} s"
 
 
 def test_collect_logs(cluster, tmp_path):
