@@ -236,6 +236,7 @@ class Cluster:
                 "socket.timeout.ms": 5000,
                 "socket.connection.setup.timeout.ms": 3000,
                 "reconnect.backoff.max.ms": 1000,
+                "allow.auto.create.topics": False,  # asking for a topic's leader must not create it
                 "log_level": 2,
             })
         return self._admin

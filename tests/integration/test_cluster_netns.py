@@ -60,6 +60,9 @@ def test_nodes_addresses_and_exec(cluster):
         controller = cluster.active_controller()
         time.sleep(0.5)
     assert controller in cluster.controllers
+    # asking for the leader of a topic does not create it
+    assert cluster.leader("never-created", 0) is None
+    assert "never-created" not in cluster.admin().list_topics(timeout=10).topics
 
 
 def test_produce_and_consume_with_both_clients(cluster):
