@@ -2,7 +2,9 @@
    The history arrives as columns (see prozess/report/encode.py); nothing is fetched. */
 (function () {
   "use strict";
+  var T0 = performance.now(), TIMINGS = {};
   var D = JSON.parse(document.getElementById("history-data").textContent);
+  TIMINGS.parse = performance.now() - T0;
   var META = JSON.parse(document.getElementById("report-meta").textContent);
   var N = D.n, TYPES = ["invoke", "ok", "fail", "info"];
   var PAGE = 100;
@@ -389,8 +391,13 @@
     if (mq.addEventListener) mq.addEventListener("change", requestDraw);
   }
 
+  TIMINGS.decode = performance.now() - T0 - TIMINGS.parse;
+  var T1 = performance.now();
   render();
+  TIMINGS.table = performance.now() - T1;
+  T1 = performance.now();
   draw();
+  TIMINGS.timeline = performance.now() - T1;
   fromHash();
   // where op i's bar is on screen (for tests and tools): {x, y} in client pixels, or null
   function barPoint(i) {
@@ -400,7 +407,8 @@
     var t = (Math.max(barStart[b], view0) + Math.min(barEnd[b], view1)) / 2;
     return { x: r.left + xOf(t, w), y: r.top + TOP + laneOf[P[i]] * laneH + laneH / 2 };
   }
-  window.prozessReport = { n: N, showOp: showOp, applyFilters: applyFilters, setView: setView, barPoint: barPoint,
+  TIMINGS.total = performance.now() - T0;
+  window.prozessReport = { n: N, showOp: showOp, applyFilters: applyFilters, setView: setView, barPoint: barPoint, timings: TIMINGS,
                            drawn: function () { return drawn; } };
   document.body.setAttribute("data-ready", "1");
 })();
