@@ -86,7 +86,7 @@ def _fault_short(w: FaultWindow) -> str:
 
 
 def _fault_label(w: FaultWindow) -> str:
-    end = f"{w.end / 1e9:.1f} s" if w.healed else "never healed"
+    end = f"{w.end / 1e9:.1f}\u00a0s" if w.healed else "never\u00a0healed"
     return f"{w.kind} ({w.start / 1e9:.1f}–{end})"
 
 

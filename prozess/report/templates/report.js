@@ -278,7 +278,7 @@
       ctx.fillRect(x0, TOP, Math.max(2, x1 - x0), LANES * laneH);
       ctx.globalAlpha = 1;
       ctx.fillRect(x0, 0, Math.max(2, x1 - x0), 4);
-      ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
+      ctx.fillStyle = fg; ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
       ctx.fillText((fw.short || fw.kind) + (fw.healed ? "" : " (never healed)"), Math.max(x0, LABEL_W) + 2, 14);
     });
     // ops cited by anomalies
