@@ -41,6 +41,10 @@ Anomalies (each makes the history invalid):
 - wrong-source: a visible output whose value is not the transform of the
   input record it names, or that names an input record that does not exist.
 
+Without transactions (`workload_options.transactional = false`, the
+at-least-once twin) every written output counts as visible output: G1a and
+read-before-commit do not apply, and duplicates are what it shows.
+
 `unprocessed` input records (never consumed and committed by the end) are
 not an anomaly but weak evidence: they make the result "unknown" unless
 something else makes it false. Likewise a history without a final
@@ -55,7 +59,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable
 
-__all__ = ["CHECKERS", "DEFINITIONS", "check_eos", "encode_output", "decode_output", "transform_value"]
+__all__ = ["CHECKERS", "DEFINITIONS", "check_eos", "encode_output", "decode_output", "transactional", "transform_value"]
 
 MAX_EXAMPLES = 8
 
@@ -169,8 +173,17 @@ def check_eos(history: Any, test: dict | None = None) -> dict:
             gc.enable()
 
 
+def transactional(test: dict | None) -> bool:
+    """Whether the run used transactions (test.json workload_options.transactional; default yes)."""
+    for holder in (test or {}).get("workload_options"), (test or {}).get("workload"):
+        if isinstance(holder, dict) and "transactional" in holder:
+            return bool(holder["transactional"])
+    return True
+
+
 def _check(ops: list, test: dict) -> dict:
     found = _Entries()
+    txn_mode = transactional(test)
     txns: dict[str, _Txn] = {}
     inputs: dict[tuple[int, int], tuple[int, int]] = {}     # (p, off) -> (value, op index that shows it)
     group_offsets: dict[int, int] = {}
@@ -237,6 +250,8 @@ def _check(ops: list, test: dict) -> dict:
 
     for t in txns.values():
         t.status = _status(t, ops)
+        if not txn_mode and t.status == "aborted":
+            t.status = "unknown"  # without transactions an output is visible once written, whatever follows
     status_count: dict[str, int] = defaultdict(int)
     for t in txns.values():
         if t.transform is not None or t.commit_inv is not None:
@@ -279,7 +294,7 @@ def _check(ops: list, test: dict) -> dict:
                               f"in transform op {t.transform}. {why} A read_committed reader must never see an aborted transaction's records.",
                               [x for x in (ci, t.transform, t.commit_inv, t.commit_done, t.abort_inv) if x is not None],
                               txn=t.id, partition=p, offset=off)
-                elif t.commit_inv is not None and ci < t.commit_inv and (t.id, proc) not in early_seen:
+                elif txn_mode and t.commit_inv is not None and ci < t.commit_inv and (t.id, proc) not in early_seen:
                     early_seen.add((t.id, proc))
                     found.add("read-before-commit", f"Read op {ci} (process {proc}) completed having observed output partition {p} offset {off} of "
                               f"transaction {t.id}, but that transaction's commit was only requested later, in op {t.commit_inv}. "

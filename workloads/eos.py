@@ -22,7 +22,8 @@ Ops (JSON values; see `prozess.checkers.eos` for how they are checked):
     produce       invoke [[p, v], ...]                -> ok [[p, offset, v], ...]
     transform     invoke null                          -> ok {"txn": T, "in": [[p, off, v], ...],
                          "out": [[p, off, src_p, src_off, out_v], ...], "offsets": {"p": next},
-                         "assigned": [p, ...], "revoked": [p, ...]}      (T null when nothing was polled)
+                         "assigned": {"p": committed offset at hand-over, -1 none, null unknown},
+                         "revoked": [p, ...]}      (T null when nothing was polled)
                   fail: the transaction was aborted for certain (the consumer rewound);
                   info: outcome unknown, the process is replaced (its txn never commits)
     commit        invoke {"txn": T} -> ok | fail (aborted for certain) | info (unknown)
@@ -81,7 +82,9 @@ class EosOptions:
     abort_p: float = 0.1                # probability that a transaction is aborted on purpose
     crash_clients: bool = True
     crash_interval_s: float = 20.0      # each transformer crashes (leaves the group) about this often
+    crash_in_txn: bool = True           # a crash may abandon an open transaction (between transform and commit)
     txn_id_mode: str = "process"        # "process": new transactional.id per process; "thread": reused, fencing
+    transactional: bool = True          # False: the unsafe twin — produce, then commit offsets (at-least-once)
     transaction_timeout_s: float = 10.0
     poll_timeout_s: float = 0.5
     op_timeout_s: float = 5.0
@@ -197,16 +200,16 @@ class EosGenerator:
         if role == "reader":
             return {"f": "read-output", "value": {"final": False}}
         tid = self.progress.open_txn.get(ctx.process)
-        if tid is not None:
-            f = "abort" if self.rng.random() < self.o.abort_p else "commit"
-            return {"f": f, "value": {"txn": tid}}
-        if self.o.crash_clients:
+        if self.o.crash_clients and (tid is None or self.o.crash_in_txn):  # a crash may abandon an open txn
             nxt = self.next_crash.get(ctx.thread)
             if nxt is None:
                 nxt = self.next_crash[ctx.thread] = ctx.time + self.rng.uniform(0.5, 1.5) * self.o.crash_interval_s
             if ctx.time >= nxt:
                 self.next_crash[ctx.thread] = ctx.time + self.rng.uniform(0.5, 1.5) * self.o.crash_interval_s
                 return {"f": "crash", "value": None}
+        if tid is not None:
+            f = "abort" if self.rng.random() < self.o.abort_p else "commit"
+            return {"f": f, "value": {"txn": tid}}
         return {"f": "transform", "value": None}
 
     def update(self, ctx: Context, event: dict[str, Any]) -> None:
@@ -348,7 +351,7 @@ class EosClient:
         self.role: str | None = None     # producer or transformer, once chosen
         self.txn_seq = 0
         self.txn: dict[str, Any] | None = None   # the open transaction: id, first offsets consumed
-        self.events: dict[str, list[int]] = {"assigned": [], "revoked": []}
+        self.events: dict[str, Any] = {"assigned": {}, "revoked": []}
 
     # -- configuration --
     def _common(self) -> dict[str, Any]:
@@ -415,8 +418,9 @@ class EosClient:
                     "fetch.wait.max.ms": 50,
                 })
                 self.consumer = Consumer(conf)
-                self.producer = Producer(self._producer_conf(True))
-                self.producer.init_transactions(self.o.op_timeout_s)
+                self.producer = Producer(self._producer_conf(self.o.transactional))
+                if self.o.transactional:
+                    self.producer.init_transactions(self.o.op_timeout_s)
                 self.consumer.subscribe([self.w.input_topic], on_assign=self._on_assign, on_revoke=self._on_revoke,
                                         on_lost=self._on_revoke)
                 self.role = role
@@ -442,7 +446,14 @@ class EosClient:
         return None
 
     def _on_assign(self, consumer: Any, parts: list[Any]) -> None:
-        self.events["assigned"].extend(tp.partition for tp in parts)
+        """Records the group's committed offset of each partition handed over: where this owner must resume."""
+        try:
+            got = consumer.committed(parts, timeout=min(self.o.op_timeout_s, 3.0))
+            for tp in got:
+                self.events["assigned"][str(tp.partition)] = (tp.offset if tp.offset >= 0 else -1) if tp.error is None else None
+        except Exception:
+            for tp in parts:
+                self.events["assigned"][str(tp.partition)] = None
 
     def _on_revoke(self, consumer: Any, parts: list[Any]) -> None:
         self.events["revoked"].extend(tp.partition for tp in parts)
@@ -483,8 +494,8 @@ class EosClient:
         except Exception as e:
             raise ClientOpError(INFO, f"poll: {_err_name(e)[1]}") from e
         value: dict[str, Any] = {"txn": None, "in": [], "out": [], "offsets": {}}
-        ev, self.events = self.events, {"assigned": [], "revoked": []}
-        value["assigned"], value["revoked"] = sorted(ev["assigned"]), sorted(ev["revoked"])
+        ev, self.events = self.events, {"assigned": {}, "revoked": []}
+        value["assigned"], value["revoked"] = ev["assigned"], sorted(ev["revoked"])
         ins = []
         for m in msgs:
             if m.error() is not None:
@@ -500,23 +511,13 @@ class EosClient:
             first.setdefault(part, off)
             nxt[part] = off + 1
         value.update({"txn": tid, "in": ins, "offsets": {str(k): n for k, n in sorted(nxt.items())}})
-        self.txn = {"txn": tid, "first": first}
+        self.txn = {"txn": tid, "first": first, "next": nxt}
+        if not self.o.transactional:
+            return self._transform_without_transaction(value, ins)
         outs: list[list[Any]] = []
-        errors: list[Any] = []
         try:
             p.begin_transaction()
-            for i, (part, off, v) in enumerate(ins):
-                out_v = transform_value(v)
-                outs.append([part, None, part, off, out_v])
-
-                def cb(err: Any, msg: Any, i: int = i) -> None:
-                    if err is not None:
-                        errors.append(err)
-                    else:
-                        outs[i][1] = msg.offset()
-                p.produce(self.w.output_topic, value=encode_output(part, off, out_v, tid), key=str(part).encode(),
-                          partition=part, on_delivery=cb)
-            remaining = p.flush(self.o.op_timeout_s)
+            outs, errors, remaining = self._produce_outputs(ins, tid)
             value["out"] = outs
             if errors or remaining:
                 raise _TxnError(f"{len(errors)} produce error(s), {remaining} unacknowledged: "
@@ -528,6 +529,36 @@ class EosClient:
         except Exception as e:
             value["out"] = outs
             self._abort_after(e, value)
+        return value
+
+    def _produce_outputs(self, ins: list[list[int]], tid: str) -> tuple[list[list[Any]], list[Any], int]:
+        """Produces the transform of every input record; returns (outputs with offsets, errors, unacknowledged)."""
+        p = self.producer
+        outs: list[list[Any]] = []
+        errors: list[Any] = []
+        for i, (part, off, v) in enumerate(ins):
+            out_v = transform_value(v)
+            outs.append([part, None, part, off, out_v])
+
+            def cb(err: Any, msg: Any, i: int = i) -> None:
+                if err is not None:
+                    errors.append(err)
+                else:
+                    outs[i][1] = msg.offset()
+            p.produce(self.w.output_topic, value=encode_output(part, off, out_v, tid), key=str(part).encode(),
+                      partition=part, on_delivery=cb)
+        remaining = p.flush(self.o.op_timeout_s)
+        return outs, errors, remaining
+
+    def _transform_without_transaction(self, value: dict[str, Any], ins: list[list[int]]) -> dict[str, Any]:
+        """The at-least-once twin: outputs are visible at once; `commit` then commits the input offsets."""
+        try:
+            outs, errors, remaining = self._produce_outputs(ins, value["txn"])
+        except Exception as e:
+            raise ClientOpError(INFO, f"produce: {_err_name(e)[1]}", value) from e
+        value["out"] = outs
+        if errors or remaining:
+            raise ClientOpError(INFO, f"{len(errors)} produce error(s), {remaining} unacknowledged", value)
         return value
 
     def _abort_after(self, e: BaseException, value: Any) -> None:
@@ -560,6 +591,9 @@ class EosClient:
     def commit(self, tid: str) -> None:
         if self.txn is None or self.txn["txn"] != tid:
             raise ClientOpError(FAIL, f"no open transaction {tid} in process {self.process}")
+        if not self.o.transactional:
+            self._commit_offsets()
+            return
         try:
             self.producer.commit_transaction(self.o.op_timeout_s)
             self.txn = None
@@ -574,9 +608,26 @@ class EosClient:
                 raise ClientOpError(FAIL, f"aborted: {desc}") from e
             raise ClientOpError(INFO, desc) from e
 
+    def _commit_offsets(self) -> None:
+        """At-least-once: commits the consumed input offsets with the consumer (outputs are already visible)."""
+        from confluent_kafka import TopicPartition
+
+        txn, self.txn = self.txn, None
+        tps = [TopicPartition(self.w.input_topic, part, n) for part, n in sorted(txn["next"].items())]
+        try:
+            got = self.consumer.commit(offsets=tps, asynchronous=False)
+        except Exception as e:
+            raise ClientOpError(INFO, f"commit offsets: {_err_name(e)[1]}") from e
+        bad = [tp for tp in got or [] if tp.error is not None]
+        if bad:
+            raise ClientOpError(INFO, "; ".join(f"partition {tp.partition}: {tp.error.name()}" for tp in bad))
+
     def abort(self, tid: str) -> None:
         if self.txn is None or self.txn["txn"] != tid:
             raise ClientOpError(FAIL, f"no open transaction {tid} in process {self.process}")
+        if not self.o.transactional:  # the outputs stay visible; only the consumer goes back
+            self._rewind()
+            return
         try:
             self.producer.abort_transaction(self.o.op_timeout_s)
         except Exception as e:

@@ -117,12 +117,15 @@ def _main_seconds(history) -> float:
 
 @pytest.mark.parametrize("txn_id_mode,time_limit", [("process", 20), ("thread", 12)])
 def test_eos_pipeline_is_valid_on_real_kafka(kafka, tmp_path, monkeypatch, txn_id_mode, time_limit):
-    """Transactions commit and abort, transformers crash (rebalances), with new or reused (fencing) transactional ids."""
+    """Transactions commit and abort, transformers crash between transactions (rebalances), with new or reused
+    (fencing) transactional ids. Crashes inside an open transaction are left out here: see the architecture notes
+    (Exactly-once, "finding") for what they show on this client."""
     from prozess.checkers.eos import check_eos
 
     out, history, wall = run(kafka, tmp_path, monkeypatch, "eos",
                              {"abort_p": 0.2, "crash_interval_s": 4, "transaction_timeout_s": 6, "drain_time_s": 20,
-                              "final_time_limit_s": 35, "txn_id_mode": txn_id_mode}, time_limit=time_limit)
+                              "final_time_limit_s": 35, "txn_id_mode": txn_id_mode, "crash_in_txn": False},
+                             time_limit=time_limit)
     t0 = time.monotonic()
     r = check_eos(history, json.loads((out.run_dir / "test.json").read_text()))
     fig = figures(history, r, _main_seconds(history), time.monotonic() - t0)
@@ -152,6 +155,19 @@ def test_read_uncommitted_twin_shows_aborted_reads(kafka, tmp_path, monkeypatch)
     assert out.valid is False and "G1a" in out.results["anomaly-types"]
     ex = r["anomalies"]["G1a"]["examples"][0]
     assert ex["ops"] and "aborted" in ex["explanation"]
+
+
+def test_at_least_once_twin_shows_duplicates(kafka, tmp_path, monkeypatch):
+    """The same pipeline without transactions (produce, then commit offsets): a crash in between duplicates outputs."""
+    from prozess.checkers.eos import check_eos
+
+    out, history, wall = run(kafka, tmp_path, monkeypatch, "eos",
+                             {"transactional": False, "abort_p": 0, "crash_interval_s": 2, "transaction_timeout_s": 6,
+                              "drain_time_s": 15, "final_time_limit_s": 30}, time_limit=12, seed=14)
+    r = check_eos(history, json.loads((out.run_dir / "test.json").read_text()))
+    assert r["valid"] is False and "duplicate-output" in r["anomaly-types"], r["anomaly-types"]
+    assert "G1a" not in r["anomaly-types"]
+    assert out.valid is False and "duplicate-output" in out.results["anomaly-types"]
 
 
 def test_group_churn_with_manual_commits_is_valid(kafka, tmp_path, monkeypatch):

@@ -290,3 +290,18 @@ def test_nemesis_ops_are_ignored():
     h.add("info", "nemesis", "partition", "start")
     h.add("info", "nemesis", "partition", "stop")
     assert check_eos(h.history())["valid"] is True
+
+
+def test_without_transactions_a_crashed_step_shows_as_duplicates_not_aborted_reads():
+    h = H()
+    base(h, (1,))
+    transform(h, 1, "1.0", [[0, 0, 1]], [[0, 0, 0, 0, 2]], {"0": 1})
+    h.add("invoke", 1, "crash")
+    h.add("info", 1, "crash")           # crashed before committing its offsets; its output is out there
+    transform(h, 2, "2.0", [[0, 0, 1]], [[0, 1, 0, 0, 2]], {"0": 1})
+    h.call(2, "commit", {"txn": "2.0"})
+    final_reads(h, {"0": [o(0, 0, 0, 1, "1.0"), o(0, 1, 0, 1, "2.0")]}, {"0": 2}, {"0": [[0, 1]]}, {"0": 1})
+    plain = check_eos(h.history(), {"workload_options": {"transactional": False}})
+    assert plain["anomaly-types"] == ["duplicate-output"], plain["anomaly-types"]
+    txn = check_eos(h.history(), {"workload_options": {"transactional": True}})
+    assert txn["anomaly-types"] == ["G1a"], txn["anomaly-types"]
