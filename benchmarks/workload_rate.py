@@ -36,9 +36,11 @@ def raw_rate(bootstrap: str, threads: int, seconds: float, rf: int, min_isr: int
     stop = threading.Event()
 
     def work(i: int) -> None:
-        p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 0})
+        # The same client settings the harness uses, so the ratio measures the harness alone.
+        p = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True, "linger.ms": 0,
+                      "socket.nagle.disable": True})
         c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"raw-{i}", "enable.auto.commit": False,
-                      "auto.offset.reset": "earliest", "fetch.wait.max.ms": 50})
+                      "auto.offset.reset": "earliest", "fetch.wait.max.ms": 50, "socket.nagle.disable": True})
         c.assign([TopicPartition(*km.topic_partition(str(k))) for k in range(8)])
         n = 0
         v = 0
@@ -97,6 +99,7 @@ def main() -> None:
     ap.add_argument("--min-insync-replicas", type=int, default=2)
     ap.add_argument("--threads", type=int, default=10)
     ap.add_argument("--seconds", type=float, default=20.0)
+    ap.add_argument("--warmup", type=float, default=8.0, help="seconds of unmeasured load before measuring")
     args = ap.parse_args()
     cluster = None
     results = tempfile.mkdtemp(prefix="prozess-bench-")
@@ -109,6 +112,8 @@ def main() -> None:
             cluster = open_cluster(ClusterSpec.preset("safe"), backend="docker")
             cluster.up()
             bootstrap = cluster.bootstrap_servers()
+        # Warm the brokers up first (JIT, page cache): a cold cluster would make the first measurement look slow.
+        raw_rate(bootstrap, args.threads, args.warmup, args.replication_factor, args.min_insync_replicas)
         raw = raw_rate(bootstrap, args.threads, args.seconds, args.replication_factor, args.min_insync_replicas)
         rec, info = harness_rate(args.bootstrap, cluster, args.threads, args.seconds, args.replication_factor, args.min_insync_replicas, results)
     finally:

@@ -72,6 +72,7 @@ class ConfluentClient:
             "bootstrap.servers": self.options.bootstrap,
             "client.id": self.options.client_id,
             "socket.timeout.ms": max(1000, int(self.options.timeout_s * 1000)),
+            "socket.nagle.disable": True,  # one small request at a time: Nagle would only add latency
             "logger": log,
         }
         conf.update(self.options.extra)
