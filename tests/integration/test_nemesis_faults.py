@@ -107,7 +107,7 @@ def api_versions_answers(cluster, node: str, timeout: float = 10) -> bool:
 def test_partition_halves_blocks_connections_inside_and_heals(cluster, nemesis, tmp_path):
     assert connects(cluster, "n1", "n2") and connects(cluster, "n3", "n1")
     t, v = nemesis.invoke("start-partition", {"grudge": "halves"})
-    assert "error" not in v, v
+    assert "error" not in v, v.get("error")
     assert v["components"] == [["n1"], ["n2", "n3"]]
     assert not connects(cluster, "n1", "n2") and not connects(cluster, "n3", "n1")
     assert connects(cluster, "n2", "n3")
@@ -121,7 +121,7 @@ def test_controller_isolation_targets_the_live_controller(cluster, nemesis):
     if ctrl is None:
         pytest.skip("no active controller yet on this loaded machine")
     t, v = nemesis.invoke("start-partition", {"grudge": "controller"})
-    assert "error" not in v, v
+    assert "error" not in v, v.get("error")
     assert [ctrl] in v["components"]
     other = next(n for n in cluster.nodes if n != ctrl)
     assert not connects(cluster, other, ctrl)
@@ -133,7 +133,7 @@ def test_kill_makes_the_broker_process_go_and_start_brings_it_back(cluster, neme
     pid = cluster.kafka_pid("n2")
     assert pid is not None
     t, v = nemesis.invoke("kill", {"nodes": ["n2"]})
-    assert "error" not in v, v
+    assert "error" not in v, v.get("error")
     assert cluster.kafka_pid("n2") is None
     assert cluster.exec("n2", ["test", "-e", f"/proc/{pid}"]).returncode != 0
     t, v = nemesis.invoke("start", {})
@@ -144,7 +144,7 @@ def test_kill_makes_the_broker_process_go_and_start_brings_it_back(cluster, neme
 def test_paused_broker_stops_answering_and_resumes(cluster, nemesis):
     assert api_versions_answers(cluster, "n3")
     t, v = nemesis.invoke("pause", {"nodes": ["n3"]})
-    assert "error" not in v, v
+    assert "error" not in v, v.get("error")
     assert not api_versions_answers(cluster, "n3", timeout=5)
     assert any("stopped" in x for x in leftovers(Executor(cluster)).get("n3", []))
     nemesis.invoke("resume", {})
@@ -153,7 +153,7 @@ def test_paused_broker_stops_answering_and_resumes(cluster, nemesis):
 
 def test_clock_bump_skews_the_broker_environment_by_the_set_amount(cluster, nemesis):
     t, v = nemesis.invoke("bump-clock", {"offsets": {"n1": 90, "n3": -45}})
-    assert "error" not in v, v
+    assert "error" not in v, v.get("error")
     t, v = nemesis.invoke("check-offsets", {})
     offsets = v["offsets"]
     assert abs(offsets["n1"] - 90) < 2 and abs(offsets["n3"] + 45) < 2 and abs(offsets["n2"]) < 2, offsets
@@ -184,7 +184,7 @@ def test_clock_strobe_flips_and_ends_at_zero(cluster, nemesis):
     t, v = nemesis.invoke("strobe-clock", {"nodes": ["n2"], "delta": 30, "period": 0.5, "count": 6})
     stop.set()
     th.join(60)
-    assert "error" not in v, v
+    assert "error" not in v, v.get("error")
     assert any(abs(x - 30) < 2 for x in seen) and any(abs(x) < 2 for x in seen), seen
     t, v = nemesis.invoke("check-offsets", {})
     assert abs(v["offsets"]["n2"]) < 2
@@ -193,7 +193,7 @@ def test_clock_strobe_flips_and_ends_at_zero(cluster, nemesis):
 def test_tbf_slows_a_transfer_out_of_the_node(cluster, nemesis):
     ex = Executor(cluster)
     host = control_address(ex, "n1")
-    size = 256 * 1024
+    size = 1024 * 1024
 
     def transfer() -> float:
         srv = socket.socket()
@@ -225,11 +225,13 @@ def test_tbf_slows_a_transfer_out_of_the_node(cluster, nemesis):
 
     fast = transfer()
     t, v = nemesis.invoke("start-bandwidth", {"nodes": ["n1"], "rate": "1mbit"})
-    assert "error" not in v, v
+    assert "error" not in v, v.get("error")
     assert link.prozess_qdiscs(ex, "n1")
     slow = transfer()
     nemesis.invoke("stop-bandwidth", {})
-    assert slow > 1.2 and slow > 5 * fast, (fast, slow)
+    # 1 MiB through a 1 Mbit/s bucket cannot take less than about 8 s; unshaped it takes
+    # well under that even on a loaded machine.
+    assert slow > 6.5 and slow > 2 * fast, (fast, slow)
     assert link.prozess_qdiscs(ex, "n1") == []
 
 
