@@ -104,6 +104,9 @@ class Cluster:
         Idempotent: on a cluster that is already up it only restarts stopped brokers and waits.
         On any failure (or Ctrl-C) everything made so far is removed, unless keep=True.
         """
+        if self.state.get("phase") == "down":  # up again after down: start from scratch
+            self.state.update(phase="new", resources={}, addresses={}, subnet=None, gateway=None)
+            self.state.pop("kafka_cluster_id", None)
         try:
             if self.state.get("phase") in (None, "new"):
                 self.backend.prepare(self.spec)

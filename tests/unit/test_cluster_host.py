@@ -104,3 +104,12 @@ def test_setup_steps_checks_change_nothing(tmp_path, monkeypatch):
     assert names == ["docker engine", "Kafka jars", "node image", "netns host tools"]
     jars = next(s for s in steps() if s.name == "Kafka jars")
     assert not jars.check().ready and list(tmp_path.iterdir()) == []
+
+
+def test_ssh_host_parsing():
+    from prozess.cluster.backends.ssh import SshError, parse_host
+
+    assert parse_host("kafka@db1:2222") == {"user": "kafka", "host": "db1", "port": 2222}
+    assert parse_host("db2") == {"user": None, "host": "db2", "port": None}
+    with pytest.raises(SshError, match="user@"):
+        parse_host("db3:ssh")
