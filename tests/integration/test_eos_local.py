@@ -11,6 +11,7 @@ Each test prints its figures (ops/s, transactions per minute, check time).
 from __future__ import annotations
 
 import importlib
+import os
 import json
 import time
 from collections import Counter
@@ -118,13 +119,14 @@ def _main_seconds(history) -> float:
 @pytest.mark.parametrize("txn_id_mode,time_limit", [("process", 20), ("thread", 12)])
 def test_eos_pipeline_is_valid_on_real_kafka(kafka, tmp_path, monkeypatch, txn_id_mode, time_limit):
     """Transactions commit and abort, transformers crash between transactions (rebalances), with new or reused
-    (fencing) transactional ids. Crashes inside an open transaction are left out here: see the architecture notes
-    (Exactly-once, "finding") for what they show on this client."""
+    (fencing) transactional ids. Crashes inside an open transaction are left out unless PROZESS_EOS_CRASH_IN_TXN=1:
+    see the architecture notes (Exactly-once, "Finding") for what they show on this client."""
     from prozess.checkers.eos import check_eos
 
     out, history, wall = run(kafka, tmp_path, monkeypatch, "eos",
                              {"abort_p": 0.2, "crash_interval_s": 4, "transaction_timeout_s": 6, "drain_time_s": 20,
-                              "final_time_limit_s": 35, "txn_id_mode": txn_id_mode, "crash_in_txn": False},
+                              "final_time_limit_s": 35, "txn_id_mode": txn_id_mode,
+                              "crash_in_txn": os.environ.get("PROZESS_EOS_CRASH_IN_TXN") == "1"},
                              time_limit=time_limit)
     t0 = time.monotonic()
     r = check_eos(history, json.loads((out.run_dir / "test.json").read_text()))
