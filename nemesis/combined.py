@@ -117,8 +117,12 @@ class Combined:
 
             self.ex.log = make_log(log)
 
-    def schedule(self, test: Mapping[str, Any] | None, rng: random.Random) -> list[tuple[float, str, Any]]:
+    def schedule(self, test: Mapping[str, Any] | None, rng: random.Random) -> "TimedSchedule":
         """The run's fault schedule as (delay_s, f, value); a saved one (test["nemesis_schedule"]) replays exactly.
+
+        Delays are measured against the clock of the first step taken, so the time a
+        step spends being applied does not push every later step back: step k starts
+        at its scheduled second of the run (or at once, when already late).
 
         The full schedule is kept in `self.steps` and, when `test` is a dict without
         one, stored there under "nemesis_schedule" so it is saved with the run.
@@ -140,7 +144,7 @@ class Combined:
             )
             if isinstance(test, dict):
                 test["nemesis_schedule"] = self.steps
-        return list(delays(self.steps))
+        return TimedSchedule(self.steps)
 
     def invoke(self, f: str, value: Any) -> tuple[str, Any]:
         """Applies one step; returns ("info", value + what was done, or + "error")."""
@@ -364,6 +368,31 @@ class Combined:
         opts = {k: float(value[k]) for k in keys if k in value}
         self._each(nodes, lambda n: link.start_netem(self.ex, n, link.interface_of(self.ex, n, self.cluster.address(n)), **opts))
         return {**value, "nodes": nodes}
+
+
+class TimedSchedule:
+    """Iterates (delay_s, f, value) with delays computed when each step is taken, from the schedule's absolute times."""
+
+    def __init__(self, steps: list[dict[str, Any]], clock: Callable[[], float] | None = None):
+        import time
+
+        self.steps = steps
+        self.clock = clock or time.monotonic
+
+    def __iter__(self):
+        start = None
+        for step in self.steps:
+            now = self.clock()
+            if start is None:
+                start = now
+            yield (round(max(0.0, step["at"] - (now - start)), 3), step["f"], step["value"])
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def as_delays(self) -> list[tuple[float, str, Any]]:
+        """The nominal (delay since the previous step, f, value) list, for display and tests."""
+        return list(delays(self.steps))
 
 
 _STARTS = frozenset({"start-partition", "kill", "pause", "bump-clock", "strobe-clock", "start-bandwidth", "start-loss", "start-netem", "restart"})

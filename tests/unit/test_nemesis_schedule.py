@@ -104,12 +104,12 @@ def test_saved_schedule_replays_exactly_through_the_nemesis():
     first = Combined()
     first.faults = test["faults"]
     first.opts = Options.from_dict(test["nemesis"])
-    plan = first.schedule(test, random.Random(42))
+    plan = first.schedule(test, random.Random(42)).as_delays()
     saved = json.loads(json.dumps(test))  # as test.json would hold it
     assert saved["nemesis_schedule"] == first.steps
     again = Combined()
     # a different rng: the saved schedule wins
-    assert again.schedule(saved, random.Random(7)) == plan
+    assert again.schedule(saved, random.Random(7)).as_delays() == plan
     assert [d for d, _, _ in plan][0] == pytest.approx(3.0)
 
 
@@ -152,3 +152,16 @@ def test_faults_without_a_cluster_fail_setup_with_a_clear_message():
 
     with pytest.raises(NemesisError, match="need nodes"):
         build_nemesis(["kill"], {}).setup(None, {"faults": ["kill"]})
+
+
+def test_timed_schedule_does_not_drift_when_steps_take_time():
+    from prozess.nemesis.combined import TimedSchedule
+
+    now = [100.0]
+    steps = [{"at": 5.0, "f": "kill", "value": {}}, {"at": 10.0, "f": "start", "value": {}}, {"at": 12.0, "f": "pause", "value": {}}]
+    it = iter(TimedSchedule(steps, clock=lambda: now[0]))
+    assert next(it)[0] == 5.0
+    now[0] += 5.0 + 3.0  # waited 5 s, then the kill took 3 s
+    assert next(it)[0] == 2.0  # still starts at second 10
+    now[0] += 2.0 + 4.0  # the start took 4 s: now at second 16, past 12
+    assert next(it) == (0.0, "pause", {})
