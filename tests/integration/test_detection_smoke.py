@@ -109,7 +109,7 @@ def test_acks1_is_caught_and_its_safe_twin_passes(prozess_clusters, tmp_path):
     cells = {c.id: c for c in det.CELLS}
     out = {}
     for cid in ("acks1", "acks1-safe"):
-        [rec] = det.run_cell(cluster, cells[cid], [7], time_limit=36, results_dir=str(tmp_path))
+        [rec] = det.run_cell(cluster, cells[cid], [7], time_limit=45, results_dir=str(tmp_path))
         out[cid] = rec
         hist = (ROOT / rec["run_dir"] if not Path(rec["run_dir"]).is_absolute() else Path(rec["run_dir"])) / "history.jsonl"
         assert '"isolated"' in hist.read_text(), f"{cid}: the leader was never isolated; the campaign proved nothing"
