@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from prozess.setup import Step, _debian_packages_step
 
-__all__ = ["steps", "CHROMIUM"]
-
-CHROMIUM = "/usr/bin/chromium"
+__all__ = ["steps"]
 
 
 def steps() -> list[Step]:
