@@ -42,7 +42,9 @@ def save_case(source: Path, dest: Path, *, note: str | None = None, force: bool 
     else:
         shutil.copyfile(src_history, dest / "history.jsonl")
     if test:
-        (dest / "test.json").write_text(json.dumps(test, indent=2) + "\n")
+        # A regression case travels with the repository: no path of the machine that recorded it.
+        portable = {k: v for k, v in test.items() if k not in ("results_dir", "run_dir")}
+        (dest / "test.json").write_text(json.dumps(portable, indent=2) + "\n")
     expected = expected_of(result)
     if note:
         expected["note"] = note

@@ -103,3 +103,20 @@ def test_history_show_filters_by_key_and_process(tmp_path):
 def test_console_script_usage_error_exits_2():
     r = subprocess.run([sys.executable, "-m", "prozess", "check"], capture_output=True, text=True)
     assert r.returncode == 2
+
+
+def test_save_makes_a_portable_regression_case(tmp_path):
+    from prozess.store import new_run
+
+    run = new_run(tmp_path / "results", "lost")
+    write_jsonl(LOST, run.history_path)
+    run.write_test({"name": "lost", "seed": 3, "results_dir": str(tmp_path / "results")})
+    dest = tmp_path / "cases" / "lost"
+    r = runner.invoke(app, ["save", str(run.path), str(dest), "--note", "acks=1 loss"])
+    assert r.exit_code == 0, r.output
+    expected = json.loads((dest / "expected.json").read_text())
+    assert expected == {"valid": False, "anomaly-types": ["lost-write"], "note": "acks=1 loss"}
+    assert "results_dir" not in json.loads((dest / "test.json").read_text())
+    assert list(read_jsonl(dest / "history.jsonl")) == LOST
+    again = runner.invoke(app, ["save", str(run.path), str(dest)])
+    assert again.exit_code == 2 and "--force" in again.output
