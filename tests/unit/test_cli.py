@@ -115,7 +115,7 @@ def test_save_makes_a_portable_regression_case(tmp_path):
     r = runner.invoke(app, ["save", str(run.path), str(dest), "--note", "acks=1 loss"])
     assert r.exit_code == 0, r.output
     expected = json.loads((dest / "expected.json").read_text())
-    assert expected == {"valid": False, "anomaly-types": ["lost-write"], "note": "acks=1 loss"}
+    assert expected["valid"] is False and "lost-write" in expected["anomaly-types"] and expected["note"] == "acks=1 loss"
     assert "results_dir" not in json.loads((dest / "test.json").read_text())
     assert list(read_jsonl(dest / "history.jsonl")) == LOST
     again = runner.invoke(app, ["save", str(run.path), str(dest)])
