@@ -301,6 +301,14 @@ def test_kill_and_start_pause_and_resume_real_processes(cluster, nemesis):
     assert can(cluster, "n1", "n3")
 
 
+def test_restart_replaces_the_process_and_it_answers_again(cluster, nemesis):
+    pid = cluster.kafka_pid("n1")
+    t, v = nemesis.invoke("restart", {"nodes": ["n1"]})
+    assert "error" not in v, v.get("error")
+    assert cluster.kafka_pid("n1") not in (None, pid)
+    assert can(cluster, "n2", "n1")
+
+
 def test_heal_all_as_a_runner_op_clears_everything(cluster, nemesis):
     nemesis.invoke("start-partition", {"grudge": "bridge"})
     nemesis.invoke("pause", {"nodes": ["n1"]})
