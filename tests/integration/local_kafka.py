@@ -88,6 +88,13 @@ class LocalKafka:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 90) -> "LocalKafka":
+        try:
+            return self._start(timeout)
+        except BaseException:
+            self.stop()  # a broker that did not come up leaves no process and no directory behind
+            raise
+
+    def _start(self, timeout: float) -> "LocalKafka":
         libs = kafka_libs(self.version)
         self.dir = Path(tempfile.mkdtemp(prefix="prozess-local-kafka-"))
         data = self.dir / "data"
