@@ -27,6 +27,7 @@ The nemesis protocol (`Nemesis`, below) is what `prozess.nemesis` implements.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import random
 import signal
@@ -360,14 +361,21 @@ class Runner:
 
 
 def _track_fault(stats: Any, f: str, value: Any) -> None:
-    """Keeps the progress display's list of active faults: `x-start` opens x, `x-stop` closes it."""
+    """Keeps the progress display's list of active faults, by the nemesis's own start/stop pairs."""
+    from prozess.nemesis import fault_edge
+
     if f.startswith("heal"):
         for name in list(stats.faults):
             stats.fault_ended(name)
-    elif f.endswith("-stop") or f.endswith("-end"):
-        stats.fault_ended(f.rsplit("-", 1)[0])
+        return
+    edge = fault_edge(f)
+    if edge is None:
+        return
+    kind, side = edge
+    if side == "start":
+        stats.fault_started(kind, value)
     else:
-        stats.fault_started(f.removesuffix("-start"), value)
+        stats.fault_ended(kind)
 
 
 def _jsonable(x: Any) -> bool:
@@ -530,15 +538,21 @@ def run_test(
                 timeout_s=float(c.get("timeout_s", 5.0)),
                 extra=props,
             )
-            wopts = QueueOptions.from_dict(spec.workload_options)
-            if "topic_prefix" not in spec.workload_options:
-                # Fresh topics per run: a reused cluster still holds earlier runs' messages.
-                wopts.topic_prefix = f"prozess-{rdir.name.lower()}"
+            # Fresh topics per run: a reused cluster still holds earlier runs' messages.
+            fresh_prefix = f"prozess-{rdir.name.lower()}"
+            if spec.workload == "queue":
+                wopts = QueueOptions.from_dict(spec.workload_options)
+                if "topic_prefix" not in spec.workload_options:
+                    wopts.topic_prefix = fresh_prefix
+                if copts.transactions and "txn" not in spec.workload_options:
+                    wopts.txn = True
+                wopts.op_timeout_s = copts.timeout_s
+                workload = QueueWorkload(wopts, c["library"], copts)
+            else:
+                module = importlib.import_module(f"prozess.workloads.{spec.workload}")
+                workload = module.make_workload({"topic_prefix": fresh_prefix, **spec.workload_options}, c["library"], copts, concurrency=spec.concurrency)
+                wopts = workload.options
             test["topics"] = {"prefix": wopts.topic_prefix, "partitions_per_topic": wopts.partitions_per_topic}
-            if copts.transactions and "txn" not in spec.workload_options:
-                wopts.txn = True
-            wopts.op_timeout_s = copts.timeout_s
-            workload = QueueWorkload(wopts, c["library"], copts)
             rf = cspec.replication_factor if cspec else int(spec.cluster.get("replication_factor", 3))
             min_isr = cspec.min_insync_replicas if cspec else spec.cluster.get("min_insync_replicas")
             topic_config = {"unclean.leader.election.enable": "true"} if cspec and cspec.unclean_leader_election else {}
@@ -609,6 +623,13 @@ def run_test(
         "ops": len(writer) if writer is not None else 0,
         "counts": stats.snapshot()["counts"],
     }
+    unavailable = dict(getattr(nemesis, "unavailable", None) or {})
+    if unavailable:
+        # A fault the test asked for never happened: the run cannot vouch for behaviour under it.
+        results["unavailable-faults"] = unavailable
+        if results.get("valid") is True:
+            results["valid"] = "unknown"
+            results.setdefault("error", "; ".join(f"fault {k} {v}" for k, v in sorted(unavailable.items())))
     if error and not interrupted and results.get("valid") is True:
         results["valid"] = "unknown"  # a run that broke off on an error proves less than it seems
         results.setdefault("error", error)

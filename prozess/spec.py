@@ -67,8 +67,23 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "properties": {},
 }
 
-WORKLOADS = ("queue",)
+WORKLOADS = ("queue", "eos", "group")
 BACKENDS = ("docker", "netns", "ssh")
+
+
+def workload_options_class(workload: str) -> Any:
+    """The options dataclass of a workload (each has from_dict and validate)."""
+    if workload == "eos":
+        from prozess.workloads.eos import EosOptions
+
+        return EosOptions
+    if workload == "group":
+        from prozess.workloads.group import GroupOptions
+
+        return GroupOptions
+    from prozess.workloads.queue import QueueOptions
+
+    return QueueOptions
 
 
 def read_properties(path: str | os.PathLike) -> dict[str, str]:
@@ -218,10 +233,8 @@ class TestSpec:
                             "pass --cluster NAME instead of --bootstrap, or drop --faults")
         if self.bootstrap is None:
             self.cluster_spec()  # raises on a bad preset or cluster field
-        from prozess.workloads.queue import QueueOptions
-
         try:
-            QueueOptions.from_dict(self.workload_options).validate()
+            workload_options_class(self.workload).from_dict(dict(self.workload_options)).validate()
         except (TypeError, ValueError) as e:
             raise SpecError(f"workload: {e}") from None
         if self.client.get("properties_file"):

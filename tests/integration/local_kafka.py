@@ -13,14 +13,14 @@ and removes its data directory on every exit path.
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import time
-import uuid
+
+from prozess.cluster.kafka import new_cluster_id
 from pathlib import Path
 
 KAFKA_VERSION = "4.4.0"
@@ -119,7 +119,7 @@ class LocalKafka:
             "",
         ]))
         cp = str(libs) + "/*"
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         java = ["java", f"-Xmx{self.heap}", f"-Xms{self.heap}", "-XX:+UseSerialGC", "-cp", cp]
         subprocess.run(
             java + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],

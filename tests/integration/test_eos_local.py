@@ -1,16 +1,13 @@
 """The eos and group workloads against a real single-node KRaft Kafka on 127.0.0.1, checked end to end.
 
 Runs go through the real runner (`prozess.runner.run_test` with `--bootstrap`
-semantics: no node backend). `use_workload` points the runner at our
-workload for the duration of a test; once the runner has a workload registry
-naming "eos" and "group", it is a no-op.
+semantics: no node backend), which builds the eos and group workloads by name.
 
 Each test prints its figures (ops/s, transactions per minute, check time).
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import json
 import time
@@ -61,33 +58,11 @@ def warm_up_transactions(bootstrap: str, timeout: float = 90) -> None:
     raise TimeoutError(f"the transaction coordinator did not come up in {timeout}s: {last}")
 
 
-def use_workload(monkeypatch, name: str, concurrency: int) -> None:
-    """Makes the runner build workload `name` (prozess.workloads.<name>.make_workload) when its spec says so."""
-    import prozess.spec as spec_mod
-    import prozess.workloads.queue as queue_mod
-
-    if name in getattr(spec_mod, "WORKLOADS", ()):  # the runner knows it already
-        return
-    mod = importlib.import_module(f"prozess.workloads.{name}")
-    opts_cls = {"eos": "EosOptions", "group": "GroupOptions"}[name]
-
-    class Options:
-        @staticmethod
-        def from_dict(d):
-            return getattr(mod, opts_cls).from_dict(dict(d))
-
-    monkeypatch.setattr(spec_mod, "WORKLOADS", tuple(spec_mod.WORKLOADS) + (name,))
-    monkeypatch.setattr(queue_mod, "QueueOptions", Options)
-    monkeypatch.setattr(queue_mod, "QueueWorkload", lambda wopts, lib, copts: mod.make_workload(
-        wopts.to_dict(), lib, copts, concurrency=concurrency))
-
-
 def run(kafka, tmp_path, monkeypatch, workload: str, options: dict, *, isolation="read_committed", time_limit=20,
         concurrency=6, seed=11):
     from prozess.runner import run_test
     from prozess.spec import TestSpec
 
-    use_workload(monkeypatch, workload, concurrency)
     spec = TestSpec(name=f"{workload}-local", workload=workload, time_limit=time_limit, rate=150, concurrency=concurrency,
                     seed=seed, results_dir=str(tmp_path), bootstrap=kafka.bootstrap,
                     cluster={"replication_factor": 1, "min_insync_replicas": 1}, workload_options=options)
