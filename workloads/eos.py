@@ -57,9 +57,10 @@ import logging
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from prozess.workloads.options import WorkloadOptions
 from prozess.checkers.eos import decode_output, encode_output, transform_value
 from prozess.generator import PENDING, Context
 from prozess.workloads.clients.base import CONFLUENT_OUTCOMES, FAIL, INFO, ClientOpError, ClientOptions, KeyMap, classify
@@ -71,7 +72,8 @@ log = logging.getLogger("prozess.workloads.eos")
 
 
 @dataclass
-class EosOptions:
+class EosOptions(WorkloadOptions):
+    KIND = "eos"
     """Knobs of the eos workload (test.json "workload_options")."""
 
     partitions: int = 4                 # partitions of the input and of the output topic
@@ -111,18 +113,6 @@ class EosOptions:
             raise ValueError(f"drain_time_s + transaction_timeout_s + 2 ({self.drain_time_s + self.transaction_timeout_s + 2}) must be "
                              f"below final_time_limit_s ({self.final_time_limit_s}), so the final reads start in time after the drain")
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "EosOptions":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown eos workload option(s): {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-        o = cls(**d)
-        o.validate()
-        return o
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @property
     def partitions_per_topic(self) -> int:

@@ -40,9 +40,10 @@ import logging
 import random
 import threading
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
+from prozess.workloads.options import WorkloadOptions
 from prozess.generator import PENDING, Context
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
 from prozess.workloads.eos import close_quietly, produce_records
@@ -53,7 +54,8 @@ log = logging.getLogger("prozess.workloads.group")
 
 
 @dataclass
-class GroupOptions:
+class GroupOptions(WorkloadOptions):
+    KIND = "group"
     """Knobs of the group workload (test.json "workload_options")."""
 
     partitions: int = 6
@@ -91,18 +93,6 @@ class GroupOptions:
         if self.drain_time_s >= self.final_time_limit_s:
             raise ValueError(f"drain_time_s ({self.drain_time_s}) must be below final_time_limit_s ({self.final_time_limit_s})")
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "GroupOptions":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown group workload option(s): {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-        o = cls(**d)
-        o.validate()
-        return o
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @property
     def partitions_per_topic(self) -> int:

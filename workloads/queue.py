@@ -28,9 +28,10 @@ is the only part that talks to Kafka, through a `QueueClient`.
 from __future__ import annotations
 
 import random
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
+from prozess.workloads.options import WorkloadOptions
 from prozess.generator import PENDING, Context
 from prozess.workloads.clients.base import ClientOpError, ClientOptions, KeyMap, QueueClient, make_client
 
@@ -38,7 +39,8 @@ __all__ = ["FinalPolls", "QueueGenerator", "QueueOptions", "QueueWorkload", "max
 
 
 @dataclass
-class QueueOptions:
+class QueueOptions(WorkloadOptions):
+    KIND = "queue"
     """Knobs of the queue workload (saved in test.json under "workload_options")."""
 
     key_count: int = 8                 # active keys at any time
@@ -76,16 +78,6 @@ class QueueOptions:
         if self.crash_interval_s <= 0:
             raise ValueError(f"crash_interval_s is {self.crash_interval_s}; it must be positive")
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "QueueOptions":
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise ValueError(f"unknown queue workload option(s): {', '.join(unknown)}; known: {', '.join(sorted(names))}")
-        return cls(**d)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _offsets(value: Any) -> tuple[dict[str, int], dict[str, int]]:
