@@ -1,13 +1,16 @@
-"""A real 3-node Kafka cluster on the netns backend (host processes in network namespaces): produce with both clients, kill -9
-the leader, lose no acknowledged message, and leave nothing behind on `down`.
+"""A real 3-node Kafka cluster on each local backend — docker (containers) and netns (host
+processes in network namespaces): produce with both clients, kill -9 the leader, lose no
+acknowledged message, and leave nothing behind on `down`.
 
-One cluster is shared by the tests of this module (boot is the slow part); the last
-test tears it down and checks the host.
+One cluster per backend is shared by the tests of this module (boot is the slow part);
+the last test tears it down and checks the host.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import shutil
 import time
 
 import pytest
@@ -17,26 +20,29 @@ from prozess.cluster.testing import consume_all, host_resources, produce_acked
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-BACKEND = "netns"
+#: what `up` leaves on the host, per backend (and `down` must remove)
+MADE_BY_UP = {"docker": ("containers", "networks"), "netns": ("netns", "links", "iptables", "mounts")}
 
 
-def _available() -> str | None:
-    import os
-    import shutil
+def _unavailable(backend: str) -> str | None:
+    if backend == "docker":
+        from prozess.cluster.engine import engine_answers
 
+        return None if engine_answers() else "no docker engine answers (run `prozess setup`)"
     if os.geteuid() != 0:
         return "the netns backend needs root"
     return None if shutil.which("java") else "no java on this host (prozess setup installs it)"
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    reason = _available()
+@pytest.fixture(scope="module", params=["docker", "netns"])
+def cluster(request):
+    backend = request.param
+    reason = _unavailable(backend)
     if reason:
         pytest.skip(reason)
-    name = f"pzt-{BACKEND[:3]}-{secrets.token_hex(2)}"
+    name = f"pzt-{backend[:3]}-{secrets.token_hex(2)}"
     assert not any(host_resources(name).values())
-    c = open_cluster(ClusterSpec.preset("safe"), backend=BACKEND, name=name)
+    c = open_cluster(ClusterSpec.preset("safe"), backend=backend, name=name)
     c.up(timeout=400)
     yield c
     c.down()
@@ -156,7 +162,7 @@ def test_collect_logs(cluster, tmp_path):
 def test_down_leaves_nothing(cluster):
     name = cluster.name
     made = host_resources(name)
-    assert made["state"] and made["netns"] and made["links"] and made["iptables"] and made["mounts"], made
+    assert made["state"] and all(made[kind] for kind in MADE_BY_UP[cluster.backend_name]), made
     cluster.down()
     left = host_resources(name)
     assert not any(left.values()), left
