@@ -24,6 +24,7 @@ for suites that do not use it.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from dataclasses import dataclass, field
@@ -209,7 +210,8 @@ def _marker_spec(node: pytest.Item) -> dict[str, Any]:
     """Keywords of every prozess marker on the test, closest last (so the closest wins)."""
     spec: dict[str, Any] = {}
     for mark in reversed(list(node.iter_markers("prozess"))):
-        spec.update(mark.kwargs)
+        # Copies: a marker's dicts are shared by every parametrized test and every campaign they run.
+        spec.update(copy.deepcopy(mark.kwargs))
     return spec
 
 
@@ -233,7 +235,7 @@ def _spec_for(request: pytest.FixtureRequest, overrides: dict[str, Any]):
     ini_nodes = _typed(config, "nodes", int)
     if ini_nodes is not None:
         cluster["nodes"] = ini_nodes
-    merged = {**_marker_spec(request.node), **overrides}
+    merged = {**_marker_spec(request.node), **copy.deepcopy(overrides)}
     cluster.update(merged.pop("cluster", {}) or {})
     data.update(merged)
     for name, kind, key in (("time-limit", float, "time_limit"), ("seed", int, "seed"), ("backend", str, "backend")):

@@ -96,3 +96,19 @@ def test_unknown_message_gives_the_checkers_reason(tmp_path: Path):
     results = {"valid": "unknown", "checkers": {"txn": {"valid": "unknown", "error": "cycle search timed out"}}}
     message = format_failure(Campaign("unknown", results, None, {"name": "t"}))
     assert "is unknown" in message and "checker txn could not decide: cycle search timed out" in message
+
+
+def test_campaigns_do_not_share_the_markers_dicts(pytester: pytest.Pytester):
+    """Each campaign's spec is its own copy: a topic prefix set for one must not leak into the next."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.prozess(workload="queue", workload_options={"key_count": 4})
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_probe(prozess_spec, n):
+            assert "topic_prefix" not in prozess_spec.workload_options
+            prozess_spec.workload_options["topic_prefix"] = f"mine-{n}"
+        """
+    )
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
