@@ -115,3 +115,18 @@ def test_acks1_is_caught_and_its_safe_twin_passes(prozess_clusters, tmp_path):
         assert '"isolated"' in hist.read_text(), f"{cid}: the leader was never isolated; the campaign proved nothing"
     assert out["acks1"]["detected"], json.dumps(out["acks1"])
     assert out["acks1-safe"]["valid"] is True, json.dumps(out["acks1-safe"])
+
+
+def test_first_rewrite_is_the_op_that_sees_a_second_value_at_an_offset():
+    from prozess.history import Op
+
+    det = _detection()
+    ops = [
+        Op(0, 0, "ok", 0, "send", [["send", "0", [0, 1]]]),
+        Op(1, 1, "ok", 1, "poll", [["poll", {"0": [[0, 1]]}]]),
+        Op(2, 2, "info", "nemesis", "kill", {}),
+        Op(3, 3, "ok", 0, "send", [["send", "0", [1, 2]]]),
+        Op(4, 4, "ok", 1, "poll", [["poll", {"0": [[0, 5]]}]]),  # offset 0 now holds 5: the log was rewritten
+    ]
+    assert det.first_rewrite(ops) == 4
+    assert det.first_rewrite(ops[:4]) is None
