@@ -19,13 +19,13 @@ with the error, never a crash of the whole check. See `result.py` for the shape.
 
 from __future__ import annotations
 
-import gc
 import time as _time
 import traceback
 from typing import Any, Callable
 
 from prozess.checkers.result import DEFINITIONS as _QUEUE_DEFINITIONS
 from prozess.checkers.result import jsonable, merge_valid
+from prozess.history import gc_paused
 
 
 def _all_definitions() -> dict[str, str]:
@@ -143,13 +143,8 @@ def check(history: Any, test: dict | None = None, names: list[str] | None = None
     # The checkers allocate millions of small objects next to a history of millions more;
     # Python's cyclic GC would rescan all of them again and again. Nothing here makes
     # reference cycles, so collection waits until the check is done.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _check(history, test, names, t0)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _check(history: Any, test: dict | None, names: list[str], t0: float) -> dict:

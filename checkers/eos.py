@@ -59,6 +59,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable
 
+from prozess.history import gc_paused
+
 __all__ = ["CHECKERS", "DEFINITIONS", "check_eos", "encode_output", "decode_output", "transactional", "transform_value"]
 
 MAX_EXAMPLES = 8
@@ -160,17 +162,12 @@ def _status(t: _Txn, history_ops: list) -> str:
 
 def check_eos(history: Any, test: dict | None = None) -> dict:
     """Checks an `eos` workload history; returns the shared checker result (see the module docstring)."""
-    import gc
-
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # millions of small acyclic objects: the cyclic collector would only rescan them
-    try:
-        return _check(_ops(history), test or {})
-    except Exception as e:  # a checker never raises: it says it cannot tell
-        return {"valid": "unknown", "anomaly-types": [], "anomalies": {}, "error": f"{type(e).__name__}: {e}"}
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    # millions of small acyclic objects: the cyclic collector would only rescan them
+    with gc_paused():
+        try:
+            return _check(_ops(history), test or {})
+        except Exception as e:  # a checker never raises: it says it cannot tell
+            return {"valid": "unknown", "anomaly-types": [], "anomalies": {}, "error": f"{type(e).__name__}: {e}"}
 
 
 def transactional(test: dict | None) -> bool:

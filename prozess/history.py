@@ -281,18 +281,6 @@ class History:
         return Pairing(completion, invocation)
 
 
-def _iter_lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
-    """(line number, line, is_last) for each non-empty line, bytes-wise."""
-    with open(path, "rb") as fh:
-        data = fh.read()
-    lines = data.split(b"\n")
-    torn = not data.endswith(b"\n") and bool(data)
-    last = len(lines) - 1
-    for n, line in enumerate(lines):
-        if line.strip():
-            yield n + 1, line, (n == last and torn)
-
-
 def read_jsonl(path: str | os.PathLike, *, validate: bool = True, warnings: list[str] | None = None) -> History:
     """Reads a JSON Lines history, checking every line.
 
@@ -321,22 +309,47 @@ def gc_paused() -> Iterator[None]:
 
 
 def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> History:
+    with open(path, "rb") as fh:
+        data = fh.read()
+    torn = bool(data) and not data.endswith(b"\n")
+    lines = data.split(b"\n")
+    del data
+    last = len(lines) - 1
     ops: list[Op] = []
     append = ops.append
-    for lineno, line, torn_last in _iter_lines(path):
+    loads = _loads
+    for n, line in enumerate(lines):
+        if not line or line.isspace():
+            continue
         try:
-            d = _loads(line)
+            d = loads(line)
         except _JSONDecodeError as e:
-            if torn_last:
+            if n == last and torn:
                 if warnings is not None:
-                    warnings.append(f"{path}:{lineno}: last line is torn (the writer stopped mid-line); skipped")
+                    warnings.append(f"{path}:{n + 1}: last line is torn (the writer stopped mid-line); skipped")
                 break
-            raise HistoryError(f"not valid JSON ({e})", path=path, line=lineno) from None
+            raise HistoryError(f"not valid JSON ({e})", path=path, line=n + 1) from None
+        # Fast path for well-formed ops; anything else goes through op_from_dict for its exact complaint.
         try:
-            op = op_from_dict(d)
+            index, time, typ, process, f = d["index"], d["time"], d["type"], d["process"], d["f"]
+        except (KeyError, TypeError, IndexError):
+            index = None
+        if (
+            type(index) is int
+            and index >= 0
+            and type(time) is int
+            and type(typ) is str
+            and typ in TYPES
+            and (type(process) is int or process == NEMESIS)
+            and type(f) is str
+            and f
+        ):
+            append(Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error")))
+            continue
+        try:
+            append(op_from_dict(d))
         except HistoryError as e:
-            raise HistoryError(e.problem, path=path, line=lineno) from None
-        append(op)
+            raise HistoryError(e.problem, path=path, line=n + 1) from None
     return History(ops, source=str(path), validate=validate)
 
 

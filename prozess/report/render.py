@@ -9,7 +9,6 @@ inlined, so the file opens from disk with no network.
 from __future__ import annotations
 
 import base64
-import gc
 import os
 import shlex
 import time as _time
@@ -17,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from prozess.history import NEMESIS, Op
+from prozess.history import NEMESIS, Op, gc_paused
 from prozess.report.encode import encode_history, script_json, value_text
 from prozess.report.faults import FaultWindow, fault_windows, windows_at
 from prozess.report.run import RunData, load_run
@@ -367,13 +366,8 @@ def write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None = 
     """
     # Reading and encoding a big history allocates millions of small objects and no
     # cycles; the cyclic GC would rescan them all again and again (2-3x the CPU).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _write_report(source, out_dir)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
 
 
 def _write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None) -> Path:
