@@ -6,7 +6,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 PROZESS := $(VENV)/bin/prozess
 PYTEST  := $(VENV)/bin/pytest
-CAMPAIGN_ARGS ?= --workload queue --preset safe --faults partition,kill --time-limit 40 --seed 1 --name quickstart
+CAMPAIGN_ARGS ?= --workload queue --preset safe --faults partition+kill --time-limit 40 --seed 1 --name quickstart
 
 .PHONY: venv setup campaign test test-fast clean-results
 
