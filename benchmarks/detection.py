@@ -35,7 +35,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC_JSON = ROOT / "docs" / "detection.json"
@@ -115,34 +115,6 @@ EOS_OPTIONS = {"partitions": 2, "transformers": 2, "readers": 2, "abort_p": 0.2,
 
 
 # --------------------------------------------------------------------------- running
-@contextlib.contextmanager
-def eos_workload(concurrency: int) -> Iterator[None]:
-    """Lets the runner build the eos workload when a spec names it (the runner's registry knows only queue)."""
-    import importlib
-
-    import prozess.spec as spec_mod
-    import prozess.workloads.queue as queue_mod
-
-    if "eos" in getattr(spec_mod, "WORKLOADS", ()):
-        yield
-        return
-    mod = importlib.import_module("prozess.workloads.eos")
-
-    class Options:
-        @staticmethod
-        def from_dict(d: dict) -> Any:
-            return mod.EosOptions.from_dict(dict(d))
-
-    saved = (spec_mod.WORKLOADS, queue_mod.QueueOptions, queue_mod.QueueWorkload)
-    spec_mod.WORKLOADS = tuple(spec_mod.WORKLOADS) + ("eos",)
-    queue_mod.QueueOptions = Options
-    queue_mod.QueueWorkload = lambda wopts, lib, copts: mod.make_workload(wopts.to_dict(), lib, copts, concurrency=concurrency)
-    try:
-        yield
-    finally:
-        spec_mod.WORKLOADS, queue_mod.QueueOptions, queue_mod.QueueWorkload = saved
-
-
 def make_spec(cell: Cell, seed: int, *, time_limit: float, results_dir: str, prefix: str) -> Any:
     from prozess.spec import TestSpec
 
@@ -155,22 +127,6 @@ def make_spec(cell: Cell, seed: int, *, time_limit: float, results_dir: str, pre
     )
     spec.client.update({"timeout_s": 5.0, **cell.client})
     return spec
-
-
-def check_eos(run_dir: Path) -> dict[str, Any]:
-    """Adds the eos checker's verdict to an eos run's results.json (the runner checks queue histories only)."""
-    from prozess.checkers.eos import check_eos as check
-    from prozess.history import read_history
-
-    results = json.loads((run_dir / "results.json").read_text())
-    test = json.loads((run_dir / "test.json").read_text())
-    r = check(read_history(run_dir / "history.jsonl"), test)
-    results.setdefault("checkers", {})["eos"] = r
-    order = {False: 0, "unknown": 1, True: 2}
-    results["valid"] = min([results.get("valid", True), r.get("valid", "unknown")], key=lambda v: order.get(v, 1))
-    results["anomaly-types"] = sorted(set(results.get("anomaly-types", [])) | set(r.get("anomaly-types", [])))
-    (run_dir / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    return results
 
 
 def first_anomaly(results: dict[str, Any], types: list[str] | None = None) -> int | None:
@@ -267,12 +223,8 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
         spec = make_spec(cell, seed, time_limit=cell.time_limit or time_limit, results_dir=results_dir, prefix=prefix)
         nem = Targeted(cell.strategy, cell.targeted)
         t0 = time.monotonic()
-        ctx = eos_workload(spec.concurrency) if cell.workload == "eos" else contextlib.nullcontext()
         try:
-            with ctx:
-                out = run_test(spec, cluster=cluster, nemesis=nem, progress=False)
-            if cell.workload == "eos":
-                check_eos(out.run_dir)
+            out = run_test(spec, cluster=cluster, nemesis=nem, progress=False)  # eos runs get the eos checker by default
             rec = campaign_record(cell, out.run_dir, seed, time.monotonic() - t0)
         except Exception as e:  # one broken campaign is recorded as unknown; the matrix goes on
             rec = {"seed": seed, "run_dir": None, "valid": "unknown", "anomaly_types": [], "detected": False,
