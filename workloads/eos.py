@@ -320,6 +320,18 @@ def produce_records(producer: Any, topic: str, recs: list[list[int]], timeout: f
     raise ClientOpError(INFO, f"{len(errors)} error(s), {remaining} unacknowledged: {descs}", done)
 
 
+def common_conf(copts: ClientOptions, client_id: str, logger: Any) -> dict[str, Any]:
+    """Settings every confluent client of the eos and group workloads starts from (user properties win)."""
+    conf: dict[str, Any] = {
+        "bootstrap.servers": copts.bootstrap,
+        "client.id": client_id,
+        "socket.timeout.ms": max(1000, int(copts.timeout_s * 1000)),
+        "logger": logger,
+    }
+    conf.update(copts.extra)
+    return conf
+
+
 def close_quietly(consumer: Any) -> None:
     try:
         consumer.close()
@@ -345,15 +357,7 @@ class EosClient:
 
     # -- configuration --
     def _common(self) -> dict[str, Any]:
-        c = self.copts
-        conf: dict[str, Any] = {
-            "bootstrap.servers": c.bootstrap,
-            "client.id": f"{c.client_id}-eos-p{self.process}",
-            "socket.timeout.ms": max(1000, int(c.timeout_s * 1000)),
-            "logger": log,
-        }
-        conf.update(c.extra)
-        return conf
+        return common_conf(self.copts, f"{self.copts.client_id}-eos-p{self.process}", log)
 
     def _producer_conf(self, transactional: bool) -> dict[str, Any]:
         c = self.copts

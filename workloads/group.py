@@ -46,7 +46,7 @@ from typing import Any
 from prozess.workloads.options import WorkloadOptions
 from prozess.generator import PENDING, Context
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
-from prozess.workloads.eos import close_quietly, produce_records
+from prozess.workloads.eos import close_quietly, common_conf, produce_records
 
 __all__ = ["GroupClient", "GroupFinal", "GroupGenerator", "GroupOptions", "GroupWorkload", "make_workload"]
 
@@ -257,15 +257,7 @@ class GroupClient:
         self.delivered: dict[int, int] = {}   # partition -> next offset, for manual commits
 
     def _common(self) -> dict[str, Any]:
-        c = self.copts
-        conf: dict[str, Any] = {
-            "bootstrap.servers": c.bootstrap,
-            "client.id": f"{c.client_id}-group-p{self.process}",
-            "socket.timeout.ms": max(1000, int(c.timeout_s * 1000)),
-            "logger": log,
-        }
-        conf.update(c.extra)
-        return conf
+        return common_conf(self.copts, f"{self.copts.client_id}-group-p{self.process}", log)
 
     def _producer(self) -> Any:
         if self.producer is None:
