@@ -157,16 +157,9 @@ class Combined:
             return "info", {**value, "error": "nemesis already healed for good; fault not applied"}
         if f not in FS:
             return "info", {**value, "error": f"unknown nemesis f {f!r}"}
-        self.ex.context = {"f": f}
-        try:
-            # No lock: the runner invokes one step at a time, and a long step (a strobe)
-            # must not keep heal_all or another thread's invoke waiting.
-            out = getattr(self, "_" + f.replace("-", "_"))(value)
-            return "info", out
-        except Exception as e:  # a fault that failed is recorded, never fatal to the run
-            return "info", {**value, "error": f"{type(e).__name__}: {e}"}
-        finally:
-            self.ex.context = {}
+        # No lock: the runner invokes one step at a time, and a long step (a strobe)
+        # must not keep heal_all or another thread's invoke waiting.
+        return self.ex.step(f, value, lambda v: getattr(self, "_" + f.replace("-", "_"))(v))
 
     def heal_all(self) -> dict[str, Any]:
         """Clears every fault on every node (idempotent); returns what it found and did."""

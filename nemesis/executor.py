@@ -73,6 +73,16 @@ class Executor:
         self._clock = clock
         self.context: dict[str, Any] = {}
 
+    def step(self, f: str, value: dict[str, Any], apply: Callable[[dict[str, Any]], Any]) -> tuple[str, Any]:
+        """Runs one nemesis step, its commands logged under `f`; a failed fault is recorded in the value, never raised."""
+        self.context = {"f": f}
+        try:
+            return "info", apply(value)
+        except Exception as e:  # a fault that failed is recorded, never fatal to the run
+            return "info", {**value, "error": f"{type(e).__name__}: {e}"}
+        finally:
+            self.context = {}
+
     def _record(self, entry: dict) -> None:
         entry = {"time": round(self._clock(), 6), **self.context, **entry}
         try:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from prozess.nemesis import partition
 from prozess.nemesis.executor import Executor, NemesisError
@@ -148,26 +148,21 @@ class Targeted:
         value = dict(value) if isinstance(value, Mapping) else {}
         if self.ex is None:
             return "info", {**value, "error": "nemesis not set up"}
-        self.ex.context = {"f": f}
-        try:
-            if f == "start-partition":
-                grudge = value.get("grudge")
-                out = {"leader": self._isolate_leader, "replication": self._shrink_isr, "responses": self._cut_responses}[grudge](value)
-            elif f == "stop-partition":
-                out = self._heal_rules(value)
-            elif f == "kill":
-                out = self._kill_leader(value)
-            elif f == "start":
-                out = self._start(value)
-            elif f == "heal-all":
-                out = {**value, **self.heal_all()}
-            else:
-                out = {**value, "error": f"unknown targeted f {f!r}"}
-            return "info", out
-        except Exception as e:  # a fault that failed is recorded, never fatal to the run
-            return "info", {**value, "error": f"{type(e).__name__}: {e}"}
-        finally:
-            self.ex.context = {}
+        return self.ex.step(f, value, self._action(f))
+
+    def _action(self, f: str) -> Callable[[dict[str, Any]], Any]:
+        """The action for step `f` (a KeyError for an unknown start-partition grudge is recorded as the step's error)."""
+        if f == "start-partition":
+            return lambda v: {"leader": self._isolate_leader, "replication": self._shrink_isr, "responses": self._cut_responses}[v.get("grudge")](v)
+        if f == "stop-partition":
+            return self._heal_rules
+        if f == "kill":
+            return self._kill_leader
+        if f == "start":
+            return self._start
+        if f == "heal-all":
+            return lambda v: {**v, **self.heal_all()}
+        return lambda v: {**v, "error": f"unknown targeted f {f!r}"}
 
     def heal_all(self) -> dict[str, Any]:
         if self.ex is None or self.cluster is None:
