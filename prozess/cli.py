@@ -58,8 +58,19 @@ _AS_PROCESS = False  # set by main(): the command owns the whole process (not so
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
     """Prints one clear error line to stderr and exits with `code`."""
-    typer.echo(f"prozess: error: {message}", err=True)
+    typer.echo(f"prozess: error: {printable(message)}", err=True)
     raise typer.Exit(code)
+
+
+# Control characters (C0 but tab and newline, DEL, C1) and bidi overrides, shown as escapes:
+# text from a history must never drive the terminal that prints it.
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in [*range(0, 9), *range(11, 32), *range(127, 160)]}
+_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+
+
+def printable(text: str) -> str:
+    """`text` with terminal control and escape characters replaced by visible escapes."""
+    return text.translate(_UNPRINTABLE)
 
 
 # ------------------------------------------------------------------ setup
@@ -128,13 +139,18 @@ def _load_for_check(path: Path) -> tuple[Any, dict[str, Any] | None, list[str]]:
     from prozess.history import read_history
     from prozess.store import Run
 
+    from prozess.store import StoreError
+
     warnings: list[str] = []
     if not path.exists():
         raise HistoryError("no such file or directory; pass a history.jsonl, a Jepsen .edn history or a run directory", path=path)
     test = None
     if path.is_dir():
         run = Run(path)
-        test = run.test() or None
+        try:
+            test = run.test() or None
+        except StoreError as e:
+            raise HistoryError(f"{e}; fix or remove it to check the history alone") from None
     elif path.suffix not in (".jsonl", ".edn", ".json"):
         raise HistoryError("unknown history format; pass a .jsonl, a .edn or a run directory", path=path)
     history = read_history(path, warnings=warnings)
@@ -163,7 +179,7 @@ def check_cmd(
         fail(str(e))
         return
     for w in warnings:
-        typer.echo(f"prozess: warning: {w}", err=True)
+        typer.echo(f"prozess: warning: {printable(w)}", err=True)
     names = [n.strip() for n in checkers.split(",") if n.strip()] if checkers else None
     try:
         result = check_history(history, test, names)
@@ -183,8 +199,8 @@ def check_cmd(
     else:
         from prozess.checkers import summary
 
-        typer.echo(f"{path}: {len(history)} ops")
-        typer.echo(summary(result))
+        typer.echo(printable(f"{path}: {len(history)} ops"))
+        typer.echo(printable(summary(result)))
     raise typer.Exit(exit_code_for(result.get("valid")))
 
 
@@ -200,17 +216,33 @@ def history_convert(
     """Convert a history between prozess JSON Lines and Jepsen EDN."""
     from prozess.edn import write_edn
     from prozess.history import read_history, write_jsonl
+    from prozess.store import atomic_write
 
-    if dest.exists() and not force:
-        fail(f"{dest}: exists; pass --force to overwrite it")
     if dest.suffix not in (".jsonl", ".edn"):
         fail(f"{dest}: unknown format; name it .jsonl or .edn")
+    if dest.is_dir():
+        fail(f"{dest}: is a directory; name the file to write, e.g. {dest / ('history' + dest.suffix)}")
+    if not dest.parent.is_dir():
+        fail(f"{dest.parent}: no such directory; create it first or write somewhere else")
+    if dest.exists() or dest.is_symlink():
+        if not force:
+            fail(f"{dest}: exists; pass --force to overwrite it")
+        src_file = source / "history.jsonl" if source.is_dir() else source
+        if dest.resolve() == src_file.resolve() or (src_file.exists() and dest.exists() and dest.samefile(src_file)):
+            fail(f"{dest}: is the input itself; write the converted history to another file")
     try:
         history = read_history(source)
     except HistoryError as e:
         fail(str(e))
         return
-    (write_edn if dest.suffix == ".edn" else write_jsonl)(history, dest)
+    writer = write_edn if dest.suffix == ".edn" else write_jsonl
+    try:
+        # A unique file beside DEST, renamed over it when complete: a failure half-way leaves DEST as it was.
+        atomic_write(dest, lambda tmp: writer(history, tmp))
+    except (TypeError, ValueError, OverflowError, RecursionError) as e:
+        fail(f"{source}: cannot be written as {dest.suffix} ({str(e)[:200]}); {dest} is unchanged")
+    except OSError as e:
+        fail(f"{dest}: cannot be written ({e.strerror or e}); it is unchanged")
     typer.echo(f"wrote {len(history)} ops to {dest}")
 
 
@@ -224,7 +256,7 @@ def history_show(
     limit: int = typer.Option(200, "--limit", help="Most ops to show."),
 ) -> None:
     """Print a slice of a history for reading in the terminal."""
-    from prozess.history import read_history
+    from prozess.history import NEMESIS, read_history
 
     try:
         history = read_history(source)
@@ -233,7 +265,12 @@ def history_show(
         return
     want_process: Any = None
     if process is not None:
-        want_process = int(process) if process.lstrip("-").isdigit() else process
+        try:
+            want_process = int(process) if process.lstrip("-").isascii() and process.lstrip("-").isdigit() else process
+        except ValueError:
+            want_process = process
+        if not isinstance(want_process, int) and want_process != NEMESIS:
+            fail(f"--process {printable(process)!r}: pass a process number or `nemesis`")
     shown = 0
     for op in history.ops[start:]:
         if shown >= limit:
@@ -245,7 +282,8 @@ def history_show(
         if key is not None and not _touches_key(op.value, key):
             continue
         err = f"  error={op.error}" if op.error is not None else ""
-        typer.echo(f"{op.index:>8} {op.time / 1e9:10.3f}s {str(op.process):>8} {op.type:6} {op.f:10} {json.dumps(op.value)}{err}")
+        line = f"{op.index:>8} {op.time / 1e9:10.3f}s {str(op.process):>8} {op.type:6} {op.f:10} {json.dumps(op.value, default=str)}{err}"
+        typer.echo(printable(line))
         shown += 1
 
 
@@ -269,15 +307,31 @@ def _touches_key(value: Any, key: str) -> bool:
 def report(
     source: Path = typer.Argument(..., help="A run directory, or a bare .jsonl/.edn history (checked first)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Directory to write report.html into (default: beside the source)."),
+    force: bool = typer.Option(False, "--force", help="Replace an existing report.html beside a history file or in --out."),
 ) -> None:
-    """Write the HTML report of a run or a history."""
+    """Write the HTML report of a run or a history.
+
+    A run directory's report is derived from the run and is rebuilt in place. A
+    bare history file's report goes beside it (or into --out); an existing
+    report.html there is replaced only with --force, since it may belong to
+    another history.
+    """
     from prozess.report import write_report
+    from prozess.store import StoreError
 
     one_shot()
+    if out is not None and out.exists() and not out.is_dir():
+        fail(f"--out {out}: exists and is not a directory; pass a directory for report.html and plots/")
+    target = out if out is not None else (None if source.is_dir() else source.parent)
+    if target is not None and (target / "report.html").exists() and not force:
+        fail(f"{target / 'report.html'}: exists; pass --force to replace it, or --out DIR to write elsewhere")
     try:
         path = write_report(source, out)
-    except HistoryError as e:
+    except (HistoryError, StoreError) as e:
         fail(str(e))
+        return
+    except OSError as e:
+        fail(f"cannot write the report ({e.strerror or e}{': ' + str(e.filename) if e.filename else ''})")
         return
     typer.echo(str(path))
 

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Iterable
 
-from prozess.history import History, HistoryError, Op, op_from_dict
+from prozess.history import MAX_DEPTH, History, HistoryError, Op, check_not_blank, op_from_dict, read_regular_file
 
 __all__ = ["read_edn", "write_edn", "loads_ops", "dumps_op"]
 
@@ -69,7 +69,11 @@ def _plain(x: Any) -> Any:
         return [_plain(v) for v in x]
     if isinstance(x, edn.Char):
         return str(x)
-    return x
+    if x is None or isinstance(x, (str, int, float)):
+        return x
+    if hasattr(x, "isoformat"):  # #inst
+        return x.isoformat()
+    return str(x)  # #uuid, decimals (1.5M) and other tagged scalars: their text, so every value is JSON-able
 
 
 def _key(k: Any) -> str:
@@ -107,10 +111,29 @@ def _kafka_value(f: str, value: Any) -> Any:
     return value
 
 
+def _too_deep(x: Any, limit: int) -> bool:
+    """True when maps, vectors, lists or sets nest deeper than `limit` in `x` (iteratively, no recursion)."""
+    stack = [(x, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if _is_map(item):
+            children = list(item.keys()) + list(item.values())
+        elif _is_seq(item) or isinstance(item, (set, frozenset)):
+            children = list(item)
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((c, depth + 1) for c in children)
+    return False
+
+
 def _op_from_edn(m: Any, position: int) -> Op:
     edn = _edn()
     if not _is_map(m):
         raise HistoryError(f"expected an op map, got {type(m).__name__}")
+    if _too_deep(m, MAX_DEPTH + 1):
+        raise HistoryError(f"nested more than {MAX_DEPTH} deep; no Kafka op is, so the file is damaged or not a history")
     d = {_key(k): v for k, v in m.items()}
     plain: dict[str, Any] = {}
     for field in ("index", "time", "type", "process", "f", "node"):
@@ -145,7 +168,7 @@ def loads_ops(text: str, *, source: str | None = None) -> list[Op]:
     try:
         forms = edn.loads_all(text)
     except Exception as e:  # edn_format raises several exception types on bad input
-        raise HistoryError(f"not valid EDN ({e}); pass a Jepsen history.edn", path=source) from None
+        raise HistoryError(f"not valid EDN ({str(e)[:200]}); pass a Jepsen history.edn", path=source) from None
     if len(forms) == 1 and _is_seq(forms[0]):
         forms = list(forms[0])
     ops = []
@@ -160,9 +183,14 @@ def loads_ops(text: str, *, source: str | None = None) -> list[Op]:
 def read_edn(path: str | os.PathLike) -> History:
     """Reads a Jepsen EDN history file into a validated History."""
     path = Path(path)
-    if not path.exists():
-        raise HistoryError("no such file; pass a Jepsen history.edn", path=path)
-    ops = loads_ops(path.read_text(encoding="utf-8"), source=str(path))
+    data = read_regular_file(path, what="Jepsen history.edn")
+    check_not_blank(data, path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise HistoryError(f"not UTF-8 text (byte {e.start}); pass a Jepsen history.edn", path=path) from None
+    del data
+    ops = loads_ops(text, source=str(path))
     # Jepsen histories may be filtered or concatenated; positions are the truth here.
     ops = [op._replace(index=i) for i, op in enumerate(ops)]
     return History(ops, source=str(path))

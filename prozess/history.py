@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import gc
 import os
+import stat
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,8 @@ TYPES = frozenset({"invoke", "ok", "fail", "info"})
 COMPLETIONS = frozenset({"ok", "fail", "info"})
 NEMESIS = "nemesis"
 REQUIRED = ("index", "time", "type", "process", "f")
+INT64 = 2**63  # times, processes and indices are 64-bit signed integers, as in Jepsen and numpy
+MAX_DEPTH = 64  # deepest nesting of an op's value or error; real ones are 5 or 6 deep
 
 
 class HistoryError(ValueError):
@@ -139,18 +142,83 @@ def op_from_dict(d: Any, *, position: int | None = None) -> Op:
     if typ not in TYPES:
         raise HistoryError(f"field 'type' is {typ!r}; it must be one of invoke, ok, fail, info")
     process = d["process"]
-    if not (isinstance(process, int) and not isinstance(process, bool)) and process != NEMESIS:
-        raise HistoryError(f"field 'process' is {process!r}; it must be an integer or \"nemesis\"")
+    if not (isinstance(process, int) and not isinstance(process, bool) and -INT64 <= process < INT64) and process != NEMESIS:
+        raise HistoryError(f"field 'process' is {_short(process)}; it must be a 64-bit integer or \"nemesis\"")
     f = d["f"]
     if not isinstance(f, str) or not f:
         raise HistoryError(f"field 'f' is {f!r}; it must be a non-empty string")
     index = d.get("index", position)
-    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-        raise HistoryError(f"field 'index' is {index!r}; it must be a non-negative integer")
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < INT64:
+        raise HistoryError(f"field 'index' is {_short(index)}; it must be a non-negative 64-bit integer")
     time = d.get("time", 0 if position is not None else None)
-    if not isinstance(time, int) or isinstance(time, bool):
-        raise HistoryError(f"field 'time' is {time!r}; it must be an integer (ns since the run started)")
+    if not isinstance(time, int) or isinstance(time, bool) or not -INT64 <= time < INT64:
+        raise HistoryError(f"field 'time' is {_short(time)}; it must be a 64-bit integer (ns since the run started)")
+    for field in ("value", "error"):
+        if nesting_depth(d.get(field), MAX_DEPTH) > MAX_DEPTH:
+            raise HistoryError(f"field {field!r} is nested more than {MAX_DEPTH} deep; no Kafka op value is, so the file is damaged or not a history")
     return Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"))
+
+
+def _short(x: Any) -> str:
+    """repr of a field value for an error message, cut so a huge value cannot flood the terminal."""
+    r = repr(x)
+    return r if len(r) <= 80 else r[:77] + "..."
+
+
+def nesting_depth(x: Any, limit: int) -> int:
+    """How deep lists and dicts nest in `x` (a scalar is 0), counting no further than `limit + 1`.
+
+    Iterative, so a value nested thousands deep costs no Python recursion.
+    """
+    deepest = 0
+    stack = [(x, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, (list, tuple)):
+            continue
+        deepest = max(deepest, depth)
+        if depth > limit:
+            return depth
+        stack.extend((v, depth + 1) for v in item if isinstance(v, (list, tuple, dict)))
+    return deepest
+
+
+def read_regular_file(path: str | os.PathLike, *, what: str = "history") -> bytes:
+    """The bytes of `path`, which must be a regular file (not a directory, FIFO or device).
+
+    Opened non-blocking and checked again after opening, so a FIFO named as a
+    history is refused at once instead of hanging the reader.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise HistoryError(f"no such file; pass a {what} file or a run directory", path=path) from None
+    except OSError as e:
+        raise HistoryError(f"cannot be read ({e.strerror or e})", path=path) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
+        raise HistoryError(f"is {kind}; a {what} must be a regular file", path=path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as e:
+        raise HistoryError(f"cannot be read ({e.strerror or e})", path=path) from None
+    with open(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            raise HistoryError(f"is not a regular file; a {what} must be one", path=path)
+        try:
+            return fh.read()
+        except OSError as e:
+            raise HistoryError(f"cannot be read ({e.strerror or e})", path=path) from None
+
+
+def check_not_blank(data: bytes, path: str | os.PathLike) -> None:
+    """Refuses inputs that are plainly another kind of file than a text history."""
+    if data[:2] == b"\x1f\x8b":
+        raise HistoryError("is gzip-compressed; decompress it first (gunzip -k FILE) and pass the result", path=path)
+    if b"\x00" in data[:4096]:
+        raise HistoryError("holds binary data (NUL bytes); pass a text history (.jsonl or .edn)", path=path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,8 +357,6 @@ def read_jsonl(path: str | os.PathLike, *, validate: bool = True, warnings: list
     line raises HistoryError naming file and line.
     """
     path = Path(path)
-    if not path.exists():
-        raise HistoryError("no such file; pass a history.jsonl, a .edn history or a run directory", path=path)
     # Millions of small, acyclic objects: the cyclic GC would rescan them again and again for nothing.
     with gc_paused():
         return _read_jsonl(path, validate=validate, warnings=warnings)
@@ -309,9 +375,11 @@ def gc_paused() -> Iterator[None]:
 
 
 def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> History:
-    with open(path, "rb") as fh:
-        data = fh.read()
-    torn = bool(data) and not data.endswith(b"\n")
+    data = read_regular_file(path)
+    check_not_blank(data, path)
+    # A torn last line is a writer that stopped mid-line after complete ones; a file
+    # without any newline never had a complete line, so it is not skipped but refused.
+    torn = b"\n" in data and not data.endswith(b"\n")
     lines = data.split(b"\n")
     del data
     last = len(lines) - 1
@@ -323,12 +391,12 @@ def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> Hi
             continue
         try:
             d = loads(line)
-        except _JSONDecodeError as e:
+        except (_JSONDecodeError, RecursionError) as e:
             if n == last and torn:
                 if warnings is not None:
                     warnings.append(f"{path}:{n + 1}: last line is torn (the writer stopped mid-line); skipped")
                 break
-            raise HistoryError(f"not valid JSON ({e})", path=path, line=n + 1) from None
+            raise HistoryError(f"not valid JSON ({str(e)[:200]})", path=path, line=n + 1) from None
         # Fast path for well-formed ops; anything else goes through op_from_dict for its exact complaint.
         try:
             index, time, typ, process, f = d["index"], d["time"], d["type"], d["process"], d["f"]
@@ -340,9 +408,11 @@ def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> Hi
             and type(time) is int
             and type(typ) is str
             and typ in TYPES
-            and (type(process) is int or process == NEMESIS)
+            and -INT64 <= time < INT64
+            and ((type(process) is int and -INT64 <= process < INT64) or process == NEMESIS)
             and type(f) is str
             and f
+            and (line.count(b"[") + line.count(b"{") <= MAX_DEPTH or nesting_depth(d, MAX_DEPTH + 1) <= MAX_DEPTH + 1)
         ):
             append(Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error")))
             continue
@@ -368,8 +438,12 @@ def read_history(path: str | os.PathLike, *, warnings: list[str] | None = None) 
     if path.suffix == ".edn":
         from prozess.edn import read_edn
 
-        return read_edn(path)
-    return read_jsonl(path, warnings=warnings)
+        history = read_edn(path)
+    else:
+        history = read_jsonl(path, warnings=warnings)
+    if not history.ops:
+        raise HistoryError("holds no ops; a history to check, show, convert or report needs at least one", path=path)
+    return history
 
 
 class HistoryWriter:

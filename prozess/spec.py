@@ -200,6 +200,14 @@ class TestSpec:
         def bad(name: str, why: str) -> SpecError:
             return SpecError(f"{name}={getattr(self, name)!r} {why}")
 
+        from prozess.store import StoreError, safe_test_name
+
+        if not isinstance(self.name, str):
+            raise bad("name", "must be a string")
+        try:
+            safe_test_name(self.name)
+        except StoreError as e:
+            raise SpecError(str(e)) from None
         if self.workload not in WORKLOADS:
             raise bad("workload", f"is not a known workload; choose one of {', '.join(WORKLOADS)}")
         if not isinstance(self.time_limit, (int, float)) or not 0 < self.time_limit <= 7 * 24 * 3600:

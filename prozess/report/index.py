@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.parse
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,28 @@ def is_run_dir(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink() and any((path / f).exists() for f in RUN_FILES)
 
 
+_UNREADABLE = object()
+
+
 def _json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
+    """The decoded file; None when absent; _UNREADABLE when present but not a readable JSON file."""
+    if not os.path.lexists(path):
         return None
+    try:
+        if not path.is_file():
+            return _UNREADABLE
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return _UNREADABLE
+
+
+def run_href(run: str) -> str:
+    """The link to a run's report: a relative path with every segment percent-escaped.
+
+    Escaping turns `:` into `%3A`, so a run directory named `javascript:...` is a
+    path below the results dir, never a URL scheme.
+    """
+    return "./" + "/".join(urllib.parse.quote(part, safe="") for part in run.split("/")) + "/report.html"
 
 
 def _last_time_ns(history: Path) -> int | None:
@@ -43,9 +61,9 @@ def _last_time_ns(history: Path) -> int | None:
             continue
         try:
             t = json.loads(line).get("time")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             continue
-        if isinstance(t, int):
+        if isinstance(t, int) and not isinstance(t, bool) and abs(t) < 2**63:
             return t
     return None
 
@@ -88,7 +106,11 @@ def _runs_under(root: Path) -> list[Path]:
         if is_run_dir(test_dir):  # a run placed directly in the results dir
             runs.append(test_dir)
             continue
-        for run in sorted(test_dir.iterdir()):
+        try:
+            entries = sorted(test_dir.iterdir())
+        except OSError:
+            continue
+        for run in entries:
             if is_run_dir(run):
                 runs.append(run)
     return runs
@@ -101,33 +123,55 @@ def list_runs(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
         raise FileNotFoundError(f"{root}: no such results directory; pass --results-dir or set PROZESS_RESULTS_DIR")
     out = []
     for run in _runs_under(root):
-        test = _json(run / "test.json")
-        test = test if isinstance(test, dict) else {}
-        results = _json(run / "results.json")
-        results = results if isinstance(results, dict) else None
-        if results is None:
-            verdict = "unchecked"
-        else:
-            v = results.get("valid", "unknown")
-            verdict = "valid" if v is True else "invalid" if v is False else "unknown"
-        last = _last_time_ns(run / "history.jsonl") if (run / "history.jsonl").exists() else None
-        when = _when(run, test)
-        out.append(
-            {
-                "test": str(test.get("name") or (run.parent.name if run.parent != root else run.name)),
-                "run": run.relative_to(root).as_posix(),
-                "time": when.isoformat(timespec="seconds"),
-                "sort": when.timestamp(),
-                "verdict": verdict,
-                "anomalies": _anomaly_counts(results or {}),
-                "duration_s": None if last is None else last / 1e9,
-                "report": (run / "report.html").exists(),
-                "workload": test.get("workload"),
-                "seed": test.get("seed"),
-            }
-        )
+        out.append(_summary(root, run))
     out.sort(key=lambda r: (-r["sort"], r["run"]))
     return out
+
+
+def _summary(root: Path, run: Path) -> dict[str, Any]:
+    """One row of the index; a run whose files are damaged is shown as "unreadable", never skipped."""
+    problems = []
+    test = _json(run / "test.json")
+    if test is _UNREADABLE or (test is not None and not isinstance(test, dict)):
+        problems.append("test.json")
+    test = test if isinstance(test, dict) else {}
+    results = _json(run / "results.json")
+    anomalies: dict[str, int] = {}
+    if results is None:
+        verdict = "unchecked"
+    elif not isinstance(results, dict):
+        verdict = "unreadable"
+        problems.append("results.json")
+    else:
+        v = results.get("valid", "unknown")
+        verdict = "valid" if v is True else "invalid" if v is False else "unknown"
+        try:
+            anomalies = _anomaly_counts(results)
+        except (AttributeError, TypeError, ValueError):
+            verdict = "unreadable"
+            problems.append("results.json")
+    history = run / "history.jsonl"
+    last = _last_time_ns(history) if history.is_file() else None
+    try:
+        when = _when(run, test)
+    except (OSError, ValueError, OverflowError):
+        when = datetime.fromtimestamp(0, timezone.utc)
+    rel = run.relative_to(root).as_posix()
+    seed = test.get("seed")
+    return {
+        "test": str(test.get("name") or (run.parent.name if run.parent != root else run.name))[:200],
+        "run": rel,
+        "href": run_href(rel),
+        "time": when.isoformat(timespec="seconds"),
+        "sort": when.timestamp(),
+        "verdict": verdict,
+        "problems": problems,
+        "anomalies": anomalies,
+        "duration_s": None if last is None else last / 1e9,
+        "report": (run / "report.html").is_file(),
+        "workload": str(test["workload"])[:100] if test.get("workload") is not None else None,
+        "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
+    }
 
 
 def build_index(results_dir: str | os.PathLike) -> str:
@@ -137,7 +181,7 @@ def build_index(results_dir: str | os.PathLike) -> str:
     root = Path(results_dir)
     runs = list_runs(root)
     env = jinja2.Environment(loader=jinja2.PackageLoader("prozess.report", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    counts = {v: sum(1 for r in runs if r["verdict"] == v) for v in ("valid", "invalid", "unknown", "unchecked")}
+    counts = {v: sum(1 for r in runs if r["verdict"] == v) for v in ("valid", "invalid", "unknown", "unchecked", "unreadable")}
     css = (Path(__file__).parent / "templates" / "report.css").read_text()
     return env.get_template("index.html.j2").render(
         runs=runs, counts=counts, root=str(root), css=css, generated=datetime.now(timezone.utc).isoformat(timespec="seconds")

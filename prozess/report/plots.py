@@ -22,6 +22,7 @@ OUTCOME_COLOURS = {"ok": "#2e9e4f", "fail": "#d64545", "info": "#e0a100"}
 QUANTILE_COLOURS = {"p50": "#3b7dd8", "p95": "#e08a00", "p99": "#c0392b"}
 TEXT = "#888888"
 MAX_FS = 8
+MAX_BUCKETS = 2000  # per plot, whatever the span: a history's times must not decide how much memory a plot takes
 _NICE = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600]
 
 
@@ -158,6 +159,7 @@ def render_plots(pairs: dict[str, Any], windows: list[FaultWindow], colours: dic
     ok_count = int((pairs["outcome"] == 1).sum())
     width = _bucket_width(max(duration_s / 150.0, duration_s * 20.0 / max(ok_count, 1), 1e-3))
     x_max = max(duration_s, float(pairs["t1"].max()) if pairs["t1"].size else 0.0, 1e-3)
+    width = max(width, x_max / MAX_BUCKETS)  # past the nicest width (600 s), bound the count instead
     n_buckets = int(x_max / width) + 1
     kinds = [Patch(color=colours[k], alpha=0.35, label=k) for k in colours]
     out: dict[str, str] = {}
@@ -184,7 +186,7 @@ def render_plots(pairs: dict[str, Any], windows: list[FaultWindow], colours: dic
                     m = sel & (pairs["outcome"] == code)
                     if not m.any():
                         continue
-                    b = np.clip(np.floor(t1[m] / width).astype(np.int64), 0, None)
+                    b = np.clip(np.floor(t1[m] / width).astype(np.int64), 0, n_buckets - 1)
                     counts = np.bincount(b, minlength=n_buckets)  # empty buckets are zeros, not gaps
                     _steps(ax, np.arange(counts.size) * width, counts / width, width, color=OUTCOME_COLOURS[name], lw=1.2, label=name)
                 ax.set_ylabel(f"{fs[c]}\nops/s", fontsize=8)

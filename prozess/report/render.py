@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import os
 import shlex
-import time as _time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 from prozess.history import NEMESIS, Op, gc_paused
 from prozess.report.encode import encode_history, script_json, value_text
 from prozess.report.faults import FaultWindow, fault_windows, windows_at
-from prozess.report.run import RunData, load_run
+from prozess.report.run import ReportSourceError, RunData, load_run
 
 __all__ = ["write_report", "render_report", "verdict_of", "anomaly_sections"]
 
@@ -297,6 +296,16 @@ def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
 
 
+def _write_plot(plots_dir: Path, name: str, svg: str) -> None:
+    """Writes one plot through a unique temporary file, never through a planted symlink."""
+    from prozess.store import atomic_write
+
+    if plots_dir.is_symlink():
+        raise ReportSourceError(f"{plots_dir}: is a symlink; remove it so the plots are written into the run itself")
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write(plots_dir / name, lambda tmp: tmp.write_text(svg))
+
+
 def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None) -> str:
     """The report's HTML; writes the plot SVGs into `plots_dir` when given."""
     from prozess.report.plots import fault_colours, latency_summary, op_pairs, render_plots
@@ -316,8 +325,7 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
     plots = []
     for name, svg in svgs.items():
         if plots_dir is not None:
-            plots_dir.mkdir(parents=True, exist_ok=True)
-            (plots_dir / f"{name}.svg").write_text(svg)
+            _write_plot(plots_dir, f"{name}.svg", svg)
         plots.append({"name": name, "src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
                       "file": _rel(plots_dir / f"{name}.svg", out_dir) if plots_dir is not None else None})
     columns = encode_history(ops, keep=_cited_ops(sections))
@@ -379,7 +387,7 @@ def _write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None) 
     out.mkdir(parents=True, exist_ok=True)
     html = render_report(data, out, plots_dir=out / "plots")
     path = out / "report.html"
-    tmp = out / f".report.html.{os.getpid()}.{int(_time.time() * 1000)}.tmp"
-    tmp.write_text(html, encoding="utf-8")
-    os.replace(tmp, path)
+    from prozess.store import atomic_write
+
+    atomic_write(path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     return path

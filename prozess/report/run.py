@@ -46,8 +46,10 @@ class RunData:
 
 def _read_json(path: Path, warnings: list[str]) -> Any:
     try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as e:
+        if not path.is_file():
+            raise OSError(f"{path.name} is not a regular file")
+        return json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as e:
         warnings.append(f"{path.name} could not be read ({e}); the report goes on without it")
         return None
 
@@ -86,7 +88,12 @@ def load_run(source: str | os.PathLike) -> RunData:
             raise ReportSourceError(f"{source}: not a history; pass a run directory or a .jsonl/.edn history file")
         history_path = source
     try:
-        history = read_history(history_path, warnings=warnings) if history_path.exists() else History([])
+        if run_dir is not None and history_path.exists() and _blank(history_path):
+            # a run that stopped before its first op leaves an empty history: report what there is
+            warnings.append(f"{history_path.name} is empty: the run recorded no ops")
+            history = History([])
+        else:
+            history = read_history(history_path, warnings=warnings) if history_path.exists() else History([])
     except HistoryError as e:
         raise ReportSourceError(f"cannot read the history: {e}") from None
     data = RunData(source=source, run_dir=run_dir, history_path=history_path, history=history, warnings=warnings)
@@ -100,13 +107,17 @@ def load_run(source: str | os.PathLike) -> RunData:
         results_path = run_dir / "results.json"
         if results_path.exists():
             results = _read_json(results_path, warnings)
-            if isinstance(results, dict):
+            if isinstance(results, dict) and _plausible_results(results):
                 data.results = results
+            elif results is not None:
+                warnings.append("results.json is not a checker result (unexpected shape); it is ignored")
         nemesis_path = run_dir / "nemesis.jsonl"
-        if nemesis_path.exists():
+        if nemesis_path.exists() and not nemesis_path.is_file():
+            warnings.append("nemesis.jsonl is not a regular file; skipped")
+        elif nemesis_path.exists():
             data.nemesis_log, data.nemesis_log_total = _read_nemesis_log(nemesis_path, warnings)
         nodes = run_dir / "nodes"
-        if nodes.is_dir():
+        if nodes.is_dir() and not nodes.is_symlink():
             data.node_files = _node_files(nodes)
     if not data.results:
         data.results = run_checkers(history, data.test)
@@ -114,6 +125,29 @@ def load_run(source: str | os.PathLike) -> RunData:
         if run_dir is not None:
             warnings.append("results.json is missing or unreadable: the history was checked again for this report")
     return data
+
+
+def _blank(path: Path) -> bool:
+    """True for a regular file holding nothing but whitespace (read only when it is small)."""
+    try:
+        return path.is_file() and path.stat().st_size < 4096 and not path.read_bytes().strip()
+    except OSError:
+        return False
+
+
+def _plausible_results(results: dict[str, Any]) -> bool:
+    """Whether a results.json has the shape of a checker result, so the report can rely on it."""
+
+    def names(x: Any) -> bool:
+        return x is None or (isinstance(x, list) and all(isinstance(n, str) for n in x))
+
+    def one(r: Any) -> bool:
+        return isinstance(r, dict) and names(r.get("anomaly-types")) and isinstance(r.get("anomalies", {}), dict)
+
+    checkers = results.get("checkers")
+    if checkers is not None and not (isinstance(checkers, dict) and all(one(r) for r in checkers.values())):
+        return False
+    return results.get("valid", "unknown") in (True, False, "unknown") and one(results)
 
 
 def _read_nemesis_log(path: Path, warnings: list[str]) -> tuple[list[Any], int]:
@@ -128,16 +162,16 @@ def _read_nemesis_log(path: Path, warnings: list[str]) -> tuple[list[Any], int]:
                 continue
             try:
                 entries.append(json.loads(line))
-            except ValueError:
+            except (ValueError, RecursionError):
                 warnings.append(f"nemesis.jsonl line {n} is not valid JSON; skipped")
     return entries, total
 
 
 def _node_files(nodes: Path) -> list[tuple[str, Path, int]]:
     out: list[tuple[str, Path, int]] = []
-    for node_dir in sorted(p for p in nodes.iterdir() if p.is_dir()):
+    for node_dir in sorted(p for p in nodes.iterdir() if p.is_dir() and not p.is_symlink()):
         for path in sorted(node_dir.rglob("*")):
-            if path.is_file():
+            if path.is_file() and not path.is_symlink():
                 out.append((node_dir.name, path, path.stat().st_size))
                 if len(out) >= MAX_NODE_FILES:
                     return out
