@@ -125,13 +125,17 @@ def log4j2_properties() -> str:
     ])
 
 
-def jvm_opts(spec: ClusterSpec) -> str:
-    """A modest heap and a small footprint so five brokers fit on a small machine."""
-    return " ".join([
+def jvm_opts(spec: ClusterSpec) -> list[str]:
+    """A modest heap and a small footprint so five brokers fit on a small machine.
+
+    One JVM argument per item; node.env carries them one per line and kafka-start
+    passes each as exactly one argument, never re-split by the shell.
+    """
+    return [
         f"-Xmx{spec.heap}", "-Xms64m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-XX:ActiveProcessorCount=2", "-Xss512k",
         "-XX:ReservedCodeCacheSize=64m", "-XX:MaxMetaspaceSize=128m", "-Djava.awt.headless=true",
         "-Djava.net.preferIPv4Stack=true",
-    ])
+    ]
 
 
 def node_env(spec: ClusterSpec, cluster_id: str, layout: NodeLayout) -> str:
@@ -142,7 +146,7 @@ def node_env(spec: ClusterSpec, cluster_id: str, layout: NodeLayout) -> str:
         "KAFKA_LOGS": layout.logs,
         "KAFKA_PIDFILE": layout.pidfile,
         "KAFKA_CLUSTER_ID": cluster_id,
-        "KAFKA_JVM_OPTS": jvm_opts(spec),
+        "KAFKA_JVM_OPTS": "\n".join(jvm_opts(spec)),
         "JAVA": layout.java,
     }
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())

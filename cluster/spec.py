@@ -9,6 +9,7 @@ how a campaign proves it can see data loss.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,10 @@ __all__ = ["ClusterSpec", "SpecError", "KAFKA_VERSION", "PRESETS", "MAX_NODES"]
 
 KAFKA_VERSION = "4.4.0"
 MAX_NODES = 9
+
+
+HEAP = re.compile(r"^[1-9][0-9]{0,11}[kKmMgG]?$")  # a JVM size, as -Xmx takes it: 512m, 2g, 536870912
+PROPERTY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
 class SpecError(ValueError):
@@ -105,6 +110,13 @@ class ClusterSpec:
             isinstance(k, str) and isinstance(v, str) for k, v in self.broker_overrides.items()
         ):
             raise bad("broker_overrides", "must map property names to string values")
+        for k, v in self.broker_overrides.items():
+            # each becomes one `key=value` line of a node's server.properties
+            if not PROPERTY_NAME.match(k) or any(c in v for c in "\n\r\x00"):
+                raise SpecError(f"cluster spec: broker_overrides entry {k!r}={v!r} must be a property name (letters, digits, . _ -) "
+                                "and a value on one line")
+        if not isinstance(self.heap, str) or not HEAP.match(self.heap):
+            raise bad("heap", "must be a JVM heap size such as 512m or 2g (digits and one of k, m, g)")
         if not self.kafka_version or not all(c.isalnum() or c in ".-" for c in self.kafka_version):
             raise bad("kafka_version", "must look like 4.4.0")
 

@@ -30,25 +30,38 @@ def save_case(source: Path, dest: Path, *, note: str | None = None, force: bool 
     from prozess.history import read_history
     from prozess.store import Run
 
+    from prozess.store import replace_dir
+
+    if dest.exists() and not dest.is_dir():
+        raise FileExistsError(f"{dest}: exists and is not a directory; name a folder for the case")
+    if dest.is_dir() and any(dest.iterdir()):
+        if not force:
+            raise FileExistsError(f"{dest}: exists and is not empty; pass --force to replace it")
+        if not (dest / "expected.json").exists() or dest.is_symlink():
+            # --force replaces a regression case whole; a folder that is not one is never deleted
+            raise FileExistsError(f"{dest}: is not a regression case (no expected.json); choose another folder")
     history = read_history(source)
     test = Run(source).test() if source.is_dir() else None
     result = check_history(history, test or None, None)
-    if dest.exists() and any(dest.iterdir()) and not force:
-        raise FileExistsError(f"{dest}: exists and is not empty; pass --force to replace it")
-    dest.mkdir(parents=True, exist_ok=True)
-    src_history = source / "history.jsonl" if source.is_dir() else source
-    if src_history.suffix == ".edn":
-        shutil.copyfile(src_history, dest / "history.edn")
-    else:
-        shutil.copyfile(src_history, dest / "history.jsonl")
-    if test:
-        # A regression case travels with the repository: no path of the machine that recorded it.
-        portable = {k: v for k, v in test.items() if k not in ("results_dir", "run_dir")}
-        (dest / "test.json").write_text(json.dumps(portable, indent=2) + "\n")
     expected = expected_of(result)
     if note:
         expected["note"] = note
-    (dest / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+    src_history = Path(history.source) if history.source else source
+
+    def fill(case: Path) -> None:
+        if src_history.suffix == ".edn":
+            shutil.copyfile(src_history, case / "history.edn")
+        else:
+            shutil.copyfile(src_history, case / "history.jsonl")
+        if test:
+            # A regression case travels with the repository: no path of the machine that recorded it.
+            portable = {k: v for k, v in test.items() if k not in ("results_dir", "run_dir")}
+            (case / "test.json").write_text(json.dumps(portable, indent=2) + "\n")
+        (case / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+
+    # The new case is built aside and swapped in: nothing of an old case (say, its
+    # history.jsonl beside a new history.edn) survives to be checked by mistake.
+    replace_dir(dest, fill)
     return expected
 
 
@@ -72,7 +85,7 @@ def save(
             fail(str(e))
     try:
         expected = save_case(source, dest, note=note, force=force)
-    except (HistoryError, FileExistsError) as e:
+    except (HistoryError, FileExistsError, StoreError) as e:
         fail(str(e))
         return
     typer.echo(f"saved {dest}: valid={expected['valid']} anomalies={', '.join(expected['anomaly-types']) or 'none'}")

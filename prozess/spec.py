@@ -247,6 +247,12 @@ class TestSpec:
             raise SpecError(f"workload: {e}") from None
         if self.client.get("properties_file"):
             read_properties(self.client["properties_file"])
+        props = self.client.get("properties") or {}
+        if not isinstance(props, dict):
+            raise SpecError("client.properties must be a table of key = value")
+        for k, v in props.items():
+            if not str(k).strip() or any(c in str(k) + str(v) for c in "\n\r\x00"):
+                raise SpecError(f"client.properties entry {str(k)!r}={str(v)!r} must be a key and a value on one line")
 
     def resolve_seed(self) -> int:
         """Fixes a random seed if none was given (so test.json always holds the one used)."""

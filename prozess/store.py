@@ -125,6 +125,9 @@ def replace_dir(dest: Path, fill: Callable[[Path], Any]) -> None:
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.new."))
+    umask = os.umask(0)
+    os.umask(umask)
+    new.chmod(0o777 & ~umask)  # mkdtemp makes it private; the case is an ordinary folder
     try:
         fill(new)
     except BaseException:
