@@ -30,5 +30,7 @@ test: setup
 test-fast: venv
 	$(PYTEST) -q -m "not integration and not slow and not browser" tests
 
+# Deletes run directories only (those holding test.json or history.jsonl), under
+# $PROZESS_RESULTS_DIR or ./results; other folders and files stay.
 clean-results:
-	find results -mindepth 1 -maxdepth 1 ! -name README.md ! -name .gitignore -exec rm -rf {} +
+	$(VENV)/bin/python -c 'from prozess.store import clean_results; [print("removed", p) for p in clean_results()]'

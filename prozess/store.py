@@ -271,9 +271,9 @@ class Run:
 def _read_json(path: Path) -> Any:
     if not os.path.lexists(path):
         return None
+    if not path.is_file():
+        raise StoreError(f"{path}: not a regular file; a run keeps its JSON files as plain files")
     try:
-        if not path.is_file():
-            raise StoreError(f"{path}: not a regular file; a run keeps its JSON files as plain files")
         return json.loads(path.read_bytes())
     except OSError as e:
         raise StoreError(f"{path}: cannot be read ({e.strerror or e})") from None

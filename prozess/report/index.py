@@ -143,8 +143,13 @@ def _summary(root: Path, run: Path) -> dict[str, Any]:
         verdict = "unreadable"
         problems.append("results.json")
     else:
+        from prozess.report.run import plausible_results
+
         v = results.get("valid", "unknown")
         verdict = "valid" if v is True else "invalid" if v is False else "unknown"
+        if not plausible_results(results):
+            verdict = "unreadable"
+            problems.append("results.json")
         try:
             anomalies = _anomaly_counts(results)
         except (AttributeError, TypeError, ValueError):

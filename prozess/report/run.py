@@ -87,6 +87,8 @@ def load_run(source: str | os.PathLike) -> RunData:
         if source.suffix not in (".jsonl", ".edn", ".json"):
             raise ReportSourceError(f"{source}: not a history; pass a run directory or a .jsonl/.edn history file")
         history_path = source
+    if history_path.exists() and not history_path.is_file():
+        raise ReportSourceError(f"{history_path}: not a regular file; a history is a plain .jsonl or .edn file")
     try:
         if run_dir is not None and history_path.exists() and _blank(history_path):
             # a run that stopped before its first op leaves an empty history: report what there is
@@ -107,7 +109,7 @@ def load_run(source: str | os.PathLike) -> RunData:
         results_path = run_dir / "results.json"
         if results_path.exists():
             results = _read_json(results_path, warnings)
-            if isinstance(results, dict) and _plausible_results(results):
+            if isinstance(results, dict) and plausible_results(results):
                 data.results = results
             elif results is not None:
                 warnings.append("results.json is not a checker result (unexpected shape); it is ignored")
@@ -135,7 +137,7 @@ def _blank(path: Path) -> bool:
         return False
 
 
-def _plausible_results(results: dict[str, Any]) -> bool:
+def plausible_results(results: dict[str, Any]) -> bool:
     """Whether a results.json has the shape of a checker result, so the report can rely on it."""
 
     def names(x: Any) -> bool:
