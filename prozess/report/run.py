@@ -104,6 +104,8 @@ def load_run(source: str | os.PathLike) -> RunData:
         if test_path.exists():
             test = _read_json(test_path, warnings)
             data.test = test if isinstance(test, dict) else {}
+            if test is not None and not isinstance(test, dict):
+                warnings.append(f"test.json holds a JSON {type(test).__name__}, not the test's spec; it is ignored")
         else:
             warnings.append("test.json is missing: the test's spec, seed and versions are unknown")
         results_path = run_dir / "results.json"
