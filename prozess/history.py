@@ -139,14 +139,14 @@ def op_from_dict(d: Any, *, position: int | None = None) -> Op:
                 continue
             raise HistoryError(f"missing field {field!r}")
     typ = d["type"]
-    if typ not in TYPES:
-        raise HistoryError(f"field 'type' is {typ!r}; it must be one of invoke, ok, fail, info")
+    if not isinstance(typ, str) or typ not in TYPES:
+        raise HistoryError(f"field 'type' is {_short(typ)}; it must be one of invoke, ok, fail, info")
     process = d["process"]
     if not (isinstance(process, int) and not isinstance(process, bool) and -INT64 <= process < INT64) and process != NEMESIS:
         raise HistoryError(f"field 'process' is {_short(process)}; it must be a 64-bit integer or \"nemesis\"")
     f = d["f"]
     if not isinstance(f, str) or not f:
-        raise HistoryError(f"field 'f' is {f!r}; it must be a non-empty string")
+        raise HistoryError(f"field 'f' is {_short(f)}; it must be a non-empty string")
     index = d.get("index", position)
     if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < INT64:
         raise HistoryError(f"field 'index' is {_short(index)}; it must be a non-negative 64-bit integer")

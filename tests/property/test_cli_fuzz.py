@@ -146,6 +146,7 @@ def _every_command_answers(content: bytes, suffix: str) -> None:
 @example(("{" + '"a":[' * 5000 + "1" + "]" * 5000 + "}\n").encode())
 @example((json.dumps({**OP, "time": 9 * 10**18}) + "\n" + json.dumps({**OP, "index": 1, "type": "ok"}) + "\n").encode())
 @example((json.dumps({**OP, "f": ESC, "value": [["send", ESC, 1]]}) + "\n").encode())
+@example((json.dumps({**OP, "type": {"invoke": 1}}) + "\n").encode())  # an unhashable type once raised TypeError
 def test_jsonl_inputs(content):
     _every_command_answers(content, ".jsonl")
 
