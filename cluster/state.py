@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import re
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,9 +52,10 @@ def load_state(name: str) -> dict[str, Any]:
 def save_state(state: dict[str, Any]) -> None:
     path = state_path(state["name"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    from prozess.store import atomic_write
+
+    text = json.dumps(state, indent=2, sort_keys=True)
+    atomic_write(path, lambda tmp: tmp.write_text(text))  # a unique temporary name, never a planted symlink
 
 
 def delete_state(name: str) -> None:
