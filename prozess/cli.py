@@ -128,7 +128,7 @@ def runs(results_dir: Optional[Path] = ResultsDir, as_json: bool = typer.Option(
     for row in rows:
         verdict = {True: "valid", False: "INVALID", None: "unchecked"}.get(row["valid"], str(row["valid"]))
         anomalies = ", ".join(f"{k}×{v}" for k, v in sorted(row["anomalies"].items()))
-        typer.echo(f"{row['time']}  {verdict:9}  {row['test']}  {anomalies}".rstrip())
+        typer.echo(printable(f"{row['time']}  {verdict:9}  {row['test']}  {anomalies}".rstrip()))
 
 
 # ------------------------------------------------------------------ check
