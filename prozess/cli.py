@@ -342,12 +342,23 @@ def serve(
     port: int = typer.Option(8000, "--port", help="Port on 127.0.0.1."),
 ) -> None:
     """Browse all stored runs in a local web page (loopback only)."""
-    from prozess.report import serve as serve_runs
     from prozess.store import default_results_dir
 
+    from prozess.report.server import make_server
+
     root = default_results_dir(results_dir)
-    typer.echo(f"serving {root} at http://127.0.0.1:{port}/ (Ctrl-C to stop)")
-    serve_runs(root, port=port)
+    try:
+        server = make_server(root, port=port)
+    except (OSError, ValueError) as e:
+        fail(f"cannot serve {root} on 127.0.0.1:{port}: {e.strerror if isinstance(e, OSError) and e.strerror else e}")
+        return
+    typer.echo(f"serving {root} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 # ------------------------------------------------------------------ commands of other areas

@@ -198,3 +198,16 @@ def test_an_unreadable_results_json_shows_the_run_as_unreadable(tmp_path, serve)
     (run / "results.json").chmod(0)
     status, html = serve(root)("/")
     assert status == 200 and ">UNREADABLE<" in html
+
+
+def test_serve_with_a_missing_dir_or_a_taken_port_is_a_clear_error(tmp_path, serve):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "prozess", "serve", "--results-dir", str(tmp_path / "nope")], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "no such results directory" in p.stderr
+    root = tmp_path / "results"
+    root.mkdir()
+    get = serve(root)
+    p = subprocess.run([sys.executable, "-m", "prozess", "serve", "--results-dir", str(root), "--port", str(get.port)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "cannot serve" in p.stderr
