@@ -32,7 +32,7 @@ from typing import Any
 __all__ = ["serve", "make_server", "check_loopback", "REPORT_TIMEOUT_S", "REPORT_MEMORY_BYTES"]
 
 REPORT_TIMEOUT_S = 300.0  # a million-op report takes well under a minute
-REPORT_MEMORY_BYTES = 4 * 2**30  # address space of the report builder (numpy and matplotlib reserve some)
+REPORT_MEMORY_BYTES = 8 * 2**30  # address space of the report builder: a 1M-op run needs ~2.5 GB resident, numpy reserves more
 
 # Runs in a child process: caps its address space, then builds one report.
 _BUILD = """
