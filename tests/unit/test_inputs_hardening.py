@@ -16,9 +16,12 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from prozess.cli import app
+from prozess.history import json_line_depth, nesting_depth
 
 runner = CliRunner()
 OP = {"index": 0, "time": 0, "type": "invoke", "process": 0, "f": "send", "value": [["send", "x", 1]]}
@@ -197,3 +200,18 @@ def test_terminal_escapes_in_f_and_keys_are_printed_escaped(tmp_path):
     bad.write_text(json.dumps({**ops[0], "type": f"x{ESC}"}) + "\n")
     p = subprocess.run([sys.executable, "-m", "prozess", "check", str(bad)], capture_output=True, timeout=60)
     assert p.returncode == 2 and b"\x1b" not in p.stderr
+
+
+_json = st.recursive(
+    st.one_of(st.none(), st.integers(), st.text(alphabet='[]{}"\\ab\n\x00', max_size=6)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(alphabet='[]{}"\\a', max_size=3), inner, max_size=3)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_json, st.booleans())
+def test_json_line_depth_is_the_depth_of_the_decoded_value(value, ascii_only):
+    """The byte-level depth scan that guards the fast reader agrees with a walk of the decoded value."""
+    line = json.dumps(value, ensure_ascii=ascii_only).encode("utf-8", "surrogatepass")
+    assert json_line_depth(line, 100) == nesting_depth(value, 100)
