@@ -225,7 +225,7 @@ def encode_history(
     cap = max_value_chars + 64
     text_and_keys = _text_and_keys
     for op in ops:
-        index, time, typ, process, f, value, node, error = op
+        index, time, typ, process, f, value, node, error = op[:8]
         us = time // 1000
         dt.append(us - prev)
         prev = us
