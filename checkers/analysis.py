@@ -326,6 +326,7 @@ class ReadScan:
         writer_of = a.writer_of
         orders = a.orders
         failed = a.failed
+        rebalanced = a.rebalanced
         empty: dict = {}
         garbage: list = []
         g1a: list = []
@@ -343,7 +344,10 @@ class ReadScan:
             node = t != "fail"
             sr = i if ok else (inv[i] if inv[i] >= 0 else i)
             pre_done = False
+            rk = rebalanced.get(i) if rebalanced else None
             for k, lst in rs.items():
+                # Jepsen: a key the op's rebalance-log names was reassigned mid-op; its internal order says nothing.
+                int_order = rk is None or k not in rk
                 wk = writer_of.get(k, empty)
                 vo = orders.get(k)
                 by_value = vo.by_value if vo is not None else empty
@@ -376,7 +380,7 @@ class ReadScan:
                         g1a.append({"key": k, "value": v, "offset": o, "reader": i, "writer": w})
                     i2 = by_value.get(v)
                     if i2 is not None:
-                        if i1 is not None:
+                        if i1 is not None and int_order:
                             d = i2 - i1
                             if d > 1:
                                 skips.append({"type": "skip", "key": k, "values": [v1, v], "delta": d,

@@ -16,7 +16,7 @@ from typing import Any
 
 __all__ = ["to_indices"]
 
-OP_LISTS = frozenset({"ops", "cycle"})
+OP_LISTS = frozenset({"ops", "cycle", "final-readers"})
 OP_FIELDS = frozenset({"writer", "reader", "op", "max-read", "completed", "invoked"})
 # Sections of a result that hold examples; everything else (counts, unseen maps, graph stats) stays as is.
 _PROSE_OP = re.compile(r"\b([Oo]p) (\d+)\b")
