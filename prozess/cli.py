@@ -259,7 +259,11 @@ def history_show(
     if process is not None:
         want_process = int(process) if process.lstrip("-").isdigit() else process
     shown = 0
-    for op in history.ops[start:]:
+    import bisect
+
+    # --from is an op index; indices may have gaps, so find the first op at or after it.
+    first = bisect.bisect_left([op.index for op in history.ops], start) if not history.dense else max(start, 0)
+    for op in history.ops[first:]:
         if shown >= limit:
             break
         if want_process is not None and op.process != want_process:

@@ -283,3 +283,17 @@ def test_values_missing_from_the_final_reads_are_truncated_tail():
     # Without final marks (a Jepsen history) nothing is claimed.
     plain = rows(base, [(9, "invoke", "assign", ["x"]), (9, "ok", "assign", ["x"])], poll(9, {"x": [[0, 1]]}))
     assert "truncated-tail" not in check(History(ops_of(*plain)), names=["queue"])["anomaly-types"]
+
+
+def test_report_links_go_to_the_cited_op_and_show_its_own_index(tmp_path):
+    from prozess.report import write_report
+
+    write_jsonl(History(ops_of(*LOST, gap=10, start=3)), tmp_path / "history.jsonl")
+    html = write_report(tmp_path / "history.jsonl").read_text()
+    # lost-write cites the send at index 13 (position 1) and the poll at index 53 (position 5).
+    assert 'href="#op-1" data-op="1">#13</a>' in html and 'href="#op-5" data-op="5">#53</a>' in html
+    assert '"ix":[3,13,23,33,43,53]' in html.replace(" ", "")
+    # Dense twin: positions and indices agree, and no index column is sent.
+    write_jsonl(History(ops_of(*LOST)), tmp_path / "dense.jsonl")
+    dense = write_report(tmp_path / "dense.jsonl", tmp_path / "d").read_text()
+    assert 'href="#op-1" data-op="1">#1</a>' in dense and '"ix":' not in dense
