@@ -76,6 +76,17 @@ NEMESIS = "nemesis"
 # 19 or more digits in a row: an integer that may not fit in 64 bits, which orjson would turn into a
 # float (two such values would then compare equal). Lines holding one are parsed exactly instead.
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_DIGITS_AS_ZERO = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_RUN = b"0" * 19
+
+
+def _has_long_digits(data: bytes, chunk: int = 1 << 23) -> bool:
+    """True if `data` holds 19 digits in a row (a C-speed scan: digits to "0", the rest to " ", then find)."""
+    step = chunk - len(_RUN)
+    for start in range(0, len(data), step):
+        if _RUN in data[start:start + chunk].translate(_DIGITS_AS_ZERO):
+            return True
+    return False
 REQUIRED = ("index", "time", "type", "process", "f")
 KNOWN = frozenset(REQUIRED + ("value", "node", "error"))
 
@@ -356,7 +367,7 @@ def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> Hi
     with open(path, "rb") as fh:
         data = fh.read()
     torn = bool(data) and not data.endswith(b"\n")
-    long_digits = _LONG_DIGITS.search(data) is not None
+    long_digits = _has_long_digits(data)
     lines = data.split(b"\n")
     del data
     last = len(lines) - 1
