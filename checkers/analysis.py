@@ -104,6 +104,7 @@ class Analysis:
         self.final_keys: set = set()             # keys the final phase assigned (ops marked "final")
         self.final_values: dict[Any, set] = {}   # key -> values the final phase's polls read
         self.final_readers: dict[Any, list] = {}  # key -> final-phase polls that read it
+        self.final_subs: list[int] = []          # the final phase's ok assign/subscribe ops
         self._scan: ReadScan | None = None
         self._s_map: dict[int, int] | None = None
         try:
@@ -156,6 +157,7 @@ class Analysis:
                     self.subs.append(i)
                     if final and t == "ok" and isinstance(value, list):
                         self.final_keys.update(str(k) for k in value)
+                        self.final_subs.append(i)
                 continue
             txns.append(i)
             if not value:

@@ -68,7 +68,10 @@ def render(a: Analysis):
         finals = c["final-readers"]
         who = f"op {reader} (ok {a.ops[reader].f} by process {a.ops[reader].process})" if reader is not None else "an ok poll"
         if c["final-last-offset"] is None:
-            tail = "returned nothing for the key at all"
+            subs = a.final_subs[:2]
+            tail = ("returned nothing for the key at all"
+                    + (f" (the final phase assigned it in op{'s' if len(subs) > 1 else ''} {', '.join(map(str, subs))})"
+                       if subs else ""))
         elif c["hole"]:
             tail = f"read up to offset {c['final-last-offset']} but skipped it (a hole)"
         else:
@@ -77,7 +80,7 @@ def render(a: Analysis):
                 + f". After healing, the final reads of key {k!r} from the beginning of its log "
                 + (f"(ops {', '.join(map(str, finals[:4]))}) " if finals else "")
                 + f"{tail}: a value once visible vanished from the log.")
-        ops = ([reader] if reader is not None else []) + list(finals[:4])
+        ops = ([reader] if reader is not None else []) + list(finals[:4] or a.final_subs[:2])
         data = {kk: vv for kk, vv in c.items() if kk not in ("reader", "final-readers")}
         return {"explanation": text, "ops": ops, "reader": reader, **data}
 

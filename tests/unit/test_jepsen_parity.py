@@ -279,7 +279,9 @@ def test_values_missing_from_the_final_reads_are_truncated_tail():
     assert "a hole" in hole["checkers"]["queue"]["anomalies"]["truncated-tail"]["examples"][0]["explanation"]
     # Everything gone: the final phase assigned x and read nothing of it.
     empty = check(History(ops_of(*base, *_final({}))), names=["queue"])
-    assert empty["checkers"]["queue"]["anomalies"]["truncated-tail"]["count"] == 3
+    e = empty["checkers"]["queue"]["anomalies"]["truncated-tail"]
+    assert e["count"] == 3 and e["examples"][0]["ops"] == [7, 9]  # the earlier read and the final assign
+    assert "returned nothing for the key at all (the final phase assigned it in op 9)" in e["examples"][0]["explanation"]
     # Without final marks (a Jepsen history) nothing is claimed.
     plain = rows(base, [(9, "invoke", "assign", ["x"]), (9, "ok", "assign", ["x"])], poll(9, {"x": [[0, 1]]}))
     assert "truncated-tail" not in check(History(ops_of(*plain)), names=["queue"])["anomaly-types"]
