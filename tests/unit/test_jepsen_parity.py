@@ -299,3 +299,40 @@ def test_report_links_go_to_the_cited_op_and_show_its_own_index(tmp_path):
     write_jsonl(History(ops_of(*LOST)), tmp_path / "dense.jsonl")
     dense = write_report(tmp_path / "dense.jsonl", tmp_path / "d").read_text()
     assert 'href="#op-1" data-op="1">#1</a>' in dense and '"ix":' not in dense
+
+
+# ------------------------------------------------------------------ every case: EDN and JSONL agree, with gaps
+
+CASES = {
+    "lost-write": (LOST, None),
+    "int-poll-skip": (rows(SKIPPING_POLL, poll(2, {"x": [[0, 1], [2, 3]]})), None),
+    "rebalanced": (rows(SKIPPING_POLL, poll(2, {"x": [[0, 1], [2, 3]]}, extra={"rebalance-log": [{"keys": ["x"]}]})), None),
+    "killed-run": (rows([(0, "invoke", "send", [["send", "x", 1]])], poll(1, {"x": [[0, 1]]})), None),
+    "failed-send": (rows(poll(1, {"x": [[0, 1]]}), send(0, "x", 1, None, typ="fail")), None),
+    "big-ints": (rows(send(0, "x", 2**64 + 1, 0), send(0, "x", 2**64 + 2, 1), poll(1, {"x": [[0, 2**64 + 1], [1, 2**64 + 2]]})), None),
+    "negative-offset": (rows(send(0, "x", 1, -1), send(0, "x", 2, 0), poll(1, {"x": [[-1, 1], [0, 2]]})), None),
+    "two-sends-ww": (TWO_SENDS, {"ww_deps": True, "forbid": ["G0"]}),
+    "truncated": (rows(send(0, "x", 1, 0), send(0, "x", 2, 1), poll(1, {"x": [[0, 1], [1, 2]]}), _final({"x": [[0, 1]]})), None),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_edn_and_jsonl_give_the_same_verdict_types_and_ops_with_gaps(tmp_path, name):
+    case, test = CASES[name]
+    h = History(ops_of(*case, gap=3, start=11))
+    write_edn(h, tmp_path / "h.edn")
+    from_edn = read_history(tmp_path / "h.edn")
+    write_jsonl(from_edn, tmp_path / "h.jsonl")  # the conversion a Jepsen user would run
+    from_jsonl = read_history(tmp_path / "h.jsonl")
+    assert list(from_edn) == list(from_jsonl) == list(h)
+    a, b = check(from_edn, test), check(from_jsonl, test)
+    assert a["valid"] == b["valid"] and a["anomaly-types"] == b["anomaly-types"]
+    assert _cited(a) == _cited(b)
+    indices = {op.index for op in History(h).complete()}
+    assert all(i in indices for _, _, ops in _cited(a) for i in ops)
+
+
+def _cited(result):
+    return [(n, k, ex.get("ops")) for n, r in sorted(result["checkers"].items())
+            for sec in ("anomalies", "informational") for k, e in sorted((r.get(sec) or {}).items())
+            for ex in e.get("examples", [])]
