@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from prozess.checkers.result import DEFINITIONS as _QUEUE_DEFINITIONS
 from prozess.checkers.result import jsonable, merge_valid
-from prozess.history import gc_paused
+from prozess.history import HistoryError, gc_paused
 
 
 def _all_definitions() -> dict[str, str]:
@@ -130,10 +130,14 @@ def default_names(test: dict | None) -> list[str]:
 def check(history: Any, test: dict | None = None, names: list[str] | None = None) -> dict:
     """Runs the named checkers (default: `default_names(test)`) and merges their verdicts.
 
-    Raises ValueError for an unknown checker name (bad input, before any work).
+    Raises ValueError for an unknown checker name or anomaly type in the test's
+    allow/forbid lists (bad input, before any work). A `History` is completed first,
+    as Jepsen does: an invocation that never completed (a killed run) ends `info`.
+    Results name ops by their own indices, gaps and all.
     """
-    from prozess.checkers.analysis import analyze, ops_of
+    from prozess.checkers.policy import options
 
+    options(test)  # raises PolicyError (a ValueError) on unknown anomaly names
     names = list(names) if names else default_names(test)
     unknown_names = [n for n in names if n not in CHECKERS]
     if unknown_names:
@@ -150,12 +154,20 @@ def check(history: Any, test: dict | None = None, names: list[str] | None = None
 def _check(history: Any, test: dict | None, names: list[str], t0: float) -> dict:
     from prozess.checkers.analysis import analyze, ops_of
 
+    from prozess.checkers import policy
+    from prozess.checkers.reindex import to_indices
+
+    if hasattr(history, "complete") and hasattr(history, "pairing"):
+        history = history.complete()
     ops = ops_of(history)
+    _, allow, forbid = policy.options(test)
     analysis = None
     analysis_error = None
     if _NEEDS_ANALYSIS & set(names):
         try:
             analysis = analyze(ops)
+        except HistoryError as e:  # offsets that are not integers: bad input, not "unknown"
+            raise HistoryError(e.problem, path=getattr(history, "source", None)) from None
         except Exception as e:  # a malformed op value: the affected checkers say unknown
             analysis_error = e
     results: dict[str, dict] = {}
@@ -170,14 +182,17 @@ def _check(history: Any, test: dict | None, names: list[str], t0: float) -> dict
                  "error": f"{type(e).__name__}: {e}",
                  "traceback": traceback.format_exception_only(type(e), e)[-1].strip()}
         r["seconds"] = round(_time.monotonic() - t1, 3)
-        results[name] = jsonable(r)
+        results[name] = jsonable(policy.apply(r, allow, forbid))
     types = sorted({t for r in results.values() for t in r.get("anomaly-types", [])})
-    return {
+    out = {
         "valid": merge_valid(r.get("valid") for r in results.values()),
         "anomaly-types": types,
         "checkers": results,
         "seconds": round(_time.monotonic() - t0, 3),
     }
+    if ops and (ops[0].index != 0 or ops[-1].index != len(ops) - 1):
+        to_indices(out, ops)  # indices with gaps: name ops as the history does
+    return out
 
 
 def summary(result: dict) -> str:

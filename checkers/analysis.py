@@ -100,9 +100,17 @@ class Analysis:
         self.failed: dict[Any, set] = {}
         self.orders: dict[Any, VersionOrder] = {}
         self.conflicts: dict[Any, dict[int, list]] = {}
+        self.rebalanced: dict[int, set] = {}     # op -> keys its rebalance-log names (Jepsen's :rebalance-log)
+        self.final_keys: set = set()             # keys the final phase assigned (ops marked "final")
+        self.final_values: dict[Any, set] = {}   # key -> values the final phase's polls read
+        self.final_readers: dict[Any, list] = {}  # key -> final-phase polls that read it
+        self.final_subs: list[int] = []          # the final phase's ok assign/subscribe ops
         self._scan: ReadScan | None = None
         self._s_map: dict[int, int] | None = None
-        self._run()
+        try:
+            self._run()
+        except TypeError:
+            raise _offset_problem(ops) from None
 
     # ------------------------------------------------------------ building
     def _run(self) -> None:
@@ -131,16 +139,25 @@ class Analysis:
                 if v not in more:
                     more.append(v)
 
-        for i, (_, _, t, p, f, value, *_) in enumerate(ops):
+        for i, (_, _, t, p, f, value, _, _, more) in enumerate(ops):
             if t == "invoke":
                 open_[p] = i
                 continue
             if p == "nemesis":
                 continue
             inv[i] = open_.pop(p, -1)
+            final = False
+            if more:
+                final = more.get("final") is True
+                rl = more.get("rebalance-log")
+                if rl and isinstance(rl, list):
+                    self.rebalanced[i] = {str(k) for e in rl if isinstance(e, dict) for k in (e.get("keys") or ())}
             if f not in CLIENT_FS:
                 if f in SUB_FS:
                     self.subs.append(i)
+                    if final and t == "ok" and isinstance(value, list):
+                        self.final_keys.update(str(k) for k in value)
+                        self.final_subs.append(i)
                 continue
             txns.append(i)
             if not value:
@@ -156,6 +173,8 @@ class Analysis:
                     x = mop[2]
                     if x.__class__ is list:
                         o, v = x
+                        if o is not None and o < 0:  # Kafka's "offset unknown" (-1), ignored as Jepsen does
+                            o = None
                     else:
                         o, v = None, x
                     if ws is None:
@@ -184,7 +203,7 @@ class Analysis:
                             log = logs[k] = {}
                         log_get = log.get
                         for o, v in pairs:
-                            if o is None:
+                            if o is None or o < 0:  # negative: no log position (ignored, as Jepsen does)
                                 continue
                             cur = log_get(o, _MISSING)
                             if cur is _MISSING:
@@ -196,6 +215,9 @@ class Analysis:
                             if s is None:
                                 s = read_ok[k] = set()
                             s.update([pr[1] for pr in pairs])
+                        if final:
+                            self.final_values.setdefault(k, set()).update([pr[1] for pr in pairs])
+                            self.final_readers.setdefault(k, []).append(i)
         # Sends that must have committed contribute their acknowledged offsets.
         for i, ws in writes.items():
             if ops[i].type == "fail" or not self.must_have_committed(i):
@@ -267,6 +289,28 @@ class Analysis:
 _MISSING = object()
 
 
+def _offset_problem(ops: list) -> Exception:
+    """The HistoryError for the first op whose offsets are not integers (or null)."""
+    from prozess.history import HistoryError
+
+    for op in ops:
+        if op.type == "invoke" or op.f not in CLIENT_FS or not isinstance(op.value, list):
+            continue
+        for mop in op.value:
+            if not isinstance(mop, list) or not mop:
+                continue
+            offs = []
+            if mop[0] == "send" and len(mop) > 2 and isinstance(mop[2], list) and mop[2]:
+                offs = [(mop[1], mop[2][0])]
+            elif mop[0] == "poll" and len(mop) > 1 and isinstance(mop[1], dict):
+                offs = [(k, pr[0]) for k, prs in mop[1].items() for pr in (prs or ()) if isinstance(pr, list) and pr]
+            for k, o in offs:
+                if o is not None and not (isinstance(o, int) and not isinstance(o, bool)):
+                    return HistoryError(f"op {op.index}: offset {o!r} of key {k!r} is not an integer; offsets must be "
+                                        "integers (or null when unknown) in every op — fix or drop this op")
+    return HistoryError("an op's value has an unexpected shape (offsets and values must be [offset, value] pairs)")
+
+
 class ReadScan:
     """Everything that needs one look at each value read, in a single pass over all polls.
 
@@ -284,6 +328,7 @@ class ReadScan:
         writer_of = a.writer_of
         orders = a.orders
         failed = a.failed
+        rebalanced = a.rebalanced
         empty: dict = {}
         garbage: list = []
         g1a: list = []
@@ -301,7 +346,10 @@ class ReadScan:
             node = t != "fail"
             sr = i if ok else (inv[i] if inv[i] >= 0 else i)
             pre_done = False
+            rk = rebalanced.get(i) if rebalanced else None
             for k, lst in rs.items():
+                # Jepsen: a key the op's rebalance-log names was reassigned mid-op; its internal order says nothing.
+                int_order = rk is None or k not in rk
                 wk = writer_of.get(k, empty)
                 vo = orders.get(k)
                 by_value = vo.by_value if vo is not None else empty
@@ -320,23 +368,21 @@ class ReadScan:
                     elif node:
                         sw = s_cache.get(w)
                         if sw is None:
-                            tw = ops[w].type
-                            if tw == "fail":
-                                sw = -2
-                            elif tw == "ok" and w in reads_map:
+                            # A failed send is a vertex too (as in Jepsen and Elle): a poll that completed
+                            # before it was even invoked is a wr + real-time cycle, not only G1a.
+                            if ops[w].type == "ok" and w in reads_map:
                                 sw = w
                             else:
                                 sw = inv[w] if inv[w] >= 0 else w
                             s_cache[w] = sw
-                        if sw != -2:
-                            links += 1
-                            if sw > sr:
-                                windows.append((sr, sw))
+                        links += 1
+                        if sw > sr:
+                            windows.append((sr, sw))
                     if fk and v in fk:
                         g1a.append({"key": k, "value": v, "offset": o, "reader": i, "writer": w})
                     i2 = by_value.get(v)
                     if i2 is not None:
-                        if i1 is not None:
+                        if i1 is not None and int_order:
                             d = i2 - i1
                             if d > 1:
                                 skips.append({"type": "skip", "key": k, "values": [v1, v], "delta": d,

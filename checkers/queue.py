@@ -16,6 +16,9 @@ one to one:
 - int-send-skip / int-nonmonotonic-send: the same within one op's sends.
 - nonmonotonic-send: a process's send lands at or before its previous send.
 - garbage-read: a read of a value nobody sent (Jepsen stops with an error here).
+- truncated-tail: a value an earlier ok poll read that the key's final reads (ops marked
+  "final") no longer return — the log's tail was cut or holed (a prozess addition,
+  `truncation.py`).
 
 Allowed (informational) types, as in Jepsen's `allowed-error-types`:
 int-send-skip always (transactions interleave their writes in Kafka); poll-skip and
@@ -391,7 +394,11 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
     add("poll-skip", s)
     add("nonmonotonic-poll", n)
     add("nonmonotonic-send", ns)
-    entries = {kind: entry(kind, cases, _render(a, kind)) for kind, cases in found.items()}
+    from prozess.checkers import truncation
+
+    add(truncation.KIND, truncation.truncated_tail_cases(a))
+    entries = {kind: entry(kind, cases, truncation.render(a) if kind == truncation.KIND else _render(a, kind))
+               for kind, cases in found.items()}
     if "unseen" in entries:
         entries["unseen"]["unseen"] = unseen_counts
         entries["unseen"]["messages"] = unseen_messages

@@ -37,6 +37,7 @@ DEFINITIONS: dict[str, str] = {
     "int-nonmonotonic-send": "Within one transaction, a later send to a key landed at or before an earlier send to it.",
     "nonmonotonic-send": "A process's send to a key landed at or before the last value its previous send to that key landed on.",
     "garbage-read": "A poll observed a value that no operation in the history ever sent.",
+    "truncated-tail": "A value that an ok poll observed and that the key's final reads from the beginning of its log, after healing, no longer returned: the log's tail was cut or holed (a prozess addition to Jepsen's taxonomy).",
     # linearizable offsets
     "nonlinearizable-offsets": "A send invoked after another send to the same key was acknowledged got an offset at or below that send's, contradicting real time.",
     # dependency-graph cycles (Elle's names)

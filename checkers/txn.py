@@ -62,7 +62,9 @@ class _Ctx:
     def __init__(self, a: Analysis):
         self.a = a
         ops = a.ops
-        self.nodes = [i for i in a.txns if ops[i].type != "fail"]
+        # Failed ops are vertices too, as in Jepsen's and Elle's graphs: their completion is a definite
+        # real-time point, and a value read from a failed send links it by wr.
+        self.nodes = list(a.txns)
         self.is_node = set(self.nodes)
         self._by_s: tuple[list, list] | None = None
 
@@ -221,7 +223,7 @@ def _compact_sccs(ctx: _Ctx, members: list[int], kinds: tuple[str, ...]) -> list
         events = []
         for x in members:
             events.append((ctx.inv_pos(x), 0, pos[x]))
-            if ops[x].type == "ok":
+            if ops[x].type != "info":
                 events.append((x, 1, pos[x]))
         events.sort()
         last_barrier = -1
@@ -337,7 +339,7 @@ def _graph(ctx: _Ctx, members: list[int], kinds: tuple[str, ...]):
         events = []
         for i in ordered:
             events.append((ctx.inv_pos(i), 0, i))
-            if ops[i].type == "ok":
+            if ops[i].type != "info":
                 events.append((i, 1, i))
         events.sort()
         frontier: set = set()
@@ -590,8 +592,10 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
         return unknown("the history has no ok or info send, poll or txn op: the graph is empty")
     scan = a.scan
     windows, links = list(scan.wr_windows), scan.wr_links
-    if links == 0:
-        return unknown("no poll observed a value sent by an op in the history: no dependency can be inferred")
+    ww_deps = bool(test and test.get("ww_deps", test.get("ww-deps")))
+    if links == 0 and not (ww_deps and next(_ww_pairs(ctx), None) is not None):
+        return unknown("no poll observed a value sent by an op in the history: no dependency can be inferred"
+                       + ("" if ww_deps else " (with --ww-deps, the order of sends in each key's log counts too)"))
     # ---- error pass: wr + process + realtime
     found: dict[str, list] = {}
     merged = _merge(windows)

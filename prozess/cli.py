@@ -164,15 +164,37 @@ def check_history(history: Any, test: dict[str, Any] | None, names: list[str] | 
     return check(history, test=test, names=names)
 
 
+def check_policy(ww_deps: bool | None, allow: str | None, forbid: str | None) -> dict[str, Any]:
+    """The test-spec keys (ww_deps, allow, forbid) that --ww-deps/--allow/--forbid set; ValueError on unknown types."""
+    from prozess.checkers.policy import names_of
+
+    out: dict[str, Any] = {}
+    if ww_deps is not None:
+        out["ww_deps"] = ww_deps
+    if allow is not None:
+        out["allow"] = names_of(allow, what="--allow")
+    if forbid is not None:
+        out["forbid"] = names_of(forbid, what="--forbid")
+    return out
+
+
 @app.command("check")
 def check_cmd(
     path: Path = typer.Argument(..., help="A history.jsonl, a Jepsen .edn history, or a run directory."),
     as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON on stdout."),
     checkers: Optional[str] = typer.Option(None, "--checkers", help="Comma-separated checker names (default: the run's, or all)."),
     save: bool = typer.Option(False, "--save", help="Also write results.json into the run directory."),
+    ww_deps: Optional[bool] = typer.Option(None, "--ww-deps/--no-ww-deps", help="Infer write-write order from offsets in the txn graph (Jepsen's :ww-deps): G0 shows, ww-based G1c is allowed."),
+    allow: Optional[str] = typer.Option(None, "--allow", help="TYPE[,TYPE]: anomaly types that do not make the history invalid here (informational)."),
+    forbid: Optional[str] = typer.Option(None, "--forbid", help="TYPE[,TYPE]: anomaly types that make it invalid even where Kafka's model allows them (e.g. G0)."),
 ) -> None:
     """Re-check a saved history offline. Exit 0 valid, 1 invalid, 2 bad input, 3 unknown."""
     one_shot()
+    try:
+        policy = check_policy(ww_deps, allow, forbid)
+    except ValueError as e:
+        fail(str(e))
+        return
     try:
         history, test, warnings = _load_for_check(path)
     except HistoryError as e:
@@ -181,6 +203,8 @@ def check_cmd(
     for w in warnings:
         typer.echo(f"prozess: warning: {printable(w)}", err=True)
     names = [n.strip() for n in checkers.split(",") if n.strip()] if checkers else None
+    if policy:
+        test = {**(test or {}), **policy}
     try:
         result = check_history(history, test, names)
     except (KeyError, ValueError) as e:
@@ -272,7 +296,11 @@ def history_show(
         if not isinstance(want_process, int) and want_process != NEMESIS:
             fail(f"--process {printable(process)!r}: pass a process number or `nemesis`")
     shown = 0
-    for op in history.ops[start:]:
+    import bisect
+
+    # --from is an op index; indices may have gaps, so find the first op at or after it.
+    first = bisect.bisect_left([op.index for op in history.ops], start) if not history.dense else max(start, 0)
+    for op in history.ops[first:]:
         if shown >= limit:
             break
         if want_process is not None and op.process != want_process:

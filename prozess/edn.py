@@ -6,7 +6,10 @@ agree, turns maps with keyword keys into JSON objects, and sets into sorted
 lists. Export does the reverse for the parts Jepsen reads as keywords (`:type`,
 `:f`, micro-op kinds, `:nemesis`) and writes keys that are decimal integers as
 integers, the way Jepsen's kafka workload writes them; other keys stay strings.
-So JSONL -> EDN -> JSONL is the identity on prozess histories.
+Fields beyond index/time/type/process/f/value/node/error (Jepsen's `:rebalance-log`,
+prozess's `final`) are kept in `Op.extra` both ways, and indices are kept as given
+(strictly increasing, gaps allowed). So JSONL -> EDN -> JSONL is the identity on
+prozess histories.
 """
 
 from __future__ import annotations
@@ -159,6 +162,9 @@ def _op_from_edn(m: Any, position: int) -> Op:
         plain["value"] = _plain(d["value"])
     if "error" in d:
         plain["error"] = _plain(d["error"])
+    for field, v in d.items():  # every other field (Jepsen's :rebalance-log, ...) is kept as plain data
+        if field not in plain and field != "value":
+            plain[field] = _plain(v)
     return op_from_dict(plain, position=position)
 
 
@@ -191,8 +197,7 @@ def read_edn(path: str | os.PathLike) -> History:
         raise HistoryError(f"not UTF-8 text (byte {e.start}); pass a Jepsen history.edn", path=path) from None
     del data
     ops = loads_ops(text, source=str(path))
-    # Jepsen histories may be filtered or concatenated; positions are the truth here.
-    ops = [op._replace(index=i) for i, op in enumerate(ops)]
+    # Indices are kept as given (a filtered Jepsen history has gaps); an op without one gets its position.
     return History(ops, source=str(path))
 
 
@@ -252,6 +257,8 @@ def dumps_op(op: Op) -> str:
         m[K("node")] = op.node
     if op.error is not None:
         m[K("error")] = _edn_data(op.error)
+    for k, v in (op.extra or {}).items():
+        m[K(k) if _IDENT.match(k) else k] = _edn_data(v)
     return edn.dumps(m)
 
 

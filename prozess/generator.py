@@ -5,7 +5,7 @@ about every invocation and completion (`update(ctx, event)`). It does no I/O
 and reads no clock: time comes in through `ctx.time` (seconds since the phase
 started) and randomness only from a `random.Random` seeded by the test. Given
 the seed and the same sequence of calls it produces the same ops, so a run's
-workload can be replayed and simulated without a cluster (`simulate`).
+workload can be replayed and simulated without a cluster (`dry_run`; `prozess.simulate` is something else: a simulator of whole Kafka histories).
 
 `op` returns one of:
 - a dict `{"f": ..., "value": ...}` (plus optional keys such as `"time"`,
@@ -37,7 +37,7 @@ __all__ = [
     "Phases",
     "Stagger",
     "TimeLimit",
-    "simulate",
+    "dry_run",
 ]
 
 
@@ -191,7 +191,7 @@ class Phases:
             self.gens[self.phase].update(ctx, event)
 
 
-def simulate(
+def dry_run(
     gen: Generator,
     concurrency: int,
     *,

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, NamedTuple
 
+import json as _stdjson
+import re
+
 try:  # orjson is several times faster on million-op histories; json is the fallback.
     import orjson as _orjson
 
@@ -38,7 +41,10 @@ try:  # orjson is several times faster on million-op histories; json is the fall
         return _orjson.loads(line)
 
     def _dumps(obj: Any) -> bytes:
-        return _orjson.dumps(obj)
+        try:
+            return _orjson.dumps(obj)
+        except TypeError:  # an integer beyond 64 bits: the standard library writes it exactly
+            return _stdjson.dumps(obj, separators=(",", ":")).encode()
 
     _JSONDecodeError: type[Exception] = _orjson.JSONDecodeError
 except ImportError:  # pragma: no cover - orjson is a declared dependency
@@ -69,9 +75,31 @@ __all__ = [
 TYPES = frozenset({"invoke", "ok", "fail", "info"})
 COMPLETIONS = frozenset({"ok", "fail", "info"})
 NEMESIS = "nemesis"
+# 19 or more digits in a row: an integer that may not fit in 64 bits, which orjson would turn into a
+# float (two such values would then compare equal). Lines holding one are parsed exactly instead.
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+_DIGITS_AS_ZERO = bytes(48 if 48 <= b <= 57 else 32 for b in range(256))
+_RUN = b"0" * 19
+
+
+def _has_long_digits(data: bytes, chunk: int = 1 << 23) -> bool:
+    """True if `data` holds 19 digits in a row (a C-speed scan: digits to "0", the rest to " ", then find)."""
+    step = chunk - len(_RUN)
+    for start in range(0, len(data), step):
+        if _RUN in data[start:start + chunk].translate(_DIGITS_AS_ZERO):
+            return True
+    return False
 REQUIRED = ("index", "time", "type", "process", "f")
 INT64 = 2**63  # times, processes and indices are 64-bit signed integers, as in Jepsen and numpy
 MAX_DEPTH = 64  # deepest nesting of an op's value or error; real ones are 5 or 6 deep
+KNOWN = frozenset(REQUIRED + ("value", "node", "error"))
+
+
+def extra_fields(d: dict) -> dict[str, Any] | None:
+    """The fields of an op record beyond the known ones, or None when there are none."""
+    if len(d) <= 5 or d.keys() <= KNOWN:
+        return None
+    return {k: v for k, v in d.items() if k not in KNOWN} or None
 
 
 class HistoryError(ValueError):
@@ -100,16 +128,20 @@ class Op(NamedTuple):
     value: Any = None
     node: str | None = None
     error: Any = None
+    extra: dict[str, Any] | None = None  # every other field of the record (Jepsen's :rebalance-log, ...), kept as given
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {
+        d: dict[str, Any] = {}
+        if self.extra:
+            d.update(self.extra)
+        d.update({
             "index": self.index,
             "time": self.time,
             "type": self.type,
             "process": self.process,
             "f": self.f,
             "value": self.value,
-        }
+        })
         if self.node is not None:
             d["node"] = self.node
         if self.error is not None:
@@ -157,7 +189,7 @@ def op_from_dict(d: Any, *, position: int | None = None) -> Op:
     for field in ("value", "error"):
         if nesting_depth(d.get(field), MAX_DEPTH) > MAX_DEPTH:
             raise HistoryError(f"field {field!r} is nested more than {MAX_DEPTH} deep; no Kafka op value is, so the file is damaged or not a history")
-    return Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"))
+    return Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"), extra_fields(d))
 
 
 def _short(x: Any) -> str:
@@ -313,24 +345,47 @@ class History:
         comp = self.pairing.completion
         ops = list(self.ops)
         last_time = ops[-1].time if ops else 0
+        next_index = ops[-1].index + 1 if ops else 0
         for i, op in enumerate(self.ops):
             if op.type == "invoke" and comp[i] < 0:
-                ops.append(Op(len(ops), last_time, "info", op.process, op.f, op.value, op.node, "indeterminate: no completion recorded"))
+                ops.append(Op(next_index, last_time, "info", op.process, op.f, op.value, op.node,
+                              "indeterminate: no completion recorded"))
+                next_index += 1
+        if len(ops) == len(self.ops):
+            return self
         return History(ops, source=self.source)
+
+    def open_invocations(self) -> int:
+        """How many invocations never completed (a killed run leaves some)."""
+        comp = self.pairing.completion
+        return sum(1 for i, op in enumerate(self.ops) if op.type == "invoke" and comp[i] < 0)
+
+    @property
+    def dense(self) -> bool:
+        """True when every op's index equals its position (0, 1, 2, ...): no gaps."""
+        ops = self.ops
+        return not ops or (ops[0].index == 0 and ops[-1].index == len(ops) - 1)
+
+    def position_of(self) -> dict[int, int]:
+        """op index -> position in `ops` (indices may have gaps; they strictly increase)."""
+        return {op.index: i for i, op in enumerate(self.ops)}
 
     def _pair(self, *, strict: bool) -> Pairing:
         n = len(self.ops)
         completion = [-1] * n
         invocation = [-1] * n
         open_by_process: dict[Any, int] = {}
+        last_index = -1
         for i, op in enumerate(self.ops):
             p = op.process
-            if op.index != i and strict:
+            if op.index <= last_index and strict:
                 raise HistoryError(
-                    f"op has index {op.index} but is at position {i}; indices must count 0, 1, 2, ... in order",
+                    f"op has index {op.index}, {'the same as' if op.index == last_index else 'below'} the index "
+                    f"{last_index} of the op before it; indices must strictly increase (gaps are fine)",
                     path=self.source,
                     line=i + 1,
                 )
+            last_index = op.index
             if p == NEMESIS:
                 # Jepsen nemesis ops: an info (or invoke) opens, the next info with the same f closes.
                 j = open_by_process.get(p)
@@ -345,7 +400,7 @@ class History:
                 if p in open_by_process:
                     j = open_by_process[p]
                     raise HistoryError(
-                        f"process {p} invokes {op.f!r} while its op at index {j} ({self.ops[j].f!r}) has not completed; "
+                        f"process {p} invokes {op.f!r} while its op at index {self.ops[j].index} ({self.ops[j].f!r}) has not completed; "
                         "a process runs one op at a time — give the new op a new process id",
                         path=self.source,
                         line=i + 1,
@@ -361,7 +416,7 @@ class History:
                     )
                 if self.ops[j].f != op.f:
                     raise HistoryError(
-                        f"completion f {op.f!r} differs from its invocation's f {self.ops[j].f!r} (index {j})",
+                        f"completion f {op.f!r} differs from its invocation's f {self.ops[j].f!r} (index {self.ops[j].index})",
                         path=self.source,
                         line=i + 1,
                     )
@@ -401,6 +456,7 @@ def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> Hi
     # A torn last line is a writer that stopped mid-line after complete ones; a file
     # without any newline never had a complete line, so it is not skipped but refused.
     torn = b"\n" in data and not data.endswith(b"\n")
+    long_digits = _has_long_digits(data)
     lines = data.split(b"\n")
     del data
     last = len(lines) - 1
@@ -411,8 +467,8 @@ def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> Hi
         if not line or line.isspace():
             continue
         try:
-            d = loads(line)
-        except (_JSONDecodeError, RecursionError) as e:
+            d = loads(line) if not long_digits or _LONG_DIGITS.search(line) is None else _exact_loads(line)
+        except (_JSONDecodeError, ValueError, RecursionError) as e:
             if n == last and torn:
                 if warnings is not None:
                     warnings.append(f"{path}:{n + 1}: last line is torn (the writer stopped mid-line); skipped")
@@ -435,13 +491,19 @@ def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> Hi
             and f
             and (line.count(b"[") + line.count(b"{") <= MAX_DEPTH or json_line_depth(line, MAX_DEPTH + 1) <= MAX_DEPTH + 1)
         ):
-            append(Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error")))
+            append(Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"),
+                      None if len(d) <= 5 or (len(d) == 6 and "value" in d) else extra_fields(d)))
             continue
         try:
             append(op_from_dict(d))
         except HistoryError as e:
             raise HistoryError(e.problem, path=path, line=n + 1) from None
     return History(ops, source=str(path), validate=validate)
+
+
+def _exact_loads(line: bytes) -> Any:
+    """Parses one JSON line keeping every integer exact, however large (the standard library's json)."""
+    return _stdjson.loads(line)
 
 
 def read_history(path: str | os.PathLike, *, warnings: list[str] | None = None) -> History:
@@ -488,8 +550,9 @@ class HistoryWriter:
     def now(self) -> int:
         return self._clock() - self.start_ns
 
-    def record(self, type: str, process: int | str, f: str, value: Any = None, *, node: str | None = None, error: Any = None, time: int | None = None) -> Op:
-        op = Op(self._next, self.now() if time is None else time, type, process, f, value, node, error)
+    def record(self, type: str, process: int | str, f: str, value: Any = None, *, node: str | None = None, error: Any = None,
+               time: int | None = None, extra: dict[str, Any] | None = None) -> Op:
+        op = Op(self._next, self.now() if time is None else time, type, process, f, value, node, error, extra or None)
         self.write(op)
         return op
 

@@ -9,6 +9,8 @@ Registered through the `pytest11` entry point. It gives:
 - the marker `@pytest.mark.prozess(workload=..., faults=[...], preset=..., time_limit=...)`
   whose keywords are the defaults of every campaign the test runs, so that
   `pytest.mark.parametrize` over configs x faults x seeds is a campaign matrix;
+  the checker policy keys work there too, as in a TOML spec:
+  `@pytest.mark.prozess(ww_deps=True, allow=["poll-skip"], forbid=["G0"])`;
 - fixtures: `prozess_cluster` (a session-scoped cluster, reused by every test
   with the same cluster spec and torn down at session end) and
   `prozess_campaign` (a function that runs one test spec and returns a

@@ -62,6 +62,9 @@ def run(
     keep_cluster: Optional[bool] = typer.Option(None, "--keep-cluster/--no-keep-cluster", help="Leave the cluster running after the run."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Live progress display (default: on a terminal)."),
     as_json: bool = typer.Option(False, "--json", help="Print results.json on stdout."),
+    ww_deps: Optional[bool] = typer.Option(None, "--ww-deps/--no-ww-deps", help="Infer write-write order from offsets in the txn graph (Jepsen's :ww-deps): G0 shows, ww-based G1c is allowed."),
+    allow: Optional[str] = typer.Option(None, "--allow", help="TYPE[,TYPE]: anomaly types that do not make the run invalid (informational)."),
+    forbid: Optional[str] = typer.Option(None, "--forbid", help="TYPE[,TYPE]: anomaly types that make it invalid even where Kafka's model allows them (e.g. G0)."),
 ) -> None:
     """Run a test against a real Kafka cluster, check it and report it. Exit 0 valid, 1 invalid, 2 bad input, 3 unknown."""
     from prozess.spec import SpecError, TestSpec
@@ -94,6 +97,9 @@ def run(
             client_isolation=isolation.value if isolation else None,
             client_auto_offset_reset=auto_offset_reset,
             client_properties_file=str(client_properties) if client_properties else None,
+            ww_deps=ww_deps,
+            allow=[t.strip() for t in allow.split(",") if t.strip()] if allow is not None else None,
+            forbid=[t.strip() for t in forbid.split(",") if t.strip()] if forbid is not None else None,
         )
         if name is None and spec_file is None:
             spec.name = _default_name(spec)

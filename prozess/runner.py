@@ -136,11 +136,12 @@ class SafeWriter:
         self.lock = threading.Lock()
         self.closed = False
 
-    def record(self, type: str, process: Any, f: str, value: Any = None, *, error: Any = None) -> Op | None:
+    def record(self, type: str, process: Any, f: str, value: Any = None, *, error: Any = None,
+               extra: dict[str, Any] | None = None) -> Op | None:
         with self.lock:
             if self.closed:
                 return None
-            return self.writer.record(type, process, f, value, error=error)
+            return self.writer.record(type, process, f, value, error=error, extra=extra)
 
     def close(self) -> None:
         with self.lock:
@@ -225,8 +226,9 @@ class Runner:
         self.clients: list[Any] = [None] * spec.concurrency
 
     # -- workers ------------------------------------------------------------
-    def _record(self, typ: str, process: Any, f: str, value: Any, error: Any = None) -> None:
-        self.writer.record(typ, process, f, value, error=error)
+    def _record(self, typ: str, process: Any, f: str, value: Any, error: Any = None,
+                extra: dict[str, Any] | None = None) -> None:
+        self.writer.record(typ, process, f, value, error=error, extra=extra)
         if typ != "invoke":
             self.stats.op(typ)
 
@@ -257,6 +259,8 @@ class Runner:
         wl = self.workload
         n = self.concurrency
         backoff = 0.0
+        # Ops of the final phase carry "final": true, so an offline check knows the catch-up reads.
+        marks = {"final": True} if phase.name == "final" else None
         while not phase.stop.is_set():
             process = self.processes[thread]
             with phase.lock:
@@ -289,7 +293,7 @@ class Runner:
                 except Exception as e:
                     error = f"no client: {getattr(e, 'error', e)}"
                     backoff = min(2.0, (backoff or 0.1) * 2)
-            self._record("invoke", process, f, value)
+            self._record("invoke", process, f, value, extra=marks)
             ctx = Context(phase.now(), process, thread, n)
             with phase.lock:
                 phase.gen.update(ctx, {"type": "invoke", "process": process, "f": f, "value": value})
@@ -304,7 +308,7 @@ class Runner:
                 except Exception as e:
                     typ, result, error = "info", value, f"indeterminate: {type(e).__name__}: {e}"
                     log.debug("op crashed:\n%s", traceback.format_exc())
-            self._record(typ, process, f, result, error)
+            self._record(typ, process, f, result, error, extra=marks)
             ctx = Context(phase.now(), process, thread, n)
             with phase.lock:
                 phase.gen.update(ctx, {"type": typ, "process": process, "f": f, "value": result, "error": error})

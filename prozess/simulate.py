@@ -51,9 +51,9 @@ def simulate(n_ops: int, *, keys: int = 20, processes: int = 10, seed: int = 0, 
     now = [0]
     next_pid = [processes]
 
-    def emit(type_: str, process: int, f: str, value: Any) -> None:
+    def emit(type_: str, process: int, f: str, value: Any, extra: dict | None = None) -> None:
         now[0] += randint(1, 1000) * 1000
-        ops.append(Op(len(ops), now[0], type_, process, f, value))
+        ops.append(Op(len(ops), now[0], type_, process, f, value, None, None, extra))
 
     class W:
         __slots__ = ("pid", "state", "f", "inv", "result", "assigned", "pos", "fresh")
@@ -179,11 +179,12 @@ def simulate(n_ops: int, *, keys: int = 20, processes: int = 10, seed: int = 0, 
     if final_polls:
         pid = next_pid[0]
         next_pid[0] += 1
-        emit("invoke", pid, "assign", key_names)
-        emit("ok", pid, "assign", key_names)
+        final = {"final": True}  # the runner marks final-phase ops the same way
+        emit("invoke", pid, "assign", key_names, final)
+        emit("ok", pid, "assign", key_names, final)
         pos = {k: 0 for k in key_names}
         while any(pos[k] < len(logs[k]) for k in key_names):
-            emit("invoke", pid, "poll", [["poll"]])
+            emit("invoke", pid, "poll", [["poll"]], final)
             got = {}
             for k in key_names:
                 log = logs[k]
@@ -192,7 +193,7 @@ def simulate(n_ops: int, *, keys: int = 20, processes: int = 10, seed: int = 0, 
                     chunk = log[p:p + 200]
                     pos[k] = p + len(chunk)
                     got[k] = [[o, v] for o, v in chunk]
-            emit("ok", pid, "poll", [["poll", got]])
+            emit("ok", pid, "poll", [["poll", got]], final)
     return ops
 
 
@@ -603,6 +604,42 @@ def _inject_offsets(ops, rng):
     return out
 
 
+def _inject_truncated(ops, rng, hole: bool):
+    """The log of one key loses values that earlier ok polls read: the final reads no longer return them
+    (its last few values with a cut tail, one value in the middle with a hole)."""
+    final_pid = _final_pid(ops)
+    _, _, reads = _index(ops)
+    earlier: dict = {}
+    for i, rs in reads.items():
+        if ops[i].type == "ok" and ops[i].process != final_pid:
+            for k, pairs in rs.items():
+                earlier.setdefault(k, set()).update(p[1] for p in pairs)
+    final_vals: dict = {}
+    for i, rs in reads.items():
+        if ops[i].process == final_pid and ops[i].type == "ok":
+            for k, pairs in rs.items():
+                final_vals.setdefault(k, []).extend(p[1] for p in pairs)
+    cands = sorted(k for k, vs in final_vals.items() if len(vs) >= 3 and vs[-1] in earlier.get(k, ()))
+    if hole:
+        cands = [k for k in cands if any(v in earlier.get(k, ()) for v in final_vals[k][1:-1])]
+    if not cands:
+        return None
+    k = rng.choice(cands)
+    vs = final_vals[k]
+    if hole:
+        drop = {rng.choice([v for v in vs[1:-1] if v in earlier[k]])}
+    else:
+        n = 1
+        while n < len(vs) - 1 and n < 3 and vs[-(n + 1)] in earlier[k]:
+            n += 1
+        drop = set(vs[-n:])
+    out = list(ops)
+    for i, rs in reads.items():
+        if ops[i].process == final_pid and k in rs:
+            out[i] = _with_poll(out[i], k, lambda pairs: [p for p in pairs if p[1] not in drop], every=True)
+    return out
+
+
 _SKIPS = frozenset({"int-poll-skip", "poll-skip", "int-nonmonotonic-poll", "nonmonotonic-poll"})
 
 INJECTIONS: dict[str, Injection] = {inj.kind: inj for inj in [
@@ -623,6 +660,9 @@ INJECTIONS: dict[str, Injection] = {inj.kind: inj for inj in [
               frozenset({"duplicate", "nonlinearizable-offsets"})),
     Injection("G1c-realtime", _inject_future_read, "G1c-realtime", also=frozenset({"G1c-process"})),
     Injection("nonlinearizable-offsets", _inject_offsets, "nonlinearizable-offsets"),
+    Injection("truncated-tail", lambda o, r: _inject_truncated(o, r, hole=False), "truncated-tail"),
+    Injection("truncated-hole", lambda o, r: _inject_truncated(o, r, hole=True), "truncated-tail",
+              frozenset({"int-poll-skip", "poll-skip"})),
 ]}
 
 

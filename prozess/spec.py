@@ -20,6 +20,9 @@ TOML layout (every key optional)::
     faults = ["kill", "partition"]
     keep_cluster = false
     checkers = ["queue", "stats", "perf"]
+    ww_deps = false          # infer write-write order from offsets (Jepsen's :ww-deps): G0 shows
+    allow = ["poll-skip"]    # anomaly types that do not make the run invalid (informational)
+    forbid = ["G0"]          # anomaly types that do, even where Kafka's model allows them
 
     [cluster]                # prozess.cluster ClusterSpec fields (over the preset)
     nodes = 3
@@ -128,6 +131,9 @@ class TestSpec:
     nemesis: dict[str, Any] = field(default_factory=dict)
     nemesis_schedule: list[Any] | None = None   # a saved fault schedule to replay exactly (set by the nemesis)
     checkers: list[str] | None = None
+    ww_deps: bool = False                # infer ww order from offsets in the txn graph (Jepsen's :ww-deps)
+    allow: list[str] = field(default_factory=list)   # anomaly types moved to informational
+    forbid: list[str] = field(default_factory=list)  # anomaly types that invalidate even where Kafka allows them
     results_dir: str | None = None
     # Set by the nemesis on the first run and saved in test.json; a replay hands it back so the same faults hit the same nodes.
     nemesis_schedule: list[dict[str, Any]] | None = None
@@ -224,6 +230,14 @@ class TestSpec:
             raise bad("seed", "must be an integer")
         if not isinstance(self.faults, list) or not all(isinstance(f, str) and f for f in self.faults):
             raise bad("faults", "must be a list of fault names")
+        if not isinstance(self.ww_deps, bool):
+            raise bad("ww_deps", "must be true or false")
+        from prozess.checkers.policy import PolicyError, options
+
+        try:
+            options({"allow": self.allow, "forbid": self.forbid})
+        except PolicyError as e:
+            raise SpecError(str(e)) from None
         if self.client.get("library") not in ("confluent", "kafka-python"):
             raise SpecError(f"client.library={self.client.get('library')!r} must be confluent or kafka-python")
         acks = str(self.client.get("acks"))

@@ -58,10 +58,13 @@ class QueueOptions(WorkloadOptions):
     op_timeout_s: float = 5.0
     final_time_limit_s: float = 30.0   # bound of the final catch-up phase
     final_poll_timeout_s: float = 0.5
+    send_until_s: float | None = None  # stop sending after this many seconds of the main phase (polls go on)
 
     def validate(self) -> None:
         if self.key_count < 1:
             raise ValueError(f"key_count is {self.key_count}; it must be at least 1")
+        if self.send_until_s is not None and not (isinstance(self.send_until_s, (int, float)) and self.send_until_s >= 0):
+            raise ValueError(f"send_until_s is {self.send_until_s!r}; it must be a number of seconds >= 0 (or unset)")
         if self.max_writes_per_key < 1:
             raise ValueError(f"max_writes_per_key is {self.max_writes_per_key}; it must be at least 1")
         if self.partitions_per_topic < 1:
@@ -199,7 +202,8 @@ class QueueGenerator:
             return self._sub_op([])
         if self.rng.random() < o.sub_p:
             return self._sub_op([])
-        mops = self._micro_ops()
+        # With send_until_s, writes stop and consumers catch up (e.g. so a later loss rewrites no offset).
+        mops = self._micro_ops() if o.send_until_s is None or ctx.time < o.send_until_s else [["poll"]]
         kinds = {m[0] for m in mops}
         f = "poll" if kinds == {"poll"} else "send" if kinds == {"send"} else "txn"
         return {"f": f, "value": mops}

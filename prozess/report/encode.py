@@ -200,7 +200,9 @@ def encode_history(
 ) -> dict[str, Any]:
     """Columns of the history for the report's script (see the module docstring).
 
-    `keep`: op indices whose values are never cut (those anomaly examples cite).
+    `keep`: op positions whose values are never cut (those anomaly examples cite).
+    Rows are named by position; `ix` (only when the history's indices have gaps)
+    gives each row's own op index for display.
     `total_budget`: bytes the whole JSON may take; values are shortened to fit.
     The value of an invocation that completed ok is left out (0 in the column):
     its completion carries the same micro-ops, with offsets and reads.
@@ -224,8 +226,10 @@ def encode_history(
     types = TYPE_CODES
     cap = max_value_chars + 64
     text_and_keys = _text_and_keys
-    for op in ops:
-        index, time, typ, process, f, value, node, error = op
+    ix: list[int] = []  # op indices, sent only when they are not 0, 1, 2, ... (a history with gaps)
+    for pos, op in enumerate(ops):
+        index, time, typ, process, f, value, node, error = op[:8]
+        ix.append(index)
         us = time // 1000
         dt.append(us - prev)
         prev = us
@@ -238,7 +242,7 @@ def encode_history(
         if fi is None:
             fi = fs[f] = len(fs)
         fc.append(fi)
-        text, ks = text_and_keys(f, value, 1 << 30 if index in keep else cap)
+        text, ks = text_and_keys(f, value, 1 << 30 if pos in keep else cap)
         vs.append(text)
         if ks is None:
             kc.append(-1)
@@ -300,6 +304,8 @@ def encode_history(
         "cut": 0,
         "limit": None,
     }
+    if ix and (ix[0] != 0 or ix[-1] != len(ix) - 1):
+        data["ix"] = ix
     if any_node:
         data["nd"] = nc
         data["nodes"] = list(nodes)

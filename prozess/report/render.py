@@ -103,7 +103,7 @@ def _focus(value: Any, key: Any) -> Any:
     return out or None
 
 
-def _op_row(op: Op, windows: list[FaultWindow], key: Any = None) -> dict[str, Any]:
+def _op_row(op: Op, windows: list[FaultWindow], key: Any = None, pos: int | None = None) -> dict[str, Any]:
     focused = _focus(op.value, key) if key is not None else None
     text = value_text(op.f, focused if focused is not None else op.value)
     if focused is not None and focused != op.value:
@@ -112,6 +112,7 @@ def _op_row(op: Op, windows: list[FaultWindow], key: Any = None) -> dict[str, An
         text = text[:MAX_EXAMPLE_VALUE] + f" … (+{len(text) - MAX_EXAMPLE_VALUE} chars)"
     return {
         "index": op.index,
+        "pos": op.index if pos is None else pos,
         "time": _fmt_s(op.time),
         "process": op.process,
         "type": op.type,
@@ -129,6 +130,9 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
     invalidating = set(results.get("anomaly-types") or [])
     sections: dict[str, dict[str, Any]] = {}
     n = len(ops)
+    # Results name ops by index; the page's rows and anchors go by position (the same unless indices have gaps).
+    dense = not ops or (ops[0].index == 0 and ops[-1].index == n - 1)
+    where = None if dense else {op.index: i for i, op in enumerate(ops)}
     for checker, result in _checker_results(results).items():
         invalidating |= set(result.get("anomaly-types") or [])
         anomalies = result.get("anomalies") if isinstance(result.get("anomalies"), dict) else {}
@@ -150,8 +154,9 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
             for ex in raw[:MAX_EXAMPLES]:
                 if not isinstance(ex, dict):
                     ex = {"explanation": str(ex)}
-                idxs = [i for i in (ex.get("ops") or []) if isinstance(i, int) and not isinstance(i, bool)]
-                rows = [_op_row(ops[i], windows, ex.get("key")) for i in idxs[:MAX_EXAMPLE_ROWS] if 0 <= i < n]
+                cited = [i for i in (ex.get("ops") or []) if isinstance(i, int) and not isinstance(i, bool)]
+                idxs = cited if where is None else [where.get(i, -1) for i in cited]
+                rows = [_op_row(ops[i], windows, ex.get("key"), i) for i in idxs[:MAX_EXAMPLE_ROWS] if 0 <= i < n]
                 extra = {k: v for k, v in ex.items() if k not in ("explanation", "ops")}
                 extra_text = script_json(extra).replace("\\u003c", "<") if extra else ""
                 if len(extra_text) > 3000:
@@ -160,7 +165,8 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
                     {
                         "explanation": ex.get("explanation") or "(no explanation given)",
                         "ops": [i for i in idxs if 0 <= i < n],
-                        "missing_ops": [i for i in idxs if not 0 <= i < n],
+                        "labels": [ops[i].index for i in idxs if 0 <= i < n],
+                        "missing_ops": [c for c, i in zip(cited, idxs) if not 0 <= i < n],
                         "rows": rows,
                         "more_rows": max(0, len(idxs) - MAX_EXAMPLE_ROWS),
                         "extra": extra_text,
@@ -330,8 +336,16 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
                       "file": _rel(plots_dir / f"{name}.svg", out_dir) if plots_dir is not None else None})
     columns = encode_history(ops, keep=_cited_ops(sections))
     markers = sorted({(i, s["type"]) for s in sections for b in s["by"] for ex in b["examples"] + b["folded"] for i in ex["ops"]})
+    faults = [dict(w.to_dict(), colour=colours[w.kind], label=_fault_label(w), short=_fault_short(w)) for w in windows]
+    if ops and (ops[0].index != 0 or ops[-1].index != len(ops) - 1):  # indices with gaps: anchors go by position
+        where = {op.index: i for i, op in enumerate(ops)}
+        for fw in faults:
+            fw["start_label"], fw["end_label"] = fw.get("start_op"), fw.get("end_op")
+            fw["start_op"] = where.get(fw.get("start_op"), fw.get("start_op"))
+            if fw.get("end_op") is not None:
+                fw["end_op"] = where.get(fw["end_op"], fw["end_op"])
     meta = {
-        "faults": [dict(w.to_dict(), colour=colours[w.kind], label=_fault_label(w), short=_fault_short(w)) for w in windows],
+        "faults": faults,
         "markers": [[i, t] for i, t in markers],
     }
     cls, label = verdict_of(results)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from prozess.generator import TimeLimit, iter_ops, simulate
+from prozess.generator import TimeLimit, iter_ops, dry_run
 from prozess.workloads.clients.base import ClientOptions
 from prozess.workloads.eos import EosFinal, EosGenerator, EosOptions, EosWorkload, Progress, make_workload, role_of
 
@@ -56,7 +56,7 @@ def test_options_reject_bad_values_with_a_clear_message():
 def test_every_transaction_is_followed_by_its_commit_or_abort():
     o = EosOptions(transformers=2, readers=1, abort_p=0.3, crash_interval_s=5)
     gen = TimeLimit(EosGenerator(o, random.Random(3)), 30)
-    ops = simulate(gen, 4, complete=fake_pipeline(), latency=0.01, max_ops=3000)
+    ops = dry_run(gen, 4, complete=fake_pipeline(), latency=0.01, max_ops=3000)
     by_proc: dict = {}
     for op in ops:
         by_proc.setdefault(op["process"], []).append(op)
@@ -79,7 +79,7 @@ def test_generator_is_deterministic_for_a_seed():
 
     def run(seed):
         gen = TimeLimit(EosGenerator(o, random.Random(seed)), 5)
-        return list(iter_ops(simulate(gen, 4, complete=fake_pipeline(), latency=0.01)))
+        return list(iter_ops(dry_run(gen, 4, complete=fake_pipeline(), latency=0.01)))
 
     assert run(7) == run(7)
     assert run(7) != run(8)
@@ -91,7 +91,7 @@ def test_final_phase_reads_input_drains_then_reads_output_and_offsets():
     progress.open_txn[1] = "1.9"  # a transaction left open by the main phase
     progress.offsets_of["1.9"] = {0: 1}
     gen = TimeLimit(EosFinal(o, progress), 20)
-    ops = simulate(gen, 3, complete=fake_pipeline(), latency=0.05)
+    ops = dry_run(gen, 3, complete=fake_pipeline(), latency=0.05)
     fs = [(op["process"], op["f"]) for op in ops]
     assert fs[0] in ((0, "read-input"), (1, "commit"))
     assert (1, "commit") in fs and [op["value"] for op in ops if op["f"] == "commit"][0] == {"txn": "1.9"}
@@ -113,7 +113,7 @@ def test_final_phase_gives_up_draining_at_its_bound():
             return "ok", {"txn": None, "in": [], "out": [], "offsets": {}}
         return "ok", op["value"]
 
-    ops = simulate(TimeLimit(EosFinal(o), 6), 2, complete=never_drains, latency=0.05)
+    ops = dry_run(TimeLimit(EosFinal(o), 6), 2, complete=never_drains, latency=0.05)
     assert [op["f"] for op in ops][-2:] == ["read-output", "group-offsets"]
 
 
@@ -141,7 +141,7 @@ def test_final_read_waits_for_transactions_abandoned_during_the_drain():
             return "ok", {"txn": tid, "in": [], "out": [], "offsets": {"0": 2}}
         return "ok", op["value"]
 
-    ops = simulate(TimeLimit(EosFinal(o), 40), 2, complete=one_info_then_drained, latency=1.0)
+    ops = dry_run(TimeLimit(EosFinal(o), 40), 2, complete=one_info_then_drained, latency=1.0)
     info_time = next(op["time"] for op in ops if op["f"] == "transform")
     final_read = next(op for op in ops if op["f"] == "read-output")
     assert final_read["time"] >= info_time + 1.0 + o.transaction_timeout_s + 2

@@ -88,9 +88,13 @@ def test_completion_with_other_f_is_rejected():
         History(ops_of(("invoke", 0, "send", None), ("ok", 0, "poll", None)))
 
 
-def test_index_must_match_position():
-    with pytest.raises(HistoryError, match="index 5 but is at position 0"):
-        History([Op(5, 0, "invoke", 0, "poll", None)])
+def test_indices_may_have_gaps_but_must_strictly_increase():
+    h = History([Op(5, 0, "invoke", 0, "poll", None), Op(9, 1, "ok", 0, "poll", None)])
+    assert [op.index for op in h] == [5, 9] and not h.dense
+    with pytest.raises(HistoryError, match="index 9, the same as the index 9"):
+        History([Op(9, 0, "invoke", 0, "poll", None), Op(9, 1, "ok", 0, "poll", None)])
+    with pytest.raises(HistoryError, match="index 3, below the index 9"):
+        History([Op(9, 0, "invoke", 0, "poll", None), Op(3, 1, "ok", 0, "poll", None)])
 
 
 def test_complete_turns_unmatched_invocations_into_info():

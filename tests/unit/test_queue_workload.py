@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from prozess.generator import Limit, Stagger, TimeLimit, iter_ops, simulate
+from prozess.generator import Limit, Stagger, TimeLimit, iter_ops, dry_run
 from prozess.workloads.clients.base import ClientOptions, KeyMap
 from prozess.workloads.queue import FinalPolls, QueueGenerator, QueueOptions, QueueWorkload, max_offsets
 
@@ -44,7 +44,7 @@ def fake_kafka():
 def run(seed, n=2000, options=None):
     gen = Limit(Stagger(QueueGenerator(options or QueueOptions(), random.Random(seed)), 500, random.Random(seed + 1)), n)
     complete, _ = fake_kafka()
-    return simulate(gen, concurrency=5, complete=complete)
+    return dry_run(gen, concurrency=5, complete=complete)
 
 
 def test_same_seed_same_ops_different_seed_different_ops():
@@ -103,14 +103,14 @@ def test_final_polls_stop_when_targets_are_reached():
             return "ok", op["value"]
         return "ok", [["poll", {"0": [[0, 1], [3, 4]], "1": [[1, 2]]}]]
 
-    ops = simulate(TimeLimit(fp, 10), concurrency=1, complete=complete)
+    ops = dry_run(TimeLimit(fp, 10), concurrency=1, complete=complete)
     assert [o["f"] for o in ops] == ["crash", "assign", "poll"]
 
 
 def test_final_polls_keep_polling_until_deadline_when_data_is_missing():
     fp = FinalPolls(["0"], {"0": 9}, QueueOptions())
     complete = lambda op: ("info", None) if op["f"] == "crash" else ("ok", op["value"] if op["f"] == "assign" else [["poll", {}]])
-    ops = simulate(TimeLimit(fp, 1.0), concurrency=1, complete=complete, latency=0.01)
+    ops = dry_run(TimeLimit(fp, 1.0), concurrency=1, complete=complete, latency=0.01)
     assert ops[-1]["f"] == "poll" and 90 <= len(ops) <= 101
 
 
@@ -122,7 +122,7 @@ def test_max_offsets_reads_sends_and_polls():
 def test_workload_tracks_acknowledged_offsets_for_the_final_phase():
     w = QueueWorkload(QueueOptions(crash_clients=False))
     complete, logs = fake_kafka()
-    simulate(Limit(w.generator(random.Random(2)), 400), concurrency=3, complete=complete)
+    dry_run(Limit(w.generator(random.Random(2)), 400), concurrency=3, complete=complete)
     final = w.final_generator()
     fp = final.factory(0)
     assert fp.targets == {k: len(log) - 1 for k, log in logs.items()}
@@ -150,3 +150,15 @@ def test_keymap_round_trips():
 def test_client_options_reject_transactions_without_idempotence():
     with pytest.raises(ValueError, match="idempotence"):
         ClientOptions(transactions=True, idempotence=False).validate()
+
+
+def test_send_until_stops_writes_and_polls_go_on():
+    ops = run(3, n=3000, options=QueueOptions(send_until_s=1.0))
+    invs = [o for o in ops if o["type"] == "invoke"]
+    late = [o for o in invs if o["time"] >= 1.2]  # ops chosen before 1 s may start a little later (Stagger)
+    assert late and all(o["f"] in ("poll", "assign", "subscribe", "crash") for o in late)
+    assert any(o["f"] == "send" for o in invs if o["time"] < 1.0)
+    # Unset (the default): sends go on to the end.
+    assert any(o["f"] == "send" and o["time"] >= 1.0 for o in run(3, n=3000) if o["type"] == "invoke")
+    with pytest.raises(ValueError, match="send_until_s"):
+        QueueOptions(send_until_s=-1).validate()

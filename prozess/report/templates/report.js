@@ -15,6 +15,8 @@
   for (var i = 0; i < N; i++) { acc += D.dt[i]; T[i] = acc; }
   var TY = Int8Array.from(D.ty), P = Int32Array.from(D.p), F = Int32Array.from(D.f);
   var ND = D.nd || null, E = D.e || null;
+  var IX = D.ix || null;  // op indices when they have gaps; rows and anchors go by position
+  function lab(i) { return IX ? IX[i] : i; }
   var NEM = D.procs.indexOf("nemesis");
   var TMAX = 0; for (i = 0; i < N; i++) if (T[i] > TMAX) TMAX = T[i];
   if (TMAX <= 0) TMAX = 1;
@@ -61,7 +63,7 @@
   // an invocation that completed ok has its value in the completion (see encode.py)
   function valueCell(i) {
     var v = D.v[i];
-    if (v === 0) return '<span class="muted">as in its completion #' + PARTNER[i] + "</span>";
+    if (v === 0) return '<span class="muted">as in its completion #' + lab(PARTNER[i]) + "</span>";
     return esc(v);
   }
   function valueText(i) { var v = D.v[i]; return v === 0 ? D.v[PARTNER[i]] : v; }
@@ -72,11 +74,11 @@
     var node = ND && ND[i] >= 0 ? D.nodes[ND[i]] : "";
     var err = E && E[i] >= 0 ? D.errs[E[i]] : "";
     return '<tr id="op-' + i + '" data-i="' + i + '"' + (CITED[i] ? ' class="cited"' : "") + '>' +
-      '<td><a href="#op-' + i + '" data-op="' + i + '">' + i + "</a></td>" +
+      '<td><a href="#op-' + i + '" data-op="' + i + '">' + lab(i) + "</a></td>" +
       "<td>" + secs(T[i]) + "</td><td>" + esc(D.procs[P[i]]) + '</td><td class="t-' + t + '">' + t + "</td>" +
       "<td>" + esc(D.fs[F[i]]) + "</td><td>" + esc(ks) + '</td><td class="val">' + valueCell(i) + "</td>" +
       "<td>" + esc(node) + '</td><td class="t-fail">' + esc(err) + "</td>" +
-      "<td>" + (partner >= 0 ? '<a href="#op-' + partner + '" data-op="' + partner + '">' + (partner > i ? "→" : "←") + partner + "</a>" : "") + "</td></tr>";
+      "<td>" + (partner >= 0 ? '<a href="#op-' + partner + '" data-op="' + partner + '">' + (partner > i ? "→" : "←") + lab(partner) + "</a>" : "") + "</td></tr>";
   }
 
   function render() {
@@ -373,7 +375,7 @@
     var b = barAt(ev);
     if (b < 0) { tip.style.display = "none"; return; }
     var i = barOp[b], c = PARTNER[i], t = c >= 0 ? TYPES[TY[c]] : "no completion";
-    tip.innerHTML = "<strong>#" + i + "</strong> process " + esc(D.procs[P[i]]) + " · " + esc(D.fs[F[i]]) + ' · <span class="t-' + esc(t) + '">' + esc(t) + "</span><br>" +
+    tip.innerHTML = "<strong>#" + lab(i) + "</strong> process " + esc(D.procs[P[i]]) + " · " + esc(D.fs[F[i]]) + ' · <span class="t-' + esc(t) + '">' + esc(t) + "</span><br>" +
       secs(barStart[b]) + " – " + secs(barEnd[b]) + " s<br><span class=\"mono\">" + esc(String(c >= 0 ? valueText(c) : valueText(i)).slice(0, 300)) + "</span>";
     tip.style.display = "block";
     tip.style.left = Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 8) + "px";
