@@ -47,18 +47,33 @@ def test_convert_refuses_to_write_onto_its_input(tmp_path):
     assert r.exit_code == 2 and src.read_bytes() == before
 
 
-def test_convert_that_fails_half_way_leaves_the_old_output_whole(tmp_path):
-    """A history whose last op cannot be written as JSON (a 2**70 value) fails; DEST keeps its old content."""
+def test_convert_that_fails_half_way_leaves_the_old_output_whole(tmp_path, monkeypatch):
+    """A write that fails on the third op (a full disk, simulated by a failing encoder: no real disk
+    here fills on command) leaves DEST with its old content and no temporary file behind."""
+    import errno
+
+    import prozess.history as history_module
+
     src = tmp_path / "in.edn"
     src.write_text(
         "{:index 0 :time 0 :type :invoke :process 0 :f :send :value [[:send :x 1]]}\n"
         "{:index 1 :time 1 :type :ok :process 0 :f :send :value [[:send :x [0 1]]]}\n"
-        "{:index 2 :time 2 :type :invoke :process 0 :f :send :value [[:send :x 1180591620717411303424]]}\n"
+        "{:index 2 :time 2 :type :invoke :process 0 :f :send :value [[:send :x 2]]}\n"
     )
     dest = _history(tmp_path / "out.jsonl")
     before = dest.read_bytes()
+    real_dumps, calls = history_module._dumps, []
+
+    def dumps_until_full(obj):
+        calls.append(obj)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_dumps(obj)
+
+    monkeypatch.setattr(history_module, "_dumps", dumps_until_full)
     r = runner.invoke(app, ["history", "convert", str(src), str(dest), "--force"])
-    assert r.exit_code == 2 and "unchanged" in r.output
+    assert r.exit_code == 2 and "unchanged" in r.output, r.output
+    assert len(calls) == 3
     assert dest.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary left behind
 
