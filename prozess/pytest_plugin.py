@@ -142,6 +142,13 @@ def format_failure(campaign: Campaign) -> str:
         for checker_name, checker in sorted((campaign.results.get("checkers") or {}).items()):
             if checker.get("valid") == "unknown":
                 lines.append(f"  checker {checker_name} could not decide: {checker.get('error') or checker.get('reason') or 'no reason given'}")
+    for kind, why in sorted((campaign.results.get("faults-not-applied") or {}).items()):
+        lines.append(f"  fault {kind} never took effect: {why}")
+    faults = campaign.results.get("faults")
+    if isinstance(faults, dict) and faults.get("kinds"):
+        from prozess.nemesis.accounting import summary_lines
+
+        lines += [f"  faults: {line}" for line in summary_lines(faults)]
     where = campaign.report or campaign.run_dir
     if where is not None:
         lines.append(f"  report: {where}")
@@ -298,6 +305,9 @@ def prozess_campaign(request: pytest.FixtureRequest, prozess_clusters: ClusterPo
             props.append((f"prozess.anomaly.{name}", count))
         if campaign.report or campaign.run_dir:
             props.append(("prozess.report", str(campaign.report or campaign.run_dir)))
+        for kind, counts in ((campaign.results.get("faults") or {}).get("kinds") or {}).items():
+            props.append((f"prozess.faults.{kind}.applied", counts.get("applied", 0)))
+            props.append((f"prozess.faults.{kind}.failed", counts.get("failed", 0) + counts.get("unavailable", 0)))
         unavailable = campaign.results.get("unavailable-faults") or {}
         if unavailable and campaign.valid is not False:  # an anomaly found under the other faults still fails
             pytest.skip("; ".join(f"fault {kind} {why}" for kind, why in sorted(unavailable.items())))

@@ -223,6 +223,7 @@ class Runner:
         self.concurrency = spec.concurrency
         self.processes = list(range(spec.concurrency))
         self.clients: list[Any] = [None] * spec.concurrency
+        self.nemesis_ops: list[Op] = []
 
     # -- workers ------------------------------------------------------------
     def _record(self, typ: str, process: Any, f: str, value: Any, error: Any = None) -> None:
@@ -342,28 +343,42 @@ class Runner:
         if not self.spec.faults:
             nemesis.heal_all()
             return
-        self.writer.record("info", NEMESIS, "heal-all", None)
+        self._nemesis_record("heal-all", None)
         try:
             result = nemesis.heal_all()
-            self.writer.record("info", NEMESIS, "heal-all", result if _jsonable(result) else repr(result))
+            self._nemesis_record("heal-all", result if _jsonable(result) else repr(result))
         except Exception as e:
-            self.writer.record("info", NEMESIS, "heal-all", None, error=f"{type(e).__name__}: {e}")
+            self._nemesis_record("heal-all", None, error=f"{type(e).__name__}: {e}")
         _track_fault(self.stats, "heal-all", None)
 
     def nemesis_op(self, nemesis: Nemesis, f: str, value: Any) -> None:
-        self.writer.record("info", NEMESIS, f, value)
+        self._nemesis_record(f, value)
         try:
             _typ, result = nemesis.invoke(f, value)
-            self.writer.record("info", NEMESIS, f, result)
+            done = self._nemesis_record(f, result)
         except Exception as e:
-            self.writer.record("info", NEMESIS, f, value, error=f"{type(e).__name__}: {e}")
-        _track_fault(self.stats, f, value)
+            done = self._nemesis_record(f, value, error=f"{type(e).__name__}: {e}")
+        failed = done is None or bool(done.error) or (isinstance(done.value, dict) and bool(done.value.get("error")))
+        _track_fault(self.stats, f, value, failed=failed)
+
+    def _nemesis_record(self, f: str, value: Any, *, error: Any = None) -> Op | None:
+        """Records a nemesis op and keeps it for the fault accounting (no re-read of the history)."""
+        op = self.writer.record("info", NEMESIS, f, value, error=error)
+        if op is not None:
+            self.nemesis_ops.append(op)
+        return op
 
 
-def _track_fault(stats: Any, f: str, value: Any) -> None:
-    """Keeps the progress display's list of active faults, by the nemesis's own start/stop pairs."""
+def _track_fault(stats: Any, f: str, value: Any, *, failed: bool = False) -> None:
+    """Keeps the progress display's list of active faults, by the nemesis's own start/stop pairs.
+
+    A start that failed opens nothing; it is counted as a failed fault instead.
+    """
     from prozess.nemesis import fault_edge
 
+    if failed and fault_edge(f) is not None and fault_edge(f)[1] == "start":
+        stats.fault_failed(fault_edge(f)[0])
+        return
     if f.startswith("heal"):
         for name in list(stats.faults):
             stats.fault_ended(name)
@@ -376,6 +391,15 @@ def _track_fault(stats: Any, f: str, value: Any) -> None:
         stats.fault_started(kind, value)
     else:
         stats.fault_ended(kind)
+
+
+def _run_partitions(topics: Any, keymap: Any) -> Any:
+    """A callable listing every (topic, partition) the workload has created so far, for live nemesis targets."""
+
+    def partitions() -> list[tuple[str, int]]:
+        return [(keymap.topic_name(i), p) for i in sorted(topics.created) for p in range(keymap.partitions_per_topic)]
+
+    return partitions
 
 
 def _jsonable(x: Any) -> bool:
@@ -561,6 +585,8 @@ def run_test(
             runner = Runner(spec, rdir, test, workload, topics, writer, stats)
             runner.stop = stop_event
             # -- nemesis -----------------------------------------------------
+            if hasattr(nemesis, "use_topics"):  # `leader` targets pick among the partitions the workload uses
+                nemesis.use_topics(_run_partitions(topics, workload.keymap))
             nemesis.setup(cluster, {**test, "run_dir": str(rdir), "nemesis_log": str(rdir / "nemesis.jsonl")})
             # -- main phase --------------------------------------------------
             rng = random.Random(seed)
@@ -624,6 +650,8 @@ def run_test(
         "counts": stats.snapshot()["counts"],
     }
     unavailable = dict(getattr(nemesis, "unavailable", None) or {})
+    if spec.faults:
+        _account_faults(results, runner.nemesis_ops if runner is not None else [], test, unavailable)
     if unavailable:
         # A fault the test asked for never happened: the run cannot vouch for behaviour under it.
         results["unavailable-faults"] = unavailable
@@ -638,6 +666,24 @@ def run_test(
     if report_error:
         extra["report_error"] = report_error
     return RunOutcome(rdir, results, interrupted=interrupted, ops=results["run"]["ops"], error=error, extra=extra)
+
+
+def _account_faults(results: dict[str, Any], nemesis_ops: list[Op], test: dict[str, Any], unavailable: dict[str, str]) -> None:
+    """results["faults"]: each action's outcome and the windows in force; a requested kind that never took effect makes the verdict unknown."""
+    try:
+        from prozess.nemesis.accounting import account, verdict_notes
+    except ImportError:
+        return
+    try:
+        faults = account(nemesis_ops, faults=test.get("faults"), schedule=test.get("nemesis_schedule"), unavailable=unavailable)
+    except Exception as e:  # accounting must never lose a run's results
+        results["faults"] = {"error": f"fault accounting failed: {type(e).__name__}: {e}"}
+        if results.get("valid") is True:
+            results["valid"] = "unknown"
+            results.setdefault("error", results["faults"]["error"])
+        return
+    results["faults"] = faults
+    verdict_notes(results, faults)
 
 
 def _quietly(fn: Any, what: str) -> None:
