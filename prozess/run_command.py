@@ -124,6 +124,9 @@ def run(
             typer.echo(line)
         if outcome.error:
             typer.echo(f"note: {outcome.error}", err=True)
+        cl = (outcome.results.get("run") or {}).get("client_log") or {}
+        if cl.get("path"):
+            typer.echo(f"client log: {cl.get('warnings', 0)} warnings, {cl.get('errors', 0)} errors in {outcome.run_dir / cl['path']}")
         typer.echo(f"run: {outcome.run_dir}")
     v = outcome.valid
     raise typer.Exit(EXIT_VALID if v is True else EXIT_INVALID if v is False else EXIT_UNKNOWN)

@@ -489,6 +489,7 @@ def run_test(
     `nemesis`: overrides `build_nemesis(spec.faults, spec.nemesis)`.
     `stop`: an event another thread may set to end the run early, like SIGINT.
     """
+    from prozess.client_log import ClientLog
     from prozess.progress import ProgressDisplay, RunStats
     from prozess.spec import SpecError
     from prozess.store import new_run, versions, write_json
@@ -523,7 +524,8 @@ def run_test(
     error: str | None = None
     extra: dict[str, Any] = {}
     nemesis_thread: threading.Thread | None = None
-    with _Stop(stop_event) as sig, ProgressDisplay(stats, enabled=progress):
+    client_log = ClientLog(rdir / "client.log")
+    with _Stop(stop_event) as sig, ProgressDisplay(stats, enabled=progress), client_log:
         try:
             # -- cluster -----------------------------------------------------
             stats.set_phase("cluster")
@@ -648,6 +650,7 @@ def run_test(
         "error": error,
         "ops": len(writer) if writer is not None else 0,
         "counts": stats.snapshot()["counts"],
+        "client_log": client_log.counts(),
     }
     unavailable = dict(getattr(nemesis, "unavailable", None) or {})
     if spec.faults:
