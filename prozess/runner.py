@@ -47,10 +47,15 @@ __all__ = ["Nemesis", "NoopNemesis", "RunOutcome", "RunError", "SafeWriter", "ru
 log = logging.getLogger("prozess.runner")
 
 INTERRUPTED_FINAL_S = 10.0  # final reads after a stop, at most
+EARLY_CHECK_S = 5.0  # when every op of the main phase's first seconds failed to get a client, the run stops
 
 
 class RunError(RuntimeError):
     """A run that could not start (bad spec, no cluster); the message says what to do."""
+
+
+class _CannotRun(RuntimeError):
+    """The main phase showed the run cannot work (every op failed the same way); ends it without final reads."""
 
 
 @runtime_checkable
@@ -207,6 +212,47 @@ class _Phase:
         return time.monotonic() - self.start
 
 
+class _EarlyStop:
+    """Decides once, after EARLY_CHECK_S of the main phase, whether the run cannot work at all.
+
+    When every op completed so far failed because no client could be built, all
+    with the same error (e.g. settings the client library refuses), the rest of
+    the time limit would only repeat it: `see` returns True once, and `error`
+    says why. Any other outcome (one ok op, another error) and the run goes on.
+    """
+
+    def __init__(self, concurrency: int, after_s: float = EARLY_CHECK_S):
+        self.after_s = after_s
+        self.min_ops = max(3, concurrency)
+        self.lock = threading.Lock()
+        self.errors: set[str] = set()
+        self.failed = 0
+        self.other = False
+        self.decided = False
+        self.error: str | None = None
+
+    def see(self, now: float, typ: str, error: Any) -> bool:
+        with self.lock:
+            if self.decided:
+                return False
+            if typ == "fail" and isinstance(error, str) and error.startswith("no client: "):
+                self.failed += 1
+                self.errors.add(error)
+            else:
+                self.other = True
+            if self.other:
+                self.decided = True
+                return False
+            if now < self.after_s or self.failed < self.min_ops:
+                return False
+            self.decided = True
+            if len(self.errors) != 1:
+                return False
+            self.error = (f"every op of the first {now:.0f} s failed the same way ({self.failed} ops): "
+                          f"{next(iter(self.errors))}; the run stopped early")
+            return True
+
+
 class Runner:
     """State of one run; `run_test` drives it."""
 
@@ -224,6 +270,7 @@ class Runner:
         self.processes = list(range(spec.concurrency))
         self.clients: list[Any] = [None] * spec.concurrency
         self.nemesis_ops: list[Op] = []
+        self.early = _EarlyStop(spec.concurrency)
 
     # -- workers ------------------------------------------------------------
     def _record(self, typ: str, process: Any, f: str, value: Any, error: Any = None) -> None:
@@ -306,6 +353,9 @@ class Runner:
                     typ, result, error = "info", value, f"indeterminate: {type(e).__name__}: {e}"
                     log.debug("op crashed:\n%s", traceback.format_exc())
             self._record(typ, process, f, result, error)
+            if phase.name == "main" and self.early.see(phase.now(), typ, error):
+                log.error("stopping the run: %s", self.early.error)
+                phase.stop.set()
             ctx = Context(phase.now(), process, thread, n)
             with phase.lock:
                 phase.gen.update(ctx, {"type": typ, "process": process, "f": f, "value": result, "error": error})
@@ -501,6 +551,14 @@ def run_test(
         spec.validate()
     except SpecError as e:
         raise RunError(str(e)) from None
+    from prozess.conflicts import client_conflicts
+
+    try:
+        conflicts = client_conflicts(spec.client, spec.client_properties())
+    except (OSError, ValueError) as e:
+        raise RunError(f"client properties: {e}") from None
+    if conflicts:  # the client library would refuse every op; say so before any cluster starts
+        raise RunError("; ".join(conflicts))
     seed = spec.resolve_seed()
     nemesis = nemesis or build_nemesis(spec.faults, spec.nemesis)
     if cluster is None and spec.attach:
@@ -601,6 +659,8 @@ def run_test(
             phase = _Phase("main", gen, stop_event)
             runner.run_phase(phase, join_timeout=spec.time_limit + wopts.op_timeout_s * 3 + 30)
             runner.main_done.set()
+            if runner.early.error:
+                raise _CannotRun(runner.early.error)
             nemesis_thread.join(wopts.op_timeout_s * 6 + 30)
             # -- heal, then the final reads ----------------------------------
             stats.set_phase("heal")
@@ -611,6 +671,8 @@ def run_test(
             stats.set_phase("final")
             final = TimeLimit(workload.final_generator(), final_limit)
             runner.run_phase(_Phase("final", final, final_stop), join_timeout=final_limit + wopts.op_timeout_s * 3 + 30)
+        except _CannotRun as e:
+            error = str(e)  # no final phase: its ops would fail the same way
         except KeyboardInterrupt as e:
             interrupted = True
             error = f"interrupted ({e})"
