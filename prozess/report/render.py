@@ -385,6 +385,7 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
         plots=plots,
         faults=meta["faults"],
         failed_faults=meta["failed"],
+        fault_not_applied=bool(results.get("faults-not-applied")) and results.get("valid") not in (True, False),
         fault_counts=_fault_counts(saved_faults, windows, failed),
         client_log=_client_log(data, out_dir),
         node_logs=node_logs,
