@@ -26,6 +26,7 @@ class RunStats:
         self.counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
         self.faults: dict[str, Any] = {}
         self.faults_failed: dict[str, int] = {}
+        self.faults_applied = 0
         self._window: list[tuple[float, int]] = []
 
     def op(self, typ: str) -> None:
@@ -35,6 +36,7 @@ class RunStats:
     def fault_started(self, f: str, value: Any = None) -> None:
         with self.lock:
             self.faults[f] = value
+            self.faults_applied += 1
 
     def fault_failed(self, kind: str) -> None:
         with self.lock:
@@ -65,6 +67,7 @@ class RunStats:
                 "rate": rate,
                 "faults": sorted(self.faults),
                 "faults_failed": sum(self.faults_failed.values()),
+                "faults_applied": self.faults_applied,
             }
 
 
@@ -72,8 +75,8 @@ def render_line(s: dict[str, Any]) -> str:
     c = s["counts"]
     limit = f"/{s['time_limit']:.0f}s" if s.get("time_limit") else "s"
     faults = ", ".join(s["faults"]) or "none"
-    if s.get("faults_failed"):
-        faults += f" ({s['faults_failed']} failed)"
+    if s.get("faults_applied") or s.get("faults_failed"):
+        faults += f" ({s.get('faults_applied', 0)} applied, {s.get('faults_failed', 0)} failed so far)"
     return (
         f"[{s['phase']}] {s['elapsed']:.0f}{limit}  ops ok {c['ok']}  fail {c['fail']}  info {c['info']}"
         f"  {s['rate']:.0f} ops/s  faults: {faults}"
@@ -102,7 +105,8 @@ class ProgressDisplay:
         t.add_row("ok", f"[green]{c['ok']}[/]", "fail", f"[yellow]{c['fail']}[/]")
         t.add_row("info", f"[red]{c['info']}[/]", "ops/s", f"{s['rate']:.0f}")
         failed = f"[yellow]{s['faults_failed']}[/]" if s.get("faults_failed") else "0"
-        t.add_row("faults", ", ".join(s["faults"]) or "none", "failed", failed)
+        t.add_row("faults", ", ".join(s["faults"]) or "none", "applied", str(s.get("faults_applied", 0)))
+        t.add_row("", "", "failed", failed)
         return t
 
     def __enter__(self) -> "ProgressDisplay":
@@ -117,4 +121,4 @@ class ProgressDisplay:
         if self._live is not None:
             self._live.__exit__(None, None, None)
             self._live = None
-        self.console.print(render_line(self.stats.snapshot()))
+        self.console.print(render_line(self.stats.snapshot()), markup=False, highlight=False, soft_wrap=True)  # "[main]" is text, not markup
