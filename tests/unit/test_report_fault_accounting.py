@@ -21,8 +21,11 @@ def test_a_kind_that_never_took_effect_is_named_and_not_drawn(tmp_path):
     results["faults"] = account(ops, faults=["partition", "kill"])
     verdict_notes(results, results["faults"])
     assert results["valid"] == "unknown"
+    results["run"] = {"client_log": {"path": "client.log", "warnings": 2, "errors": 1}}
     (run / "results.json").write_text(json.dumps(results))
+    (run / "client.log").write_text("x WARNING prozess.client.confluent FAIL ...\n")
     html = write_report(run).read_text()
+    assert '<a href="client.log">client.log</a>' in html and "2 warnings, 1 errors" in html
     assert "the run cannot vouch for a verdict: fault kill never took effect" in html
     assert 'id="fault-counts"' in html and 'data-kind="kill"' in html
     assert "no leader is known for any of t-0-0 after waiting 10 s" in html
