@@ -36,6 +36,7 @@ import datetime as dt
 import fnmatch
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -254,7 +255,7 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
 
     records = []
     for seed in seeds:
-        prefix = f"det-{cell.id}-{seed}-{int(time.time()) % 100000}"
+        prefix = re.sub(r"[^A-Za-z0-9._-]", "-", f"det-{cell.id}-{seed}-{int(time.time()) % 100000}")  # a legal topic name
         spec = make_spec(cell, seed, time_limit=cell.time_limit or time_limit, results_dir=results_dir, prefix=prefix)
         nem = None if cell.strategy == "untargeted" else Targeted(cell.strategy, cell.targeted)  # None: prozess.nemesis's own
         t0 = time.monotonic()

@@ -47,7 +47,7 @@ __all__ = ["Nemesis", "NoopNemesis", "RunOutcome", "RunError", "SafeWriter", "ru
 log = logging.getLogger("prozess.runner")
 
 INTERRUPTED_FINAL_S = 10.0  # final reads after a stop, at most
-EARLY_CHECK_S = 5.0  # when every op of the main phase's first seconds failed to get a client, the run stops
+EARLY_CHECK_S = 5.0  # when every op of the main phase's first seconds failed before it was sent, the run stops
 
 
 class RunError(RuntimeError):
@@ -215,8 +215,9 @@ class _Phase:
 class _EarlyStop:
     """Decides once, after EARLY_CHECK_S of the main phase, whether the run cannot work at all.
 
-    When every op completed so far failed because no client could be built, all
-    with the same error (e.g. settings the client library refuses), the rest of
+    When every op completed so far failed before it was sent (no client could be
+    built, or its topic could not be created), all with the same error (e.g.
+    settings the client library refuses, an illegal topic name), the rest of
     the time limit would only repeat it: `see` returns True once, and `error`
     says why. Any other outcome (one ok op, another error) and the run goes on.
     """
@@ -235,7 +236,7 @@ class _EarlyStop:
         with self.lock:
             if self.decided:
                 return False
-            if typ == "fail" and isinstance(error, str) and error.startswith("no client: "):
+            if typ == "fail" and isinstance(error, str) and error.startswith(("no client: ", "topic setup: ")):
                 self.failed += 1
                 self.errors.add(error)
             else:

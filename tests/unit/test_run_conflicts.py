@@ -46,3 +46,11 @@ def test_no_early_stop_after_one_ok_op_or_different_errors():
     e.see(0.1, "fail", "no client: x")
     e.see(0.2, "fail", "no client: y")
     assert not e.see(2, "fail", "no client: x") and e.error is None
+
+
+def test_early_stop_also_when_no_topic_can_be_created():
+    e = _EarlyStop(concurrency=2, after_s=1)
+    err = "topic setup: creating topic a@b-0: Broker: Invalid topic"
+    e.see(0.5, "fail", err)
+    e.see(0.6, "fail", err)
+    assert e.see(1.5, "fail", err) and "Invalid topic" in e.error
