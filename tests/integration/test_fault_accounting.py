@@ -73,3 +73,17 @@ def test_a_leader_target_on_a_missing_topic_ends_unknown_with_the_reason(prozess
     assert "fault kill never took effect" in out.results["error"] and "no-such-topic" in out.results["error"]
     saved = json.loads((out.run_dir / "results.json").read_text())
     assert saved["faults-not-applied"]["kill"] == out.results["faults-not-applied"]["kill"]
+
+
+def test_a_run_that_cannot_work_stops_early_with_the_error(prozess_clusters, tmp_path):
+    """Every op fails before it is sent (an illegal topic name): the run ends after seconds, not the time limit."""
+    import time
+
+    spec = TestSpec.from_dict({"name": "cannot-work", "time_limit": 120, "seed": 4, "rate": 100, "concurrency": 4,
+                               "results_dir": str(tmp_path), "workload_options": {"topic_prefix": "bad@name"}})
+    cluster = prozess_clusters.get(spec.cluster_spec())
+    t0 = time.monotonic()
+    out = run_test(spec, cluster=cluster, progress=False)
+    assert time.monotonic() - t0 < 60
+    assert out.valid == "unknown"
+    assert "failed the same way" in out.error and "topic setup" in out.error and "the run stopped early" in out.error
