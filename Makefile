@@ -12,10 +12,12 @@ CAMPAIGN_ARGS ?= --workload queue --preset safe --faults partition+kill --time-l
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml setup.py requirements.lock
+# setuptools notes (as a warning) that an editable install of mapped folders uses a meta path finder;
+# that is how prozess.cluster etc. resolve to cluster/ etc., so the note is silenced.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -c requirements.lock -e '.[test]'
+	PYTHONWARNINGS="ignore:Editable installation" $(VENV)/bin/pip install --quiet -c requirements.lock -e '.[test]'
 	touch $@
 
 setup: venv

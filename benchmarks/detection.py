@@ -4,9 +4,15 @@
     .venv/bin/python benchmarks/detection.py --cells 'acks1*' -k 1 --time-limit 40
     .venv/bin/python benchmarks/detection.py --cluster NAME  # reuse a running cluster (prozess cluster up)
     .venv/bin/python benchmarks/detection.py --render        # docs/detection.md and the README table from the json
+    .venv/bin/python benchmarks/detection.py --column untargeted   # the default fault mixes instead of targeted nemeses
 
 Rows are client/topic settings, columns fault sets (mostly targeted nemeses from
 `prozess.nemesis.targeted`, aimed at the window where the setting loses data).
+The untargeted column (`--column untargeted`) runs each unsafe row and its safe
+twin under the default fault mixes a user runs (`partition+kill`,
+`pause+partition`; the random schedules of `prozess.nemesis`, default options),
+60 s each, and records each campaign's fault accounting (scheduled / applied /
+failed actions per kind), so it says what a plain campaign catches.
 Each cell runs K seeded campaigns through the real runner on a real cluster and
 records whether the expected anomaly was found, which types were seen, the time
 from the first fault to the first anomalous op and the ops until then. Safe
@@ -30,6 +36,7 @@ import datetime as dt
 import fnmatch
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -70,9 +77,13 @@ class Cell:
     twin: str | None = None
     note: str = ""
     time_limit: float | None = None   # seconds of workload, when the cell needs more than the matrix default
+    mix: str | None = None            # untargeted column: the fault group of prozess.nemesis (e.g. "partition+kill")
+    column: str = "targeted"          # "targeted" or "untargeted"
 
     def spec_faults(self) -> list[str]:
         """The fault kinds the strategy uses, as test.json names them."""
+        if self.strategy == "untargeted":
+            return [str(self.mix)]
         return {"isolate-leader": ["partition"], "kill-leader": ["kill"], "shrink-isr-kill": ["partition+kill"],
                 "cut-responses": ["partition"], "none": []}[self.strategy]
 
@@ -119,6 +130,27 @@ CELLS: list[Cell] = [
            unsafe={"workload": "eos", "client": {**SAFE_CLIENT, "isolation": "read_uncommitted"}},
            safe={"workload": "eos", "client": dict(SAFE_CLIENT)}),
 ]
+#: the untargeted column: the default fault mixes a user runs, each campaign this long
+UNTARGETED_MIXES = ("partition+kill", "pause+partition")
+UNTARGETED_TIME_LIMIT = 60.0
+
+
+def untargeted_cells(cells: list[Cell]) -> list[Cell]:
+    """Each unsafe row with faults and its safe twin, under each default fault mix (random schedules, default options)."""
+    import dataclasses
+
+    out = []
+    for mix in UNTARGETED_MIXES:
+        for c in cells:
+            if c.strategy == "none" or c.column != "targeted":
+                continue
+            out.append(dataclasses.replace(
+                c, id=f"{c.id}@{mix}", faults=f"{mix} (untargeted)", strategy="untargeted", targeted={}, mix=mix,
+                column="untargeted", twin=f"{c.twin}@{mix}" if c.twin else None, time_limit=UNTARGETED_TIME_LIMIT))
+    return out
+
+
+CELLS += untargeted_cells(CELLS)
 EOS_OPTIONS = {"partitions": 2, "transformers": 2, "readers": 2, "abort_p": 0.2, "crash_clients": False,
                "drain_time_s": 15, "final_time_limit_s": 30}
 
@@ -200,6 +232,10 @@ def campaign_record(cell: Cell, run_dir: Path, seed: int, wall_s: float) -> dict
     except Exception as e:
         rec["error"] = rec["error"] or f"history unreadable: {e}"
         return rec
+    acc = results.get("faults") if isinstance(results.get("faults"), dict) else {}
+    if acc.get("kinds"):  # what the nemesis really did: a cell is only worth the faults that happened
+        rec["fault_accounting"] = {k: {"scheduled": e.get("scheduled", 0), "applied": e.get("applied", 0), "failed": e.get("failed", 0)}
+                                   for k, e in acc["kinds"].items()}
     faults = [o for o in ops if o.process == "nemesis" and o.f in FAULT_STARTS]
     errors = [o.value.get("error") for o in ops if o.process == "nemesis" and isinstance(o.value, dict) and o.value.get("error")]
     rec["faults"] = len(faults) // 2  # an invocation and a completion each
@@ -228,9 +264,9 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
 
     records = []
     for seed in seeds:
-        prefix = f"det-{cell.id}-{seed}-{int(time.time()) % 100000}"
+        prefix = re.sub(r"[^A-Za-z0-9._-]", "-", f"det-{cell.id}-{seed}-{int(time.time()) % 100000}")  # a legal topic name
         spec = make_spec(cell, seed, time_limit=cell.time_limit or time_limit, results_dir=results_dir, prefix=prefix)
-        nem = Targeted(cell.strategy, cell.targeted)
+        nem = None if cell.strategy == "untargeted" else Targeted(cell.strategy, cell.targeted)  # None: prozess.nemesis's own
         t0 = time.monotonic()
         try:
             out = run_test(spec, cluster=cluster, nemesis=nem, progress=False)  # eos runs get the eos checker by default
@@ -254,7 +290,16 @@ def summarize(cell: Cell, records: list[dict[str, Any]], *, kafka: str, time_lim
     ttd = [r["time_to_detect_s"] for r in records if r.get("detected") and r.get("time_to_detect_s") is not None]
     otd = [r["ops_to_detect"] for r in records if r.get("detected") and r.get("ops_to_detect") is not None]
     seen = sorted({t for r in records for t in r.get("anomaly_types", [])})
+    accounting: dict[str, dict[str, int]] = {}
+    for r in records:
+        for kind, e in (r.get("fault_accounting") or {}).items():
+            tot = accounting.setdefault(kind, {"scheduled": 0, "applied": 0, "failed": 0})
+            for k in tot:
+                tot[k] += int(e.get(k, 0))
     return {
+        "column": cell.column,
+        "mix": cell.mix,
+        "fault_accounting": accounting,
         "id": cell.id,
         "config": cell.config,
         "faults": cell.faults,
@@ -338,11 +383,41 @@ def table(doc: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in doc.get("cells", []):
+        if c.get("column", "targeted") != "targeted":
+            continue
         ttd = "—" if c.get("median_time_to_detect_s") is None else f"{c['median_time_to_detect_s']:.1f} s"
         otd = "—" if c.get("median_ops_to_detect") is None else str(c["median_ops_to_detect"])
         fa = f"{c['false_alarms']}/{c['campaigns']}" if c["safe"] else "—"
         lines.append(f"| {c['config']} | {c['faults']} | {'yes' if c['safe'] else 'no'} | {', '.join(c['expected']) or 'valid'} | "
                      f"{_rate(c)} | {ttd} | {otd} | {fa} | {', '.join(c.get('anomaly_types_seen') or []) or '—'} |")
+    return "\n".join(lines)
+
+
+def _applied(c: dict[str, Any]) -> str:
+    acc = c.get("fault_accounting") or {}
+    if not acc:
+        return "—"
+    return ", ".join(f"{k} {e['applied']}/{e['scheduled']}" for k, e in sorted(acc.items()))
+
+
+def untargeted_table(doc: dict[str, Any]) -> str:
+    """The untargeted column: per unsafe setting and default fault mix, detection and its safe twin's false alarms."""
+    cells = {c["id"]: c for c in doc.get("cells", []) if c.get("column") == "untargeted"}
+    if not cells:
+        return ""
+    lines = [
+        "| setting | fault mix (untargeted) | detected | median time to detect | anomaly types seen | safe twin: false alarms | faults applied/scheduled (unsafe; twin) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in cells.values():
+        if c["safe"]:
+            continue
+        twin = cells.get(f"{c['id'].split('@')[0]}-safe@{c.get('mix')}")
+        ttd = "—" if c.get("median_time_to_detect_s") is None else f"{c['median_time_to_detect_s']:.1f} s"
+        fa = f"{twin['false_alarms']}/{twin['campaigns']}" if twin else "not measured"
+        applied = _applied(c) + ("; " + _applied(twin) if twin else "")
+        lines.append(f"| {c['config']} | {c.get('mix')} | {c['detected']}/{c['campaigns']} | {ttd} | "
+                     f"{', '.join(c.get('anomaly_types_seen') or []) or '—'} | {fa} | {applied} |")
     return "\n".join(lines)
 
 
@@ -369,6 +444,20 @@ def render_markdown(doc: dict[str, Any]) -> str:
         "acknowledged write; often a read of the final phase, after the heal). *ops to detect*: completed client ops",
         "up to that op. *false alarms*: invalid verdicts (any anomaly type) on a safe twin; *unknown*: runs that broke off.",
         "",
+    ]
+    plain = untargeted_table(doc)
+    if plain:
+        out += [
+            "## What a plain campaign catches",
+            "",
+            f"Each unsafe row and its safe twin under the default fault mixes ({', '.join(UNTARGETED_MIXES)}): the random",
+            "schedules of `prozess.nemesis` with default options, no aim at the setting's window. The last column is",
+            "the fault accounting summed over the cell's campaigns: actions applied out of those scheduled, per kind.",
+            "",
+            plain,
+            "",
+        ]
+    out += [
         "## Cells and their targeted schedules",
         "",
     ]
@@ -402,14 +491,18 @@ def render(doc: dict[str, Any], *, md: Path = DOC_MD, readme: Path = README) -> 
         if BEGIN in text and END in text:
             head, rest = text.split(BEGIN, 1)
             _, tail = rest.split(END, 1)
-            block = f"{BEGIN}\n{headline(doc)}\n\n{table(doc)}\n{END}"
+            plain = untargeted_table(doc)
+            plain = f"\n\nWhat a plain campaign catches (the default fault mixes, untargeted):\n\n{plain}" if plain else ""
+            block = f"{BEGIN}\n{headline(doc)}\n\n{table(doc)}{plain}\n{END}"
             readme.write_text(head + block + tail)
 
 
 # --------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cells", default="*", help="cell ids (comma-separated globs), default every cell")
+    ap.add_argument("--cells", default="*", help="cell ids (comma-separated globs), default every cell of the column")
+    ap.add_argument("--column", choices=("targeted", "untargeted", "all"), default="targeted",
+                    help="targeted nemeses (default), the untargeted default fault mixes, or both")
     ap.add_argument("-k", type=int, default=3, help="campaigns per cell")
     ap.add_argument("--seeds", default=None, help="comma-separated seeds (default 1..K)")
     ap.add_argument("--time-limit", type=float, default=45.0, help="seconds of workload per campaign")
@@ -434,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("prozess.client", "prozess.topics", "prozess.workloads"):  # client reconnect chatter under faults
         logging.getLogger(name).setLevel(logging.ERROR)
     pats = [p.strip() for p in a.cells.split(",") if p.strip()]
-    cells = [c for c in CELLS if any(fnmatch.fnmatch(c.id, p) for p in pats)]
+    cells = [c for c in CELLS if any(fnmatch.fnmatch(c.id, p) for p in pats) and a.column in ("all", c.column)]
     if not cells:
         print(f"no cell matches {a.cells!r}; cells: {', '.join(c.id for c in CELLS)}", file=sys.stderr)
         return 2

@@ -21,7 +21,7 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
-from prozess.nemesis import clock, grudge, link, partition, process
+from prozess.nemesis import clock, grudge, link, partition, process, targets
 from prozess.nemesis.executor import Executor, NemesisError
 from prozess.nemesis.heal import heal_all as _heal_all
 from prozess.nemesis.schedule import FS, Options, delays, make_schedule, parse_faults, validate_schedule
@@ -80,6 +80,11 @@ class Combined:
         self.paused: set[str] = set()
         self._closed = False
         self.default_topic: str | None = None
+        self.partitions_per_topic = 8
+        self.run_partitions: Callable[[], list[tuple[str, int]]] | None = None
+        self.live_wait_s = targets.DEFAULT_WAIT_S
+        self.rng = random.Random(0)
+        self._resolved: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ protocol
     def setup(self, cluster: Any, test: Mapping[str, Any] | None = None) -> None:
@@ -96,9 +101,14 @@ class Combined:
         if self.log is None and test.get("run_dir"):
             self.log = os.path.join(str(test["run_dir"]), "nemesis.jsonl")
         self.ex = Executor(cluster, self.log)
-        wopts = test.get("workload_options") or {}
-        # `leader` faults without a topic mean the workload's first topic, partition 0.
-        self.default_topic = f"{wopts.get('topic_prefix', 'prozess')}-0" if isinstance(wopts, Mapping) else "prozess-0"
+        # `leader` faults without a topic mean any partition the run's workload uses: the runner
+        # hands those over (`use_topics`); until it does, the partitions of the run's first topic.
+        wopts = test.get("workload_options") if isinstance(test.get("workload_options"), Mapping) else {}
+        topics_info = test.get("topics") if isinstance(test.get("topics"), Mapping) else {}
+        prefix = topics_info.get("prefix") or wopts.get("topic_prefix") or "prozess"
+        self.default_topic = f"{prefix}-0"
+        self.partitions_per_topic = int(topics_info.get("partitions_per_topic") or wopts.get("partitions_per_topic") or 8)
+        self.rng = random.Random(f"live-targets-{test.get('seed')}")
         self._closed = False
         self.unavailable = {}
         if "netem" in fault_kinds(self.faults):
@@ -108,6 +118,10 @@ class Combined:
                 self.ex.note(fault="netem", unavailable=reason)
         # Start from a healed cluster: leftovers of an earlier crashed run must not leak in.
         _heal_all(self.ex, start_killed=False)
+
+    def use_topics(self, partitions: Callable[[], list[tuple[str, int]]] | None) -> None:
+        """Where `leader` targets look: a callable giving the (topic, partition)s the workload uses now."""
+        self.run_partitions = partitions
 
     def set_log(self, log: Callable[[dict], None] | str | os.PathLike | None) -> None:
         """Where applied commands go (nemesis.jsonl path or a callable); may be called after setup."""
@@ -159,7 +173,11 @@ class Combined:
             return "info", {**value, "error": f"unknown nemesis f {f!r}"}
         # No lock: the runner invokes one step at a time, and a long step (a strobe)
         # must not keep heal_all or another thread's invoke waiting.
-        return self.ex.step(f, value, lambda v: getattr(self, "_" + f.replace("-", "_"))(v))
+        self._resolved = {}
+        typ, out = self.ex.step(f, value, lambda v: getattr(self, "_" + f.replace("-", "_"))(v))
+        if self._resolved and isinstance(out, dict):
+            out = {**out, **self._resolved}  # whom a live target hit (or asked about, when it failed)
+        return typ, out
 
     def heal_all(self) -> dict[str, Any]:
         """Clears every fault on every node (idempotent); returns what it found and did."""
@@ -186,8 +204,29 @@ class Combined:
     def _addresses(self) -> dict[str, str]:
         return {n: self.cluster.address(n) for n in self.nodes}
 
-    def _topic(self, value: Mapping[str, Any]) -> str | None:
-        return value.get("topic") or self.opts.topic or self.default_topic
+    def _partitions(self) -> list[tuple[str, int]]:
+        """Every (topic, partition) the run's workload uses now (its first topic's until topics are known)."""
+        found: list[tuple[str, int]] = []
+        if self.run_partitions is not None:
+            try:
+                found = list(self.run_partitions())
+            except Exception:
+                found = []
+        if not found and self.default_topic:
+            found = [(self.default_topic, p) for p in range(self.partitions_per_topic)]
+        return found
+
+    def _live(self, kind: str, value: Mapping[str, Any]) -> str:
+        """The node now holding role `kind` (leader of a run partition, or controller), waiting briefly."""
+        candidates: list[tuple[str, int]] = []
+        if kind == "leader":
+            topic = value.get("topic") or self.opts.topic
+            candidates = targets.leader_candidates(topic, value.get("partition") if value.get("topic") else self.opts.partition, self._partitions())
+        node = targets.resolve(self.cluster, kind, candidates, wait_s=self.live_wait_s, rng=self.rng)
+        if kind == "leader":
+            self._resolved["leader-of"] = node.where
+        self._resolved.setdefault("live-targets", []).append({"target": kind, "node": str(node), "of": node.where})
+        return str(node)
 
     def _targets(self, value: Mapping[str, Any]) -> list[str]:
         nodes = value.get("nodes")
@@ -198,7 +237,7 @@ class Combined:
             return list(nodes)
         kind = value.get("targets")
         if kind in process.LIVE_TARGETS:
-            return [process.live_target(self.cluster, kind, self._topic(value), int(value.get("partition") or 0))]
+            return [self._live(kind, value)]
         if kind:
             return process.choose_targets(kind, self.nodes, random.Random())
         raise NemesisError("no target nodes given")
@@ -217,11 +256,11 @@ class Combined:
         if value.get("drops") is not None:
             return grudge.custom(value["drops"], nodes) if name == "custom" else {n: frozenset(ps) for n, ps in value["drops"].items()}
         if name == "leader":
-            return grudge.isolate_one(nodes, node=process.live_target(self.cluster, "leader", self._topic(value), int(value.get("partition") or 0)))
+            return grudge.isolate_one(nodes, node=self._live("leader", value))
         if name == "controller":
-            return grudge.isolate_one(nodes, node=process.live_target(self.cluster, "controller", None, 0))
+            return grudge.isolate_one(nodes, node=self._live("controller", value))
         if name == "split-controller":
-            ctrl = process.live_target(self.cluster, "controller", None, 0)
+            ctrl = self._live("controller", value)
             g, _ = grudge.split_controller(nodes, list(self.cluster.brokers), ctrl, random.Random(value.get("seed", 0)))
             return g
         if name == "custom":

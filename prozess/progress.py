@@ -25,6 +25,8 @@ class RunStats:
         self.phase = "setup"
         self.counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
         self.faults: dict[str, Any] = {}
+        self.faults_failed: dict[str, int] = {}
+        self.faults_applied = 0
         self._window: list[tuple[float, int]] = []
 
     def op(self, typ: str) -> None:
@@ -34,6 +36,11 @@ class RunStats:
     def fault_started(self, f: str, value: Any = None) -> None:
         with self.lock:
             self.faults[f] = value
+            self.faults_applied += 1
+
+    def fault_failed(self, kind: str) -> None:
+        with self.lock:
+            self.faults_failed[kind] = self.faults_failed.get(kind, 0) + 1
 
     def fault_ended(self, f: str) -> None:
         with self.lock:
@@ -59,6 +66,8 @@ class RunStats:
                 "counts": dict(self.counts),
                 "rate": rate,
                 "faults": sorted(self.faults),
+                "faults_failed": sum(self.faults_failed.values()),
+                "faults_applied": self.faults_applied,
             }
 
 
@@ -66,6 +75,8 @@ def render_line(s: dict[str, Any]) -> str:
     c = s["counts"]
     limit = f"/{s['time_limit']:.0f}s" if s.get("time_limit") else "s"
     faults = ", ".join(s["faults"]) or "none"
+    if s.get("faults_applied") or s.get("faults_failed"):
+        faults += f" ({s.get('faults_applied', 0)} applied, {s.get('faults_failed', 0)} failed so far)"
     return (
         f"[{s['phase']}] {s['elapsed']:.0f}{limit}  ops ok {c['ok']}  fail {c['fail']}  info {c['info']}"
         f"  {s['rate']:.0f} ops/s  faults: {faults}"
@@ -93,7 +104,9 @@ class ProgressDisplay:
         t.add_row("phase", s["phase"], "elapsed", f"{s['elapsed']:.0f}{limit}")
         t.add_row("ok", f"[green]{c['ok']}[/]", "fail", f"[yellow]{c['fail']}[/]")
         t.add_row("info", f"[red]{c['info']}[/]", "ops/s", f"{s['rate']:.0f}")
-        t.add_row("faults", ", ".join(s["faults"]) or "none", "", "")
+        failed = f"[yellow]{s['faults_failed']}[/]" if s.get("faults_failed") else "0"
+        t.add_row("faults", ", ".join(s["faults"]) or "none", "applied", str(s.get("faults_applied", 0)))
+        t.add_row("", "", "failed", failed)
         return t
 
     def __enter__(self) -> "ProgressDisplay":
@@ -108,4 +121,4 @@ class ProgressDisplay:
         if self._live is not None:
             self._live.__exit__(None, None, None)
             self._live = None
-        self.console.print(render_line(self.stats.snapshot()))
+        self.console.print(render_line(self.stats.snapshot()), markup=False, highlight=False, soft_wrap=True)  # "[main]" is text, not markup

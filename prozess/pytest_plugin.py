@@ -131,6 +131,20 @@ def _first_example(results: dict[str, Any], anomaly: str) -> str | None:
     return None
 
 
+def junit_properties(campaign: Campaign) -> list[tuple[str, Any]]:
+    """The JUnit properties of a campaign: verdict, anomaly counts, report, and applied/failed fault actions per kind."""
+    props: list[tuple[str, Any]] = [("prozess.verdict", str(campaign.valid).lower())]
+    for name, count in sorted(campaign.anomalies.items()):
+        props.append((f"prozess.anomaly.{name}", count))
+    if campaign.report or campaign.run_dir:
+        props.append(("prozess.report", str(campaign.report or campaign.run_dir)))
+    faults = campaign.results.get("faults") if isinstance(campaign.results.get("faults"), dict) else {}
+    for kind, counts in (faults.get("kinds") or {}).items():
+        props.append((f"prozess.faults.{kind}.applied", counts.get("applied", 0)))
+        props.append((f"prozess.faults.{kind}.failed", counts.get("failed", 0) + counts.get("unavailable", 0)))
+    return props
+
+
 def format_failure(campaign: Campaign) -> str:
     """The failure message of an invalid or unknown campaign: each anomaly, an example, the report."""
     verdict = {False: "invalid", True: "valid"}.get(campaign.valid, "unknown")
@@ -144,6 +158,13 @@ def format_failure(campaign: Campaign) -> str:
         for checker_name, checker in sorted((campaign.results.get("checkers") or {}).items()):
             if checker.get("valid") == "unknown":
                 lines.append(f"  checker {checker_name} could not decide: {checker.get('error') or checker.get('reason') or 'no reason given'}")
+    for kind, why in sorted((campaign.results.get("faults-not-applied") or {}).items()):
+        lines.append(f"  fault {kind} never took effect: {why}")
+    faults = campaign.results.get("faults")
+    if isinstance(faults, dict) and faults.get("kinds"):
+        from prozess.nemesis.accounting import summary_lines
+
+        lines += [f"  faults: {line}" for line in summary_lines(faults)]
     where = campaign.report or campaign.run_dir
     if where is not None:
         lines.append(f"  report: {where}")
@@ -294,12 +315,7 @@ def prozess_campaign(request: pytest.FixtureRequest, prozess_clusters: ClusterPo
         cluster = None if spec.bootstrap else prozess_clusters.get(spec.cluster_spec())
         outcome = run_test(spec, cluster=cluster, progress=False)
         campaign = Campaign(outcome.valid, outcome.results, Path(outcome.run_dir) if outcome.run_dir else None, spec.__dict__.copy())
-        props = request.node.user_properties
-        props.append(("prozess.verdict", str(campaign.valid).lower()))
-        for name, count in sorted(campaign.anomalies.items()):
-            props.append((f"prozess.anomaly.{name}", count))
-        if campaign.report or campaign.run_dir:
-            props.append(("prozess.report", str(campaign.report or campaign.run_dir)))
+        request.node.user_properties.extend(junit_properties(campaign))
         unavailable = campaign.results.get("unavailable-faults") or {}
         if unavailable and campaign.valid is not False:  # an anomaly found under the other faults still fails
             pytest.skip("; ".join(f"fault {kind} {why}" for kind, why in sorted(unavailable.items())))

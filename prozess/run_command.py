@@ -126,11 +126,29 @@ def run(
             typer.echo(summary(outcome.results))
         except Exception:
             typer.echo(f"valid: {outcome.valid}")
+        for line in _fault_lines(outcome.results):
+            typer.echo(line)
         if outcome.error:
             typer.echo(f"note: {outcome.error}", err=True)
+        cl = (outcome.results.get("run") or {}).get("client_log") or {}
+        if cl.get("path"):
+            typer.echo(f"client log: {cl.get('warnings', 0)} warnings, {cl.get('errors', 0)} errors in {outcome.run_dir / cl['path']}")
         typer.echo(f"run: {outcome.run_dir}")
     v = outcome.valid
     raise typer.Exit(EXIT_VALID if v is True else EXIT_INVALID if v is False else EXIT_UNKNOWN)
+
+
+def _fault_lines(results: dict) -> list[str]:
+    """The verdict block's fault accounting: one line per requested kind, then why a verdict is unknown."""
+    faults = results.get("faults")
+    if not isinstance(faults, dict) or not faults.get("kinds"):
+        return []
+    from prozess.nemesis.accounting import summary_lines
+
+    lines = ["faults:"] + [f"  {line}" for line in summary_lines(faults)]
+    for kind, why in sorted((results.get("faults-not-applied") or {}).items()):
+        lines.append(f"  => verdict unknown: fault {kind} never took effect ({why})")
+    return lines
 
 
 def _default_name(spec: object) -> str:

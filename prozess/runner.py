@@ -47,10 +47,15 @@ __all__ = ["Nemesis", "NoopNemesis", "RunOutcome", "RunError", "SafeWriter", "ru
 log = logging.getLogger("prozess.runner")
 
 INTERRUPTED_FINAL_S = 10.0  # final reads after a stop, at most
+EARLY_CHECK_S = 5.0  # when every op of the main phase's first seconds failed before it was sent, the run stops
 
 
 class RunError(RuntimeError):
     """A run that could not start (bad spec, no cluster); the message says what to do."""
+
+
+class _CannotRun(RuntimeError):
+    """The main phase showed the run cannot work (every op failed the same way); ends it without final reads."""
 
 
 @runtime_checkable
@@ -208,6 +213,48 @@ class _Phase:
         return time.monotonic() - self.start
 
 
+class _EarlyStop:
+    """Decides once, after EARLY_CHECK_S of the main phase, whether the run cannot work at all.
+
+    When every op completed so far failed before it was sent (no client could be
+    built, or its topic could not be created), all with the same error (e.g.
+    settings the client library refuses, an illegal topic name), the rest of
+    the time limit would only repeat it: `see` returns True once, and `error`
+    says why. Any other outcome (one ok op, another error) and the run goes on.
+    """
+
+    def __init__(self, concurrency: int, after_s: float = EARLY_CHECK_S):
+        self.after_s = after_s
+        self.min_ops = max(3, concurrency)
+        self.lock = threading.Lock()
+        self.errors: set[str] = set()
+        self.failed = 0
+        self.other = False
+        self.decided = False
+        self.error: str | None = None
+
+    def see(self, now: float, typ: str, error: Any) -> bool:
+        with self.lock:
+            if self.decided:
+                return False
+            if typ == "fail" and isinstance(error, str) and error.startswith(("no client: ", "topic setup: ")):
+                self.failed += 1
+                self.errors.add(error)
+            else:
+                self.other = True
+            if self.other:
+                self.decided = True
+                return False
+            if now < self.after_s or self.failed < self.min_ops:
+                return False
+            self.decided = True
+            if len(self.errors) != 1:
+                return False
+            self.error = (f"every op of the first {now:.0f} s failed the same way ({self.failed} ops): "
+                          f"{next(iter(self.errors))}; the run stopped early")
+            return True
+
+
 class Runner:
     """State of one run; `run_test` drives it."""
 
@@ -224,6 +271,8 @@ class Runner:
         self.concurrency = spec.concurrency
         self.processes = list(range(spec.concurrency))
         self.clients: list[Any] = [None] * spec.concurrency
+        self.nemesis_ops: list[Op] = []
+        self.early = _EarlyStop(spec.concurrency)
 
     # -- workers ------------------------------------------------------------
     def _record(self, typ: str, process: Any, f: str, value: Any, error: Any = None,
@@ -309,6 +358,9 @@ class Runner:
                     typ, result, error = "info", value, f"indeterminate: {type(e).__name__}: {e}"
                     log.debug("op crashed:\n%s", traceback.format_exc())
             self._record(typ, process, f, result, error, extra=marks)
+            if phase.name == "main" and self.early.see(phase.now(), typ, error):
+                log.error("stopping the run: %s", self.early.error)
+                phase.stop.set()
             ctx = Context(phase.now(), process, thread, n)
             with phase.lock:
                 phase.gen.update(ctx, {"type": typ, "process": process, "f": f, "value": result, "error": error})
@@ -346,28 +398,42 @@ class Runner:
         if not self.spec.faults:
             nemesis.heal_all()
             return
-        self.writer.record("info", NEMESIS, "heal-all", None)
+        self._nemesis_record("heal-all", None)
         try:
             result = nemesis.heal_all()
-            self.writer.record("info", NEMESIS, "heal-all", result if _jsonable(result) else repr(result))
+            self._nemesis_record("heal-all", result if _jsonable(result) else repr(result))
         except Exception as e:
-            self.writer.record("info", NEMESIS, "heal-all", None, error=f"{type(e).__name__}: {e}")
+            self._nemesis_record("heal-all", None, error=f"{type(e).__name__}: {e}")
         _track_fault(self.stats, "heal-all", None)
 
     def nemesis_op(self, nemesis: Nemesis, f: str, value: Any) -> None:
-        self.writer.record("info", NEMESIS, f, value)
+        self._nemesis_record(f, value)
         try:
             _typ, result = nemesis.invoke(f, value)
-            self.writer.record("info", NEMESIS, f, result)
+            done = self._nemesis_record(f, result)
         except Exception as e:
-            self.writer.record("info", NEMESIS, f, value, error=f"{type(e).__name__}: {e}")
-        _track_fault(self.stats, f, value)
+            done = self._nemesis_record(f, value, error=f"{type(e).__name__}: {e}")
+        failed = done is None or bool(done.error) or (isinstance(done.value, dict) and bool(done.value.get("error")))
+        _track_fault(self.stats, f, value, failed=failed)
+
+    def _nemesis_record(self, f: str, value: Any, *, error: Any = None) -> Op | None:
+        """Records a nemesis op and keeps it for the fault accounting (no re-read of the history)."""
+        op = self.writer.record("info", NEMESIS, f, value, error=error)
+        if op is not None:
+            self.nemesis_ops.append(op)
+        return op
 
 
-def _track_fault(stats: Any, f: str, value: Any) -> None:
-    """Keeps the progress display's list of active faults, by the nemesis's own start/stop pairs."""
+def _track_fault(stats: Any, f: str, value: Any, *, failed: bool = False) -> None:
+    """Keeps the progress display's list of active faults, by the nemesis's own start/stop pairs.
+
+    A start that failed opens nothing; it is counted as a failed fault instead.
+    """
     from prozess.nemesis import fault_edge
 
+    if failed and fault_edge(f) is not None and fault_edge(f)[1] == "start":
+        stats.fault_failed(fault_edge(f)[0])
+        return
     if f.startswith("heal"):
         for name in list(stats.faults):
             stats.fault_ended(name)
@@ -380,6 +446,15 @@ def _track_fault(stats: Any, f: str, value: Any) -> None:
         stats.fault_started(kind, value)
     else:
         stats.fault_ended(kind)
+
+
+def _run_partitions(topics: Any, keymap: Any) -> Any:
+    """A callable listing every (topic, partition) the workload has created so far, for live nemesis targets."""
+
+    def partitions() -> list[tuple[str, int]]:
+        return [(keymap.topic_name(i), p) for i in sorted(topics.created) for p in range(keymap.partitions_per_topic)]
+
+    return partitions
 
 
 def _jsonable(x: Any) -> bool:
@@ -469,6 +544,7 @@ def run_test(
     `nemesis`: overrides `build_nemesis(spec.faults, spec.nemesis)`.
     `stop`: an event another thread may set to end the run early, like SIGINT.
     """
+    from prozess.client_log import ClientLog
     from prozess.progress import ProgressDisplay, RunStats
     from prozess.spec import SpecError
     from prozess.store import new_run, versions, write_json
@@ -480,6 +556,14 @@ def run_test(
         spec.validate()
     except SpecError as e:
         raise RunError(str(e)) from None
+    from prozess.conflicts import client_conflicts
+
+    try:
+        conflicts = client_conflicts(spec.client, spec.client_properties())
+    except (OSError, ValueError) as e:
+        raise RunError(f"client properties: {e}") from None
+    if conflicts:  # the client library would refuse every op; say so before any cluster starts
+        raise RunError("; ".join(conflicts))
     seed = spec.resolve_seed()
     nemesis = nemesis or build_nemesis(spec.faults, spec.nemesis)
     if cluster is None and spec.attach:
@@ -503,7 +587,8 @@ def run_test(
     error: str | None = None
     extra: dict[str, Any] = {}
     nemesis_thread: threading.Thread | None = None
-    with _Stop(stop_event) as sig, ProgressDisplay(stats, enabled=progress):
+    client_log = ClientLog(rdir / "client.log")
+    with _Stop(stop_event) as sig, ProgressDisplay(stats, enabled=progress), client_log:
         try:
             # -- cluster -----------------------------------------------------
             stats.set_phase("cluster")
@@ -565,6 +650,8 @@ def run_test(
             runner = Runner(spec, rdir, test, workload, topics, writer, stats)
             runner.stop = stop_event
             # -- nemesis -----------------------------------------------------
+            if hasattr(nemesis, "use_topics"):  # `leader` targets pick among the partitions the workload uses
+                nemesis.use_topics(_run_partitions(topics, workload.keymap))
             nemesis.setup(cluster, {**test, "run_dir": str(rdir), "nemesis_log": str(rdir / "nemesis.jsonl")})
             # -- main phase --------------------------------------------------
             rng = random.Random(seed)
@@ -577,6 +664,8 @@ def run_test(
             phase = _Phase("main", gen, stop_event)
             runner.run_phase(phase, join_timeout=spec.time_limit + wopts.op_timeout_s * 3 + 30)
             runner.main_done.set()
+            if runner.early.error:
+                raise _CannotRun(runner.early.error)
             nemesis_thread.join(wopts.op_timeout_s * 6 + 30)
             # -- heal, then the final reads ----------------------------------
             stats.set_phase("heal")
@@ -587,6 +676,8 @@ def run_test(
             stats.set_phase("final")
             final = TimeLimit(workload.final_generator(), final_limit)
             runner.run_phase(_Phase("final", final, final_stop), join_timeout=final_limit + wopts.op_timeout_s * 3 + 30)
+        except _CannotRun as e:
+            error = str(e)  # no final phase: its ops would fail the same way
         except KeyboardInterrupt as e:
             interrupted = True
             error = f"interrupted ({e})"
@@ -626,8 +717,11 @@ def run_test(
         "error": error,
         "ops": len(writer) if writer is not None else 0,
         "counts": stats.snapshot()["counts"],
+        "client_log": client_log.counts(),
     }
     unavailable = dict(getattr(nemesis, "unavailable", None) or {})
+    if spec.faults:
+        _account_faults(results, runner.nemesis_ops if runner is not None else [], test, unavailable)
     if unavailable:
         # A fault the test asked for never happened: the run cannot vouch for behaviour under it.
         results["unavailable-faults"] = unavailable
@@ -642,6 +736,24 @@ def run_test(
     if report_error:
         extra["report_error"] = report_error
     return RunOutcome(rdir, results, interrupted=interrupted, ops=results["run"]["ops"], error=error, extra=extra)
+
+
+def _account_faults(results: dict[str, Any], nemesis_ops: list[Op], test: dict[str, Any], unavailable: dict[str, str]) -> None:
+    """results["faults"]: each action's outcome and the windows in force; a requested kind that never took effect makes the verdict unknown."""
+    try:
+        from prozess.nemesis.accounting import account, verdict_notes
+    except ImportError:
+        return
+    try:
+        faults = account(nemesis_ops, faults=test.get("faults"), schedule=test.get("nemesis_schedule"), unavailable=unavailable)
+    except Exception as e:  # accounting must never lose a run's results
+        results["faults"] = {"error": f"fault accounting failed: {type(e).__name__}: {e}"}
+        if results.get("valid") is True:
+            results["valid"] = "unknown"
+            results.setdefault("error", results["faults"]["error"])
+        return
+    results["faults"] = faults
+    verdict_notes(results, faults)
 
 
 def _quietly(fn: Any, what: str) -> None:

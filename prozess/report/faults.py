@@ -14,6 +14,12 @@ from elsewhere:
 `heal-all` ends every open window. Any other nemesis action becomes a window of
 its own duration. A fault never ended is open until the end of the history, and is
 flagged `healed: False` so the report can say so.
+
+Only what happened is drawn: an action whose completion carries an error (in its
+value or on the op), or that never completed, opens no window (and a failed stop
+closes none); `failed_actions` lists those actions with their reason. A run's
+results.json saves the f -> (kind, start|stop) pairing (`faults.edges`), which is
+used when given, so the report need not import the nemesis to find windows.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any, Iterable
 
 from prozess.history import COMPLETIONS, NEMESIS, Op
 
-__all__ = ["FaultWindow", "fault_windows", "windows_at"]
+__all__ = ["FailedAction", "FaultWindow", "failed_actions", "fault_windows", "windows_at"]
 
 # closing f -> the f that opened the fault it closes
 _CLOSERS = {"stop": "fault", "resume": "pause", "heal": "partition", "restart": "kill"}
@@ -66,12 +72,48 @@ def _nemesis_edge(f: str) -> tuple[str, str] | None:
         return None
 
 
-def _kind(f: str) -> tuple[str, str]:
+@dataclass(frozen=True)
+class FailedAction:
+    """A nemesis action that did not take effect: drawn as a marker, never as a window."""
+
+    kind: str
+    f: str
+    time: int  # ns, when it was invoked
+    op: int  # index of its opening op
+    reason: str
+    outcome: str = "failed"  # or "unavailable"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "f": self.f, "time": self.time, "op": self.op, "reason": self.reason, "outcome": self.outcome}
+
+
+def _failure(done: Op | None) -> tuple[str, str] | None:
+    """(outcome, reason) when an action did not take effect, else None."""
+    if done is None:
+        return "failed", "it never completed: the run ended while it was being applied"
+    if done.error:
+        return "failed", str(done.error)
+    if isinstance(done.value, dict) and done.value.get("error"):
+        err = str(done.value["error"])
+        return ("unavailable" if err.startswith("unavailable") else "failed"), err
+    return None
+
+
+def plain_reason(reason: str) -> str:
+    """A failure reason in plain words: the exception class name dropped ("NemesisError: no leader" -> "no leader")."""
+    head, sep, tail = reason.partition(": ")
+    return tail if sep and head.isidentifier() and (head.endswith("Error") or head.endswith("Exception")) else reason
+
+
+def _kind(f: str, edges: dict[str, Any] | None = None) -> tuple[str, str]:
     """(role, kind) for a nemesis f; role is "open", "close", "close-all", "skip" or "instant"."""
     if f == "heal-all":
         return "close-all", ""
     if f in _NOT_FAULTS:
         return "skip", f
+    if edges and f in edges:
+        kind, side = edges[f][0], edges[f][1]
+        return ("open" if side == "start" else "close"), kind
     if f not in ("start", "stop"):
         edge = _nemesis_edge(f)
         if edge is not None:
@@ -108,8 +150,25 @@ def _actions(ops: Iterable[Op]) -> list[tuple[Op, Op | None]]:
     return actions
 
 
-def fault_windows(ops: Iterable[Op], end_time: int | None = None) -> list[FaultWindow]:
-    """Every fault window of a history, ordered by start time."""
+def failed_actions(ops: Iterable[Op], edges: dict[str, Any] | None = None) -> list[FailedAction]:
+    """Every nemesis action (not heal-all or observations) that did not take effect, in order."""
+    ops = [op for op in ops if op.process == NEMESIS]
+    out = []
+    for opening, done in _actions(ops):
+        role, kind = _kind(opening.f, edges)
+        if role in ("skip", "close-all") or opening.f == "schedule":
+            continue
+        bad = _failure(done)
+        if bad is not None:
+            out.append(FailedAction(kind or opening.f, opening.f, opening.time, opening.index, plain_reason(bad[1]), bad[0]))
+    return out
+
+
+def fault_windows(ops: Iterable[Op], end_time: int | None = None, edges: dict[str, Any] | None = None) -> list[FaultWindow]:
+    """Every fault window of a history, ordered by start time; failed actions open (and close) nothing.
+
+    `edges`: f -> [kind, "start" | "stop"] as saved in results.json (`faults.edges`).
+    """
     ops = list(op for op in ops if op.process == NEMESIS) if not isinstance(ops, list) else ops
     last = end_time
     if last is None:
@@ -123,8 +182,10 @@ def fault_windows(ops: Iterable[Op], end_time: int | None = None) -> list[FaultW
         return opening.value
 
     for opening, done in _actions(ops):
-        role, kind = _kind(opening.f)
+        role, kind = _kind(opening.f, edges)
         finish = done.time if done is not None else opening.time
+        if role != "close-all" and _failure(done) is not None:
+            continue  # it did not happen: no window opens, and a failed stop leaves its fault open
         if opening.f == "start" and "kill" in open_ and "fault" not in open_:
             role, kind = "close", "kill"  # Jepsen's kill nemesis restarts with :start
         if role == "skip":

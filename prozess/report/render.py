@@ -17,7 +17,7 @@ from typing import Any
 
 from prozess.history import NEMESIS, Op, gc_paused
 from prozess.report.encode import encode_history, script_json, value_text
-from prozess.report.faults import FaultWindow, fault_windows, windows_at
+from prozess.report.faults import FaultWindow, failed_actions, fault_windows, windows_at
 from prozess.report.run import ReportSourceError, RunData, load_run
 
 __all__ = ["write_report", "render_report", "verdict_of", "anomaly_sections"]
@@ -298,6 +298,41 @@ def _checkers_table(results: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _fault_counts(saved: dict[str, Any], windows: list[FaultWindow], failed: list[Any]) -> list[dict[str, Any]]:
+    """The "Faults" table: per kind, scheduled / applied / failed (results.json's accounting, else the history's)."""
+    kinds = saved.get("kinds") if isinstance(saved.get("kinds"), dict) else None
+    if kinds:
+        rows = []
+        for kind, e in kinds.items():
+            reasons = [f.get("reason") for f in e.get("failures") or [] if f.get("reason")]
+            rows.append({"kind": kind, "scheduled": e.get("scheduled", 0), "applied": e.get("applied", 0),
+                         "failed": e.get("failed", 0) + e.get("unavailable", 0), "not_reached": e.get("not-reached", 0),
+                         "windows": len(e.get("windows") or []), "reason": reasons[0] if reasons else e.get("unavailable-reason", "")})
+        return rows
+    counts: dict[str, dict[str, Any]] = {}
+    for w in windows:
+        counts.setdefault(w.kind, {"kind": w.kind, "scheduled": None, "applied": 0, "failed": 0, "not_reached": 0, "windows": 0, "reason": ""})
+        counts[w.kind]["applied"] += 1
+        counts[w.kind]["windows"] += 1
+    for a in failed:
+        row = counts.setdefault(a.kind, {"kind": a.kind, "scheduled": None, "applied": 0, "failed": 0, "not_reached": 0, "windows": 0, "reason": ""})
+        row["failed"] += 1
+        row["reason"] = row["reason"] or a.reason
+    return [counts[k] for k in sorted(counts)]
+
+
+def _client_log(data: RunData, out_dir: Path) -> dict[str, Any] | None:
+    """The run's client log (librdkafka / kafka-python lines), linked from the report when present."""
+    run_dir = getattr(data, "run_dir", None)
+    if run_dir is None:
+        return None
+    path = Path(run_dir) / "client.log"
+    if not path.exists():
+        return None
+    counts = (data.results.get("run") or {}).get("client_log") or {}
+    return {"href": _rel(path, out_dir), "size": path.stat().st_size, "warnings": counts.get("warnings"), "errors": counts.get("errors")}
+
+
 def _rel(path: Path, base: Path) -> str:
     return Path(os.path.relpath(path.resolve(), base.resolve())).as_posix()
 
@@ -321,9 +356,13 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
     end = max((op.time for op in ops), default=0)
     start = min((op.time for op in ops), default=0)
     duration = max(0, end - start)
-    windows = fault_windows([op for op in ops if op.process == NEMESIS], end)
-    colours = fault_colours(windows)
     results = data.results
+    saved_faults = results.get("faults") if isinstance(results.get("faults"), dict) else {}
+    edges = saved_faults.get("edges") if isinstance(saved_faults.get("edges"), dict) else None
+    nemesis_ops = [op for op in ops if op.process == NEMESIS]
+    windows = fault_windows(nemesis_ops, end, edges)
+    failed = failed_actions(nemesis_ops, edges)
+    colours = fault_colours(windows)
     sections = anomaly_sections(results, ops, windows)
     pairs = op_pairs(history)
     summary = latency_summary(pairs)
@@ -337,6 +376,7 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
     columns = encode_history(ops, keep=_cited_ops(sections))
     markers = sorted({(i, s["type"]) for s in sections for b in s["by"] for ex in b["examples"] + b["folded"] for i in ex["ops"]})
     faults = [dict(w.to_dict(), colour=colours[w.kind], label=_fault_label(w), short=_fault_short(w)) for w in windows]
+    failed_meta = [a.to_dict() for a in failed]
     if ops and (ops[0].index != 0 or ops[-1].index != len(ops) - 1):  # indices with gaps: anchors go by position
         where = {op.index: i for i, op in enumerate(ops)}
         for fw in faults:
@@ -344,9 +384,12 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
             fw["start_op"] = where.get(fw.get("start_op"), fw.get("start_op"))
             if fw.get("end_op") is not None:
                 fw["end_op"] = where.get(fw["end_op"], fw["end_op"])
+        for a in failed_meta:
+            a["op"] = where.get(a.get("op"), a.get("op"))
     meta = {
         "faults": faults,
         "markers": [[i, t] for i, t in markers],
+        "failed": failed_meta,
     }
     cls, label = verdict_of(results)
     header = _header(data, ops, duration)
@@ -366,6 +409,10 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
         summary=summary,
         plots=plots,
         faults=meta["faults"],
+        failed_faults=meta["failed"],
+        fault_not_applied=bool(results.get("faults-not-applied")) and results.get("valid") not in (True, False),
+        fault_counts=_fault_counts(saved_faults, windows, failed),
+        client_log=_client_log(data, out_dir),
         node_logs=node_logs,
         nemesis_log=nemesis_log,
         nemesis_log_total=data.nemesis_log_total,

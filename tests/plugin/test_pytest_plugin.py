@@ -112,3 +112,22 @@ def test_campaigns_do_not_share_the_markers_dicts(pytester: pytest.Pytester):
         """
     )
     pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=2)
+
+
+def test_fault_accounting_in_junit_properties_and_the_unknown_message(tmp_path: Path):
+    from prozess.history import Op
+    from prozess.nemesis.accounting import account, verdict_notes
+    from prozess.pytest_plugin import junit_properties
+
+    ops = [Op(0, 1, "info", "nemesis", "kill", {}), Op(1, 2, "info", "nemesis", "kill", {"error": "NemesisError: no leader is known"}),
+           Op(2, 3, "info", "nemesis", "start-partition", {}), Op(3, 4, "info", "nemesis", "start-partition", {"nodes": ["n1"]})]
+    results = {"valid": True, "faults": account(ops, faults=["partition+kill"])}
+    verdict_notes(results, results["faults"])
+    campaign = Campaign(results["valid"], results, None, {"name": "t"})
+    props = dict(junit_properties(campaign))
+    assert props["prozess.verdict"] == "unknown"
+    assert (props["prozess.faults.kill.applied"], props["prozess.faults.kill.failed"]) == (0, 1)
+    assert (props["prozess.faults.partition.applied"], props["prozess.faults.partition.failed"]) == (1, 0)
+    message = format_failure(campaign)
+    assert "fault kill never took effect" in message and "no leader is known" in message
+    assert "faults: kill: 1 scheduled, 0 applied, 1 failed" in message

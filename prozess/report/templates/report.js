@@ -34,6 +34,8 @@
   }
   var CITED = new Uint8Array(N);
   META.markers.forEach(function (m) { if (m[0] < N) CITED[m[0]] = 1; });
+  var FAILED_AT = {};  // opening op index of a fault action that did not take effect -> its reason
+  (META.failed || []).forEach(function (a) { FAILED_AT[a.op] = a.reason; });
 
   function esc(s) {
     return String(s).replace(/[&<>"']/g, function (c) {
@@ -283,6 +285,18 @@
       ctx.fillStyle = fg; ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
       ctx.fillText((fw.short || fw.kind) + (fw.healed ? "" : " (never healed)"), Math.max(x0, LABEL_W) + 2, 14);
     });
+    // fault actions that failed: a cross on the nemesis lane (they never get a window)
+    var failColour = css("--fail");
+    (META.failed || []).forEach(function (a) {
+      var t = a.time / 1000; if (t < view0 || t > view1) return;
+      var x = xOf(t, w), y = TOP + laneH / 2, r = Math.max(4, Math.min(7, laneH / 2 + 1));
+      ctx.strokeStyle = failColour; ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.moveTo(x - r, y - r); ctx.lineTo(x + r, y + r); ctx.moveTo(x + r, y - r); ctx.lineTo(x - r, y + r); ctx.stroke();
+      ctx.lineWidth = 1;
+      ctx.fillStyle = failColour; ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
+      ctx.fillText(a.f + " failed", x + r + 2, 14);
+    });
+    canvas.setAttribute("data-failed-drawn", String((META.failed || []).filter(function (a) { var t = a.time / 1000; return t >= view0 && t <= view1; }).length));
     // ops cited by anomalies
     ctx.fillStyle = css("--marker");
     META.markers.forEach(function (m) {
@@ -376,7 +390,8 @@
     if (b < 0) { tip.style.display = "none"; return; }
     var i = barOp[b], c = PARTNER[i], t = c >= 0 ? TYPES[TY[c]] : "no completion";
     tip.innerHTML = "<strong>#" + lab(i) + "</strong> process " + esc(D.procs[P[i]]) + " · " + esc(D.fs[F[i]]) + ' · <span class="t-' + esc(t) + '">' + esc(t) + "</span><br>" +
-      secs(barStart[b]) + " – " + secs(barEnd[b]) + " s<br><span class=\"mono\">" + esc(String(c >= 0 ? valueText(c) : valueText(i)).slice(0, 300)) + "</span>";
+      secs(barStart[b]) + " – " + secs(barEnd[b]) + " s<br><span class=\"mono\">" + esc(String(c >= 0 ? valueText(c) : valueText(i)).slice(0, 300)) + "</span>" +
+      (FAILED_AT[i] ? '<br><span class="t-fail">fault not applied: ' + esc(FAILED_AT[i]) + "</span>" : "");
     tip.style.display = "block";
     tip.style.left = Math.min(ev.clientX + 14, window.innerWidth - tip.offsetWidth - 8) + "px";
     tip.style.top = (ev.clientY + 14) + "px";
