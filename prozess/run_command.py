@@ -41,6 +41,8 @@ def run(
     preset: Optional[str] = typer.Option(None, "--preset", help="Cluster preset: safe, unsafe, unsafe-unclean, unsafe-min-isr."),
     replication_factor: Optional[int] = typer.Option(None, "--replication-factor", help="Replication factor of the workload's topics (default: the preset's, 3)."),
     min_insync_replicas: Optional[int] = typer.Option(None, "--min-insync-replicas", help="min.insync.replicas of the workload's topics."),
+    kafka_version: Optional[str] = typer.Option(None, "--kafka-version", help="Apache Kafka release to start, 3.7.x-4.4.x (default 4.4.0)."),
+    metadata: Optional[str] = typer.Option(None, "--metadata", help="kraft, or zookeeper (Kafka 3.7-3.9: a 3-node ZooKeeper ensemble on nodes of its own)."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Node backend: docker, netns, ssh."),
     bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="HOST:PORT[,...] of an existing cluster to test instead of starting one."),
     attach: Optional[str] = typer.Option(None, "--cluster", help="Run against the cluster NAME started by `prozess cluster up` (faults work; it is left running)."),
@@ -86,6 +88,8 @@ def run(
             cluster_nodes=nodes,
             cluster_replication_factor=replication_factor,
             cluster_min_insync_replicas=min_insync_replicas,
+            cluster_kafka_version=kafka_version,
+            cluster_metadata=metadata,
             client_library=client.value if client else None,
             client_acks=acks,
             client_idempotence=idempotence,
@@ -98,6 +102,8 @@ def run(
         if name is None and spec_file is None:
             spec.name = _default_name(spec)
         spec.validate()
+        if not (spec.bootstrap or spec.attach):
+            _ensure_artifacts(spec.cluster_spec())
     except SpecError as e:
         _fail(str(e))
         return
@@ -125,6 +131,18 @@ def run(
         typer.echo(f"run: {outcome.run_dir}")
     v = outcome.valid
     raise typer.Exit(EXIT_VALID if v is True else EXIT_INVALID if v is False else EXIT_UNKNOWN)
+
+
+def _ensure_artifacts(cspec: object) -> None:
+    """Resolves the Kafka release's jars before anything starts, so a release Maven Central
+    does not have is one clear error (exit 2), not a failed run."""
+    from prozess.cluster.jars import JarsError, ensure_jars
+    from prozess.spec import SpecError
+
+    try:
+        ensure_jars(cspec.kafka_version)  # type: ignore[attr-defined]
+    except JarsError as e:
+        raise SpecError(str(e)) from None
 
 
 def _default_name(spec: object) -> str:
