@@ -123,6 +123,9 @@ def run(
         try:
             from prozess.checkers import summary
 
+            system = _system_line(spec)
+            if system:
+                typer.echo(system)
             typer.echo(summary(outcome.results))
         except Exception:
             typer.echo(f"valid: {outcome.valid}")
@@ -131,6 +134,17 @@ def run(
         typer.echo(f"run: {outcome.run_dir}")
     v = outcome.valid
     raise typer.Exit(EXIT_VALID if v is True else EXIT_INVALID if v is False else EXIT_UNKNOWN)
+
+
+def _system_line(spec: object) -> str:
+    """E.g. "system: Apache Kafka 3.9.1 (ZooKeeper mode)" for a cluster prozess started."""
+    if spec.bootstrap or spec.attach:  # type: ignore[attr-defined]
+        return ""
+    try:
+        c = spec.cluster_spec()  # type: ignore[attr-defined]
+    except Exception:
+        return ""
+    return f"system: Apache Kafka {c.kafka_version} ({'ZooKeeper' if c.metadata == 'zookeeper' else 'KRaft'} mode)"
 
 
 def _ensure_artifacts(cspec: object) -> None:
