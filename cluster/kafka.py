@@ -55,8 +55,9 @@ def _props(entries: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _metadata_entries(spec: ClusterSpec, node: str, addresses: dict[str, str]) -> dict[str, str]:
-    """How a node finds the cluster's metadata: KRaft roles and voters, or ZooKeeper's ensemble."""
+def _metadata_entries(spec: ClusterSpec, node: str, addresses: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """How a node finds the cluster's metadata (KRaft roles and voters, or ZooKeeper's
+    ensemble): the entries that head server.properties and those that end it."""
     node_id = str(spec.kafka_nodes.index(node) + 1)
     if spec.zookeeper_mode:
         from prozess.cluster.zookeeper import zookeeper_connect
@@ -64,12 +65,12 @@ def _metadata_entries(spec: ClusterSpec, node: str, addresses: dict[str, str]) -
         return {
             "broker.id": node_id,
             "zookeeper.connect": zookeeper_connect(spec, addresses),
+        }, {
             # ZooKeeper's session timeout decides how fast a broker cut off from the ensemble
             # loses its registration (and the controller its role): 6 s, not 18 s, so a
             # fault window of tens of seconds shows it.
             "zookeeper.session.timeout.ms": "6000",
             "zookeeper.connection.timeout.ms": "60000",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT",
         }
     voters = ",".join(f"{spec.kafka_nodes.index(c) + 1}@{addresses[c]}:{CONTROLLER_PORT}" for c in spec.controller_nodes)
     return {
@@ -77,7 +78,7 @@ def _metadata_entries(spec: ClusterSpec, node: str, addresses: dict[str, str]) -
         "node.id": node_id,
         "controller.quorum.voters": voters,
         "controller.listener.names": "CONTROLLER",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+    }, {
         # KRaft timeouts twice Kafka's defaults: test hosts are small and shared, and a
         # stalled JVM must not turn into endless elections before any fault is injected.
         "controller.quorum.election.timeout.ms": "2000",
@@ -100,10 +101,12 @@ def server_properties(spec: ClusterSpec, node: str, addresses: dict[str, str], l
         listeners.append(f"CONTROLLER://{ip}:{CONTROLLER_PORT}")
         advertised.append(f"CONTROLLER://{ip}:{CONTROLLER_PORT}")
     brokers = len(spec.broker_nodes)
+    head, tail = _metadata_entries(spec, node, addresses)
     entries = {
-        **_metadata_entries(spec, node, addresses),
+        **head,
         "listeners": ",".join(listeners),
         "advertised.listeners": ",".join(advertised),
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT" if spec.zookeeper_mode else "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": layout.data,
         "num.partitions": "1",
         "default.replication.factor": str(spec.replication_factor),
@@ -121,6 +124,7 @@ def server_properties(spec: ClusterSpec, node: str, addresses: dict[str, str], l
         "log.cleaner.threads": "1",
         "log.cleaner.dedupe.buffer.size": str(8 * 1024 * 1024),
         "auto.create.topics.enable": "true",
+        **tail,
     }
     if "broker" in roles:
         entries["inter.broker.listener.name"] = "PLAINTEXT"
@@ -164,9 +168,10 @@ def node_env(spec: ClusterSpec, cluster_id: str, layout: NodeLayout) -> str:
         "KAFKA_PIDFILE": layout.pidfile,
         "KAFKA_CLUSTER_ID": cluster_id,
         "KAFKA_JVM_OPTS": jvm_opts(spec),
-        "KAFKA_METADATA": spec.metadata,
         "JAVA": layout.java,
     }
+    if spec.zookeeper_mode:  # kafka-start formats KRaft storage unless told otherwise
+        values["KAFKA_METADATA"] = "zookeeper"
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 
