@@ -52,7 +52,8 @@ def ensure_jars(version: str, *, timeout: float = 900) -> Path:
             raise JarsError(f"mvn did not finish within {timeout:.0f} s resolving Kafka {version}; check Maven's network settings") from None
         if r.returncode != 0:
             out = r.stdout + r.stderr
-            if "Could not find artifact org.apache.kafka:kafka_2.13" in out or ("could not be resolved" in out and f"kafka_2.13:jar:{version}" in out):
+            missing = ("Could not find artifact", "was not found", "could not be resolved")
+            if f"org.apache.kafka:kafka_2.13:jar:{version}" in out and any(m in out for m in missing):
                 from prozess.cluster.versions import supported_range
 
                 raise JarsError(f"Maven Central has no Apache Kafka release {version}; pick a released version "

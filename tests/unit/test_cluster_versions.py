@@ -86,3 +86,19 @@ def test_zookeeper_spec_round_trips_and_refuses_dedicated_controllers():
 def test_kraft_specs_have_no_zookeeper_nodes():
     spec = ClusterSpec(kafka_version="3.9.1", zookeeper_count=3)
     assert spec.zookeeper_nodes == [] and spec.node_names == ["n1", "n2", "n3"]
+
+
+def test_a_release_maven_lacks_is_named_with_the_range(monkeypatch, tmp_path):
+    """mvn's answer for a missing artifact (as Maven prints it) becomes one error naming the range.
+    A stand-in for mvn: the real download is exercised by the integration tests."""
+    import subprocess
+
+    from prozess.cluster import jars
+
+    monkeypatch.setenv("PROZESS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jars.shutil, "which", lambda name: "/usr/bin/mvn")
+    out = "[ERROR] Failed to execute goal ... org.apache.kafka:kafka_2.13:jar:3.9.9 was not found in https://repo.example/maven2"
+    monkeypatch.setattr(jars.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, out, ""))
+    with pytest.raises(jars.JarsError, match=r"no Apache Kafka release 3\.9\.9.*3\.7\.x to 4\.4\.x"):
+        jars.ensure_jars("3.9.9")
+    assert not (tmp_path / "kafka" / "3.9.9").exists()
