@@ -74,3 +74,14 @@ def test_zookeeper_srvr_mode_parsing():
     assert zookeeper_mode_of(answer) == "follower"
     assert zookeeper_mode_of("Mode: leader") == "leader"
     assert zookeeper_mode_of("This ZooKeeper instance is not currently serving requests") is None
+
+
+def test_kafka_is_a_system_and_a_cluster_offers_what_systems_need():
+    """The contract holds structurally: KafkaSystem has every System member, Cluster every Nodes member."""
+    from prozess.cluster.cluster import Cluster
+    from prozess.cluster.system import Nodes, System
+
+    assert isinstance(KafkaSystem(SPEC), System)
+    needed = [m for m in dir(Nodes) if not m.startswith("_")] + list(Nodes.__annotations__)
+    assert all(hasattr(Cluster, m) or m in ("nodes",) for m in needed)
+    assert isinstance(Cluster.nodes, property)
