@@ -513,7 +513,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--render", action="store_true", help="only render docs/detection.md and the README from the json")
     ap.add_argument("--keep", action="store_true", help="keep the cluster this run started")
     ap.add_argument("--rescore", action="store_true", help="recompute every cell of the json from its stored runs, then render")
+    ap.add_argument("--kafka-version", default=None, help="Apache Kafka release to start (3.7.x-4.4.x; default the spec's, 4.4.0); "
+                    "other than the default, cells merge into docs/detection-<version>-<mode>.json and docs/detection.md is left alone")
+    ap.add_argument("--metadata", default="kraft", help="kraft, or zookeeper (3.7-3.9)")
     a = ap.parse_args(argv)
+    from prozess.cluster.spec import KAFKA_VERSION, SpecError
+
+    other_version = (a.kafka_version or KAFKA_VERSION) != KAFKA_VERSION or a.metadata != "kraft"
+    if other_version and a.json == str(DOC_JSON):
+        a.json = str(DOC_JSON.with_name(f"detection-{a.kafka_version or KAFKA_VERSION}-{a.metadata}.json"))
 
     if a.render or a.rescore:
         doc = load_doc(Path(a.json))
@@ -537,8 +545,16 @@ def main(argv: list[str] | None = None) -> int:
 
     own = a.cluster is None
     if own:
-        cluster = open_cluster(ClusterSpec.preset("safe", broker_overrides=dict(CLUSTER_OVERRIDES)), backend="docker",
-                               name=f"pzdet-{os.getpid()}", keep=a.keep)
+        overrides = dict(CLUSTER_OVERRIDES)
+        if a.metadata == "zookeeper":  # the KRaft quorum timeouts mean nothing to a ZooKeeper-mode broker
+            overrides = {k: v for k, v in overrides.items() if not k.startswith("controller.quorum.")}
+        try:
+            spec = ClusterSpec.preset("safe", broker_overrides=overrides, kafka_version=a.kafka_version or KAFKA_VERSION,
+                                      metadata=a.metadata)
+        except SpecError as e:
+            print(f"detection: {e}", file=sys.stderr)
+            return 2
+        cluster = open_cluster(spec, backend="docker", name=f"pzdet-{os.getpid()}", keep=a.keep)
     else:
         cluster = attach_cluster(a.cluster)
     t_all = time.monotonic()
@@ -548,7 +564,7 @@ def main(argv: list[str] | None = None) -> int:
             t = time.monotonic()
             cluster.up(timeout=900)
             print(f"cluster {cluster.name} up in {time.monotonic() - t:.0f} s", flush=True)
-        kafka = cluster.spec.kafka_version
+        kafka = cluster.spec.kafka_version + (" (ZooKeeper)" if cluster.spec.metadata == "zookeeper" else "")
         for cell in cells:
             print(f"cell {cell.id}: {cell.config} / {cell.faults}", flush=True)
             records = run_cell(cluster, cell, seeds, time_limit=a.time_limit, results_dir=a.results_dir)
@@ -561,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
                     "kafka": kafka, "date": s["date"], "machine": machine(), "nodes": len(cluster.nodes), "k": len(seeds),
                     "time_limit_s": a.time_limit, "cluster": {"preset": "safe", "broker_overrides": CLUSTER_OVERRIDES}})
                 Path(a.json).write_text(json.dumps(doc, indent=2) + "\n")
-                render(doc)
+                if not other_version:  # docs/detection.md and the README show the default version
+                    render(doc)
     finally:
         if own and not a.keep:
             cluster.down()

@@ -78,6 +78,9 @@ def up(
     controller_count: int = typer.Option(3, "--controller-count", help="Controllers (with --controllers dedicated: extra nodes)."),
     timeout: float = typer.Option(300, "--timeout", help="Seconds to wait for a healthy cluster."),
     host: list[str] = typer.Option([], "--host", help="ssh backend: user@host[:port] of each node (repeat); none = prozess's own sshd containers."),
+    kafka_version: Optional[str] = typer.Option(None, "--kafka-version", help="Apache Kafka release, 3.7.x-4.4.x (default 4.4.0)."),
+    metadata: str = typer.Option("kraft", "--metadata", help="kraft | zookeeper (3.7-3.9: ZooKeeper ensemble on nodes of its own)."),
+    zookeepers: int = typer.Option(3, "--zookeepers", help="ZooKeeper ensemble size with --metadata zookeeper."),
 ) -> None:
     """Start a Kafka cluster and leave it running."""
     from prozess.cluster.cluster import ClusterError, list_clusters, open_cluster
@@ -89,7 +92,10 @@ def up(
         taken = {c["name"] for c in list_clusters()}
         name = next(n for n in ["prozess"] + [f"prozess-{i}" for i in range(2, 100)] if n not in taken)
     try:
-        overrides = {"nodes": nodes, "controllers": controllers, "controller_count": min(controller_count, nodes)}
+        overrides = {"nodes": nodes, "controllers": controllers, "controller_count": min(controller_count, nodes),
+                     "metadata": metadata, "zookeeper_count": zookeepers}
+        if kafka_version:
+            overrides["kafka_version"] = kafka_version
         brokers = nodes - overrides["controller_count"] if controllers == "dedicated" else nodes
         if 0 < brokers < 3:  # small clusters: replication cannot exceed the brokers
             overrides.update(replication_factor=brokers, min_insync_replicas=min(2, brokers) if brokers > 1 else 1)
@@ -111,7 +117,7 @@ def up(
         _fail("interrupted; everything `up` made was removed", 130)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    typer.echo(f"cluster {cluster.name} is up ({chosen}, {len(cluster.nodes)} nodes)")
+    typer.echo(f"cluster {cluster.name} is up: {cluster.system.describe()} ({chosen}, {len(cluster.nodes)} nodes)")
     typer.echo(f"bootstrap servers: {cluster.bootstrap_servers()}")
     typer.echo(f"remove it with: prozess cluster down {cluster.name}")
 
@@ -129,7 +135,8 @@ def status(name: Optional[str] = typer.Argument(None), as_json: bool = typer.Opt
         typer.echo(json.dumps(st, indent=2))
         return
     typer.echo(f"cluster {st['name']} ({st['backend']}, {st['phase']}); bootstrap {st['bootstrap_servers']}")
-    typer.echo(f"registered brokers: {st['registered_brokers']}; active controller: {st['active_controller']}")
+    typer.echo(f"{st['system']}; registered brokers: {st['registered_brokers']}; active controller: {st['active_controller']}"
+               + (f"; ZooKeeper leader: {st['zookeeper_leader']}" if "zookeeper_leader" in st else ""))
     for node, info in st["nodes"].items():
         pid = info["kafka_pid"]
         typer.echo(f"  {node}  {info['address']:15}  {','.join(info['roles']):18}  kafka {'pid ' + str(pid) if pid else 'NOT RUNNING'}")
@@ -149,7 +156,7 @@ def logs(
     lines: int = typer.Option(40, "--lines", help="Last lines of each server.log."),
     dest: Optional[Path] = typer.Option(None, "--dest", help="Copy every node's logs and configs into DEST/<node>/ instead."),
 ) -> None:
-    """Show (or collect) the Kafka logs of a cluster's nodes."""
+    """Show (or collect) the logs of a cluster's nodes (Kafka's server.log, ZooKeeper's zookeeper.log)."""
     cluster = _attach(name)
     if dest:
         files = cluster.collect_logs(dest)
@@ -158,7 +165,7 @@ def logs(
     for n in [node] if node else cluster.nodes:
         layout = cluster.backend.node_layout(n)
         try:
-            text = cluster.get_file(n, f"{layout.logs}/server.log").decode(errors="replace")
+            text = cluster.get_file(n, cluster.system.log_files(n, layout)[0]).decode(errors="replace")
         except Exception as e:
             text = f"(no server.log: {e})"
         typer.echo(f"==> {n} <==")

@@ -1,4 +1,10 @@
-"""The Cluster: a real Kafka cluster (KRaft) on nodes a backend provides.
+"""The Cluster: a real Kafka cluster (KRaft or ZooKeeper mode) on nodes a backend provides.
+
+The cluster joins a backend (which nodes, how to run commands on them) and a system
+(prozess.cluster.system: what runs on them, how it is started and asked who leads);
+Apache Kafka (prozess.cluster.kafka_system) is the system today. Its methods keep
+Kafka's names (`start_kafka`, `kill_kafka`, ...) and act on the node's process, which
+is ZooKeeper on a ZooKeeper node.
 
 `open_cluster(spec, backend=...)` names a new cluster; `up()` makes its nodes, writes
 each node's config, starts Kafka and waits until every broker is registered; `down()`
@@ -12,7 +18,6 @@ kill!/start!.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import os
 import secrets
 import time
@@ -23,7 +28,8 @@ from typing import Any, Callable
 from prozess.cluster import addresses as addr
 from prozess.cluster.backends import backend_class
 from prozess.cluster.backends.base import ExecError, ExecResult
-from prozess.cluster.kafka import CLIENT_PORT, CONFIG_DIR, FAKETIME_PATH, new_cluster_id, node_files
+from prozess.cluster.kafka import CLIENT_PORT, FAKETIME_PATH, NodeLayout, new_cluster_id
+from prozess.cluster.kafka_system import KafkaSystem, ProcessError
 from prozess.cluster.spec import ClusterSpec
 from prozess.cluster.state import StateError, all_states, delete_state, load_state, save_state, state_lock, state_path, valid_name
 
@@ -41,7 +47,8 @@ def _now() -> str:
 
 
 class Cluster:
-    """One Kafka cluster. Nodes are "n1".."nN"; node nK has Kafka node.id K."""
+    """One Kafka cluster. Kafka nodes are "n1".."nN" (node nK has Kafka id K); in ZooKeeper
+    mode the ensemble's nodes "zk1".."zkK" follow them."""
 
     faketime_path: str = FAKETIME_PATH
 
@@ -51,6 +58,7 @@ class Cluster:
         self.log = log or (lambda msg: None)
         self.spec = ClusterSpec.from_dict(state["spec"])
         self.backend = backend_class(state["backend"])(state, log=self.log, **backend_options)
+        self.system = KafkaSystem(self.spec)
         self._admin = None
 
     # --- identity -------------------------------------------------------------------
@@ -72,7 +80,20 @@ class Cluster:
 
     @property
     def controllers(self) -> list[str]:
+        """KRaft controllers (empty in ZooKeeper mode, where the controller is one of the brokers)."""
         return self.spec.controller_nodes
+
+    @property
+    def zookeepers(self) -> list[str]:
+        """The ZooKeeper ensemble's nodes (empty in KRaft mode)."""
+        return self.spec.zookeeper_nodes
+
+    def roles(self, node: str) -> list[str]:
+        return self.system.roles(self._node(node))
+
+    def layout(self, node: str) -> NodeLayout:
+        """Where the node keeps its jars, data, logs and pidfile (as the node sees them)."""
+        return self.backend.node_layout(node)
 
     def _node(self, node: str) -> str:
         if node not in self.nodes:
@@ -86,7 +107,8 @@ class Cluster:
         return self.nodes.index(self._node(node)) + 1
 
     def node_of(self, broker_id: int) -> str | None:
-        return self.nodes[broker_id - 1] if 1 <= broker_id <= len(self.nodes) else None
+        kafka = self.spec.kafka_nodes
+        return kafka[broker_id - 1] if 1 <= broker_id <= len(kafka) else None
 
     def bootstrap_servers(self) -> str:
         return ",".join(f"{self.address(n)}:{CLIENT_PORT}" for n in self.brokers)
@@ -126,8 +148,11 @@ class Cluster:
                 self._write_configs()
                 self.state["phase"] = "created"
                 self._save()
-            self.log(f"starting Kafka on {', '.join(self.nodes)}")
-            self._each(self.start_kafka)
+            if self.zookeepers:  # the ensemble first: brokers register with it as they start
+                self.log(f"starting ZooKeeper on {', '.join(self.zookeepers)}")
+                self._each(self.start_kafka, self.zookeepers)
+            self.log(f"starting {self.system.describe()} on {', '.join(self.spec.kafka_nodes)}")
+            self._each(self.start_kafka, self.spec.kafka_nodes)
             self.wait_healthy(timeout)
             self.state["phase"] = "up"
             self._save()
@@ -145,7 +170,7 @@ class Cluster:
         self._save()
 
         def write(node: str) -> None:
-            for path, data in node_files(self.spec, node, self.state["addresses"], cid, self.backend.node_layout(node)).items():
+            for path, data in self.system.node_files(node, self.state["addresses"], cid, self.backend.node_layout(node)).items():
                 self.backend.put_file(node, path, data)
 
         self._each(write)
@@ -198,22 +223,22 @@ class Cluster:
     def get_file(self, node: str, path: str) -> bytes:
         return self.backend.get_file(self._node(node), path)
 
-    def _script(self, node: str, script: str, *args: str, timeout: float = 60) -> ExecResult:
-        return self.exec(node, [f"{self.backend.node_layout(node).bin}/{script}", *args], timeout=timeout)
-
     def start_kafka(self, node: str) -> None:
-        r = self._script(node, "kafka-start", timeout=120)
-        if r.returncode != 0:
-            raise ClusterError(f"starting Kafka on {node} failed (exit {r.returncode}): {(r.stderr + r.stdout).strip()[-800:]}")
+        """Starts the node's process (Kafka, or ZooKeeper on a ZooKeeper node) unless it runs."""
+        try:
+            self.system.start(self, self._node(node))
+        except ProcessError as e:
+            raise ClusterError(str(e)) from None
 
     def kill_kafka(self, node: str, sig: str = "KILL") -> None:
-        """Sends `sig` (KILL, TERM, STOP, CONT, ...) to the node's Kafka; after KILL/TERM waits until it is gone."""
+        """Sends `sig` (KILL, TERM, STOP, CONT, ...) to the node's process; after KILL/TERM waits until it is gone."""
         sig = sig.upper().removeprefix("SIG")
         if sig not in SIGNALS:
             raise ValueError(f"signal {sig!r} is not one of {', '.join(sorted(SIGNALS))}")
-        r = self._script(node, "kafka-signal", sig, timeout=60)
-        if r.returncode != 0:
-            raise ClusterError(f"kill -{sig} of Kafka on {node} failed: {(r.stderr or r.stdout).strip()[-500:]}")
+        try:
+            self.system.signal(self, self._node(node), sig)
+        except ProcessError as e:
+            raise ClusterError(str(e)) from None
 
     def pause_kafka(self, node: str) -> None:
         self.kill_kafka(node, "STOP")
@@ -222,8 +247,7 @@ class Cluster:
         self.kill_kafka(node, "CONT")
 
     def kafka_pid(self, node: str) -> int | None:
-        r = self._script(node, "kafka-pid", timeout=15)
-        return int(r.stdout.strip()) if r.returncode == 0 and r.stdout.strip().isdigit() else None
+        return self.system.pid(self, self._node(node))
 
     def kafka_running(self, node: str) -> bool:
         return self.kafka_pid(node) is not None
@@ -248,22 +272,13 @@ class Cluster:
         return self.admin().list_topics(topic=topic, timeout=timeout)
 
     def registered_brokers(self, timeout: float = 5) -> list[str]:
-        md = self._metadata(timeout=timeout)
-        return sorted((self.node_of(b) for b in md.brokers if self.node_of(b)), key=self.nodes.index)
+        return self.system.registered_brokers(self, timeout=timeout)
 
     def _partition(self, topic: str, partition: int):
-        try:
-            md = self._metadata(topic)
-        except Exception:
-            return None
-        t = md.topics.get(topic)
-        if t is None or t.error is not None:
-            return None
-        return t.partitions.get(partition)
+        return self.system.partition(self, topic, partition)
 
     def leader(self, topic: str, partition: int = 0) -> str | None:
-        p = self._partition(topic, partition)
-        return self.node_of(p.leader) if p is not None and p.leader >= 0 else None
+        return self.system.leader(self, topic, partition)
 
     def isr(self, topic: str, partition: int = 0) -> list[str]:
         p = self._partition(topic, partition)
@@ -274,23 +289,13 @@ class Cluster:
         return [self.node_of(b) for b in p.replicas if self.node_of(b)] if p is not None else []
 
     def active_controller(self) -> str | None:
-        """The KRaft quorum leader: the newest (highest epoch) leader any running controller has recorded."""
-        def read(node: str):
-            path = f"{self.backend.node_layout(node).data}/__cluster_metadata-0/quorum-state"
-            try:
-                r = self.exec(node, ["cat", path], timeout=10)
-                return json.loads(r.stdout) if r.returncode == 0 else None
-            except Exception:
-                return None
+        """The node acting as controller now: the KRaft quorum leader, or in ZooKeeper mode the
+        broker the brokers name as controller; None when none is known or its process is gone."""
+        return self.system.active_controller(self)
 
-        best = None
-        for q in self._each(read, self.controllers):
-            if q and q.get("leaderId", -1) >= 0 and (best is None or q.get("leaderEpoch", -1) > best.get("leaderEpoch", -1)):
-                best = q
-        if best is None:
-            return None
-        node = self.node_of(best["leaderId"])
-        return node if node and self.kafka_running(node) else None
+    def zookeeper_leader(self) -> str | None:
+        """The ZooKeeper ensemble's leader (None in KRaft mode or while the ensemble has none)."""
+        return self.system.zookeeper_leader(self) if self.zookeepers else None
 
     def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
                      config: dict[str, str] | None = None, timeout: float = 60) -> None:
@@ -315,17 +320,14 @@ class Cluster:
         raise ClusterError(f"topic {name!r} has partitions without a leader after {timeout:.0f} s")
 
     def wait_healthy(self, timeout: float = 120) -> None:
-        """Waits until every broker is registered and a controller leads the quorum."""
+        """Waits until every broker is registered and a controller is active (and ZooKeeper has a leader)."""
         deadline = time.monotonic() + timeout
         last = "no answer yet"
         while True:
             try:
-                registered = self.registered_brokers(timeout=5)
-                missing = [n for n in self.brokers if n not in registered]
-                if missing:
-                    last = f"brokers not registered: {', '.join(missing)}"
-                elif self.active_controller() is None:
-                    last = "no active controller"
+                problem = self.system.health(self)
+                if problem:
+                    last = problem
                 else:
                     return
             except Exception as e:
@@ -336,7 +338,7 @@ class Cluster:
         tails = []
         for n in self.nodes:
             try:
-                log = self.get_file(n, f"{self.backend.node_layout(n).logs}/server.log").decode(errors="replace")
+                log = self.get_file(n, self.system.log_files(n, self.layout(n))[0]).decode(errors="replace")
                 errors = [line for line in log.splitlines() if " ERROR " in line or "Exception" in line][-3:]
                 tails.append(f"{n}: running={self.kafka_running(n)} " + (" | ".join(errors) or "no errors in server.log"))
             except Exception as e:
@@ -346,13 +348,16 @@ class Cluster:
     def status(self, probe_topic: str | None = None) -> dict[str, Any]:
         """Registered brokers, active controller, per-node Kafka pid, and leader/ISR of a probe topic."""
         out: dict[str, Any] = {"name": self.name, "backend": self.backend_name, "phase": self.state.get("phase"),
-                               "bootstrap_servers": self.bootstrap_servers(), "spec": self.spec.to_dict()}
+                               "bootstrap_servers": self.bootstrap_servers(), "spec": self.spec.to_dict(),
+                               "system": self.system.describe()}
         out["nodes"] = {n: {"address": self.address(n), "roles": self.spec.roles(n), "kafka_pid": self.kafka_pid(n)} for n in self.nodes}
         try:
             out["registered_brokers"] = self.registered_brokers()
         except Exception as e:
             out["registered_brokers"] = f"unknown: {e}"
         out["active_controller"] = self.active_controller()
+        if self.zookeepers:
+            out["zookeeper_leader"] = self.zookeeper_leader()
         if probe_topic:
             try:
                 md = self._metadata(probe_topic)
@@ -372,8 +377,7 @@ class Cluster:
             lay = self.backend.node_layout(node)
             d = Path(dest_dir) / node
             d.mkdir(parents=True, exist_ok=True)
-            for src in (f"{lay.logs}/server.log", f"{lay.logs}/format.log", f"{CONFIG_DIR}/server.properties",
-                        f"{CONFIG_DIR}/node.env", f"{CONFIG_DIR}/log4j2.properties", FAKETIME_PATH):
+            for src in self.system.log_files(node, lay):
                 try:
                     data = self.get_file(node, src)
                 except Exception:

@@ -5,8 +5,10 @@ Two layers, each cached by a hash of its inputs and rebuilt only when they chang
   name, with every package a node needs, loaded by `docker import`
   (prozess-base:<hash>). $PROZESS_NODE_BASE names a stock image instead (a user with
   a registry), and then no debootstrap runs.
-- node: cluster/node/Dockerfile (ARG BASE) adding the Kafka jars and the node scripts
-  (prozess-node:<hash>, also tagged prozess-node:latest for docker-compose).
+- node: cluster/node/Dockerfile (ARG BASE) adding one Kafka version's jars and the node
+  scripts (prozess-node:<hash>; the hash covers the version and its jars, so every
+  version has its own image; the default version's is also tagged
+  prozess-node:latest for docker-compose).
 """
 
 from __future__ import annotations
@@ -242,7 +244,10 @@ def ensure_node_image(client, version: str, *, log=print) -> str:
                 client.images.build(path=str(ctx), tag=tag, buildargs={"BASE": base}, pull=False, rm=True, forcerm=True)
             except Exception as e:
                 raise ImageError(f"docker build of the node image failed: {e}") from None
-            client.images.get(tag).tag(repo, "latest")
+            from prozess.cluster.spec import KAFKA_VERSION
+
+            if version == KAFKA_VERSION:  # docker-compose's image is the default version's
+                client.images.get(tag).tag(repo, "latest")
         finally:
             shutil.rmtree(ctx, ignore_errors=True)
     return tag

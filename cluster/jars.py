@@ -51,8 +51,14 @@ def ensure_jars(version: str, *, timeout: float = 900) -> Path:
         except subprocess.TimeoutExpired:
             raise JarsError(f"mvn did not finish within {timeout:.0f} s resolving Kafka {version}; check Maven's network settings") from None
         if r.returncode != 0:
-            tail = (r.stdout + r.stderr).strip()[-800:]
-            raise JarsError(f"mvn could not resolve org.apache.kafka:kafka_2.13:{version}: {tail}")
+            out = r.stdout + r.stderr
+            missing = ("Could not find artifact", "was not found", "could not be resolved")
+            if f"org.apache.kafka:kafka_2.13:jar:{version}" in out and any(m in out for m in missing):
+                from prozess.cluster.versions import supported_range
+
+                raise JarsError(f"Maven Central has no Apache Kafka release {version}; pick a released version "
+                                f"(supported: {supported_range()})")
+            raise JarsError(f"mvn could not resolve org.apache.kafka:kafka_2.13:{version}: {out.strip()[-800:]}")
         (tmp / "complete").write_text(version + "\n")
         if final.exists():
             shutil.rmtree(final)

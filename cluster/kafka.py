@@ -55,12 +55,44 @@ def _props(entries: dict[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _metadata_entries(spec: ClusterSpec, node: str, addresses: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """How a node finds the cluster's metadata (KRaft roles and voters, or ZooKeeper's
+    ensemble): the entries that head server.properties and those that end it."""
+    node_id = str(spec.kafka_nodes.index(node) + 1)
+    if spec.zookeeper_mode:
+        from prozess.cluster.zookeeper import zookeeper_connect
+
+        return {
+            "broker.id": node_id,
+            "zookeeper.connect": zookeeper_connect(spec, addresses),
+        }, {
+            # ZooKeeper's session timeout decides how fast a broker cut off from the ensemble
+            # loses its registration (and the controller its role): 6 s, not 18 s, so a
+            # fault window of tens of seconds shows it.
+            "zookeeper.session.timeout.ms": "6000",
+            "zookeeper.connection.timeout.ms": "60000",
+        }
+    voters = ",".join(f"{spec.kafka_nodes.index(c) + 1}@{addresses[c]}:{CONTROLLER_PORT}" for c in spec.controller_nodes)
+    return {
+        "process.roles": ",".join(spec.roles(node)),
+        "node.id": node_id,
+        "controller.quorum.voters": voters,
+        "controller.listener.names": "CONTROLLER",
+    }, {
+        # KRaft timeouts twice Kafka's defaults: test hosts are small and shared, and a
+        # stalled JVM must not turn into endless elections before any fault is injected.
+        "controller.quorum.election.timeout.ms": "2000",
+        "controller.quorum.fetch.timeout.ms": "4000",
+        # A broker that is slow to start waits for the quorum instead of exiting after 60 s.
+        "initial.broker.registration.timeout.ms": "600000",
+    }
+
+
 def server_properties(spec: ClusterSpec, node: str, addresses: dict[str, str], layout: NodeLayout) -> str:
-    """server.properties for one node: KRaft roles, static quorum voters, listeners on the node's IP."""
-    node_id = spec.node_names.index(node) + 1
+    """server.properties for one Kafka node: KRaft roles and static quorum voters (or ZooKeeper's
+    ensemble in ZooKeeper mode), listeners on the node's IP."""
     roles = spec.roles(node)
     ip = addresses[node]
-    voters = ",".join(f"{spec.node_names.index(c) + 1}@{addresses[c]}:{CONTROLLER_PORT}" for c in spec.controller_nodes)
     listeners, advertised = [], []
     if "broker" in roles:
         listeners.append(f"PLAINTEXT://{ip}:{CLIENT_PORT}")
@@ -69,14 +101,12 @@ def server_properties(spec: ClusterSpec, node: str, addresses: dict[str, str], l
         listeners.append(f"CONTROLLER://{ip}:{CONTROLLER_PORT}")
         advertised.append(f"CONTROLLER://{ip}:{CONTROLLER_PORT}")
     brokers = len(spec.broker_nodes)
+    head, tail = _metadata_entries(spec, node, addresses)
     entries = {
-        "process.roles": ",".join(roles),
-        "node.id": str(node_id),
-        "controller.quorum.voters": voters,
-        "controller.listener.names": "CONTROLLER",
+        **head,
         "listeners": ",".join(listeners),
         "advertised.listeners": ",".join(advertised),
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT" if spec.zookeeper_mode else "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "log.dirs": layout.data,
         "num.partitions": "1",
         "default.replication.factor": str(spec.replication_factor),
@@ -94,12 +124,7 @@ def server_properties(spec: ClusterSpec, node: str, addresses: dict[str, str], l
         "log.cleaner.threads": "1",
         "log.cleaner.dedupe.buffer.size": str(8 * 1024 * 1024),
         "auto.create.topics.enable": "true",
-        # KRaft timeouts twice Kafka's defaults: test hosts are small and shared, and a
-        # stalled JVM must not turn into endless elections before any fault is injected.
-        "controller.quorum.election.timeout.ms": "2000",
-        "controller.quorum.fetch.timeout.ms": "4000",
-        # A broker that is slow to start waits for the quorum instead of exiting after 60 s.
-        "initial.broker.registration.timeout.ms": "600000",
+        **tail,
     }
     if "broker" in roles:
         entries["inter.broker.listener.name"] = "PLAINTEXT"
@@ -149,11 +174,17 @@ def node_env(spec: ClusterSpec, cluster_id: str, layout: NodeLayout) -> str:
         "KAFKA_JVM_OPTS": "\n".join(jvm_opts(spec)),
         "JAVA": layout.java,
     }
+    if spec.zookeeper_mode:  # kafka-start formats KRaft storage unless told otherwise
+        values["KAFKA_METADATA"] = "zookeeper"
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 
 def node_files(spec: ClusterSpec, node: str, addresses: dict[str, str], cluster_id: str, layout: NodeLayout) -> dict[str, bytes]:
     """Every file prozess writes into a node before its first start: path -> content."""
+    if node in spec.zookeeper_nodes:
+        from prozess.cluster.zookeeper import zookeeper_files
+
+        return zookeeper_files(spec, node, addresses, cluster_id, layout)
     return {
         f"{CONFIG_DIR}/node.env": node_env(spec, cluster_id, layout).encode(),
         f"{CONFIG_DIR}/server.properties": server_properties(spec, node, addresses, layout).encode(),

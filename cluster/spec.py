@@ -13,10 +13,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ClusterSpec", "SpecError", "KAFKA_VERSION", "PRESETS", "MAX_NODES"]
+from prozess.cluster.versions import VersionError, check_version
+
+__all__ = ["ClusterSpec", "SpecError", "KAFKA_VERSION", "PRESETS", "MAX_NODES", "MAX_ZOOKEEPER"]
 
 KAFKA_VERSION = "4.4.0"
 MAX_NODES = 9
+MAX_ZOOKEEPER = 5
 
 
 HEAP = re.compile(r"^[1-9][0-9]{0,11}[kKmMgG]?$")  # a JVM size, as -Xmx takes it: 512m, 2g, 536870912
@@ -41,9 +44,14 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 @dataclass
 class ClusterSpec:
-    """A Kafka cluster in KRaft mode.
+    """A Kafka cluster in KRaft or ZooKeeper mode.
 
-    nodes: how many nodes (1..9). controllers: "combined" (every node is broker and
+    nodes: how many Kafka nodes (1..9), named n1..nN; node nK has Kafka id K.
+    kafka_version: the Apache Kafka release (3.7.x-4.4.x, see prozess.cluster.versions).
+    metadata: "kraft" (controllers in Kafka) or "zookeeper" (3.7-3.9 only): then every
+    Kafka node is a broker, one of them the controller elected through ZooKeeper, and
+    `zookeeper_count` more nodes zk1..zkK (of their own) run the ZooKeeper ensemble;
+    `controllers` / `controller_count` do not apply. controllers: "combined" (every node is broker and
     controller, or the first `controller_count` are) or "dedicated" (the first
     `controller_count` nodes are controllers only, the rest brokers only).
     replication_factor / min_insync_replicas / unclean_leader_election: broker
@@ -59,26 +67,48 @@ class ClusterSpec:
     broker_overrides: dict[str, str] = field(default_factory=dict)
     kafka_version: str = KAFKA_VERSION
     heap: str = "512m"
+    metadata: str = "kraft"
+    zookeeper_count: int = 3
 
     def __post_init__(self) -> None:
         self.validate()
 
     # --- derived -------------------------------------------------------------
     @property
-    def node_names(self) -> list[str]:
+    def zookeeper_mode(self) -> bool:
+        return self.metadata == "zookeeper"
+
+    @property
+    def kafka_nodes(self) -> list[str]:
+        """The nodes that run Kafka (n1..nN); node nK has Kafka id K."""
         return [f"n{i}" for i in range(1, self.nodes + 1)]
 
     @property
+    def zookeeper_nodes(self) -> list[str]:
+        """The ZooKeeper ensemble's nodes (zk1..zkK), empty in KRaft mode."""
+        return [f"zk{i}" for i in range(1, self.zookeeper_count + 1)] if self.zookeeper_mode else []
+
+    @property
+    def node_names(self) -> list[str]:
+        """Every node of the cluster: the Kafka nodes first, then ZooKeeper's."""
+        return self.kafka_nodes + self.zookeeper_nodes
+
+    @property
     def controller_nodes(self) -> list[str]:
-        return self.node_names[: min(self.controller_count, self.nodes)]
+        """KRaft controllers (quorum voters); in ZooKeeper mode none (the controller is a broker, elected live)."""
+        if self.zookeeper_mode:
+            return []
+        return self.kafka_nodes[: min(self.controller_count, self.nodes)]
 
     @property
     def broker_nodes(self) -> list[str]:
-        if self.controllers == "dedicated":
-            return self.node_names[self.controller_count :]
-        return self.node_names
+        if self.controllers == "dedicated" and not self.zookeeper_mode:
+            return self.kafka_nodes[self.controller_count :]
+        return self.kafka_nodes
 
     def roles(self, node: str) -> list[str]:
+        if node in self.zookeeper_nodes:
+            return ["zookeeper"]
         roles = []
         if node in self.broker_nodes:
             roles.append("broker")
@@ -97,6 +127,16 @@ class ClusterSpec:
             raise bad("controllers", 'must be "combined" or "dedicated"')
         if not isinstance(self.controller_count, int) or self.controller_count < 1:
             raise bad("controller_count", "must be at least 1")
+        if self.metadata not in ("kraft", "zookeeper"):
+            raise bad("metadata", 'must be "kraft" or "zookeeper"')
+        try:
+            check_version(self.kafka_version, self.metadata)
+        except VersionError as e:
+            raise SpecError(f"cluster spec: kafka_version={self.kafka_version!r} metadata={self.metadata!r}: {e}") from None
+        if self.zookeeper_mode and (not isinstance(self.zookeeper_count, int) or not 1 <= self.zookeeper_count <= MAX_ZOOKEEPER):
+            raise bad("zookeeper_count", f"must be an integer from 1 to {MAX_ZOOKEEPER} (odd sizes keep a majority)")
+        if self.zookeeper_mode and self.controllers == "dedicated":
+            raise bad("controllers", "cannot be dedicated in ZooKeeper mode (the controller is a broker elected through ZooKeeper)")
         if self.controllers == "dedicated" and self.controller_count >= self.nodes:
             raise bad("controller_count", f"leaves no broker among {self.nodes} nodes; use more nodes or fewer controllers")
         brokers = len(self.broker_nodes)
@@ -117,8 +157,6 @@ class ClusterSpec:
                                 "and a value on one line")
         if not isinstance(self.heap, str) or not HEAP.match(self.heap):
             raise bad("heap", "must be a JVM heap size such as 512m or 2g (digits and one of k, m, g)")
-        if not self.kafka_version or not all(c.isalnum() or c in ".-" for c in self.kafka_version):
-            raise bad("kafka_version", "must look like 4.4.0")
 
     # --- data -------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -263,6 +263,8 @@ class Combined:
             ctrl = self._live("controller", value)
             g, _ = grudge.split_controller(nodes, list(self.cluster.brokers), ctrl, random.Random(value.get("seed", 0)))
             return g
+        if name in grudge.ZOOKEEPER_GRUDGES:
+            return self._zookeeper_grudge(name, nodes)
         if name == "custom":
             return grudge.custom(self.opts.custom_grudge, nodes)
         builders = {
@@ -275,6 +277,19 @@ class Combined:
         if name not in builders:
             raise NemesisError(f"unknown grudge {name!r}; use one of {', '.join(grudge.GRUDGES)}")
         return builders[name]()
+
+    def _zookeeper_grudge(self, name: str, nodes: list[str]) -> dict[str, frozenset[str]]:
+        """The role-aware grudges of a ZooKeeper-mode cluster (brokers, ensemble, controller broker)."""
+        zks = list(getattr(self.cluster, "zookeepers", []) or [])
+        if not zks:
+            raise NemesisError(f"grudge {name!r} needs a ZooKeeper-mode cluster (--metadata zookeeper)")
+        if name == "zookeeper-leader":
+            return grudge.isolate_one(nodes, node=process.live_target(self.cluster, "zookeeper-leader", None, 0))
+        if name == "controller-zookeeper":
+            ctrl = process.live_target(self.cluster, "controller", None, 0)
+            return grudge.isolate_from(ctrl, zks, nodes)
+        brokers = [n for n in nodes if n not in zks]
+        return grudge.complete([brokers, zks])
 
     def _start_partition(self, value: dict) -> dict:
         g = self._resolve_grudge(value)

@@ -15,6 +15,11 @@ Builders (names as the test spec spells them):
 - ``leader``          isolate the current leader of a topic partition (resolved by the caller)
 - ``controller``      isolate the active KRaft controller (resolved by the caller)
 - ``split-controller`` brokers {B1, B2} | {B3, active controller}
+- ``controller-zookeeper`` (ZooKeeper mode) cut only the links between the controller
+  broker and the ensemble; it still reaches the other brokers and the clients
+- ``zookeeper-leader`` (ZooKeeper mode) isolate the ensemble's current leader
+- ``brokers-zookeeper`` (ZooKeeper mode) every broker | the ensemble; clients still
+  reach the brokers
 - ``custom``          components ``[["n1"], ["n2", "n3"]]`` or a map ``{"n1": ["n2"]}``
 """
 
@@ -32,6 +37,7 @@ __all__ = [
     "components",
     "custom",
     "halves",
+    "isolate_from",
     "isolate_one",
     "majorities_ring",
     "random_halves",
@@ -53,7 +59,13 @@ GRUDGES = (
     "controller",
     "split-controller",
     "custom",
+    "controller-zookeeper",
+    "zookeeper-leader",
+    "brokers-zookeeper",
 )
+
+#: Grudges that need a ZooKeeper-mode cluster (they name the ensemble's nodes).
+ZOOKEEPER_GRUDGES = ("controller-zookeeper", "zookeeper-leader", "brokers-zookeeper")
 
 
 class GrudgeError(ValueError):
@@ -119,6 +131,22 @@ def isolate_one(nodes: Sequence[str], rng: random.Random | None = None, node: st
     if node not in nodes:
         raise GrudgeError(f"cannot isolate {node!r}: not one of the nodes {nodes!r}")
     return complete([[node], [n for n in nodes if n != node]])
+
+
+def isolate_from(node: str, others: Sequence[str], nodes: Sequence[str]) -> Grudge:
+    """Cuts only the links between `node` and `others` (both ways); every other link stays up.
+
+    E.g. the controller broker cut off from ZooKeeper but still talking to the other
+    brokers and to clients: it keeps acting as controller until its session expires.
+    """
+    nodes = _check_nodes(nodes)
+    others = [o for o in others if o != node]
+    unknown = [x for x in [node, *others] if x not in nodes]
+    if unknown:
+        raise GrudgeError(f"cannot cut {unknown!r}: not among the nodes {nodes!r}")
+    if not others:
+        raise GrudgeError(f"nothing to cut {node!r} from")
+    return symmetric({node: others})
 
 
 def majorities_ring(nodes: Sequence[str], rng: random.Random) -> Grudge:

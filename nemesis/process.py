@@ -2,8 +2,9 @@
 
 Targets (as the spec spells them): ``one``, ``minority``, ``majority``, ``all``
 (chosen with the seeded rng when the schedule is made, so a replay hits the same
-nodes), and ``leader`` (of a topic partition) or ``controller`` (the active KRaft
-controller), which are looked up in the live cluster when the fault starts.
+nodes), and ``leader`` (of a topic partition), ``controller`` (the active KRaft
+controller, or in ZooKeeper mode the controller broker) or ``zookeeper-leader`` (the
+ensemble's leader), which are looked up in the live cluster when the fault starts.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ __all__ = [
     "start",
 ]
 
-TARGETS = ("one", "minority", "majority", "all", "leader", "controller")
-LIVE_TARGETS = ("leader", "controller")
+TARGETS = ("one", "minority", "majority", "all", "leader", "controller", "zookeeper-leader")
+LIVE_TARGETS = ("leader", "controller", "zookeeper-leader")
 
 
 def choose_targets(kind: str, nodes: Sequence[str], rng: random.Random) -> list[str]:
@@ -100,6 +101,12 @@ def live_target(cluster: Any, kind: str, topic: str | None, partition: int) -> s
         node = cluster.active_controller()
         if node is None:
             raise NemesisError("no active controller is known now")
+        return node
+    if kind == "zookeeper-leader":
+        leader_of = getattr(cluster, "zookeeper_leader", None)
+        node = leader_of() if leader_of else None
+        if node is None:
+            raise NemesisError("no ZooKeeper leader is known now (is the cluster in ZooKeeper mode?)")
         return node
     if kind == "leader":
         if not topic:

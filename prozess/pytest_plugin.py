@@ -5,7 +5,9 @@ Registered through the `pytest11` entry point. It gives:
 - options, on the command line and in ini (command line wins over ini, ini over
   the default): `--prozess-backend`, `--prozess-nodes`, `--prozess-time-limit`,
   `--prozess-results-dir`, `--prozess-seed`, `--prozess-keep-cluster`,
-  `--prozess-unknown` (fail | xfail | pass: what an `unknown` verdict does);
+  `--prozess-unknown` (fail | xfail | pass: what an `unknown` verdict does),
+  `--prozess-kafka-version` (a release, or a comma-separated list of
+  `VERSION[:zookeeper]` over which every campaign is parametrized);
 - the marker `@pytest.mark.prozess(workload=..., faults=[...], preset=..., time_limit=...)`
   whose keywords are the defaults of every campaign the test runs, so that
   `pytest.mark.parametrize` over configs x faults x seeds is a campaign matrix;
@@ -44,6 +46,8 @@ OPTIONS: list[tuple[str, str, str]] = [
     ("results-dir", "results", "where runs are stored"),
     ("seed", "", "seed for every campaign (default: the marker's, else derived from the test id)"),
     ("unknown", "fail", "what an unknown verdict does: fail, xfail or pass"),
+    ("kafka-version", "", "Kafka release(s) every campaign runs on, comma-separated, each VERSION or VERSION:zookeeper "
+                          "(e.g. 3.9.1:zookeeper,3.9.1,4.0.0,4.4.0); more than one parametrizes the campaigns over them"),
 ]
 
 _CLUSTERS = pytest.StashKey["ClusterPool"]()
@@ -61,6 +65,37 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         parser.addini(ini, help_text, default=default)
     group.addoption("--prozess-keep-cluster", dest="prozess_keep_cluster", action="store_true", default=None, help="leave clusters running after the session (ini: prozess_keep_cluster)")
     parser.addini("prozess_keep_cluster", "leave clusters running after the session", type="bool", default=False)
+
+
+def kafka_targets(raw: Any) -> list[tuple[str, str]]:
+    """(version, metadata) pairs from "3.9.1:zookeeper,4.4.0"; a bad entry is a usage error naming it."""
+    from prozess.cluster.versions import VersionError, check_version
+
+    out = []
+    for entry in [e.strip() for e in str(raw or "").split(",") if e.strip()]:
+        version, _, metadata = entry.partition(":")
+        metadata = metadata or "kraft"
+        try:
+            check_version(version, metadata)
+        except VersionError as e:
+            raise pytest.UsageError(f"--prozess-kafka-version / ini prozess_kafka_version: {entry!r}: {e}") from None
+        out.append((version, metadata))
+    return out
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Campaign tests run once per Kafka release named by --prozess-kafka-version."""
+    if "prozess_kafka" not in metafunc.fixturenames:
+        return
+    targets = kafka_targets(option(metafunc.config, "kafka-version"))
+    if targets:
+        metafunc.parametrize("prozess_kafka", targets, ids=[f"kafka{v}" + ("-zk" if m == "zookeeper" else "") for v, m in targets])
+
+
+@pytest.fixture
+def prozess_kafka() -> tuple[str, str] | None:
+    """(Kafka version, metadata mode) this campaign runs on, or None for the spec's default."""
+    return None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -260,6 +295,10 @@ def _spec_for(request: pytest.FixtureRequest, overrides: dict[str, Any]):
         cluster["nodes"] = ini_nodes
     merged = {**_marker_spec(request.node), **copy.deepcopy(overrides)}
     cluster.update(merged.pop("cluster", {}) or {})
+    callspec = getattr(request.node, "callspec", None)
+    target = callspec.params.get("prozess_kafka") if callspec is not None else None
+    if target:
+        cluster["kafka_version"], cluster["metadata"] = target
     data.update(merged)
     for name, kind, key in (("time-limit", float, "time_limit"), ("seed", int, "seed"), ("backend", str, "backend")):
         value = _explicit(config, name, kind)
@@ -281,20 +320,20 @@ def _spec_for(request: pytest.FixtureRequest, overrides: dict[str, Any]):
 
 
 @pytest.fixture
-def prozess_spec(request: pytest.FixtureRequest):
+def prozess_spec(request: pytest.FixtureRequest, prozess_kafka: Any):
     """The test spec this test's campaigns start from (options, ini and marker resolved)."""
     return _spec_for(request, {})
 
 
 @pytest.fixture
-def prozess_cluster(request: pytest.FixtureRequest, prozess_clusters: ClusterPool):
+def prozess_cluster(request: pytest.FixtureRequest, prozess_clusters: ClusterPool, prozess_kafka: Any):
     """A running cluster for this test's spec (marker `preset`/`cluster`), shared across the session."""
     spec = _spec_for(request, {})
     return prozess_clusters.get(spec.cluster_spec())
 
 
 @pytest.fixture
-def prozess_campaign(request: pytest.FixtureRequest, prozess_clusters: ClusterPool) -> Callable[..., Campaign]:
+def prozess_campaign(request: pytest.FixtureRequest, prozess_clusters: ClusterPool, prozess_kafka: Any) -> Callable[..., Campaign]:
     """Runs one campaign: `prozess_campaign(**spec_overrides) -> Campaign`.
 
     By default an invalid verdict fails the test (`check=False` returns the

@@ -41,6 +41,8 @@ def run(
     preset: Optional[str] = typer.Option(None, "--preset", help="Cluster preset: safe, unsafe, unsafe-unclean, unsafe-min-isr."),
     replication_factor: Optional[int] = typer.Option(None, "--replication-factor", help="Replication factor of the workload's topics (default: the preset's, 3)."),
     min_insync_replicas: Optional[int] = typer.Option(None, "--min-insync-replicas", help="min.insync.replicas of the workload's topics."),
+    kafka_version: Optional[str] = typer.Option(None, "--kafka-version", help="Apache Kafka release to start, 3.7.x-4.4.x (default 4.4.0)."),
+    metadata: Optional[str] = typer.Option(None, "--metadata", help="kraft, or zookeeper (Kafka 3.7-3.9: a 3-node ZooKeeper ensemble on nodes of its own)."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Node backend: docker, netns, ssh."),
     bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="HOST:PORT[,...] of an existing cluster to test instead of starting one."),
     attach: Optional[str] = typer.Option(None, "--cluster", help="Run against the cluster NAME started by `prozess cluster up` (faults work; it is left running)."),
@@ -89,6 +91,8 @@ def run(
             cluster_nodes=nodes,
             cluster_replication_factor=replication_factor,
             cluster_min_insync_replicas=min_insync_replicas,
+            cluster_kafka_version=kafka_version,
+            cluster_metadata=metadata,
             client_library=client.value if client else None,
             client_acks=acks,
             client_idempotence=idempotence,
@@ -104,6 +108,8 @@ def run(
         if name is None and spec_file is None:
             spec.name = _default_name(spec)
         spec.validate()
+        if not (spec.bootstrap or spec.attach):
+            _ensure_artifacts(spec.cluster_spec())
     except SpecError as e:
         _fail(str(e))
         return
@@ -123,6 +129,9 @@ def run(
         try:
             from prozess.checkers import summary
 
+            system = _system_line(spec)
+            if system:
+                typer.echo(system)
             typer.echo(summary(outcome.results))
         except Exception:
             typer.echo(f"valid: {outcome.valid}")
@@ -149,6 +158,29 @@ def _fault_lines(results: dict) -> list[str]:
     for kind, why in sorted((results.get("faults-not-applied") or {}).items()):
         lines.append(f"  => verdict unknown: fault {kind} never took effect ({why})")
     return lines
+
+
+def _system_line(spec: object) -> str:
+    """E.g. "system: Apache Kafka 3.9.1 (ZooKeeper mode)" for a cluster prozess started."""
+    if spec.bootstrap or spec.attach:  # type: ignore[attr-defined]
+        return ""
+    try:
+        c = spec.cluster_spec()  # type: ignore[attr-defined]
+    except Exception:
+        return ""
+    return f"system: Apache Kafka {c.kafka_version} ({'ZooKeeper' if c.metadata == 'zookeeper' else 'KRaft'} mode)"
+
+
+def _ensure_artifacts(cspec: object) -> None:
+    """Resolves the Kafka release's jars before anything starts, so a release Maven Central
+    does not have is one clear error (exit 2), not a failed run."""
+    from prozess.cluster.jars import JarsError, ensure_jars
+    from prozess.spec import SpecError
+
+    try:
+        ensure_jars(cspec.kafka_version)  # type: ignore[attr-defined]
+    except JarsError as e:
+        raise SpecError(str(e)) from None
 
 
 def _default_name(spec: object) -> str:

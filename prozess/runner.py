@@ -593,9 +593,10 @@ def run_test(
             # -- cluster -----------------------------------------------------
             stats.set_phase("cluster")
             cspec = None if spec.bootstrap else spec.cluster_spec()
-            if spec.attach:
+            if cluster is not None and getattr(cluster, "spec", None) is not None:  # attached or handed in: record what runs
                 cspec = cluster.spec
                 test["cluster"] = cspec.to_dict()
+                test["versions"] = versions(cspec.kafka_version)
             if spec.bootstrap and cluster is None:
                 if spec.faults:
                     raise RunError("--faults needs nodes prozess controls; for a cluster started by `prozess cluster up` "

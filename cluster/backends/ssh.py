@@ -186,6 +186,8 @@ class SshBackend:
         state["resources"].setdefault("installed", []).append(node)
         save()
         self.exec(node, ["mkdir", "-p", lay.bin, lay.libs])
+        # Another version's jars in prozess's libs dir would share the classpath: one version at a time.
+        self.exec(node, ["find", lay.libs, "-maxdepth", "1", "-name", "*.jar", "-delete"])
         for p in sorted((NODE_DIR / "bin").iterdir()):
             self.put_file(node, f"{lay.bin}/{p.name}", p.read_bytes(), 0o755)
         for p in sorted(ensure_jars(version).glob("*.jar")):

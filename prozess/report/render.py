@@ -199,7 +199,9 @@ def _cluster_text(cluster: Any) -> str:
     if "nodes" in cluster:
         nodes = cluster["nodes"]
         parts.append(f"{len(nodes) if isinstance(nodes, list) else nodes} nodes")
-    if cluster.get("controllers"):
+    if cluster.get("metadata") == "zookeeper":
+        parts.append(f"ZooKeeper ensemble of {cluster.get('zookeeper_count', 3)}, controller elected among the brokers")
+    elif cluster.get("controllers"):
         c = f"{cluster['controllers']} controllers"
         if cluster.get("controllers") == "dedicated" and cluster.get("controller_count"):
             c += f" ({cluster['controller_count']})"
@@ -213,7 +215,7 @@ def _cluster_text(cluster: Any) -> str:
     overrides = cluster.get("broker_overrides") or {}
     if isinstance(overrides, dict) and overrides:
         parts.append("overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
-    known = {"nodes", "controllers", "controller_count", "replication_factor", "min_insync_replicas", "unclean_leader_election", "broker_overrides", "kafka_version"}
+    known = {"nodes", "controllers", "controller_count", "replication_factor", "min_insync_replicas", "unclean_leader_election", "broker_overrides", "kafka_version", "metadata", "zookeeper_count", "heap"}
     for k, v in cluster.items():
         if k not in known and v not in (None, "", [], {}):
             parts.append(f"{k}={v}")
@@ -255,6 +257,9 @@ def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, s
     versions = test.get("versions") if isinstance(test.get("versions"), dict) else {}
     cluster = test.get("cluster")
     kafka = versions.get("kafka") or (cluster.get("kafka_version") if isinstance(cluster, dict) else None)
+    mode = cluster.get("metadata") if isinstance(cluster, dict) else None
+    if kafka and mode:
+        kafka = f"{kafka} ({'ZooKeeper' if mode == 'zookeeper' else 'KRaft'} mode)"
     counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
     nemesis = 0
     for op in ops:

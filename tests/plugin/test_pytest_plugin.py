@@ -131,3 +131,36 @@ def test_fault_accounting_in_junit_properties_and_the_unknown_message(tmp_path: 
     message = format_failure(campaign)
     assert "fault kill never took effect" in message and "no leader is known" in message
     assert "faults: kill: 1 scheduled, 0 applied, 1 failed" in message
+
+
+VERSION_PROBE = """
+import json
+
+def test_probe(prozess_spec, prozess_kafka):
+    print("SPEC", json.dumps({"kafka": prozess_kafka, "cluster": prozess_spec.cluster}))
+"""
+
+
+def test_kafka_version_list_parametrizes_campaigns(pytester: pytest.Pytester):
+    pytester.makepyfile(VERSION_PROBE)
+    result = pytester.runpytest("-s", "-v", "-p", "no:cacheprovider", "--prozess-kafka-version", "3.9.1:zookeeper, 4.4.0")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(["*test_probe?kafka3.9.1-zk?*", "*test_probe?kafka4.4.0?*"])
+    clusters = [s["cluster"] for s in _specs(result)]
+    assert [(c["kafka_version"], c["metadata"]) for c in clusters] == [("3.9.1", "zookeeper"), ("4.4.0", "kraft")]
+
+
+def test_without_a_version_list_campaigns_run_once_on_the_default(pytester: pytest.Pytester):
+    pytester.makepyfile(VERSION_PROBE)
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    spec = _specs(result)[0]
+    assert spec["kafka"] is None and "kafka_version" not in spec["cluster"]
+
+
+@pytest.mark.parametrize("bad", ["4.0.0:zookeeper", "3.6.2", "latest"])
+def test_bad_kafka_version_is_a_usage_error(pytester: pytest.Pytester, bad):
+    pytester.makepyfile(VERSION_PROBE)
+    result = pytester.runpytest("-p", "no:cacheprovider", "--prozess-kafka-version", bad)
+    assert result.ret != 0
+    result.stderr.fnmatch_lines(["*--prozess-kafka-version*"]) if result.errlines else result.stdout.fnmatch_lines(["*--prozess-kafka-version*"])

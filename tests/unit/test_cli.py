@@ -120,3 +120,27 @@ def test_save_makes_a_portable_regression_case(tmp_path):
     assert list(read_jsonl(dest / "history.jsonl")) == LOST
     again = runner.invoke(app, ["save", str(run.path), str(dest)])
     assert again.exit_code == 2 and "--force" in again.output
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--kafka-version", "3.6.2"], "outside the supported range"),
+    (["--kafka-version", "4.4.0", "--metadata", "zookeeper"], "no ZooKeeper mode"),
+    (["--kafka-version", "3.9.1", "--metadata", "etcd"], "metadata"),
+    (["--kafka-version", "next"], "not a release number"),
+])
+def test_run_with_an_unsupported_kafka_version_exits_2_before_starting_anything(tmp_path, argv, message):
+    r = runner.invoke(app, ["run", *argv, "--results-dir", str(tmp_path / "results")])
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("argv", [["--kafka-version", "3.6.2"], ["--kafka-version", "4.1.0", "--metadata", "zookeeper"]])
+def test_cluster_up_with_an_unsupported_kafka_version_exits_2(argv):
+    from prozess.cluster.cli import app as cluster_app
+
+    r = runner.invoke(cluster_app, ["up", "--backend", "docker", *argv])
+    if "no docker engine" in r.output:
+        pytest.skip("no docker engine: the backend is refused before the version")
+    assert r.exit_code == 2, r.output
+    assert "3.7.x to 4.4.x" in r.output or "no ZooKeeper mode" in r.output

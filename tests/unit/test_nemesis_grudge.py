@@ -117,3 +117,19 @@ def test_too_few_nodes_is_a_clear_error():
         g.halves(["n1"])
     with pytest.raises(g.GrudgeError, match="not one of the nodes"):
         g.isolate_one(["n1", "n2"], node="n5")
+
+
+def test_isolate_from_cuts_only_the_named_links():
+    nodes = ["n1", "n2", "n3", "zk1", "zk2", "zk3"]
+    cut = g.isolate_from("n2", ["zk1", "zk2", "zk3"], nodes)
+    assert cut["n2"] == {"zk1", "zk2", "zk3"}
+    assert all(cut[z] == {"n2"} for z in ("zk1", "zk2", "zk3"))
+    assert "n1" not in cut and "n3" not in cut  # the controller still reaches the other brokers
+    with pytest.raises(g.GrudgeError):
+        g.isolate_from("n9", ["zk1"], nodes)
+    with pytest.raises(g.GrudgeError):
+        g.isolate_from("n1", ["n1"], nodes)
+
+
+def test_zookeeper_grudges_are_known_names():
+    assert set(g.ZOOKEEPER_GRUDGES) <= set(g.GRUDGES)
