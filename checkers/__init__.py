@@ -12,6 +12,7 @@ Checkers compose as a dict of name -> function(history, test, analysis) -> resul
 - "stats":   op counts per f and type — `stats.py`
 - "perf":    latency quantiles and throughput — `stats.py`
 - "eos", "group": the exactly-once and consumer-group workloads' checkers — `eos.py`, `group.py`
+- "compaction": latest values and tombstones of compacted topics — `compaction.py`
 
 `valid` merges false > unknown > true; a checker that raises yields "unknown"
 with the error, never a crash of the whole check. See `result.py` for the shape.
@@ -34,7 +35,7 @@ def _all_definitions() -> dict[str, str]:
     The queue/txn/offsets definitions win where the eos and group checkers reuse a
     name (G1a)."""
     out: dict[str, str] = {}
-    for mod in ("eos", "group"):
+    for mod in ("eos", "group", "compaction"):
         try:
             defs = __import__(f"prozess.checkers.{mod}", fromlist=["DEFINITIONS"]).DEFINITIONS
         except Exception:  # a broken sibling module must not take the composite down
@@ -93,6 +94,12 @@ def _group(h, t, a):
     return group.check_group(h, t)
 
 
+def _compaction(h, t, a):
+    from prozess.checkers import compaction
+
+    return compaction.check_compaction(h, t)
+
+
 CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
     "queue": _queue,
     "txn": _txn,
@@ -101,9 +108,11 @@ CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
     "perf": _perf,
     "eos": _eos,
     "group": _group,
+    "compaction": _compaction,
 }
 _NEEDS_ANALYSIS = {"queue", "txn", "offsets"}
-WORKLOAD_NAMES = {"eos": ("eos", "stats", "perf"), "group": ("group", "stats", "perf")}
+WORKLOAD_NAMES = {"eos": ("eos", "stats", "perf"), "group": ("group", "stats", "perf"),
+                  "compaction": ("compaction", "stats", "perf")}
 
 
 def default_names(test: dict | None) -> list[str]:
