@@ -60,7 +60,7 @@ from collections import defaultdict
 from typing import Any
 
 from prozess.checkers.result import MAX_EXAMPLES, build, unknown
-from prozess.compaction_model import Rec, parse_read_record
+from prozess.compaction_model import DEFAULTS, Rec, parse_read_record
 
 __all__ = ["DEFINITIONS", "check_compaction"]
 
@@ -120,7 +120,7 @@ class _Found:
 
 def _options(test: dict | None) -> dict[str, Any]:
     wo = (test or {}).get("workload_options") or {}
-    return wo if isinstance(wo, dict) else {}
+    return {**DEFAULTS, **(wo if isinstance(wo, dict) else {})}
 
 
 def check_compaction(history: Any, test: dict | None = None) -> dict:
@@ -143,9 +143,10 @@ def _desc(w: _Write) -> str:
 
 
 def _check(ops: list, opts: dict[str, Any]) -> dict:
-    retention_ns = int(opts.get("delete_retention_ms", 86_400_000)) * NS_PER_MS
-    partitions = int(opts.get("partitions", 0) or 0)
-    time_retention_ns = int(opts.get("retention_ms", 0) or 0) * NS_PER_MS   # compact,delete topic: time retention
+    retention_ns = int(opts["delete_retention_ms"]) * NS_PER_MS
+    # topic-partitions at or past `partitions` belong to the compact,delete topic, whose time retention may delete
+    partitions = int(opts["partitions"]) if opts.get("delete_topic") else 0
+    time_retention_ns = int(opts.get("retention_ms") or 0) * NS_PER_MS
     require_compaction = bool(opts.get("require_compaction", True))
 
     writes: dict[tuple[int, int], _Write] = {}

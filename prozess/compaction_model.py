@@ -25,11 +25,20 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 __all__ = [
-    "SEQ_HEADER", "Rec", "decode_key", "decode_record", "encode_key", "encode_value",
+    "DEFAULTS", "SEQ_HEADER", "Rec", "decode_key", "decode_record", "encode_key", "encode_value",
     "parse_read_record", "read_record", "tp_of_key",
 ]
 
 SEQ_HEADER = "prozess-seq"
+
+# Workload options the checker must read the same way the workload does (defaults when test.json omits them).
+DEFAULTS: dict[str, Any] = {
+    "partitions": 2,               # per topic; topic-partition index >= partitions is the compact,delete topic
+    "delete_topic": True,
+    "delete_retention_ms": 8000,
+    "retention_ms": 3_600_000,
+    "require_compaction": True,
+}
 
 
 class Rec(NamedTuple):

@@ -67,7 +67,7 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "properties": {},
 }
 
-WORKLOADS = ("queue", "eos", "group")
+WORKLOADS = ("queue", "eos", "group", "compaction")
 BACKENDS = ("docker", "netns", "ssh")
 
 
@@ -81,6 +81,10 @@ def workload_options_class(workload: str) -> Any:
         from prozess.workloads.group import GroupOptions
 
         return GroupOptions
+    if workload == "compaction":
+        from prozess.workloads.compaction import CompactionOptions
+
+        return CompactionOptions
     from prozess.workloads.queue import QueueOptions
 
     return QueueOptions
