@@ -13,6 +13,7 @@ Checkers compose as a dict of name -> function(history, test, analysis) -> resul
 - "perf":    latency quantiles and throughput — `stats.py`
 - "eos", "group": the exactly-once and consumer-group workloads' checkers — `eos.py`, `group.py`
 - "compaction": latest values and tombstones of compacted topics — `compaction.py`
+- "mirror": MirrorMaker 2 loss, order and failover offsets across two clusters — `mirror.py`
 
 `valid` merges false > unknown > true; a checker that raises yields "unknown"
 with the error, never a crash of the whole check. See `result.py` for the shape.
@@ -35,7 +36,7 @@ def _all_definitions() -> dict[str, str]:
     The queue/txn/offsets definitions win where the eos and group checkers reuse a
     name (G1a)."""
     out: dict[str, str] = {}
-    for mod in ("eos", "group", "compaction"):
+    for mod in ("eos", "group", "compaction", "mirror"):
         try:
             defs = __import__(f"prozess.checkers.{mod}", fromlist=["DEFINITIONS"]).DEFINITIONS
         except Exception:  # a broken sibling module must not take the composite down
@@ -100,6 +101,12 @@ def _compaction(h, t, a):
     return compaction.check_compaction(h, t)
 
 
+def _mirror(h, t, a):
+    from prozess.checkers import mirror
+
+    return mirror.check_mirror(h, t)
+
+
 CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
     "queue": _queue,
     "txn": _txn,
@@ -109,10 +116,11 @@ CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
     "eos": _eos,
     "group": _group,
     "compaction": _compaction,
+    "mirror": _mirror,
 }
 _NEEDS_ANALYSIS = {"queue", "txn", "offsets"}
 WORKLOAD_NAMES = {"eos": ("eos", "stats", "perf"), "group": ("group", "stats", "perf"),
-                  "compaction": ("compaction", "stats", "perf")}
+                  "compaction": ("compaction", "stats", "perf"), "mirror": ("mirror", "stats", "perf")}
 
 
 def default_names(test: dict | None) -> list[str]:
