@@ -123,11 +123,26 @@ WORKLOAD_NAMES = {"eos": ("eos", "stats", "perf"), "group": ("group", "stats", "
                   "compaction": ("compaction", "stats", "perf"), "mirror": ("mirror", "stats", "perf")}
 
 
-def default_names(test: dict | None) -> list[str]:
+# Ops only one workload records: a bare history (no test.json) is checked by that workload's checkers.
+_WORKLOAD_FS = {"read-all": "compaction", "put": "compaction", "read-target": "mirror", "failover": "mirror"}
+
+
+def _infer_workload(history: Any) -> str | None:
+    from prozess.checkers.analysis import ops_of
+
+    for op in ops_of(history)[:10_000]:
+        w = _WORKLOAD_FS.get(op.f)
+        if w is not None:
+            return w
+    return None
+
+
+def default_names(test: dict | None, history: Any = None) -> list[str]:
     """The checkers to run for a test spec (test.json).
 
-    An explicit list in `test["checkers"]` wins. The eos and group workloads get
-    their own checker plus stats and perf. Every other (queue-shaped) workload,
+    An explicit list in `test["checkers"]` wins. The eos, group, compaction and
+    mirror workloads get their own checker plus stats and perf; a bare history
+    (no workload named) of compaction or mirror ops is recognised by its ops. Every other (queue-shaped) workload,
     and a bare history, gets queue, txn, offsets, stats and perf: the txn graph
     too, even without transactions, because a poll that observes a send invoked
     after the poll finished is a wr + real-time cycle whatever the workload.
@@ -141,6 +156,10 @@ def default_names(test: dict | None) -> list[str]:
         workload = test.get("workload")
         if isinstance(workload, str) and workload in WORKLOAD_NAMES:
             return list(WORKLOAD_NAMES[workload])
+    if history is not None and not (test and test.get("workload")):
+        inferred = _infer_workload(history)
+        if inferred is not None:
+            return list(WORKLOAD_NAMES[inferred])
     return list(QUEUE_NAMES)
 
 
@@ -151,7 +170,7 @@ def check(history: Any, test: dict | None = None, names: list[str] | None = None
     """
     from prozess.checkers.analysis import analyze, ops_of
 
-    names = list(names) if names else default_names(test)
+    names = list(names) if names else default_names(test, history)
     unknown_names = [n for n in names if n not in CHECKERS]
     if unknown_names:
         raise ValueError(f"unknown checker name(s) {', '.join(map(repr, unknown_names))}; "

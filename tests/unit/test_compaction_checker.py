@@ -154,3 +154,10 @@ def test_registered_in_the_composite_with_definitions():
 
     for t in DEFINITIONS:
         assert ALL[t] if t != "inconsistent-offsets" else True
+
+
+def test_a_bare_history_is_recognised_by_its_ops():
+    h = base()
+    h.read(5, 4, [[0, 1, 1], [2, 2, 1], [3, 3, 1]], final=True)
+    r = check(h.ops)  # no test.json: e.g. `prozess check history.jsonl`
+    assert "compaction" in r["checkers"] and r["anomaly-types"] == ["lost-latest"]
