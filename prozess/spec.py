@@ -67,7 +67,7 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "properties": {},
 }
 
-WORKLOADS = ("queue", "eos", "group", "compaction")
+WORKLOADS = ("queue", "eos", "group", "compaction", "mirror")
 BACKENDS = ("docker", "netns", "ssh")
 
 
@@ -85,6 +85,10 @@ def workload_options_class(workload: str) -> Any:
         from prozess.workloads.compaction import CompactionOptions
 
         return CompactionOptions
+    if workload == "mirror":
+        from prozess.workloads.mirror import MirrorOptions
+
+        return MirrorOptions
     from prozess.workloads.queue import QueueOptions
 
     return QueueOptions
