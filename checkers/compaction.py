@@ -14,7 +14,9 @@ Anomalies (each makes the history invalid):
 
 - lost-latest: a full read misses the latest record of a key below its end
   (the highest offset known for that key from acknowledgements and reads),
-  which the log must keep, and no newer record of the key can explain it.
+  which the log must keep, and no newer record of the key can explain it; or
+  a final read ends below the offset of a key's last write (no write of the
+  key was invoked after it), acknowledged before the read began.
   Example: put k3=7 acknowledged at offset 40; a later read to end 90 has no
   record at 40 and nothing else of k3: the latest value of k3 was lost.
 - compacted-latest: a record that an earlier full read returned, still the
@@ -23,8 +25,8 @@ Anomalies (each makes the history invalid):
   k5=3 at offset 12 and nothing newer of k5; read 3 has offsets 11 and 13
   but none at 12.
 - tombstone-vanished-early: the latest record of a key is a tombstone that is
-  missing from a full read invoked less than `delete.retention.ms` after the
-  delete was invoked (a tombstone must stay that long after it was written).
+  missing from a full read completed less than `delete.retention.ms` after
+  the delete was invoked (a tombstone must stay that long after it was written).
   Example: delete k2 at 10.0 s, retention 30 s; a read at 12.0 s with end
   past the tombstone's offset has no record of k2 at all.
 - resurrection: the latest record of a key below a full read's end is a
@@ -67,7 +69,7 @@ __all__ = ["DEFINITIONS", "check_compaction"]
 DEFINITIONS: dict[str, str] = {
     "lost-latest": "A full read misses the latest record of a key below its end, which compaction must keep, and no newer record of the key explains it.",
     "compacted-latest": "A record an earlier full read returned, still the latest of its key, left a gap in a later full read: the log removed a latest record.",
-    "tombstone-vanished-early": "The latest record of a key, a tombstone, is missing from a full read invoked less than delete.retention.ms after the delete.",
+    "tombstone-vanished-early": "The latest record of a key, a tombstone, is missing from a full read completed less than delete.retention.ms after the delete.",
     "resurrection": "A full read returns an older value of a key as its last record while the key's latest record below the read's end is a tombstone: a deleted key came back.",
     "nonmonotonic-offsets": "Offsets within one read are not strictly increasing.",
     "earlier-after-later": "Within one read, a record of a key sits after another record of that key whose write began only after the first record's write was acknowledged.",
@@ -232,6 +234,11 @@ def _check(ops: list, opts: dict[str, Any]) -> dict:
         keys_of_tp[tp].add(k)
     seen_before: dict[tuple[int, int], int] = {}  # (key, seq) -> completion time of the first read that returned it
 
+    # a key's last write in real time: no other write of the key (that may have happened) was invoked after it
+    last_write: dict[int, _Write] = {}
+    for w in writes.values():
+        if w.type != "fail" and (w.key not in last_write or w.inv_t > last_write[w.key].inv_t):
+            last_write[w.key] = w
     removed_offsets = 0
     removed_records = 0
     final_reads = 0
@@ -296,10 +303,10 @@ def _check(ops: list, opts: dict[str, Any]) -> dict:
                                   f"read op {r.done} (end {r.end}) returns k{k}#{last.seq} at offset {last.offset} as the "
                                   f"last record of k{k}, but {_desc(w)} at offset {m} deleted it",
                                   [r.done, w.done or w.inv, older.done if older else None], key=k, tp=r.tp)
-                elif r.inv_t < w.inv_t + retention_ns:
+                elif r.done_t < w.inv_t + retention_ns:   # the whole read came before the tombstone could go
                     found.add("tombstone-vanished-early",
                               f"read op {r.done} (end {r.end}) has no record of k{k}; its latest record, {_desc(w)}, "
-                              f"was invoked {(r.inv_t - w.inv_t) / 1e9:.1f} s before the read began, less than "
+                              f"was invoked {(r.done_t - w.inv_t) / 1e9:.3f} s before the read completed, less than "
                               f"delete.retention.ms ({retention_ns / 1e9:.1f} s)",
                               [r.done, w.done or w.inv], key=k, tp=r.tp)
                 continue
@@ -315,6 +322,15 @@ def _check(ops: list, opts: dict[str, Any]) -> dict:
                 found.add("lost-latest",
                           f"read op {r.done} (end {r.end}) misses {_desc(w)}, the latest record of k{k}; {instead}",
                           [r.done, w.done or w.inv], key=k, tp=r.tp, offset=m)
+        if r.final:
+            # the log's end fell below an acknowledged write that is its key's last write: the final value is gone
+            for k, w in last_write.items():
+                if (w.type == "ok" and w.tp == r.tp and w.offset is not None and w.offset >= r.end
+                        and w.done_t < r.inv_t and not w.tomb):
+                    found.add("lost-latest",
+                              f"final read op {r.done} ends at offset {r.end}, below {_desc(w)}, the last write of k{k}, "
+                              f"acknowledged before the read began: the log lost it",
+                              [r.done, w.done], key=k, tp=r.tp, offset=w.offset)
         for rec in r.recs:
             seen_before.setdefault((rec.key, rec.seq), r.done_t)
         if r.final:

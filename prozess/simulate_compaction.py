@@ -188,6 +188,7 @@ class Injection:
 
 INJECTIONS: dict[str, Injection] = {i.name: i for i in [
     Injection("drop-latest", frozenset({"lost-latest", "compacted-latest"})),
+    Injection("truncate", frozenset({"lost-latest"}), frozenset({"compacted-latest"})),
     Injection("vanish-tombstone", frozenset({"tombstone-vanished-early"})),
     Injection("resurrect", frozenset({"resurrection"}), frozenset({"tombstone-vanished-early", "earlier-after-later"})),
     Injection("reorder", frozenset({"nonmonotonic-offsets"}),
@@ -263,6 +264,24 @@ def inject_compaction(ops: list[Op], test: dict[str, Any], kind: str, seed: int 
                 _with_value(ops, i, v)
                 return ops
         return None
+    if kind == "truncate":
+        # the final read's log ends below an acknowledged put that is its key's last write
+        last: dict[int, tuple[int, int]] = {}
+        for (k, sq), w in writes.items():
+            if w["done"] is None or w["ok"]:
+                if k not in last or w["inv"] > writes[(k, last[k][1])]["inv"]:
+                    last[k] = (k, sq)
+        for i in _reads(ops, True):
+            v = copy.deepcopy(ops[i].value)
+            cands = [writes[ks]["offset"] for ks in last.values() if writes[ks]["ok"] and not writes[ks]["tomb"]
+                     and ks[0] % _tps(test) == v["tp"] and writes[ks]["offset"] is not None and v["start"] < writes[ks]["offset"] < v["end"]]
+            if cands:
+                cut = rng.choice(cands)
+                v["end"] = cut
+                v["records"] = [x for x in v["records"] if x[0] < cut]
+                _with_value(ops, i, v)
+                return ops
+        return None
     if kind == "vanish-tombstone":
         for i in _reads(ops, False):
             v = copy.deepcopy(ops[i].value)
@@ -271,7 +290,7 @@ def inject_compaction(ops: list[Op], test: dict[str, Any], kind: str, seed: int 
                 w = writes.get((x[1], x[2]))
                 older_in_read = any(y[1] == x[1] and y[0] < x[0] for y in v["records"])
                 if (len(x) == 4 and w and w["ok"] and latest.get(x[1], (None,))[0] == x[0] and not older_in_read
-                        and _inv_time(ops, i) < w["inv"] + retention and _no_unplaced_or_newer(ops, writes, x[1], x[0], ops[i].time)):
+                        and ops[i].time < w["inv"] + retention and _no_unplaced_or_newer(ops, writes, x[1], x[0], ops[i].time)):
                     v["records"].remove(x)
                     _with_value(ops, i, v)
                     return ops
@@ -341,14 +360,6 @@ def inject_compaction(ops: list[Op], test: dict[str, Any], kind: str, seed: int 
 
 def _tps(test: dict[str, Any]) -> int:
     return int(test["workload_options"]["partitions"])
-
-
-def _inv_time(ops: list[Op], done: int) -> int:
-    p = ops[done].process
-    for j in range(done - 1, -1, -1):
-        if ops[j].process == p and ops[j].type == "invoke":
-            return ops[j].time
-    return 0
 
 
 def _no_unplaced_or_newer(ops: list[Op], writes: dict, key: int, off: int, until: int) -> bool:

@@ -161,3 +161,15 @@ def test_a_bare_history_is_recognised_by_its_ops():
     h.read(5, 4, [[0, 1, 1], [2, 2, 1], [3, 3, 1]], final=True)
     r = check(h.ops)  # no test.json: e.g. `prozess check history.jsonl`
     assert "compaction" in r["checkers"] and r["anomaly-types"] == ["lost-latest"]
+
+
+def test_a_final_read_ending_below_a_keys_acknowledged_last_write_is_lost_latest():
+    h = base()
+    h.write(4, "put", 3, 2, 9)          # acked at 9 by a leader whose log was then cut at 4
+    h.read(6, 4, [[1, 1, 2], [2, 2, 1], [3, 3, 1]], final=True)
+    assert types(h) == {"lost-latest"}
+    later = base()
+    later.write(4, "put", 3, 2, 9)
+    later.write(5, "put", 3, 3, 3)      # a later write of k3 landed below: k3's last value is there
+    later.read(6, 4, [[1, 1, 2], [2, 2, 1], [3, 3, 3]], final=True)
+    assert types(later) == {"inconsistent-offsets"}
