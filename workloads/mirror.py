@@ -189,6 +189,7 @@ class MirrorClient:
         self.copts = workload.client_options
         self.process = process
         self.clients: dict[str, Any] = {}
+        self.consumed: dict[int, int] = {}   # source partition -> next offset of the group's consumer
 
     def _conf(self, bootstrap: str, suffix: str) -> dict[str, Any]:
         c = self.copts
@@ -251,9 +252,10 @@ class MirrorClient:
 
         c = self._get("group")
         try:
-            c.consume(500, 0.5)
-            pos = c.position([TopicPartition(self.w.topic, p) for p in range(self.o.partitions)])
-            offs = [tp for tp in pos if tp.offset >= 0]
+            for m in c.consume(500, 0.5):
+                if m.error() is None:
+                    self.consumed[m.partition()] = m.offset() + 1   # the group's position: next to consume
+            offs = [TopicPartition(self.w.topic, p, o) for p, o in sorted(self.consumed.items())]
             if not offs:
                 raise ClientOpError(FAIL, "nothing consumed yet: no position to commit")
             c.commit(offsets=offs, asynchronous=False)
