@@ -151,6 +151,20 @@ def untargeted_cells(cells: list[Cell]) -> list[Cell]:
 
 
 CELLS += untargeted_cells(CELLS)
+
+
+# Compaction rows: one compacted partition (the targeted nemesis aims at partition 0 of the first topic) and many keys
+# written about a dozen times each. Under acks=1 the isolated leader acknowledges writes the new leader never has; the
+# final read then ends below keys' acknowledged last writes (lost-latest), and reused offsets show the truncation.
+COMPACTION_OPTIONS = {"partitions": 1, "delete_topic": False, "keys": 1000, "read_p": 0.02, "delete_p": 0.1,
+                      "compaction_wait_s": 25, "final_time_limit_s": 60}
+CELLS += [
+    *_pair("acks1-compaction", "acks=1 on a compacted topic", "acks=all, idempotence, compacted topic",
+           "isolate leader after a write burst", ["lost-latest"], "isolate-leader",
+           unsafe={"workload": "compaction", "workload_options": dict(COMPACTION_OPTIONS), "client": {"acks": "1", "idempotence": False}},
+           safe={"workload": "compaction", "workload_options": dict(COMPACTION_OPTIONS), "client": dict(SAFE_CLIENT)},
+           targeted={"calm": 5, "hold": 28}),
+]
 EOS_OPTIONS = {"partitions": 2, "transformers": 2, "readers": 2, "abort_p": 0.2, "crash_clients": False,
                "drain_time_s": 15, "final_time_limit_s": 30}
 
@@ -160,7 +174,8 @@ def make_spec(cell: Cell, seed: int, *, time_limit: float, results_dir: str, pre
     from prozess.spec import TestSpec
 
     eos = cell.workload == "eos"
-    wopts = {**(EOS_OPTIONS if eos else QUEUE_OPTIONS), **cell.workload_options, "topic_prefix": prefix}
+    base = {"eos": EOS_OPTIONS, "compaction": {}}.get(cell.workload, QUEUE_OPTIONS)
+    wopts = {**base, **cell.workload_options, "topic_prefix": prefix}
     spec = TestSpec(
         name=cell.id, workload=cell.workload, seed=seed, time_limit=time_limit, rate=200 if eos else 300,
         concurrency=6, preset=cell.preset, results_dir=results_dir, faults=cell.spec_faults(),

@@ -12,6 +12,8 @@ Checkers compose as a dict of name -> function(history, test, analysis) -> resul
 - "stats":   op counts per f and type — `stats.py`
 - "perf":    latency quantiles and throughput — `stats.py`
 - "eos", "group": the exactly-once and consumer-group workloads' checkers — `eos.py`, `group.py`
+- "compaction": latest values and tombstones of compacted topics — `compaction.py`
+- "mirror": MirrorMaker 2 loss, order and failover offsets across two clusters — `mirror.py`
 
 `valid` merges false > unknown > true; a checker that raises yields "unknown"
 with the error, never a crash of the whole check. See `result.py` for the shape.
@@ -34,7 +36,7 @@ def _all_definitions() -> dict[str, str]:
     The queue/txn/offsets definitions win where the eos and group checkers reuse a
     name (G1a)."""
     out: dict[str, str] = {}
-    for mod in ("eos", "group"):
+    for mod in ("eos", "group", "compaction", "mirror"):
         try:
             defs = __import__(f"prozess.checkers.{mod}", fromlist=["DEFINITIONS"]).DEFINITIONS
         except Exception:  # a broken sibling module must not take the composite down
@@ -93,6 +95,18 @@ def _group(h, t, a):
     return group.check_group(h, t)
 
 
+def _compaction(h, t, a):
+    from prozess.checkers import compaction
+
+    return compaction.check_compaction(h, t)
+
+
+def _mirror(h, t, a):
+    from prozess.checkers import mirror
+
+    return mirror.check_mirror(h, t)
+
+
 CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
     "queue": _queue,
     "txn": _txn,
@@ -101,16 +115,34 @@ CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
     "perf": _perf,
     "eos": _eos,
     "group": _group,
+    "compaction": _compaction,
+    "mirror": _mirror,
 }
 _NEEDS_ANALYSIS = {"queue", "txn", "offsets"}
-WORKLOAD_NAMES = {"eos": ("eos", "stats", "perf"), "group": ("group", "stats", "perf")}
+WORKLOAD_NAMES = {"eos": ("eos", "stats", "perf"), "group": ("group", "stats", "perf"),
+                  "compaction": ("compaction", "stats", "perf"), "mirror": ("mirror", "stats", "perf")}
 
 
-def default_names(test: dict | None) -> list[str]:
+# Ops only one workload records: a bare history (no test.json) is checked by that workload's checkers.
+_WORKLOAD_FS = {"read-all": "compaction", "put": "compaction", "read-target": "mirror", "failover": "mirror"}
+
+
+def _infer_workload(history: Any) -> str | None:
+    from prozess.checkers.analysis import ops_of
+
+    for op in ops_of(history)[:10_000]:
+        w = _WORKLOAD_FS.get(op.f)
+        if w is not None:
+            return w
+    return None
+
+
+def default_names(test: dict | None, history: Any = None) -> list[str]:
     """The checkers to run for a test spec (test.json).
 
-    An explicit list in `test["checkers"]` wins. The eos and group workloads get
-    their own checker plus stats and perf. Every other (queue-shaped) workload,
+    An explicit list in `test["checkers"]` wins. The eos, group, compaction and
+    mirror workloads get their own checker plus stats and perf; a bare history
+    (no workload named) of compaction or mirror ops is recognised by its ops. Every other (queue-shaped) workload,
     and a bare history, gets queue, txn, offsets, stats and perf: the txn graph
     too, even without transactions, because a poll that observes a send invoked
     after the poll finished is a wr + real-time cycle whatever the workload.
@@ -124,6 +156,10 @@ def default_names(test: dict | None) -> list[str]:
         workload = test.get("workload")
         if isinstance(workload, str) and workload in WORKLOAD_NAMES:
             return list(WORKLOAD_NAMES[workload])
+    if history is not None and not (test and test.get("workload")):
+        inferred = _infer_workload(history)
+        if inferred is not None:
+            return list(WORKLOAD_NAMES[inferred])
     return list(QUEUE_NAMES)
 
 
@@ -138,7 +174,7 @@ def check(history: Any, test: dict | None = None, names: list[str] | None = None
     from prozess.checkers.policy import options
 
     options(test)  # raises PolicyError (a ValueError) on unknown anomaly names
-    names = list(names) if names else default_names(test)
+    names = list(names) if names else default_names(test, history)
     unknown_names = [n for n in names if n not in CHECKERS]
     if unknown_names:
         raise ValueError(f"unknown checker name(s) {', '.join(map(repr, unknown_names))}; "

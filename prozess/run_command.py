@@ -35,7 +35,7 @@ def _fail(message: str) -> None:
 
 def run(
     spec_file: Optional[Path] = typer.Option(None, "--spec", help="A TOML test spec; flags override its values."),
-    workload: Optional[str] = typer.Option(None, "--workload", help="Workload to run (queue)."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="Workload to run (queue, eos, group, compaction)."),
     name: Optional[str] = typer.Option(None, "--name", help="Test name (the run directory's parent)."),
     nodes: Optional[int] = typer.Option(None, "--nodes", help="Number of Kafka nodes."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Cluster preset: safe, unsafe, unsafe-unclean, unsafe-min-isr."),

@@ -646,7 +646,8 @@ def run_test(
             rf = cspec.replication_factor if cspec else int(spec.cluster.get("replication_factor", 3))
             min_isr = cspec.min_insync_replicas if cspec else spec.cluster.get("min_insync_replicas")
             topic_config = {"unclean.leader.election.enable": "true"} if cspec and cspec.unclean_leader_election else {}
-            topics = TopicManager(bootstrap, workload.keymap, replication_factor=rf, min_insync_replicas=min_isr, config=topic_config, extra=props)
+            topics = TopicManager(bootstrap, workload.keymap, replication_factor=rf, min_insync_replicas=min_isr, config=topic_config, extra=props,
+                                  per_topic=getattr(workload, "topic_configs", None))
             writer = SafeWriter(rdir / "history.jsonl")
             runner = Runner(spec, rdir, test, workload, topics, writer, stats)
             runner.stop = stop_event

@@ -70,7 +70,7 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "properties": {},
 }
 
-WORKLOADS = ("queue", "eos", "group")
+WORKLOADS = ("queue", "eos", "group", "compaction", "mirror")
 BACKENDS = ("docker", "netns", "ssh")
 
 
@@ -84,6 +84,14 @@ def workload_options_class(workload: str) -> Any:
         from prozess.workloads.group import GroupOptions
 
         return GroupOptions
+    if workload == "compaction":
+        from prozess.workloads.compaction import CompactionOptions
+
+        return CompactionOptions
+    if workload == "mirror":
+        from prozess.workloads.mirror import MirrorOptions
+
+        return MirrorOptions
     from prozess.workloads.queue import QueueOptions
 
     return QueueOptions

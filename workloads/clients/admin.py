@@ -39,6 +39,7 @@ class TopicManager:
         extra: dict[str, str] | None = None,
         timeout_s: float = 30.0,
         ahead: int = 1,
+        per_topic: dict[int, dict[str, str]] | None = None,
     ):
         self.bootstrap = bootstrap
         self.keymap = keymap
@@ -47,6 +48,7 @@ class TopicManager:
         if min_insync_replicas is not None:
             self.config.setdefault("min.insync.replicas", str(min_insync_replicas))
         self.extra = dict(extra or {})
+        self.per_topic = dict(per_topic or {})   # topic index -> configs over `config` (e.g. cleanup.policy)
         self.timeout_s = timeout_s
         self.ahead = ahead
         self.created: set[int] = set()
@@ -84,8 +86,9 @@ class TopicManager:
 
         names = [self.keymap.topic_name(i) for i in indices]
         new = [
-            NewTopic(n, num_partitions=self.keymap.partitions_per_topic, replication_factor=self.replication_factor, config=self.config)
-            for n in names
+            NewTopic(n, num_partitions=self.keymap.partitions_per_topic, replication_factor=self.replication_factor,
+                     config={**self.config, **self.per_topic.get(i, {})})
+            for i, n in zip(indices, names)
         ]
         deadline = time.monotonic() + self.timeout_s
         futures = self.admin().create_topics(new, operation_timeout=self.timeout_s, request_timeout=self.timeout_s)
