@@ -150,8 +150,6 @@ def untargeted_cells(cells: list[Cell]) -> list[Cell]:
     return out
 
 
-CELLS += untargeted_cells(CELLS)
-
 
 # Compaction rows: one compacted partition (the targeted nemesis aims at partition 0 of the first topic) and many keys
 # written about a dozen times each. Under acks=1 the isolated leader acknowledges writes the new leader never has; the
@@ -165,6 +163,9 @@ CELLS += [
            safe={"workload": "compaction", "workload_options": dict(COMPACTION_OPTIONS), "client": dict(SAFE_CLIENT)},
            targeted={"calm": 5, "hold": 28}),
 ]
+
+# Every row above, targeted or not, also runs under the default fault mixes (the untargeted column).
+CELLS += untargeted_cells(CELLS)
 EOS_OPTIONS = {"partitions": 2, "transformers": 2, "readers": 2, "abort_p": 0.2, "crash_clients": False,
                "drain_time_s": 15, "final_time_limit_s": 30}
 
