@@ -127,9 +127,11 @@ CELLS: list[Cell] = [
 DISK_NEMESIS = {"interval": 30, "duty": 0.3, "quiet": 10}
 CELLS += [
     Cell(id="disk-power-cut-all", config="acks=all, RF 3, min ISR 2, default flush", faults="power cut of every replica of a partition",
-         safe=False, expected=["lost-write"], strategy="power-cut", client=dict(SAFE_CLIENT), twin="disk-power-cut-all-fsync",
+         safe=False, expected=["lost-write", "unseen", "inconsistent-offsets"], strategy="power-cut", client=dict(SAFE_CLIENT), twin="disk-power-cut-all-fsync",
          targeted={**DISK_NEMESIS, "disk": {"targets": ["replicas"]}}, workload_options=dict(DISK_WORKLOAD), time_limit=45,
-         note="Kafka acknowledges from the page cache and does not fsync by default: a correlated power loss of every replica loses acknowledged writes."),
+         note="Kafka acknowledges from the page cache and does not fsync by default: a correlated power loss of every replica loses "
+              "acknowledged writes. They show as unseen (acknowledged, never read), lost-write (a later write read, this one not) or "
+              "inconsistent-offsets (the truncated offsets are handed out again to new writes, so one offset holds two values)."),
     Cell(id="disk-power-cut-all-fsync", config="acks=all, RF 3, min ISR 2, flush.messages=1", faults="power cut of every replica of a partition",
          safe=True, expected=[], strategy="power-cut", client=dict(SAFE_CLIENT), twin="disk-power-cut-all",
          targeted={**DISK_NEMESIS, "disk": {"targets": ["replicas"]}}, workload_options=dict(DISK_WORKLOAD), time_limit=45,
@@ -282,15 +284,19 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
 
 @contextlib.contextmanager
 def broker_defaults(cluster: Any, config: dict[str, str]):
-    """Sets cluster-wide dynamic broker defaults (e.g. log.flush.interval.messages) for a cell, and removes them after."""
+    """Sets dynamic broker configs (e.g. log.flush.interval.messages) on every broker for a cell, and removes them after.
+
+    Set per broker id: the client library refuses the empty resource name of the cluster-wide default.
+    """
     if not config:
         yield
         return
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 
     def alter(op):
-        res = ConfigResource("broker", "", incremental_configs=[ConfigEntry(k, v, incremental_operation=op) for k, v in config.items()])
-        for fut in cluster.admin().incremental_alter_configs([res]).values():
+        res = [ConfigResource("broker", str(cluster.broker_id(n)), incremental_configs=[ConfigEntry(k, v, incremental_operation=op) for k, v in config.items()])
+               for n in cluster.brokers]
+        for fut in cluster.admin().incremental_alter_configs(res).values():
             fut.result(30)
 
     alter(AlterConfigOpType.SET)

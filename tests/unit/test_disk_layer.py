@@ -235,6 +235,23 @@ def test_corrupt_bitflip_changes_exactly_the_recorded_bits(layer):
     assert out["offset"] <= diff[0] // 8 and diff[-1] // 8 < out["offset"] + out["length"]
 
 
+def test_corrupt_of_a_file_a_live_process_maps_dirty_does_not_hang(layer):
+    # A running broker keeps its newest index and segment mapped and reads them; dropping the kernel's
+    # cache of the corrupted file may wait for pages that only the layer's own loop can release (a read
+    # or a write-back in flight), so the layer drops it from a thread. On a live 3-node cluster the
+    # in-loop drop hung; this host scenario (a dirty mapping, no concurrent reader) did not hang either way.
+    d = layer.mount / "m-0"
+    d.mkdir()
+    f = d / "00000000000000000000.log"
+    write(f, os.urandom(3 * 4096), sync=True)
+    with open(f, "r+b") as fh:
+        m = mmap.mmap(fh.fileno(), 3 * 4096)
+        m[0:4] = b"DIRT"
+        out = layer.ctl(cmd="corrupt", target="newest", mode="bitflip", seed=2, bytes=16, bits=3)
+        assert out["ok"], out
+        m.close()
+
+
 def test_corrupt_truncate_and_errors(layer):
     d = layer.mount / "t-0"
     d.mkdir()
