@@ -286,7 +286,8 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
 def broker_defaults(cluster: Any, config: dict[str, str]):
     """Sets dynamic broker configs (e.g. log.flush.interval.messages) on every broker for a cell, and removes them after.
 
-    Set per broker id: the client library refuses the empty resource name of the cluster-wide default.
+    Set per broker id, one call each: the client library refuses the empty resource name of the
+    cluster-wide default and more than one broker resource per call.
     """
     if not config:
         yield
@@ -294,10 +295,10 @@ def broker_defaults(cluster: Any, config: dict[str, str]):
     from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
 
     def alter(op):
-        res = [ConfigResource("broker", str(cluster.broker_id(n)), incremental_configs=[ConfigEntry(k, v, incremental_operation=op) for k, v in config.items()])
-               for n in cluster.brokers]
-        for fut in cluster.admin().incremental_alter_configs(res).values():
-            fut.result(30)
+        for n in cluster.brokers:  # one broker resource per call: the client allows no more
+            res = ConfigResource("broker", str(cluster.broker_id(n)), incremental_configs=[ConfigEntry(k, v, incremental_operation=op) for k, v in config.items()])
+            for fut in cluster.admin().incremental_alter_configs([res]).values():
+                fut.result(30)
 
     alter(AlterConfigOpType.SET)
     time.sleep(2)  # dynamic defaults reach every broker through the metadata log
