@@ -305,3 +305,44 @@ def test_cut_restores_the_last_fsynced_bytes(layer, ops):
         os.close(fd)
     layer.cut()
     assert (layer.backing / "model").read_bytes() == durable
+
+
+def test_ensure_mounts_over_existing_data_and_heal_replaces_a_hung_daemon(tmp_path):
+    """`prozess-disk ensure` / `heal` with the node paths pointed at a temporary directory."""
+    import signal
+
+    env = {**os.environ, "PROZESS_DISK_MOUNT": str(tmp_path / "data"), "PROZESS_DISK_BACKING": str(tmp_path / ".backing"),
+           "PROZESS_DISK_SOCKET": str(tmp_path / "disk.sock"), "PROZESS_DISK_LOG": str(tmp_path / "disk.log"), "PROZESS_DISK_BROKER_SIGNAL": ""}
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "meta.properties").write_text("old data\n")  # written before the layer existed
+
+    def run(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([PYTHON, str(LAYER), *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+    try:
+        assert run("ensure").stdout.strip() == "mounted (started)"
+        assert run("ensure").stdout.strip() == "mounted"
+        assert os.path.ismount(tmp_path / "data")
+        assert (tmp_path / ".backing" / "meta.properties").read_text() == "old data\n"
+        assert (tmp_path / "data" / "meta.properties").read_text() == "old data\n"
+        layer = Layer.__new__(Layer)
+        layer.sock = env["PROZESS_DISK_SOCKET"]
+        assert layer.ctl(cmd="fill", headroom=0)["ok"]
+        pid = int(Path(env["PROZESS_DISK_SOCKET"] + ".pid").read_text())
+        os.kill(pid, signal.SIGSTOP)  # a daemon that no longer answers
+        assert run("check").returncode == 1
+        r = run("heal", timeout=120)
+        assert r.returncode == 0 and "mounted (started)" in r.stdout and "killed the broker" not in r.stdout, (r.stdout, r.stderr)
+        new_pid = int(Path(env["PROZESS_DISK_SOCKET"] + ".pid").read_text())
+        assert new_pid != pid and layer.ctl(cmd="status")["limit"] is None
+        assert (tmp_path / "data" / "meta.properties").read_text() == "old data\n"
+        mounts = [line for line in Path("/proc/self/mounts").read_text().splitlines() if line.split()[1] == str(tmp_path / "data")]
+        assert len(mounts) == 1, mounts
+    finally:
+        subprocess.run(["fusermount3", "-uz", str(tmp_path / "data")], capture_output=True)
+        pidfile = Path(env["PROZESS_DISK_SOCKET"] + ".pid")
+        if pidfile.exists():
+            try:
+                os.kill(int(pidfile.read_text()), signal.SIGKILL)
+            except (OSError, ValueError):
+                pass
