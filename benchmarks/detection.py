@@ -49,7 +49,8 @@ DOC_JSON = ROOT / "docs" / "detection.json"
 DOC_MD = ROOT / "docs" / "detection.md"
 README = ROOT / "README.md"
 BEGIN, END = "<!-- detection-matrix:begin -->", "<!-- detection-matrix:end -->"
-FAULT_STARTS = ("start-partition", "kill", "pause", "bump-clock", "strobe-clock", "start-bandwidth", "start-loss", "start-netem")
+FAULT_STARTS = ("start-partition", "kill", "pause", "bump-clock", "strobe-clock", "start-bandwidth", "start-loss", "start-netem",
+                "start-power-cut", "start-corrupt-segment", "start-disk-full")
 # The cluster every cell runs on: the safe broker defaults; a follower that stops fetching leaves the ISR after 6 s,
 # and the KRaft quorum tolerates a loaded machine (fetches late by seconds) without endless elections.
 CLUSTER_OVERRIDES = {"replica.lag.time.max.ms": "6000", "controller.quorum.election.timeout.ms": "5000",
@@ -79,13 +80,25 @@ class Cell:
     time_limit: float | None = None   # seconds of workload, when the cell needs more than the matrix default
     mix: str | None = None            # untargeted column: the fault group of prozess.nemesis (e.g. "partition+kill")
     column: str = "targeted"          # "targeted" or "untargeted"
+    broker_config: dict[str, str] = field(default_factory=dict)  # cluster-wide dynamic broker defaults during the cell
+
+    @property
+    def disk(self) -> bool:
+        """Whether the cell needs the disk layer (a cluster made with disk faults)."""
+        return self.strategy in DISK_STRATEGIES
 
     def spec_faults(self) -> list[str]:
         """The fault kinds the strategy uses, as test.json names them."""
         if self.strategy == "untargeted":
             return [str(self.mix)]
         return {"isolate-leader": ["partition"], "kill-leader": ["kill"], "shrink-isr-kill": ["partition+kill"],
-                "cut-responses": ["partition"], "none": []}[self.strategy]
+                "cut-responses": ["partition"], "none": [], **DISK_STRATEGIES}[self.strategy]
+
+
+# Disk strategies run the combined nemesis with one disk fault kind on a fixed, seeded schedule
+# (options in Cell.targeted: the nemesis option map).
+DISK_STRATEGIES = {"power-cut": ["power-cut"], "corrupt": ["corrupt-segment"]}
+DISK_WORKLOAD = {"final_time_limit_s": 60}  # a cluster that lost power everywhere needs time to come back
 
 
 def _pair(id: str, config: str, safe_config: str, faults: str, expected: list[str], strategy: str, *, unsafe: dict, safe: dict,
@@ -166,6 +179,29 @@ CELLS += [
 
 # Every row above, targeted or not, also runs under the default fault mixes (the untargeted column).
 CELLS += untargeted_cells(CELLS)
+
+# Disk rows run on a cluster of their own (made with the disk layer): `--cells 'disk-*'`.
+DISK_NEMESIS = {"interval": 30, "duty": 0.3, "quiet": 10}
+CELLS += [
+    Cell(id="disk-power-cut-all", config="acks=all, RF 3, min ISR 2, default flush", faults="power cut of every replica of a partition",
+         safe=False, expected=["lost-write", "unseen", "inconsistent-offsets"], strategy="power-cut", client=dict(SAFE_CLIENT), twin="disk-power-cut-all-fsync",
+         targeted={**DISK_NEMESIS, "disk": {"targets": ["replicas"]}}, workload_options=dict(DISK_WORKLOAD), time_limit=45,
+         note="Kafka acknowledges from the page cache and does not fsync by default: a correlated power loss of every replica loses "
+              "acknowledged writes. They show as unseen (acknowledged, never read), lost-write (a later write read, this one not) or "
+              "inconsistent-offsets (the truncated offsets are handed out again to new writes, so one offset holds two values)."),
+    Cell(id="disk-power-cut-all-fsync", config="acks=all, RF 3, min ISR 2, flush.messages=1", faults="power cut of every replica of a partition",
+         safe=True, expected=[], strategy="power-cut", client=dict(SAFE_CLIENT), twin="disk-power-cut-all",
+         targeted={**DISK_NEMESIS, "disk": {"targets": ["replicas"]}}, workload_options=dict(DISK_WORKLOAD), time_limit=45,
+         broker_config={"log.flush.interval.messages": "1"}),
+    Cell(id="disk-power-cut-one", config="acks=all, RF 3, min ISR 2, default flush", faults="power cut of one node",
+         safe=True, expected=[], strategy="power-cut", client=dict(SAFE_CLIENT),
+         targeted={**DISK_NEMESIS, "disk": {"targets": ["one"]}}, workload_options=dict(DISK_WORKLOAD), time_limit=45),
+    Cell(id="disk-corrupt-one", config="acks=all, RF 3, min ISR 2", faults="bit flips in the newest segment of one replica",
+         safe=True, expected=[], strategy="corrupt", client=dict(SAFE_CLIENT),
+         targeted={**DISK_NEMESIS, "disk": {"corrupt_targets": ["newest"], "corrupt_modes": ["bitflip"]}},
+         workload_options=dict(DISK_WORKLOAD), time_limit=45,
+         note="What Kafka does with a damaged segment on one replica is measured; an invalid verdict here is a finding."),
+]
 EOS_OPTIONS = {"partitions": 2, "transformers": 2, "readers": 2, "abort_p": 0.2, "crash_clients": False,
                "drain_time_s": 15, "final_time_limit_s": 30}
 
@@ -282,10 +318,17 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
     for seed in seeds:
         prefix = re.sub(r"[^A-Za-z0-9._-]", "-", f"det-{cell.id}-{seed}-{int(time.time()) % 100000}")  # a legal topic name
         spec = make_spec(cell, seed, time_limit=cell.time_limit or time_limit, results_dir=results_dir, prefix=prefix)
-        nem = None if cell.strategy == "untargeted" else Targeted(cell.strategy, cell.targeted)  # None: prozess.nemesis's own
+        if cell.disk:
+            from prozess.nemesis.combined import build_nemesis
+
+            spec.nemesis = dict(cell.targeted)
+            nem = build_nemesis(cell.spec_faults(), spec.nemesis)
+        else:
+            nem = None if cell.strategy == "untargeted" else Targeted(cell.strategy, cell.targeted)  # None: prozess.nemesis's own
         t0 = time.monotonic()
         try:
-            out = run_test(spec, cluster=cluster, nemesis=nem, progress=False)  # eos runs get the eos checker by default
+            with broker_defaults(cluster, cell.broker_config):
+                out = run_test(spec, cluster=cluster, nemesis=nem, progress=False)  # eos runs get the eos checker by default
             rec = campaign_record(cell, out.run_dir, seed, time.monotonic() - t0)
         except Exception as e:  # one broken campaign is recorded as unknown; the matrix goes on
             rec = {"seed": seed, "run_dir": None, "valid": "unknown", "anomaly_types": [], "detected": False,
@@ -299,6 +342,33 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
         with contextlib.suppress(Exception):
             cluster.wait_healthy(120)
     return records
+
+
+@contextlib.contextmanager
+def broker_defaults(cluster: Any, config: dict[str, str]):
+    """Sets dynamic broker configs (e.g. log.flush.interval.messages) on every broker for a cell, and removes them after.
+
+    Set per broker id, one call each: the client library refuses the empty resource name of the
+    cluster-wide default and more than one broker resource per call.
+    """
+    if not config:
+        yield
+        return
+    from confluent_kafka.admin import AlterConfigOpType, ConfigEntry, ConfigResource
+
+    def alter(op):
+        for n in cluster.brokers:  # one broker resource per call: the client allows no more
+            res = ConfigResource("broker", str(cluster.broker_id(n)), incremental_configs=[ConfigEntry(k, v, incremental_operation=op) for k, v in config.items()])
+            for fut in cluster.admin().incremental_alter_configs([res]).values():
+                fut.result(30)
+
+    alter(AlterConfigOpType.SET)
+    time.sleep(2)  # dynamic defaults reach every broker through the metadata log
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            alter(AlterConfigOpType.DELETE)
 
 
 def summarize(cell: Cell, records: list[dict[str, Any]], *, kafka: str, time_limit: float) -> dict[str, Any]:
@@ -559,6 +629,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from prozess.cluster import ClusterSpec, attach_cluster, open_cluster
 
+    disk = {c.disk for c in cells}
+    if len(disk) > 1:
+        print("disk cells run on a cluster of their own (with the disk layer): select them apart, e.g. --cells 'disk-*'", file=sys.stderr)
+        return 2
     own = a.cluster is None
     if own:
         overrides = dict(CLUSTER_OVERRIDES)
@@ -570,7 +644,8 @@ def main(argv: list[str] | None = None) -> int:
         except SpecError as e:
             print(f"detection: {e}", file=sys.stderr)
             return 2
-        cluster = open_cluster(spec, backend="docker", name=f"pzdet-{os.getpid()}", keep=a.keep)
+        cluster = open_cluster(spec, backend="docker", name=f"pzdet-{os.getpid()}", keep=a.keep,
+                               **({"disk_faults": True} if True in disk else {}))
     else:
         cluster = attach_cluster(a.cluster)
     t_all = time.monotonic()

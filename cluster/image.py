@@ -36,6 +36,8 @@ SUITE = "bookworm"
 PACKAGES = [
     "openjdk-17-jre-headless", "iptables", "iproute2", "procps", "libfaketime", "tini",
     "openssh-server", "ca-certificates",
+    # the disk layer (cluster/node/bin/prozess-disk): libfuse 3 and its Python binding
+    "fuse3", "python3-pyfuse3",
 ]
 BASE_REPO = "prozess-base"
 NODE_REPO = "prozess-node"

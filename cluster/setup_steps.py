@@ -79,12 +79,23 @@ def _netns_check() -> StepStatus:
     return StepStatus(not missing, "missing: " + ", ".join(missing) if missing else "java, libfaketime, ip, iptables installed")
 
 
+# The disk layer's own tests mount it on this host with Debian's python3 (as the nodes do).
+DISK_LAYER_PACKAGES = ["fuse3", "python3-pyfuse3"]
+
+
+def _disk_layer_check() -> StepStatus:
+    missing = missing_debian_packages(DISK_LAYER_PACKAGES)
+    return StepStatus(not missing, "missing: " + ", ".join(missing) if missing else "fuse3, python3-pyfuse3 installed")
+
+
 def steps() -> list[Step]:
     return [
         Step("docker engine", _engine_check, _engine_apply, needed_for="the docker backend (default)"),
         Step("Kafka jars", _jars_check, _jars_apply, needed_for="every backend"),
         Step("node image", _image_check, _image_apply, needed_for="the docker backend (default)"),
         Step("netns host tools", _netns_check, lambda: apt_install(NETNS_PACKAGES), needed_for="the netns backend", optional=True),
+        Step("disk layer host tools", _disk_layer_check, lambda: apt_install(DISK_LAYER_PACKAGES),
+             needed_for="the disk layer's tests on this host", optional=True),
     ]
 
 

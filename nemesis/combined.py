@@ -21,7 +21,7 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
-from prozess.nemesis import clock, grudge, link, partition, process, targets
+from prozess.nemesis import clock, disk, grudge, link, partition, process, targets
 from prozess.nemesis.executor import Executor, NemesisError
 from prozess.nemesis.heal import heal_all as _heal_all
 from prozess.nemesis.schedule import FS, Options, delays, make_schedule, parse_faults, validate_schedule
@@ -54,13 +54,14 @@ def skip_unavailable(cluster: Any, faults: str | Iterable[str] | None) -> None:
 
 
 def unavailable_faults(cluster: Any, faults: str | Iterable[str] | None) -> dict[str, str]:
-    """kind -> reason for every requested kind this cluster's kernel cannot apply (probes netem)."""
+    """kind -> reason for every requested kind this cluster cannot apply (probes netem and the disk layer)."""
     out: dict[str, str] = {}
     if "netem" in fault_kinds(faults):
         ex = Executor(cluster)
         reason = link.probe_netem(ex, list(cluster.nodes)[0])
         if reason:
             out["netem"] = reason
+    out.update(disk.probe(Executor(cluster), list(cluster.nodes), fault_kinds(faults)))
     return out
 
 
@@ -116,6 +117,9 @@ class Combined:
             if reason:
                 self.unavailable["netem"] = reason
                 self.ex.note(fault="netem", unavailable=reason)
+        for kind, reason in disk.probe(self.ex, self.nodes, fault_kinds(self.faults)).items():
+            self.unavailable[kind] = reason
+            self.ex.note(fault=kind, unavailable=reason)
         # Start from a healed cluster: leftovers of an earlier crashed run must not leak in.
         _heal_all(self.ex, start_killed=False)
 
@@ -174,6 +178,8 @@ class Combined:
         # No lock: the runner invokes one step at a time, and a long step (a strobe)
         # must not keep heal_all or another thread's invoke waiting.
         self._resolved = {}
+        if f in disk.FS:
+            return self.ex.step(f, value, lambda v: disk.apply(self, f, v))
         typ, out = self.ex.step(f, value, lambda v: getattr(self, "_" + f.replace("-", "_"))(v))
         if self._resolved and isinstance(out, dict):
             out = {**out, **self._resolved}  # whom a live target hit (or asked about, when it failed)
@@ -442,7 +448,7 @@ class TimedSchedule:
         return list(delays(self.steps))
 
 
-_STARTS = frozenset({"start-partition", "kill", "pause", "bump-clock", "strobe-clock", "start-bandwidth", "start-loss", "start-netem", "restart"})
+_STARTS = frozenset({"start-partition", "kill", "pause", "bump-clock", "strobe-clock", "start-bandwidth", "start-loss", "start-netem", "restart"}) | disk.STARTS
 
 
 def _spec_nodes(test: Mapping[str, Any]) -> list[str]:

@@ -3,7 +3,8 @@
 `heal_all` is idempotent and works from any process (the runner on every exit path,
 or `prozess heal CLUSTER` after the runner was killed): on each node it stops a
 clock strobe and writes "+0" into the faketime file, flushes prozess's iptables
-chains, deletes prozess's root qdiscs, sends SIGCONT to Kafka, and starts Kafka
+chains, deletes prozess's root qdiscs, remounts a dead disk layer and frees a full
+one (nemesis.disk), sends SIGCONT to Kafka, and starts Kafka
 where it does not run. Each step is tried on every node even when another fails;
 failures are reported, not raised.
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from prozess.nemesis import clock, link, partition
+from prozess.nemesis import clock, disk, link, partition
 from prozess.nemesis.executor import Executor, text
 
 __all__ = ["heal_all", "heal_argv", "heal_node", "leftovers", "node_leftovers"]
@@ -67,6 +68,7 @@ def heal_node(ex: Executor, node: str, *, start_killed: bool = True) -> dict[str
             problems.append(f"{node}: {name}: {e}")
 
     step("clock, iptables, qdiscs", lambda: ex.run(node, heal_argv(_faketime_path(ex)), timeout=60))
+    step("disk layer", lambda: disk.heal_node(ex, node))
     c = ex.cluster
     # Both are idempotent on the node (SIGCONT to no process, start of a running broker: no-ops).
     step("sigcont", lambda: ex.act(node, "resume_kafka", lambda: c.resume_kafka(node)))
@@ -99,6 +101,7 @@ def node_leftovers(ex: Executor, node: str, *, require_running: bool = True) -> 
     found: list[str] = []
     found += [f"iptables: {r}" for r in partition.list_rules(ex, node)]
     found += [f"qdisc: {line}" for _, line in link.prozess_qdiscs(ex, node)]
+    found += disk.node_leftovers(ex, node)
     c = ex.cluster
     pid = None
     try:

@@ -21,6 +21,7 @@ import random
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
+from prozess.nemesis import disk
 from prozess.nemesis import grudge as grudges
 from prozess.nemesis.process import LIVE_TARGETS, TARGETS, choose_targets
 
@@ -46,7 +47,8 @@ START_STOP: dict[str, tuple[str, str]] = {
     "loss": ("start-loss", "stop-loss"),
     "netem": ("start-netem", "stop-netem"),
 }
-FAULTS = tuple(START_STOP)
+FAULTS = tuple(START_STOP)  # what "all" means; disk faults need a cluster made for them, so they are named one by one
+START_STOP.update(disk.START_STOP)
 #: every f a schedule may hold
 FS = frozenset(f for pair in START_STOP.values() for f in pair) | {"strobe-clock", "check-offsets", "restart"}
 
@@ -107,6 +109,7 @@ class Options:
     netem: dict = field(default_factory=lambda: {"delay_ms": 50, "jitter_ms": 20, "loss": 0.05, "duplicate": 0.01, "reorder": 0.05})
     topic: str | None = None
     partition: int = 0
+    disk: dict = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "Options":
@@ -151,6 +154,9 @@ class Options:
             raise ScheduleError(f"strobe_period must be 0.05..60 seconds, got {self.strobe_period!r}")
         if not (isinstance(self.loss, (int, float)) and 0 < self.loss <= 1):
             raise ScheduleError(f"loss must be a probability in (0, 1], got {self.loss!r}")
+        problem = disk.validate_options(self.disk)
+        if problem:
+            raise ScheduleError(problem)
 
 
 def parse_faults(faults: str | Iterable[str] | None) -> list[list[str]]:
@@ -170,7 +176,7 @@ def parse_faults(faults: str | Iterable[str] | None) -> list[list[str]]:
         kinds = [k.strip() for k in item.split("+") if k.strip()]
         bad = [k for k in kinds if k not in START_STOP]
         if bad or not kinds:
-            raise ScheduleError(f"unknown fault {'+'.join(bad) or item!r}; use {', '.join(FAULTS)}, 'a+b' to combine, or 'all'")
+            raise ScheduleError(f"unknown fault {'+'.join(bad) or item!r}; use {', '.join(START_STOP)}, 'a+b' to combine, or 'all'")
         if len(set(kinds)) != len(kinds):
             raise ScheduleError(f"fault group {item!r} names a fault twice")
         if kinds not in groups:
@@ -180,6 +186,8 @@ def parse_faults(faults: str | Iterable[str] | None) -> list[list[str]]:
 
 def _start_value(kind: str, opts: Options, nodes: Sequence[str], brokers: Sequence[str], rng: random.Random, hold: float) -> list[tuple[str, Any]]:
     """The start step(s) of one fault kind, with every random choice made now."""
+    if kind in disk.START_STOP:
+        return disk.start_steps(kind, opts.disk, nodes, brokers, rng, topic=opts.topic, partition=opts.partition)
     if kind == "partition":
         name = rng.choice(list(opts.grudges))
         value: dict[str, Any] = {"grudge": name, "clients": opts.clients}

@@ -477,6 +477,12 @@ def _open_cluster(spec: Any) -> Any:
     except ImportError as e:
         raise RunError(f"cannot start a cluster: prozess.cluster.open_cluster is not available ({e}); pass --bootstrap HOST:PORT to use a running cluster") from None
     cspec = spec.cluster_spec()
+    from prozess.nemesis.disk import KINDS as DISK_KINDS
+    from prozess.nemesis.schedule import parse_faults
+
+    if any(k in DISK_KINDS for group in parse_faults(spec.faults) for k in group):
+        # Disk faults need the FUSE layer under the data directory, made with the nodes.
+        return open_cluster(cspec, backend=spec.backend, keep=spec.keep_cluster, disk_faults=True)
     return open_cluster(cspec, backend=spec.backend, keep=spec.keep_cluster)
 
 

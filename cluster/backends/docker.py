@@ -2,7 +2,9 @@
 
 Containers `<cluster>-n1..nN` run `tini -- sleep infinity` as PID 1, so killing or
 pausing the Kafka process (started by exec) never kills the node. They carry
-NET_ADMIN (iptables, tc inside the node), get fixed addresses from the cluster's
+NET_ADMIN (iptables, tc inside the node), and, for a cluster made with
+`disk_faults=True`, /dev/fuse and SYS_ADMIN (to mount the prozess-disk layer under
+Kafka's data directory), get fixed addresses from the cluster's
 subnet, and reach each other by node name. The control host reaches them directly
 over the bridge.
 """
@@ -29,7 +31,7 @@ class DockerBackend:
     uses_pool = True
 
     def __init__(self, state: dict[str, Any], *, image: str | None = None, data_tmpfs: bool | None = None,
-                 log: Callable[[str], None] | None = None):
+                 disk_faults: bool | None = None, log: Callable[[str], None] | None = None):
         self.state = state
         opts = state.setdefault("backend_options", {})
         self.image = image or opts.get("image")
@@ -37,6 +39,10 @@ class DockerBackend:
         # survives), and fsync latency on a loaded host no longer stalls KRaft elections.
         self.data_tmpfs = opts.setdefault("data_tmpfs", True) if data_tmpfs is None else data_tmpfs
         opts["data_tmpfs"] = self.data_tmpfs
+        # Disk faults: Kafka's data directory sits on the prozess-disk FUSE layer, which
+        # needs /dev/fuse and CAP_SYS_ADMIN (mount(2)); granted only to such clusters.
+        self.disk_faults = bool(opts.setdefault("disk_faults", False) if disk_faults is None else disk_faults)
+        opts["disk_faults"] = self.disk_faults
         self.log = log or (lambda msg: None)
         self._client = None
         # Hooks for backends built on these containers (ssh): the command PID 1 (tini)
@@ -98,7 +104,8 @@ class DockerBackend:
             res["containers"].append(cname)
             save()
             host_config = api.create_host_config(
-                cap_add=["NET_ADMIN"], init=False,
+                cap_add=["NET_ADMIN", "SYS_ADMIN"] if self.disk_faults else ["NET_ADMIN"], init=False,
+                devices=["/dev/fuse:/dev/fuse:rwm"] if self.disk_faults else None,
                 tmpfs={"/var/lib/kafka": "size=2g"} if self.data_tmpfs else None,
             )
             net_config = api.create_networking_config(
@@ -108,7 +115,10 @@ class DockerBackend:
                 self.image, name=cname, hostname=node, labels=labels, detach=True,
                 host_config=host_config, networking_config=net_config, command=self.command,
             )
-            for path, (data, mode) in self.files.items():
+            files = dict(self.files)
+            if self.disk_faults:  # kafka-start mounts the layer when this marker is there
+                files["/etc/prozess/disk-layer"] = (b"prozess-disk\n", 0o644)
+            for path, (data, mode) in files.items():
                 api.put_archive(c["Id"], "/", _tar_one(path.lstrip("/"), data, mode))
             api.start(c["Id"])
 

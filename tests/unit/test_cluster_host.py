@@ -101,7 +101,7 @@ def test_setup_steps_checks_change_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setenv("PROZESS_CACHE_DIR", str(tmp_path))
     names = [s.name for s in steps()]
-    assert names == ["docker engine", "Kafka jars", "node image", "netns host tools"]
+    assert names == ["docker engine", "Kafka jars", "node image", "netns host tools", "disk layer host tools"]
     jars = next(s for s in steps() if s.name == "Kafka jars")
     assert not jars.check().ready and list(tmp_path.iterdir()) == []
 
