@@ -9,7 +9,7 @@ line; the file is never held whole) and keeps:
 - a `sends` table, one row per send micro-op of a completion: `op`, `key`, `value`,
   `offset` (`NO_OFFSET` when unknown or negative, as the checkers ignore those);
 - a `reads` table, one row per [offset, value] pair a poll micro-op returned: `op`,
-  `key`, `offset` (`NO_OFFSET` when null or negative), `value`;
+  `key`, `offset` (`NO_OFFSET` when null; negative ones kept as given), `value`;
 - `keys` and `values`: interned tables (ids are positions); values keep Python equality
   (1, 1.0 and True are one value, as in the dict-based checkers).
 
@@ -65,6 +65,8 @@ class Columns:
     read_key: np.ndarray
     read_offset: np.ndarray
     read_value: np.ndarray
+    pollers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    final_reads: dict[int, list[int]] = field(default_factory=dict)  # final poll -> key id per (micro-op, key) read
     subs: dict[int, Any] = field(default_factory=dict)    # position -> value of an assign/subscribe completion
     extra: dict[int, dict] = field(default_factory=dict)  # position -> fields beyond the known ones (final, rebalance-log)
     source: str | None = None
@@ -76,6 +78,11 @@ class Columns:
     def nbytes(self) -> int:
         """Bytes held by the arrays (the interned tables come on top)."""
         return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+
+class Unsupported(Exception):
+    """A history the columns cannot hold exactly (offsets that are not 64-bit integers, integers
+    beyond 64 bits); the caller reads it as op objects instead."""
 
 
 class _Builder:
@@ -94,7 +101,9 @@ class _Builder:
         self.value_list: list[Any] = []
         self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("l"), array("q"), array("q")
         self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("l"), array("q"), array("q")
+        self.pollers = array("q")  # completions with a poll micro-op that returned a non-empty map
         self.subs: dict[int, Any] = {}
+        self.final_reads: dict[int, list[int]] = {}  # position of a final poll -> key ids read, per micro-op
         self.extra: dict[int, dict] = {}
         self.open: dict[Any, tuple[int, str, Any, int]] = {}  # process -> (position, f, invoke value, index)
 
@@ -107,18 +116,23 @@ class _Builder:
         return i
 
     def value_id(self, v: Any) -> int:
+        original = v
+        if v.__class__ is float and abs(v) >= 2.0 ** 53:  # an integer beyond 64 bits that JSON parsing rounded
+            raise Unsupported(f"value {v!r} may be a rounded integer")
         try:
             i = self.values.get(v)
-        except TypeError:  # an unhashable value (a list): its JSON text stands for it
+        except TypeError:  # an unhashable value (a list): its JSON text stands for it in the table
             v = ("\0json", orjson.dumps(v))
             i = self.values.get(v)
         if i is None:
             i = self.values[v] = len(self.value_list)
-            self.value_list.append(v)
+            self.value_list.append(original)
         return i
 
-    def facts(self, pos: int, value: Any, completion: bool) -> None:
-        """Send and read rows of one client op's micro-ops (an invoke's sends have no offsets)."""
+    def facts(self, pos: int, value: Any, completion: bool, final: list | None = None) -> None:
+        """Send and read rows of one client op's micro-ops (an invoke's sends have no offsets).
+
+        `final`, for an op marked final, collects the key of each (poll micro-op, key) read."""
         if not value:
             return
         s_op, s_key, s_val, s_off = self.s_op, self.s_key, self.s_val, self.s_off
@@ -139,17 +153,21 @@ class _Builder:
                 s_val.append(vid if vid is not None else self.value_id(v))
                 s_off.append(o)
             elif kind == "poll" and completion and len(mop) > 1 and mop[1]:
+                if not self.pollers or self.pollers[-1] != pos:
+                    self.pollers.append(pos)
                 r_op, r_key, r_val, r_off = self.r_op, self.r_key, self.r_val, self.r_off
                 for k, pairs in mop[1].items():
                     if not pairs:
                         continue
                     kid = self.key_id(k)
+                    if final is not None:
+                        final.append(kid)
                     for o, v in pairs:
                         r_op.append(pos)
                         r_key.append(kid)
                         vid = values_get(v) if v.__class__ is int else None
                         r_val.append(vid if vid is not None else self.value_id(v))
-                        r_off.append(NO_OFFSET if o is None or o < 0 else o)
+                        r_off.append(NO_OFFSET if o is None else o)
 
     def op(self, line_no: int, d: Any, path: Any) -> None:
         try:
@@ -208,7 +226,11 @@ class _Builder:
         self.pair[j[0]] = pos
         self.pair[pos] = j[0]
         if f in CLIENT_FS:
-            self.facts(pos, value, True)
+            more = self.extra.get(pos)
+            final = None
+            if more is not None and more.get("final") is True:
+                final = self.final_reads[pos] = []
+            self.facts(pos, value, True, final)
         elif f in SUB_FS:
             self.subs[pos] = value
 
@@ -217,14 +239,14 @@ class _Builder:
         last_time = self.time[-1] if self.time else 0
         next_index = self.index[-1] + 1 if self.index else 0
         for p, (j, f, value, _) in sorted(self.open.items(), key=lambda kv: kv[1][0]):
-            if p == NEMESIS or self.type[j] != INVOKE:
+            if self.type[j] != INVOKE:
                 continue
             pos = len(self.index)
             self.index.append(next_index)
             next_index += 1
             self.time.append(last_time)
             self.type.append(INFO)
-            self.process.append(p)
+            self.process.append(NEMESIS_P if p == NEMESIS else p)
             self.f.append(self.f[j])
             self.pair.append(j)
             self.pair[j] = pos
@@ -242,7 +264,7 @@ class _Builder:
             send_value=a(self.s_val, np.int64), send_offset=a(self.s_off, np.int64),
             read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.dtype("l")).astype(np.int32),
             read_offset=a(self.r_off, np.int64), read_value=a(self.r_val, np.int64),
-            subs=self.subs, extra=self.extra, source=source,
+            pollers=a(self.pollers, np.int64), final_reads=self.final_reads, subs=self.subs, extra=self.extra, source=source,
         )
 
 
@@ -252,7 +274,8 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
 
     Raises HistoryError naming file and line for a line that is not JSON or not an op,
     or that breaks the pairing rules (as `read_jsonl` does). A torn last line (no
-    newline, not JSON) is skipped, as `read_jsonl` does.
+    newline, not JSON) is skipped, as `read_jsonl` does. Raises `Unsupported` for what
+    the columns cannot hold exactly (the op-object path then reads the history).
     """
     path = Path(path)
     if not path.exists():
@@ -277,6 +300,8 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
                 op(n, d, path)
             except HistoryError as e:
                 raise HistoryError(e.problem, path=path, line=n) from None
+            except (TypeError, OverflowError, ValueError, IndexError, KeyError, AttributeError) as e:  # odd offsets or micro-ops
+                raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
             if progress is not None and n % 1_000_000 == 0:
                 progress(done, total)
         if complete:

@@ -1,0 +1,227 @@
+"""`prozess check` over a columnar history: the same checkers and verdicts, without one object per op value.
+
+`check_path(path, test, names)` reads a JSON Lines history with `read_columns` (one
+streaming pass), computes stats and perf as passes over the columns, and builds the
+queue checkers' shared `Analysis` straight from the send and read tables, so the queue,
+txn and offsets checkers run unchanged on it: verdicts, counts and examples are theirs.
+The op list those checkers index is rebuilt light (no values, except the keys of
+assign/subscribe ops that the process-order pass reads).
+
+A history the columns cannot hold exactly (`Unsupported`) is read as op objects and
+checked the old way; `tests/unit/test_columnar.py` holds both paths equal on every saved
+and simulated history.
+"""
+
+from __future__ import annotations
+
+import time as _time
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+from prozess.checkers.analysis import Analysis, VersionOrder, _MISSING
+from prozess.columnar import (CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, TYPE_NAMES, Columns,
+                              perf, read_columns, stats)
+from prozess.history import NEMESIS, HistoryError, Op, gc_paused
+
+__all__ = ["analysis_from_columns", "check_columns", "check_path", "light_ops"]
+
+
+def light_ops(c: Columns) -> list[Op]:
+    """One small Op per row (index, time, type, process, f; value only for assign/subscribe; extra fields)."""
+    names = TYPE_NAMES
+    fs = c.fs
+    subs = c.subs
+    extra = c.extra
+    out = []
+    append = out.append
+    for i, (ix, tm, t, p, f) in enumerate(zip(c.index.tolist(), c.time.tolist(), c.type.tolist(),
+                                             c.process.tolist(), c.f.tolist())):
+        append(Op(ix, tm, names[t], NEMESIS if p == NEMESIS_P else p, fs[f], subs.get(i), None, None, extra.get(i)))
+    return out
+
+
+def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
+    """The `Analysis` that `Analysis(ops)` builds from the full ops, built from the fact tables instead."""
+    a = Analysis.__new__(Analysis)
+    a.ops = ops
+    n = len(ops)
+    inv = c.pair.copy()
+    client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
+    inv[~client_completion] = -1
+    a.inv = inv.tolist()
+    fs = np.array(c.fs, dtype=object)
+    fnames = fs[c.f] if n else np.zeros(0, dtype=object)
+    is_client_f = np.isin(fnames, list(CLIENT_FS)) if n else np.zeros(0, bool)
+    is_sub_f = np.isin(fnames, list(SUB_FS)) if n else np.zeros(0, bool)
+    a.txns = np.nonzero(client_completion & is_client_f)[0].tolist()
+    a.subs = np.nonzero(client_completion & is_sub_f)[0].tolist()
+    a.writes, a.reads, a.writer_of, a.read_ok, a.failed = {}, {}, {}, {}, {}
+    a.orders, a.conflicts = {}, {}
+    a.rebalanced, a.final_keys, a.final_values, a.final_readers, a.final_subs = {}, set(), {}, {}, []
+    a._scan = None
+    a._s_map = None
+    types = c.type
+    final_ops: set[int] = set()
+    for i, more in c.extra.items():
+        if types[i] == INVOKE or c.process[i] == NEMESIS_P:
+            continue
+        if more.get("final") is True:
+            final_ops.add(i)
+        rl = more.get("rebalance-log")
+        if rl and isinstance(rl, list):
+            a.rebalanced[i] = {str(k) for e in rl if isinstance(e, dict) for k in (e.get("keys") or ())}
+    for i in a.subs:
+        value = ops[i].value
+        if i in final_ops and types[i] == OK and isinstance(value, list):
+            a.final_keys.update(str(k) for k in value)
+            a.final_subs.append(i)
+    keys = c.keys
+    values = c.values
+    # ---- sends, in op then micro-op order
+    writes = a.writes
+    writer_of = a.writer_of
+    failed = a.failed
+    s_type = types[c.send_op].tolist()
+    for i, k, v, o, t in zip(c.send_op.tolist(), c.send_key.tolist(), c.send_value.tolist(),
+                             c.send_offset.tolist(), s_type):
+        kk = keys[k]
+        vv = values[v]
+        ws = writes.get(i)
+        if ws is None:
+            ws = writes[i] = []
+        ws.append((kk, vv, None if o == NO_OFFSET else o))
+        wk = writer_of.get(kk)
+        if wk is None:
+            wk = writer_of[kk] = {}
+        wk[vv] = i
+        if t == FAIL:
+            failed.setdefault(kk, set()).add(vv)
+    # ---- reads: {key: [(offset, value), ...]} per op, keys in first-seen order
+    reads = a.reads
+    for i in c.pollers.tolist():
+        reads[i] = {}
+    logs: dict[Any, dict[int, Any]] = {}
+    extra: dict[Any, dict[int, list]] = {}
+
+    def note(k, o, v):
+        log = logs.get(k)
+        if log is None:
+            log = logs[k] = {}
+        cur = log.get(o, _MISSING)
+        if cur is _MISSING:
+            log[o] = v
+        elif cur != v:
+            more = extra.setdefault(k, {}).setdefault(o, [])
+            if v not in more:
+                more.append(v)
+
+    read_ok = a.read_ok
+    r_type = types[c.read_op].tolist()
+    for i, k, o, v, t in zip(c.read_op.tolist(), c.read_key.tolist(), c.read_offset.tolist(),
+                             c.read_value.tolist(), r_type):
+        kk = keys[k]
+        vv = values[v]
+        oo = None if o == NO_OFFSET else o
+        rs = reads[i]
+        lst = rs.get(kk)
+        if lst is None:
+            lst = rs[kk] = []
+        lst.append((oo, vv))
+        if oo is not None and oo >= 0:
+            log = logs.get(kk)
+            if log is None:
+                log = logs[kk] = {}
+            cur = log.get(oo, _MISSING)
+            if cur is _MISSING:
+                log[oo] = vv
+            elif cur != vv:
+                note(kk, oo, vv)
+        if t == OK:
+            s = read_ok.get(kk)
+            if s is None:
+                s = read_ok[kk] = set()
+            s.add(vv)
+        if i in final_ops:
+            a.final_values.setdefault(kk, set()).add(vv)
+    for i, kids in sorted(c.final_reads.items()):
+        if i in final_ops:
+            for k in kids:
+                a.final_readers.setdefault(keys[k], []).append(i)
+    # Sends that must have committed contribute their acknowledged offsets.
+    for i, ws in writes.items():
+        if ops[i].type == "fail" or not a.must_have_committed(i):
+            continue
+        for k, v, o in ws:
+            if o is not None:
+                note(k, o, v)
+    for k, log in logs.items():
+        ek = extra.get(k, {})
+        a.orders[k] = VersionOrder(log, ek)
+        if ek:
+            a.conflicts[k] = {o: [log[o]] + more for o, more in sorted(ek.items())}
+    return a
+
+
+def check_columns(c: Columns, test: dict | None = None, names: list[str] | None = None) -> dict:
+    """`prozess.checkers.check` on a columnar history (same result shape, same verdicts)."""
+    from prozess.checkers import CHECKERS, _NEEDS_ANALYSIS, default_names, jsonable, merge_valid, policy
+    from prozess.checkers.reindex import to_indices
+
+    policy.options(test)
+    names = list(names) if names else default_names(test)
+    unknown_names = [n for n in names if n not in CHECKERS]
+    if unknown_names:
+        raise ValueError(f"unknown checker name(s) {', '.join(map(repr, unknown_names))}; "
+                         f"choose from {', '.join(CHECKERS)}")
+    t0 = _time.monotonic()
+    with gc_paused():
+        _, allow, forbid = policy.options(test)
+        ops = light_ops(c)
+        analysis = None
+        analysis_error = None
+        if _NEEDS_ANALYSIS & set(names):
+            try:
+                analysis = analysis_from_columns(c, ops)
+            except Exception as e:
+                analysis_error = e
+        results: dict[str, dict] = {}
+        own: dict[str, Callable[[Columns], dict]] = {"stats": stats, "perf": perf}
+        for name in names:
+            t1 = _time.monotonic()
+            try:
+                if name in _NEEDS_ANALYSIS and analysis_error is not None:
+                    raise analysis_error
+                r = own[name](c) if name in own else CHECKERS[name](ops, test, analysis)
+            except Exception as e:
+                r = {"valid": "unknown", "anomaly-types": [], "anomalies": {},
+                     "error": f"{type(e).__name__}: {e}",
+                     "traceback": traceback.format_exception_only(type(e), e)[-1].strip()}
+            r["seconds"] = round(_time.monotonic() - t1, 3)
+            results[name] = jsonable(policy.apply(r, allow, forbid))
+        types = sorted({t for r in results.values() for t in r.get("anomaly-types", [])})
+        out = {
+            "valid": merge_valid(r.get("valid") for r in results.values()),
+            "anomaly-types": types,
+            "checkers": results,
+            "seconds": round(_time.monotonic() - t0, 3),
+        }
+        if ops and (ops[0].index != 0 or ops[-1].index != len(ops) - 1):
+            to_indices(out, ops)
+        return out
+
+
+def check_path(path: Any, test: dict | None = None, names: list[str] | None = None, *,
+               progress: Callable[[int, int], None] | None = None) -> dict:
+    """Checks a JSON Lines history file through the columns (falling back to op objects where unsupported)."""
+    from prozess.columnar import Unsupported
+
+    try:
+        c = read_columns(path, progress=progress)
+    except Unsupported:
+        from prozess.checkers import check
+        from prozess.history import read_history
+
+        return check(read_history(path), test=test, names=names)
+    return check_columns(c, test, names)
