@@ -269,7 +269,7 @@ class _Builder:
 
 
 def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None] | None = None,
-                 complete: bool = True) -> Columns:
+                 complete: bool = True, warnings: list[str] | None = None) -> Columns:
     """Streams a JSON Lines history into `Columns`; `progress(bytes_read, total_bytes)` is called every ~1M lines.
 
     Raises HistoryError naming file and line for a line that is not JSON or not an op,
@@ -294,7 +294,9 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
                 d = loads(line)
             except orjson.JSONDecodeError as e:
                 if not line.endswith(b"\n") and done >= total:
-                    break  # torn last line
+                    if warnings is not None:
+                        warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
+                    break
                 raise HistoryError(f"not valid JSON ({e})", path=path, line=n) from None
             try:
                 op(n, d, path)

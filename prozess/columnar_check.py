@@ -28,17 +28,41 @@ from prozess.history import NEMESIS, HistoryError, Op, gc_paused
 __all__ = ["analysis_from_columns", "check_columns", "check_path", "light_ops"]
 
 
+CHUNK = 1 << 18  # rows turned into Python objects at a time (bounds the transient lists)
+
+
+def _rows(*cols: np.ndarray):
+    """Zips columns as Python values, a chunk at a time."""
+    for lo in range(0, len(cols[0]), CHUNK):
+        yield from zip(*(col[lo:lo + CHUNK].tolist() for col in cols))
+
+
 def light_ops(c: Columns) -> list[Op]:
-    """One small Op per row (index, time, type, process, f; value only for assign/subscribe; extra fields)."""
+    """One small Op per completion (index, time, type, process, f; value only for assign/subscribe; extra fields).
+
+    The checkers read invocations only by position, and their index only when the
+    history's indices have gaps: in a dense history every invocation of one process
+    and f is one shared Op."""
     names = TYPE_NAMES
     fs = c.fs
     subs = c.subs
     extra = c.extra
+    dense = not len(c) or (int(c.index[0]) == 0 and int(c.index[-1]) == len(c) - 1)
+    shared: dict = {}
     out = []
     append = out.append
-    for i, (ix, tm, t, p, f) in enumerate(zip(c.index.tolist(), c.time.tolist(), c.type.tolist(),
-                                             c.process.tolist(), c.f.tolist())):
+    for i, (ix, tm, t, p, f) in enumerate(_rows(c.index, c.time, c.type, c.process, c.f)):
+        if dense and t == INVOKE and i not in extra:
+            op = shared.get((p, f))
+            if op is None:
+                op = shared[(p, f)] = Op(-1, 0, "invoke", NEMESIS if p == NEMESIS_P else p, fs[f])
+            append(op)
+            continue
         append(Op(ix, tm, names[t], NEMESIS if p == NEMESIS_P else p, fs[f], subs.get(i), None, None, extra.get(i)))
+    if dense and out and out[0].type == "invoke":
+        out[0] = out[0]._replace(index=0)
+    if dense and out and out[-1].type == "invoke":
+        out[-1] = out[-1]._replace(index=len(out) - 1)
     return out
 
 
@@ -83,9 +107,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     writes = a.writes
     writer_of = a.writer_of
     failed = a.failed
-    s_type = types[c.send_op].tolist()
-    for i, k, v, o, t in zip(c.send_op.tolist(), c.send_key.tolist(), c.send_value.tolist(),
-                             c.send_offset.tolist(), s_type):
+    for i, k, v, o, t in _rows(c.send_op, c.send_key, c.send_value, c.send_offset, types[c.send_op]):
         kk = keys[k]
         vv = values[v]
         ws = writes.get(i)
@@ -118,9 +140,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
                 more.append(v)
 
     read_ok = a.read_ok
-    r_type = types[c.read_op].tolist()
-    for i, k, o, v, t in zip(c.read_op.tolist(), c.read_key.tolist(), c.read_offset.tolist(),
-                             c.read_value.tolist(), r_type):
+    for i, k, o, v, t in _rows(c.read_op, c.read_key, c.read_offset, c.read_value, types[c.read_op]):
         kk = keys[k]
         vv = values[v]
         oo = None if o == NO_OFFSET else o
@@ -164,8 +184,11 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     return a
 
 
-def check_columns(c: Columns, test: dict | None = None, names: list[str] | None = None) -> dict:
-    """`prozess.checkers.check` on a columnar history (same result shape, same verdicts)."""
+def check_columns(c: Columns, test: dict | None = None, names: list[str] | None = None, *,
+                  release: bool = False) -> dict:
+    """`prozess.checkers.check` on a columnar history (same result shape, same verdicts).
+
+    `release` drops the send/read tables from `c` once the Analysis holds them (less peak memory)."""
     from prozess.checkers import CHECKERS, _NEEDS_ANALYSIS, default_names, jsonable, merge_valid, policy
     from prozess.checkers.reindex import to_indices
 
@@ -186,6 +209,9 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
                 analysis = analysis_from_columns(c, ops)
             except Exception as e:
                 analysis_error = e
+        if release:  # the fact tables now live in the Analysis; stats and perf need the op columns only
+            for name in ("send_op", "send_key", "send_value", "send_offset", "read_op", "read_key", "read_offset", "read_value"):
+                setattr(c, name, None)
         results: dict[str, dict] = {}
         own: dict[str, Callable[[Columns], dict]] = {"stats": stats, "perf": perf}
         for name in names:
@@ -213,15 +239,21 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
 
 
 def check_path(path: Any, test: dict | None = None, names: list[str] | None = None, *,
-               progress: Callable[[int, int], None] | None = None) -> dict:
-    """Checks a JSON Lines history file through the columns (falling back to op objects where unsupported)."""
+               progress: Callable[[int, int], None] | None = None,
+               warnings: list[str] | None = None) -> tuple[dict, int]:
+    """(result, number of ops) of a JSON Lines history file, checked through its columns.
+
+    A history the columns cannot hold exactly is read as op objects and checked the old way."""
     from prozess.columnar import Unsupported
 
     try:
-        c = read_columns(path, progress=progress)
+        c = read_columns(path, progress=progress, warnings=warnings)
     except Unsupported:
         from prozess.checkers import check
         from prozess.history import read_history
 
-        return check(read_history(path), test=test, names=names)
-    return check_columns(c, test, names)
+        if warnings is not None:
+            warnings.clear()
+        history = read_history(path, warnings=warnings)
+        return check(history, test=test, names=names), len(history)
+    return check_columns(c, test, names, release=True), len(c)

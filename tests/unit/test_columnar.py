@@ -135,7 +135,8 @@ def _old_check(path: Path, test=None):
 def _same_check(path: Path, test=None):
     from prozess.columnar_check import check_path
 
-    old, new = _old_check(path, test), check_path(path, test)
+    old, (new, n) = _old_check(path, test), check_path(path, test)
+    assert n == len(read_history(path).complete())
     for r in (old, new):
         r.pop("seconds", None)
         for v in r["checkers"].values():
