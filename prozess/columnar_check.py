@@ -243,10 +243,14 @@ def check_path(path: Any, test: dict | None = None, names: list[str] | None = No
                warnings: list[str] | None = None) -> tuple[dict, int]:
     """(result, number of ops) of a JSON Lines history file, checked through its columns.
 
-    A history the columns cannot hold exactly is read as op objects and checked the old way."""
+    A history the columns cannot hold exactly, or a check that needs op values (the eos and
+    group workloads' checkers), reads op objects and checks the old way."""
+    from prozess.checkers import QUEUE_NAMES, default_names
     from prozess.columnar import Unsupported
 
     try:
+        if not set(names or default_names(test)) <= set(QUEUE_NAMES):
+            raise Unsupported("the eos and group checkers read op values")
         c = read_columns(path, progress=progress, warnings=warnings)
     except Unsupported:
         from prozess.checkers import check

@@ -19,6 +19,16 @@ from prozess.columnar import NO_OFFSET, OK, read_columns, stats, perf
 from prozess.history import HistoryError, read_history, write_jsonl
 from prozess.simulate import INJECTIONS, inject, simulate
 
+@pytest.fixture(autouse=True)
+def _no_time_budgets(monkeypatch):
+    """The txn checker's searches stop on a wall-clock budget; on a busy machine one path could run out and
+    the other not. Generous budgets make both results depend on the history alone."""
+    from prozess.checkers import txn
+
+    monkeypatch.setitem(txn.check.__kwdefaults__, "info_seconds", 120.0)
+    monkeypatch.setitem(txn.check.__kwdefaults__, "seconds", 600.0)
+
+
 SAVED = sorted(p for p in (Path(__file__).parents[1] / "histories").rglob("history.*"))
 
 
@@ -205,3 +215,10 @@ def test_unsupported_histories_fall_back_to_op_objects(tmp_path: Path):
     with pytest.raises(Unsupported):
         read_columns(p)
     _same_check(p)
+
+
+def test_eos_and_group_checks_read_op_objects(tmp_path: Path):
+    """The eos and group checkers read op values: their checks take the op-object path, whatever the file."""
+    write_jsonl(simulate(300, seed=3), tmp_path / "h.jsonl")
+    for workload in ("eos", "group"):
+        _same_check(tmp_path / "h.jsonl", {"workload": workload})
