@@ -195,7 +195,7 @@ class _Builder:
             fid = self.fs[f] = len(self.fs)
         self.f.append(fid)
         self.pair.append(-1)
-        if len(d) > 6:
+        if len(d) > 5:  # as extra_fields: a sixth field that is not "value" is an extra one
             more = {k: v for k, v in d.items() if k not in ("index", "time", "type", "process", "f", "value", "node", "error")}
             if more:
                 self.extra[pos] = more

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time as _time
 import traceback
+from array import array
 from typing import Any, Callable
 
 import numpy as np
@@ -38,7 +39,9 @@ def _rows(*cols: np.ndarray):
 
 
 def light_ops(c: Columns) -> list[Op]:
-    """One small Op per completion (index, time, type, process, f; value only for assign/subscribe; extra fields).
+    """One small Op per completion (index, type, process, f; value only for assign/subscribe; extra fields).
+
+    `time` is 0: the checkers that read ops never look at it (stats and perf use the columns).
 
     The checkers read invocations only by position, and their index only when the
     history's indices have gaps: in a dense history every invocation of one process
@@ -51,14 +54,14 @@ def light_ops(c: Columns) -> list[Op]:
     shared: dict = {}
     out = []
     append = out.append
-    for i, (ix, tm, t, p, f) in enumerate(_rows(c.index, c.time, c.type, c.process, c.f)):
+    for i, (ix, t, p, f) in enumerate(_rows(c.index, c.type, c.process, c.f)):
         if dense and t == INVOKE and i not in extra:
             op = shared.get((p, f))
             if op is None:
                 op = shared[(p, f)] = Op(-1, 0, "invoke", NEMESIS if p == NEMESIS_P else p, fs[f])
             append(op)
             continue
-        append(Op(ix, tm, names[t], NEMESIS if p == NEMESIS_P else p, fs[f], subs.get(i), None, None, extra.get(i)))
+        append(Op(ix, 0, names[t], NEMESIS if p == NEMESIS_P else p, fs[f], subs.get(i), None, None, extra.get(i)))
     if dense and out and out[0].type == "invoke":
         out[0] = out[0]._replace(index=0)
     if dense and out and out[-1].type == "invoke":
@@ -74,7 +77,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     inv = c.pair.copy()
     client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
     inv[~client_completion] = -1
-    a.inv = inv.tolist()
+    a.inv = array("q", inv.astype(np.int64).tobytes())  # indexes as Python ints, 8 bytes each
     fs = np.array(c.fs, dtype=object)
     fnames = fs[c.f] if n else np.zeros(0, dtype=object)
     is_client_f = np.isin(fnames, list(CLIENT_FS)) if n else np.zeros(0, bool)
@@ -107,9 +110,11 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     writes = a.writes
     writer_of = a.writer_of
     failed = a.failed
+    offsets: dict[int, int] = {}  # one int object per distinct offset, shared by every row that has it
     for i, k, v, o, t in _rows(c.send_op, c.send_key, c.send_value, c.send_offset, types[c.send_op]):
         kk = keys[k]
         vv = values[v]
+        o = offsets.setdefault(o, o)
         ws = writes.get(i)
         if ws is None:
             ws = writes[i] = []
@@ -143,7 +148,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     for i, k, o, v, t in _rows(c.read_op, c.read_key, c.read_offset, c.read_value, types[c.read_op]):
         kk = keys[k]
         vv = values[v]
-        oo = None if o == NO_OFFSET else o
+        oo = None if o == NO_OFFSET else offsets.setdefault(o, o)
         rs = reads[i]
         lst = rs.get(kk)
         if lst is None:
