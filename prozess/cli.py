@@ -217,6 +217,9 @@ def check_cmd(
     raise typer.Exit(exit_code_for(result.get("valid")))
 
 
+PROGRESS_BYTES = 50_000_000  # `prozess check` reports its progress on stderr for histories larger than this
+
+
 def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[str], save: bool,
                     policy: dict[str, Any]) -> None:
     """`prozess check` of a JSON Lines history via `prozess.columnar_check` (progress on stderr for big files)."""
@@ -229,7 +232,7 @@ def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[s
     names = [n.strip() for n in checkers.split(",") if n.strip()] if checkers else None
     if policy:
         test = {**(test or {}), **policy}
-    big = jsonl.stat().st_size > 50_000_000
+    big = jsonl.stat().st_size > PROGRESS_BYTES
     warnings: list[str] = []
     try:
         if big:

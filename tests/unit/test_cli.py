@@ -120,3 +120,16 @@ def test_save_makes_a_portable_regression_case(tmp_path):
     assert list(read_jsonl(dest / "history.jsonl")) == LOST
     again = runner.invoke(app, ["save", str(run.path), str(dest)])
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_check_prints_progress_on_long_histories(tmp_path, monkeypatch):
+    """A long history's check says on stderr how far reading got and how many ops it checked."""
+    import prozess.cli as cli
+    from prozess.simulate import simulate
+
+    write_jsonl(simulate(400, seed=2), tmp_path / "h.jsonl")
+    monkeypatch.setattr(cli, "PROGRESS_BYTES", 0)
+    r = runner.invoke(app, ["check", str(tmp_path / "h.jsonl")])
+    assert r.exit_code == 0, r.output
+    err = r.stderr if hasattr(r, "stderr") else r.output
+    assert "read 100%" in err and "checked" in err
