@@ -32,6 +32,14 @@ def test_run_against_an_existing_cluster_is_valid(local_kafka, client, tmp_path)
     assert res["valid"] is True and res["run"]["ops"] > 1000
     test = json.loads((run_dir / "test.json").read_text())
     assert test["bootstrap"] == local_kafka.bootstrap and test["client"]["properties_file"] == str(props)
+    # The final phase's ops, and only those, carry "final": true (what truncated-tail needs offline).
+    from prozess.history import read_history
+
+    ops = read_history(run_dir / "history.jsonl").ops
+    final = [o for o in ops if o.extra and o.extra.get("final") is True]
+    assert any(o.f == "assign" and o.type == "ok" for o in final) and any(o.f == "poll" and o.type == "ok" for o in final)
+    first = ops.index(final[0])
+    assert all(o.extra is None or o.process == "nemesis" for o in ops[:first])
 
 
 def test_unreachable_bootstrap_is_unknown_not_valid(tmp_path):
