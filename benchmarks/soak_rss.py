@@ -4,7 +4,8 @@
 
 Writes `seconds,rss_mib` rows to --csv while the command runs (the command's own process,
 read from /proc), then prints the curve in one-minute buckets (max RSS of each) and the growth
-from the first full minute of the main phase to the last. Exits with the command's exit code.
+from the first full minute of the main phase to the last (--main-until: where the main phase
+ends; the check and report after it read the whole history and need more). Exits with the command's exit code.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--every", type=float, default=5.0, help="seconds between samples")
     ap.add_argument("--csv", type=Path, required=True)
+    ap.add_argument("--main-until", type=float, default=None,
+                    help="seconds after which the main phase is over (the check and report that follow read the "
+                         "whole history and are left out of the growth figure)")
     ap.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args()
     cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -54,8 +58,11 @@ def main() -> int:
     print("minute  max RSS MiB", file=sys.stderr)
     for m in sorted(buckets):
         print(f"{m:>6}  {buckets[m]:>8.1f}", file=sys.stderr)
-    if len(buckets) >= 3:
-        ms = sorted(buckets)[1:-1]  # the first minute boots the cluster, the last checks and reports
+    main = buckets
+    if args.main_until is not None:
+        main = {m: r for m, r in buckets.items() if (m + 1) * 60 <= args.main_until}
+    if len(main) >= 3:
+        ms = sorted(main)[1:] if args.main_until is not None else sorted(main)[1:-1]  # minute 0 boots the cluster
         print(f"main-phase RSS: {buckets[ms[0]]:.1f} MiB (minute {ms[0]}) -> {buckets[ms[-1]]:.1f} MiB (minute {ms[-1]})",
               file=sys.stderr)
     return p.returncode
