@@ -222,3 +222,11 @@ def test_eos_and_group_checks_read_op_objects(tmp_path: Path):
     write_jsonl(simulate(300, seed=3), tmp_path / "h.jsonl")
     for workload in ("eos", "group"):
         _same_check(tmp_path / "h.jsonl", {"workload": workload})
+
+
+@pytest.mark.parametrize("kind", ["G1c-realtime", "nonmonotonic-send", "duplicate"])
+def test_check_with_policy_and_ww_deps_agrees(tmp_path: Path, kind: str):
+    """ww_deps draws edges from each key's log order and writers; allow/forbid move types: both paths agree."""
+    write_jsonl(inject(simulate(1500, seed=11), kind, seed=2), tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl", {"ww_deps": True, "forbid": ["G0"], "allow": ["poll-skip"]})
+    _same_check(tmp_path / "h.jsonl", {"checkers": ["queue", "stats"]})
