@@ -1,22 +1,25 @@
-"""How checking scales: wall time and peak memory of `prozess check` on 10k, 100k and 1M ops.
+"""How checking scales: wall time and peak memory of checking 1M and 10M ops, old path and columnar path.
 
-For each size it simulates a correct Kafka queue history (20 keys, 10 processes,
-some info ops, transactions of up to 4 micro-ops; `prozess.simulate`), writes it
-as JSON Lines, then runs, each in a fresh subprocess:
+For each size it makes (once, cached under benchmarks/out/) a correct Kafka queue history:
+`prozess.simulate` writes a 1M-op chunk (20 keys, 10 processes, info ops, transactions of up
+to 4 micro-ops), and larger sizes are that chunk repeated with its keys, processes, indices
+and times shifted per copy (disjoint keys, so the whole stays correct), streamed to disk one
+line at a time. Then it runs, each in a fresh subprocess, side by side:
 
-- parse: read the history (`prozess.history.read_history`) and nothing else;
-- check: `prozess check --json FILE` when the console script has a `check`
-  command, else `python -c` reading and checking it;
-- check with the cyclic GC paused while parsing too (in brackets): what
-  `prozess check` costs once the history reader pauses the GC.
+- scan:  orjson on every line, nothing kept (the floor of any reader);
+- parse: `prozess.history.read_history` and nothing else (the bare cost of op objects; like old, only
+         up to --old-max ops: it needs ~1.5 GB per million ops);
+- old:   `prozess.checkers.check(read_history(...))`, the op-object path (~2 GB per million ops);
+- new:   `prozess check --json FILE`, which checks JSON Lines through numpy columns
+         (`prozess.columnar_check`).
 
-It prints wall time, CPU time and peak RSS (the child's own rusage) of both,
-the ratio check/parse (wall), and the growth of check time from 100k to 1M ops.
-CPU time is the steadier figure on a busy machine.
+It prints wall time, CPU time and peak RSS (the child's own rusage) of each, the ratios new/scan
+and old/new (wall and CPU), whether old and new verdicts agree, and 10M/1M growth. The machine may be shared: compare
+within one run (ratios), not absolute seconds across runs.
 
-Targets on a 2-core machine: 1M ops in under 15 s and 2 GiB; 1M/100k time under 12.
+Targets on a 2-core machine: 1M ops <= 8 s and <= 1 GiB; 10M ops <= 90 s and <= 2 GiB.
 
-    .venv/bin/python benchmarks/check_scale.py [--sizes 10000,100000,1000000] [--keep DIR]
+    .venv/bin/python benchmarks/check_scale.py [--sizes 1000000,10000000] [--old-max 1000000]
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,87 +35,120 @@ import tempfile
 import time
 from pathlib import Path
 
+OUT = Path(__file__).resolve().parent / "out"
+CHUNK = 1_000_000
+_PREEXEC = None  # set by main(): the children's address-space cap
 PARSE = "import sys; from prozess.history import read_history; h = read_history(sys.argv[1]); print(len(h))"
-# The same check in-process, with the cyclic GC paused while the history is parsed too:
-# what `prozess check` costs once `read_history` pauses the GC (parsing a million ops
-# otherwise spends most of its time rescanning the objects it has just built).
-CHECK_NOGC = ("import sys, gc, json; gc.disable(); from prozess.history import read_history; "
-              "from prozess.checkers import check; h = read_history(sys.argv[1]); gc.enable(); r = check(h); "
-              "print(json.dumps({'valid': r['valid'], 'types': r['anomaly-types']}))")
-CHECK = ("import sys, json; from prozess.history import read_history; from prozess.checkers import check; "
-         "r = check(read_history(sys.argv[1])); print(json.dumps({'valid': r['valid'], 'types': r['anomaly-types']}))")
+# The floor of any reader: orjson on every line, nothing kept.
+SCAN = ("import sys, orjson; n = 0\nfor line in open(sys.argv[1], 'rb'):\n    orjson.loads(line); n += 1\nprint(n)")
+OLD = ("import sys, json; from prozess.history import read_history; from prozess.checkers import check; "
+       "r = check(read_history(sys.argv[1])); print(json.dumps({'valid': r['valid'], 'anomaly-types': r['anomaly-types']}))")
 
 
 def run(argv: list[str]) -> tuple[float, int, str, float]:
     """(wall seconds, peak RSS bytes, stdout, CPU seconds) of one child process (its own rusage, via wait4)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
-        p = subprocess.Popen(argv, stdout=out, stderr=err)
+        p = subprocess.Popen(argv, stdout=out, stderr=err, preexec_fn=_PREEXEC)
         _, status, usage = os.wait4(p.pid, 0)
         wall = time.monotonic() - t0
-        p.returncode = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout = out.read().decode()
-        if p.returncode not in (0, 1, 3):
-            raise SystemExit(f"{argv[:3]} failed ({p.returncode}): {err.read().decode()[-2000:]}")
+        if code not in (0, 1, 3):
+            if b"MemoryError" in err.read()[-4000:]:
+                return wall, usage.ru_maxrss * 1024, '{"valid": "out of memory", "anomaly-types": []}', usage.ru_utime + usage.ru_stime
+            err.seek(0)
+            raise SystemExit(f"{argv[:3]} failed ({code}): {err.read().decode()[-2000:]}")
     return wall, usage.ru_maxrss * 1024, stdout, usage.ru_utime + usage.ru_stime
 
 
-def prozess_has_check() -> list[str] | None:
-    exe = shutil.which("prozess") or str(Path(sys.executable).with_name("prozess"))
-    if not os.path.exists(exe):
-        return None
-    p = subprocess.run([exe, "check", "--help"], capture_output=True, text=True)
-    return [exe, "check", "--json"] if p.returncode == 0 else None
+def history(n: int, seed: int) -> Path:
+    """The cached history of about n ops (chunks of CHUNK ops with disjoint keys), made on first use."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"history-{n}-s{seed}.jsonl"
+    if path.exists():
+        return path
+    chunk = OUT / f"chunk-{min(n, CHUNK)}-s{seed}.jsonl"
+    if not chunk.exists():
+        from prozess.history import write_jsonl
+        from prozess.simulate import simulate
+
+        write_jsonl(simulate(min(n, CHUNK), keys=20, processes=10, seed=seed, txn=True, info_rate=0.01), chunk)
+    if n <= CHUNK:
+        return chunk
+    import orjson
+
+    key = re.compile(rb'"(\d+)"')
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "wb") as out:
+        index = 0
+        t_base = 0
+        for copy in range((n + CHUNK - 1) // CHUNK):
+            last_time = 0
+            with open(chunk, "rb") as fh:
+                for line in fh:
+                    d = orjson.loads(key.sub(b'"c%d-\\1"' % copy, line) if copy else line)
+                    d["index"] = index
+                    index += 1
+                    last_time = d["time"]
+                    d["time"] += t_base
+                    if isinstance(d["process"], int):
+                        d["process"] += copy * 1000
+                    out.write(orjson.dumps(d) + b"\n")
+            t_base += last_time + 1_000_000
+    tmp.rename(path)
+    return path
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="10000,100000,1000000")
-    ap.add_argument("--keep", default=None, help="write histories here and keep them")
+    ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--old-max", type=int, default=1_000_000, help="run the op-object path only up to this size")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--max-rss-gib", type=float, default=12.0,
+                    help="address-space cap of each child (a shared machine must survive a path that does not scale)")
     args = ap.parse_args()
-    from prozess.history import write_jsonl
-    from prozess.simulate import simulate
+    exe = shutil.which("prozess") or str(Path(sys.executable).with_name("prozess"))
+    import resource
 
-    sizes = [int(s) for s in args.sizes.split(",")]
-    out_dir = Path(args.keep or tempfile.mkdtemp(prefix="check-scale-"))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cli = prozess_has_check()
-    print(f"checker command: {' '.join(Path(a).name for a in cli) if cli else 'python -c check(...)'}")
-    print(f"{'ops':>9} {'lines':>9} {'MB':>7} {'parse s':>8} {'cpu s':>7} {'parse MiB':>9} "
-          f"{'check s':>8} {'cpu s':>7} {'check MiB':>9} {'ratio':>6}  verdict")
-    rows = []
-    try:
-        for n in sizes:
-            path = out_dir / f"history-{n}.jsonl"
-            if not path.exists():
-                ops = simulate(n, keys=20, processes=10, seed=args.seed, txn=True, info_rate=0.01)
-                write_jsonl(ops, path)
-                del ops
-            lines = sum(1 for _ in open(path, "rb"))
+    cap = int(args.max_rss_gib * 2**30)
+
+    def capped() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+    global _PREEXEC
+    _PREEXEC = capped
+    print(f"{'ops':>10} {'MB':>6} | {'scan s':>6} {'cpu':>6} | {'parse s':>7} {'cpu':>6} {'MiB':>6} | {'old s':>7} {'cpu':>6} {'MiB':>6} | "
+          f"{'new s':>7} {'cpu':>6} {'MiB':>6} | {'new/scan':>8} {'old/new':>7} {'cpu':>5}  verdicts")
+    rows = {}
+    for n in [int(s) for s in args.sizes.split(",")]:
+        path = history(n, args.seed)
+        lines = sum(1 for _ in open(path, "rb"))
+        sw, _, _, sc = run([sys.executable, "-c", SCAN, str(path)])
+        if n <= args.old_max:
             pw, pm, _, pc = run([sys.executable, "-c", PARSE, str(path)])
-            if cli:
-                cw, cm, out, cc = run(cli + [str(path)])
-                verdict = json.loads(out).get("valid") if out.strip() else "?"
-            else:
-                cw, cm, out, cc = run([sys.executable, "-c", CHECK, str(path)])
-                verdict = json.loads(out.strip().splitlines()[-1]).get("valid")
-            gw, gm, _, gc_cpu = run([sys.executable, "-c", CHECK_NOGC, str(path)])
-            rows.append((n, cw, cm))
-            print(f"{n:>9} {lines:>9} {path.stat().st_size / 1e6:>7.1f} {pw:>8.2f} {pc:>7.2f} {pm / 2**20:>9.0f} "
-                  f"{cw:>8.2f} {cc:>7.2f} {cm / 2**20:>9.0f} {cw / pw:>6.2f}  {verdict}   "
-                  f"[gc paused: {gw:.2f} s, {gc_cpu:.2f} s cpu, {gm / 2**20:.0f} MiB]", flush=True)
-    finally:
-        if not args.keep:
-            shutil.rmtree(out_dir, ignore_errors=True)
-    by = {n: (w, m) for n, w, m in rows}
-    if 100_000 in by and 1_000_000 in by:
-        growth = by[1_000_000][0] / by[100_000][0]
-        w, m = by[1_000_000]
-        print(f"1M/100k check time ratio: {growth:.2f} (target < 12)")
-        print(f"1M ops: {w:.2f} s (target < 15 s), peak {m / 2**30:.2f} GiB (target < 2 GiB)")
+            ow, om, oout, oc = run([sys.executable, "-c", OLD, str(path)])
+            old = json.loads(oout.strip().splitlines()[-1])
+        else:
+            pw = pm = pc = ow = om = oc = 0
+            old = None
+        nw, nm, nout, nc = run([exe, "check", "--json", str(path)])
+        new = json.loads(nout) if nout.strip() else {"valid": "failed (no result)", "anomaly-types": []}
+        new_v = {"valid": new["valid"], "anomaly-types": new["anomaly-types"]}
+        agree = "n/a (old not run)" if old is None else ("same" if old == new_v else f"DIFFER old={old}")
+        rows[n] = (nw, nm)
+        dash = f"{'-':>7} {'-':>6} {'-':>6}"
+        p = f"{pw:>7.2f} {pc:>6.2f} {pm / 2**20:>6.0f}" if old is not None else dash
+        o = f"{ow:>7.2f} {oc:>6.2f} {om / 2**20:>6.0f}" if old is not None else dash
+        print(f"{lines:>10} {path.stat().st_size / 1e6:>6.0f} | {sw:>6.2f} {sc:>6.2f} | {p} | {o} | "
+              f"{nw:>7.2f} {nc:>6.2f} {nm / 2**20:>6.0f} | {nw / sw:>8.2f} {(ow / nw if old else 0):>7.2f} "
+              f"{(oc / nc if old else 0):>5.2f}  valid={new['valid']} {agree}", flush=True)
+    ns = sorted(rows)
+    if len(ns) > 1:
+        a, b = ns[0], ns[-1]
+        print(f"{b // a}x ops: new check time x{rows[b][0] / rows[a][0]:.2f}, peak x{rows[b][1] / rows[a][1]:.2f}")
 
 
 if __name__ == "__main__":

@@ -195,6 +195,11 @@ def check_cmd(
     except ValueError as e:
         fail(str(e))
         return
+    jsonl = path / "history.jsonl" if path.is_dir() else path
+    if jsonl.suffix == ".jsonl" and jsonl.is_file():
+        # JSON Lines: checked through numpy columns, in one streaming pass (bounded memory, same verdicts).
+        _check_columnar(path, jsonl, as_json, checkers, save, policy)
+        return
     try:
         history, test, warnings = _load_for_check(path)
     except HistoryError as e:
@@ -225,6 +230,51 @@ def check_cmd(
 
         typer.echo(printable(f"{path}: {len(history)} ops"))
         typer.echo(printable(summary(result)))
+    raise typer.Exit(exit_code_for(result.get("valid")))
+
+
+PROGRESS_BYTES = 50_000_000  # `prozess check` reports its progress on stderr for histories larger than this
+
+
+def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[str], save: bool,
+                    policy: dict[str, Any]) -> None:
+    """`prozess check` of a JSON Lines history via `prozess.columnar_check` (progress on stderr for big files)."""
+    from prozess.checkers import summary
+    from prozess.columnar import progress_printer
+    from prozess.columnar_check import check_path
+    from prozess.store import Run
+
+    test = (Run(path).test() or None) if path.is_dir() else None
+    names = [n.strip() for n in checkers.split(",") if n.strip()] if checkers else None
+    if policy:
+        test = {**(test or {}), **policy}
+    big = jsonl.stat().st_size > PROGRESS_BYTES
+    warnings: list[str] = []
+    try:
+        if big:
+            typer.echo(f"prozess: reading {jsonl} ({jsonl.stat().st_size / 1e6:.0f} MB)", err=True)
+        result, n = check_path(jsonl, test, names, progress=progress_printer() if big else None, warnings=warnings)
+    except HistoryError as e:
+        fail(str(e))
+        return
+    except (KeyError, ValueError) as e:
+        fail(str(e))
+        return
+    if big:
+        typer.echo(f"prozess: checked {n} ops in {result.get('seconds')} s", err=True)
+    for w in warnings:
+        typer.echo(f"prozess: warning: {w}", err=True)
+    if warnings:
+        result = {**result, "warnings": warnings}
+    if save:
+        if not path.is_dir():
+            fail("--save needs a run directory (a bare history file has no place for results.json)")
+        Run(path).write_results(result)
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    else:
+        typer.echo(f"{path}: {n} ops")
+        typer.echo(summary(result))
     raise typer.Exit(exit_code_for(result.get("valid")))
 
 

@@ -533,10 +533,12 @@ class HistoryWriter:
     """Appends ops to a JSON Lines file, flushing each line so a crash leaves a usable prefix.
 
     Assigns `index` and `time` (ns since the writer was opened, monotonic) when
-    the caller uses `record`; `write` takes an already-built Op.
+    the caller uses `record`; `write` takes an already-built Op. With `keep_ops=False`
+    the ops are only on disk (`ops` stays empty): the runner's memory stays flat.
     """
 
-    def __init__(self, path: str | os.PathLike, *, start_ns: int | None = None, fsync: bool = False):
+    def __init__(self, path: str | os.PathLike, *, start_ns: int | None = None, fsync: bool = False,
+                 keep_ops: bool = True):
         import time as _time
 
         self.path = Path(path)
@@ -546,6 +548,7 @@ class HistoryWriter:
         self._next = 0
         self._fsync = fsync
         self.ops: list[Op] = []
+        self._keep = keep_ops  # False: nothing held in memory (a soak writes millions of ops)
 
     def now(self) -> int:
         return self._clock() - self.start_ns
@@ -560,7 +563,8 @@ class HistoryWriter:
         if op.index != self._next:
             op = op._replace(index=self._next)
         self._next += 1
-        self.ops.append(op)
+        if self._keep:
+            self.ops.append(op)
         self._fh.write(_dumps(op.to_dict()) + b"\n")
         self._fh.flush()
         if self._fsync:

@@ -33,8 +33,18 @@ def _fail(message: str) -> None:
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
+PRESETS = Path(__file__).resolve().parent / "presets"
+
+
+def preset_path(spec_file: Path) -> Path:
+    """A spec file as given, or, when no such file exists, a named campaign preset (`--spec soak`)."""
+    if not spec_file.exists() and spec_file.suffix == "" and (PRESETS / f"{spec_file.name}.toml").is_file():
+        return PRESETS / f"{spec_file.name}.toml"
+    return spec_file
+
+
 def run(
-    spec_file: Optional[Path] = typer.Option(None, "--spec", help="A TOML test spec; flags override its values."),
+    spec_file: Optional[Path] = typer.Option(None, "--spec", help="A TOML test spec, or a campaign preset's name (soak); flags override its values."),
     workload: Optional[str] = typer.Option(None, "--workload", help="Workload to run (queue, eos, group, compaction)."),
     name: Optional[str] = typer.Option(None, "--name", help="Test name (the run directory's parent)."),
     nodes: Optional[int] = typer.Option(None, "--nodes", help="Number of Kafka nodes."),
@@ -72,7 +82,7 @@ def run(
     from prozess.spec import SpecError, TestSpec
 
     try:
-        spec = TestSpec.from_toml(spec_file) if spec_file else TestSpec()
+        spec = TestSpec.from_toml(preset_path(spec_file)) if spec_file else TestSpec()
         spec.override(
             workload=workload,
             name=name,

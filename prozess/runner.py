@@ -137,7 +137,7 @@ class SafeWriter:
     """A HistoryWriter shared by threads: one lock around every append; closed writers drop ops."""
 
     def __init__(self, path: Path):
-        self.writer = HistoryWriter(path)
+        self.writer = HistoryWriter(path, keep_ops=False)  # ops live on disk only: flat memory over hours
         self.lock = threading.Lock()
         self.closed = False
 
@@ -504,6 +504,20 @@ def _check(run_dir: Path, test: dict[str, Any]) -> dict[str, Any]:
     t0 = time.monotonic()
     if not (run_dir / "history.jsonl").exists():
         return {"valid": "unknown", "anomaly-types": [], "error": "no ops recorded: the run ended before the workload started"}
+    try:
+        from prozess.columnar import read_columns  # noqa: F401  (numpy columns: bounded memory after a soak)
+        from prozess.columnar_check import check_path
+        from prozess.history import HistoryError
+    except ImportError:
+        check_path = None
+    if check_path is not None:
+        try:
+            return check_path(run_dir / "history.jsonl", test, test.get("checkers"))[0]
+        except HistoryError as e:
+            return {"valid": "unknown", "anomaly-types": [], "error": f"history unreadable: {e}"}
+        except Exception as e:
+            return {"valid": "unknown", "anomaly-types": [], "error": f"checker raised {type(e).__name__}: {e}",
+                    "seconds": time.monotonic() - t0}
     try:
         history = read_history(run_dir / "history.jsonl")
     except Exception as e:

@@ -144,3 +144,16 @@ def test_cluster_up_with_an_unsupported_kafka_version_exits_2(argv):
         pytest.skip("no docker engine: the backend is refused before the version")
     assert r.exit_code == 2, r.output
     assert "3.7.x to 4.4.x" in r.output or "no ZooKeeper mode" in r.output
+
+
+def test_check_prints_progress_on_long_histories(tmp_path, monkeypatch):
+    """A long history's check says on stderr how far reading got and how many ops it checked."""
+    import prozess.cli as cli
+    from prozess.simulate import simulate
+
+    write_jsonl(simulate(400, seed=2), tmp_path / "h.jsonl")
+    monkeypatch.setattr(cli, "PROGRESS_BYTES", 0)
+    r = runner.invoke(app, ["check", str(tmp_path / "h.jsonl")])
+    assert r.exit_code == 0, r.output
+    err = r.stderr if hasattr(r, "stderr") else r.output
+    assert "read 100%" in err and "checked" in err

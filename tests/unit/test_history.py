@@ -111,3 +111,26 @@ def test_read_history_accepts_run_directory(tmp_path):
     assert len(read_history(tmp_path)) == 1
     with pytest.raises(HistoryError, match="no history.jsonl"):
         read_history(tmp_path / "nothing-here" if (tmp_path / "nothing-here").mkdir() is None else tmp_path)
+
+
+def test_writer_without_kept_ops_holds_nothing_in_memory(tmp_path):
+    """The runner's writer (keep_ops=False): a soak's ops are on disk only, so its memory does not grow."""
+    import tracemalloc
+
+    path = tmp_path / "history.jsonl"
+    value = [["send", "x", 1]]
+    with HistoryWriter(path, keep_ops=False) as w:
+        for i in range(2000):  # warm up: file buffers, interned strings
+            w.record("invoke", i % 4, "send", value)
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(20000):
+            w.record("invoke", i % 4, "send", value)
+        grown = tracemalloc.get_traced_memory()[0] - before
+        tracemalloc.stop()
+    assert w.ops == []
+    assert grown < 64 * 1024, f"the writer kept {grown} bytes for 20000 ops"
+    assert len(read_jsonl(path, validate=False)) == 22000
+    with HistoryWriter(tmp_path / "kept.jsonl") as kept:  # the default still keeps them (tests, small tools)
+        kept.record("invoke", 0, "poll", [["poll"]])
+    assert len(kept.ops) == 1

@@ -1,0 +1,389 @@
+"""A columnar history: numpy arrays instead of one Python object per op, for histories of millions of ops.
+
+`read_columns(path)` makes one streaming pass over a JSON Lines history (orjson per
+line; the file is never held whole) and keeps:
+
+- per op (row = position in the file): `index`, `time` (int64), `type` (int8 code,
+  `TYPE_NAMES`), `process` (int64; `NEMESIS_P` for the nemesis), `f` (int16 code into
+  `fs`), and `pair` (the position of the matching invocation/completion, -1 if none);
+- a `sends` table, one row per send micro-op of a completion: `op`, `key`, `value`,
+  `offset` (`NO_OFFSET` when unknown or negative, as the checkers ignore those);
+- a `reads` table, one row per [offset, value] pair a poll micro-op returned: `op`,
+  `key`, `offset` (`NO_OFFSET` when null; negative ones kept as given), `value`;
+- `keys` and `values`: interned tables (ids are positions); values keep Python equality
+  (1, 1.0 and True are one value, as in the dict-based checkers).
+
+Like `History.complete()`, an invocation that never completed gets an `info` completion
+at the end (its sends with unknown offsets), so facts agree with the checkers' view.
+
+Stats and perf (`stats()`, `perf()`) are passes over these columns and give exactly what
+`prozess.checkers.stats` gives on the same history. Memory is a few dozen bytes per op and
+per micro-op fact; the interned tables grow with distinct keys and values only.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import orjson
+
+from prozess.history import NEMESIS, TYPES, HistoryError, gc_paused
+
+TYPE_NAMES = ("invoke", "ok", "fail", "info")
+_TYPE_CODE = {t: i for i, t in enumerate(TYPE_NAMES)}
+INVOKE, OK, FAIL, INFO = 0, 1, 2, 3
+NEMESIS_P = np.iinfo(np.int64).min  # the nemesis's process in the `process` column
+NO_OFFSET = np.iinfo(np.int64).min  # an unknown (null or negative) offset
+CLIENT_FS = frozenset({"send", "poll", "txn"})
+SUB_FS = frozenset({"assign", "subscribe"})
+
+
+@dataclass
+class Columns:
+    """The columns of one history (see the module docstring)."""
+
+    index: np.ndarray
+    time: np.ndarray
+    type: np.ndarray
+    process: np.ndarray
+    f: np.ndarray
+    pair: np.ndarray
+    fs: list[str]
+    keys: list[str]
+    values: list[Any]
+    send_op: np.ndarray
+    send_key: np.ndarray
+    send_value: np.ndarray
+    send_offset: np.ndarray
+    read_op: np.ndarray
+    read_key: np.ndarray
+    read_offset: np.ndarray
+    read_value: np.ndarray
+    pollers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    final_reads: dict[int, list[int]] = field(default_factory=dict)  # final poll -> key id per (micro-op, key) read
+    subs: dict[int, Any] = field(default_factory=dict)    # position -> value of an assign/subscribe completion
+    extra: dict[int, dict] = field(default_factory=dict)  # position -> fields beyond the known ones (final, rebalance-log)
+    source: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the arrays (the interned tables come on top)."""
+        return sum(v.nbytes for v in vars(self).values() if isinstance(v, np.ndarray))
+
+
+class Unsupported(Exception):
+    """A history the columns cannot hold exactly (offsets that are not 64-bit integers, integers
+    beyond 64 bits); the caller reads it as op objects instead."""
+
+
+class _Builder:
+    """Accumulates columns in compact `array`s while the lines stream past."""
+
+    def __init__(self) -> None:
+        self.index = array("q")
+        self.time = array("q")
+        self.type = array("b")
+        self.process = array("q")
+        self.f = array("h")
+        self.pair = array("q")
+        self.fs: dict[str, int] = {}
+        self.keys: dict[str, int] = {}
+        self.values: dict[Any, int] = {}
+        self.value_list: list[Any] = []
+        self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("l"), array("q"), array("q")
+        self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("l"), array("q"), array("q")
+        self.pollers = array("q")  # completions with a poll micro-op that returned a non-empty map
+        self.subs: dict[int, Any] = {}
+        self.final_reads: dict[int, list[int]] = {}  # position of a final poll -> key ids read, per micro-op
+        self.extra: dict[int, dict] = {}
+        self.open: dict[Any, tuple[int, str, Any, int]] = {}  # process -> (position, f, invoke value, index)
+
+    def key_id(self, k: Any) -> int:
+        if k.__class__ is not str:
+            k = str(k)
+        i = self.keys.get(k)
+        if i is None:
+            i = self.keys[k] = len(self.keys)
+        return i
+
+    def value_id(self, v: Any) -> int:
+        original = v
+        if v.__class__ is float and abs(v) >= 2.0 ** 53:  # an integer beyond 64 bits that JSON parsing rounded
+            raise Unsupported(f"value {v!r} may be a rounded integer")
+        try:
+            i = self.values.get(v)
+        except TypeError:  # an unhashable value (a list): its JSON text stands for it in the table
+            v = ("\0json", orjson.dumps(v))
+            i = self.values.get(v)
+        if i is None:
+            i = self.values[v] = len(self.value_list)
+            self.value_list.append(original)
+        return i
+
+    def facts(self, pos: int, value: Any, completion: bool, final: list | None = None) -> None:
+        """Send and read rows of one client op's micro-ops (an invoke's sends have no offsets).
+
+        `final`, for an op marked final, collects the key of each (poll micro-op, key) read."""
+        if not value:
+            return
+        s_op, s_key, s_val, s_off = self.s_op, self.s_key, self.s_val, self.s_off
+        values_get = self.values.get
+        for mop in value:
+            kind = mop[0]
+            if kind == "send":
+                x = mop[2]
+                if completion and x.__class__ is list:
+                    o, v = x
+                    if o is None or o < 0:
+                        o = NO_OFFSET
+                else:
+                    o, v = NO_OFFSET, x
+                s_op.append(pos)
+                s_key.append(self.key_id(mop[1]))
+                vid = values_get(v) if v.__class__ is int else None
+                s_val.append(vid if vid is not None else self.value_id(v))
+                s_off.append(o)
+            elif kind == "poll" and completion and len(mop) > 1 and mop[1]:
+                if not self.pollers or self.pollers[-1] != pos:
+                    self.pollers.append(pos)
+                r_op, r_key, r_val, r_off = self.r_op, self.r_key, self.r_val, self.r_off
+                for k, pairs in mop[1].items():
+                    if not pairs:
+                        continue
+                    kid = self.key_id(k)
+                    if final is not None:
+                        final.append(kid)
+                    for o, v in pairs:
+                        r_op.append(pos)
+                        r_key.append(kid)
+                        vid = values_get(v) if v.__class__ is int else None
+                        r_val.append(vid if vid is not None else self.value_id(v))
+                        r_off.append(NO_OFFSET if o is None else o)
+
+    def op(self, line_no: int, d: Any, path: Any) -> None:
+        try:
+            index, time, typ, p, f = d["index"], d["time"], d["type"], d["process"], d["f"]
+        except (KeyError, TypeError, IndexError):
+            from prozess.history import op_from_dict
+
+            op_from_dict(d)  # raises the reader's own complaint
+            raise
+        if not (type(index) is int and index >= 0 and type(time) is int and typ in TYPES
+                and (type(p) is int or p == NEMESIS) and type(f) is str and f):
+            from prozess.history import op_from_dict
+
+            op_from_dict(d)
+        pos = len(self.index)
+        if self.index and index <= self.index[-1]:
+            raise HistoryError(f"op has index {index}, below or equal to the index {self.index[-1]} of the op before it; "
+                               "indices must strictly increase (gaps are fine)", path=path, line=line_no)
+        self.index.append(index)
+        self.time.append(time)
+        t = _TYPE_CODE[typ]
+        self.type.append(t)
+        fid = self.fs.get(f)
+        if fid is None:
+            fid = self.fs[f] = len(self.fs)
+        self.f.append(fid)
+        self.pair.append(-1)
+        if len(d) > 5:  # as extra_fields: a sixth field that is not "value" is an extra one
+            more = {k: v for k, v in d.items() if k not in ("index", "time", "type", "process", "f", "value", "node", "error")}
+            if more:
+                self.extra[pos] = more
+        if p == NEMESIS:
+            self.process.append(NEMESIS_P)
+            j = self.open.get(NEMESIS)
+            if j is not None and t != INVOKE and j[1] == f:
+                self.pair[j[0]] = pos
+                self.pair[pos] = j[0]
+                del self.open[NEMESIS]
+            else:
+                self.open[NEMESIS] = (pos, f, None, index)
+            return
+        self.process.append(p)
+        value = d.get("value")
+        if t == INVOKE:
+            j = self.open.get(p)
+            if j is not None:
+                raise HistoryError(f"process {p} invokes {f!r} while its op at index {j[3]} ({j[1]!r}) has not completed; "
+                                   "a process runs one op at a time — give the new op a new process id", path=path, line=line_no)
+            self.open[p] = (pos, f, value if f in CLIENT_FS else None, index)
+            return
+        j = self.open.pop(p, None)
+        if j is None:
+            raise HistoryError(f"{typ} completion of {f!r} by process {p} has no invocation before it", path=path, line=line_no)
+        if j[1] != f:
+            raise HistoryError(f"completion f {f!r} differs from its invocation's f {j[1]!r} (index {j[3]})", path=path, line=line_no)
+        self.pair[j[0]] = pos
+        self.pair[pos] = j[0]
+        if f in CLIENT_FS:
+            more = self.extra.get(pos)
+            final = None
+            if more is not None and more.get("final") is True:
+                final = self.final_reads[pos] = []
+            self.facts(pos, value, True, final)
+        elif f in SUB_FS:
+            self.subs[pos] = value
+
+    def complete(self) -> None:
+        """Every invocation still open ends `info` at the end, as `History.complete()` does."""
+        last_time = self.time[-1] if self.time else 0
+        next_index = self.index[-1] + 1 if self.index else 0
+        for p, (j, f, value, _) in sorted(self.open.items(), key=lambda kv: kv[1][0]):
+            if self.type[j] != INVOKE:
+                continue
+            pos = len(self.index)
+            self.index.append(next_index)
+            next_index += 1
+            self.time.append(last_time)
+            self.type.append(INFO)
+            self.process.append(NEMESIS_P if p == NEMESIS else p)
+            self.f.append(self.f[j])
+            self.pair.append(j)
+            self.pair[j] = pos
+            if f in CLIENT_FS:
+                self.facts(pos, value, False)
+        self.open.clear()
+
+    def columns(self, source: str | None) -> Columns:
+        a = lambda x, dt: np.frombuffer(x, dtype=dt).copy() if len(x) else np.zeros(0, dtype=dt)  # noqa: E731
+        return Columns(
+            index=a(self.index, np.int64), time=a(self.time, np.int64), type=a(self.type, np.int8),
+            process=a(self.process, np.int64), f=a(self.f, np.int16), pair=a(self.pair, np.int64),
+            fs=list(self.fs), keys=list(self.keys), values=self.value_list,
+            send_op=a(self.s_op, np.int64), send_key=a(self.s_key, np.dtype("l")).astype(np.int32),
+            send_value=a(self.s_val, np.int64), send_offset=a(self.s_off, np.int64),
+            read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.dtype("l")).astype(np.int32),
+            read_offset=a(self.r_off, np.int64), read_value=a(self.r_val, np.int64),
+            pollers=a(self.pollers, np.int64), final_reads=self.final_reads, subs=self.subs, extra=self.extra, source=source,
+        )
+
+
+def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None] | None = None,
+                 complete: bool = True, warnings: list[str] | None = None) -> Columns:
+    """Streams a JSON Lines history into `Columns`; `progress(bytes_read, total_bytes)` is called every ~1M lines.
+
+    Raises HistoryError naming file and line for a line that is not JSON or not an op,
+    or that breaks the pairing rules (as `read_jsonl` does). A torn last line (no
+    newline, not JSON) is skipped, as `read_jsonl` does. Raises `Unsupported` for what
+    the columns cannot hold exactly (the op-object path then reads the history).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise HistoryError("no such file; pass a history.jsonl", path=path)
+    total = path.stat().st_size
+    b = _Builder()
+    loads = orjson.loads
+    op = b.op
+    done = 0
+    with gc_paused(), open(path, "rb", buffering=1 << 20) as fh:
+        for n, line in enumerate(fh, 1):
+            done += len(line)
+            if line.isspace():
+                continue
+            try:
+                d = loads(line)
+            except orjson.JSONDecodeError as e:
+                if not line.endswith(b"\n") and done >= total:
+                    if warnings is not None:
+                        warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
+                    break
+                raise HistoryError(f"not valid JSON ({e})", path=path, line=n) from None
+            try:
+                op(n, d, path)
+            except HistoryError as e:
+                raise HistoryError(e.problem, path=path, line=n) from None
+            except (TypeError, OverflowError, ValueError, IndexError, KeyError, AttributeError) as e:  # odd offsets or micro-ops
+                raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
+            if progress is not None and n % 1_000_000 == 0:
+                progress(done, total)
+        if complete:
+            b.complete()
+        cols = b.columns(str(path))
+    if progress is not None:
+        progress(total, total)
+    return cols
+
+
+# ------------------------------------------------------------------ stats and perf
+
+
+def stats(c: Columns) -> dict:
+    """`prozess.checkers.stats.stats` as a pass over the columns (same result)."""
+    client = c.process != NEMESIS_P
+    nf = len(c.fs)
+    counts2 = np.bincount(c.f[client].astype(np.int64) * 4 + c.type[client], minlength=nf * 4).reshape(nf, 4)
+    by_f: dict[str, dict[str, int]] = {}
+    for fid, name in enumerate(c.fs):
+        row = counts2[fid]
+        if row.sum():
+            by_f[name] = {t: int(row[i]) for i, t in enumerate(TYPE_NAMES)}
+    counts = {t: sum(d[t] for d in by_f.values()) for t in TYPE_NAMES}
+    counts["ops"] = len(c)
+    counts["nemesis"] = int((~client).sum())
+    return {"valid": True, "anomaly-types": [], "anomalies": {},
+            "by-f": {f: by_f[f] for f in sorted(by_f)}, "counts": counts}
+
+
+def _latency_rows(c: Columns) -> tuple[np.ndarray, np.ndarray]:
+    """(completion positions, latency ns) of completed client ops whose process had an open invocation.
+
+    The dict-based perf pairs a completion with its process's latest invocation; on a
+    valid (paired) history that is exactly `pair`."""
+    comp = (c.type != INVOKE) & (c.process != NEMESIS_P)
+    pos = np.nonzero(comp)[0]
+    inv = c.pair[pos]
+    has = inv >= 0
+    pos, inv = pos[has], inv[has]
+    return pos, c.time[pos] - c.time[inv]
+
+
+def perf(c: Columns) -> dict:
+    """`prozess.checkers.stats.perf` as a pass over the columns (same quantiles, linear interpolation)."""
+    pos, lat = _latency_rows(c)
+    latency: dict[str, dict] = {}
+    latency_by_type: dict[str, dict] = {}
+    throughput: dict[str, list] = {}
+    if len(pos):
+        fcol = c.f[pos]
+        tcol = c.type[pos]
+        ms = lat / 1e6
+        second = c.time[pos] // 1_000_000_000
+        for fid in sorted(set(np.unique(fcol).tolist()), key=lambda i: c.fs[i]):
+            sel = fcol == fid
+            name = c.fs[fid]
+            latency[name] = _quantiles(ms[sel])
+            tsel = tcol[sel]
+            msel = ms[sel]
+            latency_by_type[name] = {TYPE_NAMES[t]: _quantiles(msel[tsel == t])
+                                     for t in sorted(set(np.unique(tsel).tolist()), key=lambda t: TYPE_NAMES[t])}
+            secs, n = np.unique(second[sel], return_counts=True)
+            throughput[name] = [[int(s), int(k)] for s, k in zip(secs.tolist(), n.tolist())]
+    return {"valid": True, "anomaly-types": [], "anomalies": {},
+            "latency-ms": latency, "latency-ms-by-type": latency_by_type, "throughput": throughput}
+
+
+def _quantiles(x: np.ndarray) -> dict:
+    q = np.quantile(x, [0.5, 0.95, 0.99])
+    return {"p50": round(float(q[0]), 3), "p95": round(float(q[1]), 3), "p99": round(float(q[2]), 3),
+            "max": round(float(x.max()), 3), "count": int(x.size)}
+
+
+def progress_printer(stream: Any = None) -> Callable[[int, int], None]:
+    """A `progress` callback that prints "read 41% (62 of 152 MB)" lines to stderr."""
+    out = stream or sys.stderr
+
+    def show(done: int, total: int) -> None:
+        pct = 100 * done // max(total, 1)
+        print(f"read {pct}% ({done / 1e6:.0f} of {total / 1e6:.0f} MB)", file=out, flush=True)
+
+    return show

@@ -1,0 +1,232 @@
+"""Differential tests: the columnar history and its passes agree with the op-object path.
+
+Every saved history (tests/histories/*) and simulated history (clean, and with each of
+`prozess.simulate`'s injected anomalies) is read both ways; the columnar stats and perf
+must equal `prozess.checkers.stats` exactly, and the columnar send/read facts must equal
+what the dict-based `Analysis` builds (writers, values read by ok ops, each key's log).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from prozess.checkers import stats as old_stats
+from prozess.checkers.analysis import analyze
+from prozess.columnar import NO_OFFSET, OK, read_columns, stats, perf
+from prozess.history import HistoryError, read_history, write_jsonl
+from prozess.simulate import INJECTIONS, inject, simulate
+
+@pytest.fixture(autouse=True)
+def _no_time_budgets(monkeypatch):
+    """The txn checker's searches stop on a wall-clock budget; on a busy machine one path could run out and
+    the other not. Generous budgets make both results depend on the history alone."""
+    from prozess.checkers import txn
+
+    monkeypatch.setitem(txn.check.__kwdefaults__, "info_seconds", 120.0)
+    monkeypatch.setitem(txn.check.__kwdefaults__, "seconds", 600.0)
+
+
+SAVED = sorted(p for p in (Path(__file__).parents[1] / "histories").rglob("history.*"))
+
+
+def _both(ops, tmp_path: Path, name: str = "h.jsonl"):
+    path = tmp_path / name
+    write_jsonl(ops, path)
+    return read_history(path).complete(), read_columns(path)
+
+
+def _facts(c):
+    """(writer_of, read_ok, logs) from the columns, shaped as the Analysis keeps them."""
+    writer_of: dict = {}
+    for op, k, v in zip(c.send_op.tolist(), c.send_key.tolist(), c.send_value.tolist()):
+        writer_of.setdefault(c.keys[k], {})[c.values[v]] = op
+    read_ok: dict = {}
+    ok = c.type[c.read_op] == OK
+    for k, v in zip(c.read_key[ok].tolist(), c.read_value[ok].tolist()):
+        read_ok.setdefault(c.keys[k], set()).add(c.values[v])
+    first: dict = {}
+    for k, o, v in zip(c.read_key.tolist(), c.read_offset.tolist(), c.read_value.tolist()):
+        if o != NO_OFFSET:
+            first.setdefault(c.keys[k], {}).setdefault(o, c.values[v])
+    return writer_of, read_ok, first
+
+
+def _assert_same(h, c):
+    ops = h.ops
+    assert len(c) == len(ops)
+    assert c.index.tolist() == [op.index for op in ops]
+    assert stats(c) == old_stats.stats(ops)
+    assert perf(c) == old_stats.perf(ops)
+    a = analyze(ops)
+    writer_of, read_ok, first = _facts(c)
+    assert writer_of == a.writer_of
+    assert read_ok == a.read_ok
+    # Each key's log: the first value read at each offset (acknowledged sends fill the rest).
+    for k, log in first.items():
+        vo = a.orders[k]
+        got = dict(zip(vo.offsets, vo.by_index))
+        assert all(got[o] == v for o, v in log.items()), k
+
+
+@pytest.mark.parametrize("path", SAVED, ids=lambda p: p.parent.name)
+def test_saved_histories_agree(path: Path, tmp_path: Path):
+    h = read_history(path)
+    if path.suffix == ".edn":
+        write_jsonl(h.ops, tmp_path / "h.jsonl")
+        path = tmp_path / "h.jsonl"
+    _assert_same(h.complete(), read_columns(path))
+
+
+@pytest.mark.parametrize("sub_via", ["assign", "subscribe"])
+@pytest.mark.parametrize("seed", [1, 2])
+def test_simulated_clean_histories_agree(tmp_path: Path, seed: int, sub_via: str):
+    _assert_same(*_both(simulate(3000, seed=seed, sub_via=sub_via), tmp_path))
+
+
+@pytest.mark.parametrize("kind", sorted(INJECTIONS))
+def test_simulated_anomalous_histories_agree(tmp_path: Path, kind: str):
+    ops = inject(simulate(2000, seed=7), kind, seed=3)
+    assert ops is not None
+    _assert_same(*_both(ops, tmp_path))
+
+
+def test_killed_run_completes_open_invocations_as_info(tmp_path: Path):
+    """A history cut mid-run: open invocations end info, as History.complete() does."""
+    ops = simulate(500, seed=4)
+    cut = ops[: len(ops) // 2]
+    h, c = _both(cut, tmp_path)
+    assert read_history(tmp_path / "h.jsonl").open_invocations() > 0
+    _assert_same(h, c)
+
+
+def test_bad_lines_are_refused_with_file_and_line(tmp_path: Path):
+    p = tmp_path / "h.jsonl"
+    p.write_text('{"index":0,"time":1,"type":"invoke","process":0,"f":"poll","value":[["poll"]]}\n'
+                 '{"index":1,"time":2,"type":"ok","process":1,"f":"poll","value":[["poll",{}]]}\n')
+    with pytest.raises(HistoryError, match=r"h.jsonl:2: ok completion of 'poll' by process 1 has no invocation"):
+        read_columns(p)
+    p.write_text('{"index":0,"time":1,"type":"invoke","process":0,"f":"poll"}\nnot json\n')
+    with pytest.raises(HistoryError, match=r"h.jsonl:2: not valid JSON"):
+        read_columns(p)
+
+
+def test_torn_last_line_is_skipped(tmp_path: Path):
+    p = tmp_path / "h.jsonl"
+    p.write_text('{"index":0,"time":1,"type":"invoke","process":0,"f":"poll","value":[["poll"]]}\n{"index":1,"ti')
+    c = read_columns(p)
+    assert len(c) == 2 and c.type.tolist() == [0, 3]  # the open invocation completed as info
+
+
+def test_values_keep_python_equality(tmp_path: Path):
+    """1 and 1.0 are one value to the dict-based checkers; unhashable values still intern."""
+    p = tmp_path / "h.jsonl"
+    p.write_text('{"index":0,"time":1,"type":"invoke","process":0,"f":"send","value":[["send","x",1]]}\n'
+                 '{"index":1,"time":2,"type":"ok","process":0,"f":"send","value":[["send","x",[0,1]]]}\n'
+                 '{"index":2,"time":3,"type":"invoke","process":1,"f":"poll","value":[["poll"]]}\n'
+                 '{"index":3,"time":4,"type":"ok","process":1,"f":"poll","value":[["poll",{"x":[[0,1.0],[1,[2]]]}]]}\n')
+    c = read_columns(p)
+    assert c.read_value.tolist()[0] == c.send_value.tolist()[0]
+    assert c.values[c.read_value[1]] == [2]  # the original value, interned by its JSON text
+    assert np.all(c.read_offset == [0, 1])
+
+
+# ------------------------------------------------------------------ the whole check, both paths
+
+
+def _old_check(path: Path, test=None):
+    from prozess.checkers import check
+
+    return check(read_history(path), test=test)
+
+
+def _same_check(path: Path, test=None):
+    from prozess.columnar_check import check_path
+
+    old, (new, n) = _old_check(path, test), check_path(path, test)
+    assert n == len(read_history(path).complete())
+    for r in (old, new):
+        r.pop("seconds", None)
+        for v in r["checkers"].values():
+            v.pop("seconds", None)
+    assert new == old
+    return new
+
+
+@pytest.mark.parametrize("path", SAVED, ids=lambda p: p.parent.name)
+def test_check_saved_histories_agree(path: Path, tmp_path: Path):
+    import json
+
+    if path.suffix == ".edn":
+        write_jsonl(read_history(path).ops, tmp_path / "h.jsonl")
+        path = tmp_path / "h.jsonl"
+    test_json = path.parent / "test.json"
+    test = json.loads(test_json.read_text()) if test_json.exists() else None
+    r = _same_check(path, test)
+    expected = path.parent / "expected.json"
+    if expected.exists() and "valid" in json.loads(expected.read_text()):
+        assert r["valid"] == json.loads(expected.read_text())["valid"]
+
+
+@pytest.mark.parametrize("sub_via", ["assign", "subscribe"])
+def test_check_simulated_clean_histories_agree(tmp_path: Path, sub_via: str):
+    write_jsonl(simulate(3000, seed=5, sub_via=sub_via), tmp_path / "h.jsonl")
+    assert _same_check(tmp_path / "h.jsonl")["valid"] is True
+
+
+@pytest.mark.parametrize("kind", sorted(INJECTIONS))
+def test_check_simulated_anomalous_histories_agree(tmp_path: Path, kind: str):
+    """Same verdict, anomaly types, counts and examples (explanations and cited ops) on every injected anomaly."""
+    write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
+    r = _same_check(tmp_path / "h.jsonl")
+    inj = INJECTIONS[kind]
+    assert r["valid"] is False and ({inj.expect} | set(inj.also)) & set(r["anomaly-types"])
+
+
+def test_check_killed_run_agrees(tmp_path: Path):
+    ops = simulate(800, seed=4)
+    write_jsonl(ops[: len(ops) // 2], tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl")
+
+
+def test_check_gapped_indices_agree(tmp_path: Path):
+    """Indices with gaps: results name ops by their own indices on both paths."""
+    ops = inject(simulate(1500, seed=9), "lost-write", seed=1)
+    gapped = [op._replace(index=op.index * 3 + 5) for op in ops]
+    write_jsonl(gapped, tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl")
+
+
+def test_unsupported_histories_fall_back_to_op_objects(tmp_path: Path):
+    """An integer beyond 64 bits is rounded by the JSON parser: the columns refuse it and the old path checks."""
+    from prozess.columnar import Unsupported
+
+    ops = simulate(300, seed=2)
+    p = tmp_path / "h.jsonl"
+    write_jsonl(ops, p)
+    import re
+
+    text, n = re.subn(r'\["send","(\w+)",\[(\d+),(\d+)\]\]', r'["send","\1",[\2,123456789012345678901234567890]]',
+                      p.read_text(), count=1)
+    assert n == 1
+    p.write_text(text)
+    with pytest.raises(Unsupported):
+        read_columns(p)
+    _same_check(p)
+
+
+def test_eos_and_group_checks_read_op_objects(tmp_path: Path):
+    """The eos and group checkers read op values: their checks take the op-object path, whatever the file."""
+    write_jsonl(simulate(300, seed=3), tmp_path / "h.jsonl")
+    for workload in ("eos", "group"):
+        _same_check(tmp_path / "h.jsonl", {"workload": workload})
+
+
+@pytest.mark.parametrize("kind", ["G1c-realtime", "nonmonotonic-send", "duplicate"])
+def test_check_with_policy_and_ww_deps_agrees(tmp_path: Path, kind: str):
+    """ww_deps draws edges from each key's log order and writers; allow/forbid move types: both paths agree."""
+    write_jsonl(inject(simulate(1500, seed=11), kind, seed=2), tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl", {"ww_deps": True, "forbid": ["G0"], "allow": ["poll-skip"]})
+    _same_check(tmp_path / "h.jsonl", {"checkers": ["queue", "stats"]})
