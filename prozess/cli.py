@@ -242,9 +242,13 @@ def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[s
     from prozess.checkers import summary
     from prozess.columnar import progress_printer
     from prozess.columnar_check import check_path
-    from prozess.store import Run
+    from prozess.store import Run, StoreError
 
-    test = (Run(path).test() or None) if path.is_dir() else None
+    try:
+        test = (Run(path).test() or None) if path.is_dir() else None
+    except StoreError as e:
+        fail(f"{e}; fix or remove it to check the history alone")
+        return
     names = [n.strip() for n in checkers.split(",") if n.strip()] if checkers else None
     if policy:
         test = {**(test or {}), **policy}
@@ -263,7 +267,7 @@ def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[s
     if big:
         typer.echo(f"prozess: checked {n} ops in {result.get('seconds')} s", err=True)
     for w in warnings:
-        typer.echo(f"prozess: warning: {w}", err=True)
+        typer.echo(f"prozess: warning: {printable(w)}", err=True)
     if warnings:
         result = {**result, "warnings": warnings}
     if save:
@@ -273,8 +277,8 @@ def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[s
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     else:
-        typer.echo(f"{path}: {n} ops")
-        typer.echo(summary(result))
+        typer.echo(printable(f"{path}: {n} ops"))
+        typer.echo(printable(summary(result)))
     raise typer.Exit(exit_code_for(result.get("valid")))
 
 

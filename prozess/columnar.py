@@ -33,7 +33,10 @@ from typing import Any, Callable
 import numpy as np
 import orjson
 
-from prozess.history import NEMESIS, TYPES, HistoryError, gc_paused
+from prozess.history import (
+    INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, check_not_blank, gc_paused, json_line_depth, op_from_dict,
+    open_regular_file,
+)
 
 TYPE_NAMES = ("invoke", "ok", "fail", "info")
 _TYPE_CODE = {t: i for i, t in enumerate(TYPE_NAMES)}
@@ -177,8 +180,9 @@ class _Builder:
 
             op_from_dict(d)  # raises the reader's own complaint
             raise
-        if not (type(index) is int and index >= 0 and type(time) is int and typ in TYPES
-                and (type(p) is int or p == NEMESIS) and type(f) is str and f):
+        if not (type(index) is int and 0 <= index < INT64 and type(time) is int and -INT64 <= time < INT64
+                and type(typ) is str and typ in TYPES
+                and ((type(p) is int and -INT64 <= p < INT64) or p == NEMESIS) and type(f) is str and f):
             from prozess.history import op_from_dict
 
             op_from_dict(d)
@@ -278,14 +282,13 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
     the columns cannot hold exactly (the op-object path then reads the history).
     """
     path = Path(path)
-    if not path.exists():
-        raise HistoryError("no such file; pass a history.jsonl", path=path)
-    total = path.stat().st_size
     b = _Builder()
     loads = orjson.loads
     op = b.op
     done = 0
-    with gc_paused(), open(path, "rb", buffering=1 << 20) as fh:
+    with gc_paused(), open_regular_file(path) as fh:
+        total = os.fstat(fh.fileno()).st_size
+        check_not_blank(fh.peek(4096)[:4096], path)
         for n, line in enumerate(fh, 1):
             done += len(line)
             if line.isspace():
@@ -293,11 +296,18 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
             try:
                 d = loads(line)
             except orjson.JSONDecodeError as e:
-                if not line.endswith(b"\n") and done >= total:
+                if not line.endswith(b"\n") and done >= total and n > 1:
                     if warnings is not None:
                         warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
                     break
                 raise HistoryError(f"not valid JSON ({e})", path=path, line=n) from None
+            if line.count(b"[") + line.count(b"{") > MAX_DEPTH and json_line_depth(line, MAX_DEPTH + 1) > MAX_DEPTH + 1:
+                try:
+                    op_from_dict(d)  # the reader's own words for the field nested too deep
+                except HistoryError as e:
+                    raise HistoryError(e.problem, path=path, line=n) from None
+                raise HistoryError(f"an op nested more than {MAX_DEPTH} deep; no Kafka op is, so the file is damaged or not a history",
+                                   path=path, line=n)
             try:
                 op(n, d, path)
             except HistoryError as e:
@@ -306,6 +316,8 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
                 raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
             if progress is not None and n % 1_000_000 == 0:
                 progress(done, total)
+        if not b.index:
+            raise HistoryError("holds no ops; a history to check, show, convert or report needs at least one", path=path)
         if complete:
             b.complete()
         cols = b.columns(str(path))

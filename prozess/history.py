@@ -238,8 +238,8 @@ def json_line_depth(line: bytes, limit: int) -> int:
     return depth
 
 
-def read_regular_file(path: str | os.PathLike, *, what: str = "history") -> bytes:
-    """The bytes of `path`, which must be a regular file (not a directory, FIFO or device).
+def open_regular_file(path: str | os.PathLike, *, what: str = "history") -> IO[bytes]:
+    """`path` opened for buffered binary reading; it must be a regular file (not a directory, FIFO or device).
 
     Opened non-blocking and checked again after opening, so a FIFO named as a
     history is refused at once instead of hanging the reader.
@@ -257,9 +257,16 @@ def read_regular_file(path: str | os.PathLike, *, what: str = "history") -> byte
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
         raise HistoryError(f"cannot be read ({e.strerror or e})", path=path) from None
-    with open(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise HistoryError(f"is not a regular file; a {what} must be one", path=path)
+    fh = open(fd, "rb", buffering=1 << 20)
+    if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+        fh.close()
+        raise HistoryError(f"is not a regular file; a {what} must be one", path=path)
+    return fh
+
+
+def read_regular_file(path: str | os.PathLike, *, what: str = "history") -> bytes:
+    """The bytes of `path`, which must be a regular file (see `open_regular_file`)."""
+    with open_regular_file(path, what=what) as fh:
         try:
             return fh.read()
         except OSError as e:
