@@ -539,6 +539,12 @@ def run_test(
                 timeout_s=float(c.get("timeout_s", 5.0)),
                 extra=props,
             )
+            from prozess.cluster.api_versions import missing_apis
+
+            lacking = missing_apis(bootstrap, spec.workload, idempotence=copts.idempotence, transactions=copts.transactions)
+            if lacking:  # the system cannot serve this workload: unavailable, not a failure
+                test["unavailable-apis"] = lacking
+                raise _Unavailable("; ".join(f"{g} needs {', '.join(apis)}, which the brokers do not support" for g, apis in sorted(lacking.items())))
             # Fresh topics per run: a reused cluster still holds earlier runs' messages.
             fresh_prefix = f"prozess-{rdir.name.lower()}"
             if spec.workload == "queue":
@@ -587,6 +593,8 @@ def run_test(
         except KeyboardInterrupt as e:
             interrupted = True
             error = f"interrupted ({e})"
+        except _Unavailable as e:
+            error = f"unavailable: {e}"
         except RunError:
             raise
         except SpecError as e:
@@ -624,6 +632,8 @@ def run_test(
         "ops": len(writer) if writer is not None else 0,
         "counts": stats.snapshot()["counts"],
     }
+    if test.get("unavailable-apis"):
+        results.update({"valid": "unknown", "unavailable": test["unavailable-apis"], "error": error})
     unavailable = dict(getattr(nemesis, "unavailable", None) or {})
     if unavailable:
         # A fault the test asked for never happened: the run cannot vouch for behaviour under it.
@@ -639,6 +649,10 @@ def run_test(
     if report_error:
         extra["report_error"] = report_error
     return RunOutcome(rdir, results, interrupted=interrupted, ops=results["run"]["ops"], error=error, extra=extra)
+
+
+class _Unavailable(Exception):
+    """The brokers lack an API the workload needs (ApiVersions): the run is `unavailable`, not failed."""
 
 
 def _quietly(fn: Any, what: str) -> None:
