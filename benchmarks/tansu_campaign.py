@@ -113,9 +113,10 @@ def main() -> int:
             stem, _, seed = f.stem.rpartition("-s")
             rest = stem.removeprefix("tansu-")
             slug = next((s for s in by_slug if rest.startswith(s + "-")), None)
-            if slug is None or not f.read_text().strip().startswith("{"):
+            if slug is None:
                 continue
-            results = json.loads(f.read_text())
+            text = f.read_text().strip()
+            results = json.loads(text) if text.startswith("{") else {"valid": "unknown", "error": "no results: the run died"}
             cells = [c for c in cells if not (c["workload"] == by_slug[slug] and c["fault"] == rest[len(slug) + 1:] and c["seed"] == int(seed))]
             cells.append({"workload": by_slug[slug], "fault": rest[len(slug) + 1:], "seed": int(seed), "verdict": verdict(results),
                           "anomaly-types": results.get("anomaly-types", []), "unavailable": results.get("unavailable")})
