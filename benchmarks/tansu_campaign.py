@@ -70,6 +70,12 @@ def render(cells: list[dict]) -> str:
         "seen; `unavailable` where the brokers lack an API the workload needs (ApiVersions). Generated from",
         "docs/results-tansu.json; findings with replayable histories are in docs/findings/.",
         "",
+        "Measured 2026-11-30 on one machine (2 cores): 30 s runs on the netns backend against one Tansu",
+        "cluster kept up across runs (`--cluster`; fresh topics and group per run), plus one",
+        "`prozess run --system tansu --faults partition+kill` on docker (its own cluster, seed 2: valid).",
+        "`unknown` cells: a run that produced nothing to check (see docs/findings/tansu-0.6.0-one-node-id.md)",
+        "or whose harness process died (one `group` run under `kill`: a segmentation fault in the client).",
+        "",
         "| workload | " + " | ".join(FAULTS) + " |",
         "|---|" + "---|" * len(FAULTS),
     ]
