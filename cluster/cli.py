@@ -81,6 +81,7 @@ def up(
     kafka_version: Optional[str] = typer.Option(None, "--kafka-version", help="Apache Kafka release, 3.7.x-4.4.x (default 4.4.0)."),
     metadata: str = typer.Option("kraft", "--metadata", help="kraft | zookeeper (3.7-3.9: ZooKeeper ensemble on nodes of its own)."),
     zookeepers: int = typer.Option(3, "--zookeepers", help="ZooKeeper ensemble size with --metadata zookeeper."),
+    system: str = typer.Option("kafka", "--system", help="kafka | tansu (Tansu brokers on PostgreSQL on a node of its own)."),
 ) -> None:
     """Start a Kafka cluster and leave it running."""
     from prozess.cluster.cluster import ClusterError, list_clusters, open_cluster
@@ -93,7 +94,7 @@ def up(
         name = next(n for n in ["prozess"] + [f"prozess-{i}" for i in range(2, 100)] if n not in taken)
     try:
         overrides = {"nodes": nodes, "controllers": controllers, "controller_count": min(controller_count, nodes),
-                     "metadata": metadata, "zookeeper_count": zookeepers}
+                     "metadata": metadata, "zookeeper_count": zookeepers, "system": system}
         if kafka_version:
             overrides["kafka_version"] = kafka_version
         brokers = nodes - overrides["controller_count"] if controllers == "dedicated" else nodes

@@ -33,7 +33,16 @@ from prozess.cluster.kafka_system import KafkaSystem, ProcessError
 from prozess.cluster.spec import ClusterSpec
 from prozess.cluster.state import StateError, all_states, delete_state, load_state, save_state, state_lock, state_path, valid_name
 
-__all__ = ["Cluster", "ClusterError", "open_cluster", "attach_cluster", "list_clusters"]
+__all__ = ["Cluster", "ClusterError", "open_cluster", "attach_cluster", "list_clusters", "system_for"]
+
+
+def system_for(spec: ClusterSpec):
+    """The system on trial that `spec.system` names (Apache Kafka or Tansu)."""
+    if spec.system == "tansu":
+        from prozess.cluster.tansu import TansuSystem
+
+        return TansuSystem(spec)
+    return KafkaSystem(spec)
 
 SIGNALS = {"KILL", "TERM", "STOP", "CONT", "INT", "HUP"}
 
@@ -58,7 +67,7 @@ class Cluster:
         self.log = log or (lambda msg: None)
         self.spec = ClusterSpec.from_dict(state["spec"])
         self.backend = backend_class(state["backend"])(state, log=self.log, **backend_options)
-        self.system = KafkaSystem(self.spec)
+        self.system = system_for(self.spec)
         self._admin = None
 
     # --- identity -------------------------------------------------------------------
@@ -151,6 +160,9 @@ class Cluster:
             if self.zookeepers:  # the ensemble first: brokers register with it as they start
                 self.log(f"starting ZooKeeper on {', '.join(self.zookeepers)}")
                 self._each(self.start_kafka, self.zookeepers)
+            if self.spec.storage_nodes:  # Tansu's storage first: brokers read it from their first request
+                self.log(f"starting PostgreSQL on {', '.join(self.spec.storage_nodes)}")
+                self._each(self.start_kafka, self.spec.storage_nodes)
             self.log(f"starting {self.system.describe()} on {', '.join(self.spec.kafka_nodes)}")
             self._each(self.start_kafka, self.spec.kafka_nodes)
             self.wait_healthy(timeout)

@@ -253,3 +253,57 @@ def ensure_node_image(client, version: str, *, log=print) -> str:
         finally:
             shutil.rmtree(ctx, ignore_errors=True)
     return tag
+
+
+# --- Tansu ------------------------------------------------------------------------------------
+
+TANSU_REPO = "prozess-tansu"
+
+
+def _tansu_context_files(version: str) -> dict[str, Path]:
+    from prozess.cluster.tansu import tansu_binary
+
+    files = {"Dockerfile": NODE_DIR / "Dockerfile.tansu", "tansu": tansu_binary(version)}
+    for p in sorted((NODE_DIR / "bin").iterdir()):
+        files[f"bin/{p.name}"] = p
+    return files
+
+
+def tansu_tag(version: str) -> str:
+    """prozess-tansu:<hash of base tag, Dockerfile, scripts, Tansu version and binary size>."""
+    parts = [base_tag().encode(), b"tansu", version.encode()]
+    for rel, path in _tansu_context_files(version).items():
+        parts.append(rel.encode())
+        parts.append(str(path.stat().st_size).encode() if rel == "tansu" else path.read_bytes())
+    return f"{TANSU_REPO}:{_digest(parts)}"
+
+
+def ensure_tansu_image(client, version: str, *, log=print) -> str:
+    """The Tansu node image for `version` (base + PostgreSQL + the cached binary), built when missing."""
+    from prozess.cluster.tansu import ensure_tansu
+
+    ensure_tansu(version, log=log)
+    tag = tansu_tag(version)
+    if image_present(client, tag):
+        return tag
+    base = ensure_base(client, log=log)
+    with _build_lock():
+        if image_present(client, tag):
+            return tag
+        ctx = Path(tempfile.mkdtemp(prefix="prozess-tansu-ctx-"))
+        try:
+            for rel, src in _tansu_context_files(version).items():
+                dst = ctx / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(src, dst)
+                except OSError:
+                    shutil.copy2(src, dst)
+            log(f"docker build {tag} (BASE={base}; installs PostgreSQL from Debian)")
+            try:
+                client.images.build(path=str(ctx), dockerfile="Dockerfile", tag=tag, buildargs={"BASE": base}, pull=False, rm=True, forcerm=True)
+            except Exception as e:
+                raise ImageError(f"docker build of the Tansu node image failed: {e}") from None
+        finally:
+            shutil.rmtree(ctx, ignore_errors=True)
+    return tag

@@ -15,9 +15,12 @@ from typing import Any
 
 from prozess.cluster.versions import VersionError, check_version
 
-__all__ = ["ClusterSpec", "SpecError", "KAFKA_VERSION", "PRESETS", "MAX_NODES", "MAX_ZOOKEEPER"]
+__all__ = ["ClusterSpec", "SpecError", "KAFKA_VERSION", "TANSU_VERSION", "SYSTEMS", "PRESETS", "MAX_NODES", "MAX_ZOOKEEPER"]
 
 KAFKA_VERSION = "4.4.0"
+TANSU_VERSION = "0.6.0"
+#: The systems a spec can put on trial (prozess.cluster.kafka_system, prozess.cluster.tansu).
+SYSTEMS = ("kafka", "tansu")
 MAX_NODES = 9
 MAX_ZOOKEEPER = 5
 
@@ -51,7 +54,9 @@ class ClusterSpec:
     metadata: "kraft" (controllers in Kafka) or "zookeeper" (3.7-3.9 only): then every
     Kafka node is a broker, one of them the controller elected through ZooKeeper, and
     `zookeeper_count` more nodes zk1..zkK (of their own) run the ZooKeeper ensemble;
-    `controllers` / `controller_count` do not apply. controllers: "combined" (every node is broker and
+    `controllers` / `controller_count` do not apply. system: "kafka" (Apache Kafka) or
+    "tansu" (Tansu `tansu_version`: n1..nN are stateless brokers, one more node pg1 runs
+    their shared PostgreSQL storage; controllers, replication and ZooKeeper do not apply). controllers: "combined" (every node is broker and
     controller, or the first `controller_count` are) or "dedicated" (the first
     `controller_count` nodes are controllers only, the rest brokers only).
     replication_factor / min_insync_replicas / unclean_leader_election: broker
@@ -69,6 +74,8 @@ class ClusterSpec:
     heap: str = "512m"
     metadata: str = "kraft"
     zookeeper_count: int = 3
+    system: str = "kafka"
+    tansu_version: str = TANSU_VERSION
 
     def __post_init__(self) -> None:
         self.validate()
@@ -89,26 +96,33 @@ class ClusterSpec:
         return [f"zk{i}" for i in range(1, self.zookeeper_count + 1)] if self.zookeeper_mode else []
 
     @property
+    def storage_nodes(self) -> list[str]:
+        """Tansu's shared storage node (pg1); empty for Apache Kafka."""
+        return ["pg1"] if self.system == "tansu" else []
+
+    @property
     def node_names(self) -> list[str]:
-        """Every node of the cluster: the Kafka nodes first, then ZooKeeper's."""
-        return self.kafka_nodes + self.zookeeper_nodes
+        """Every node of the cluster: the Kafka nodes first, then ZooKeeper's or the storage node."""
+        return self.kafka_nodes + self.zookeeper_nodes + self.storage_nodes
 
     @property
     def controller_nodes(self) -> list[str]:
         """KRaft controllers (quorum voters); in ZooKeeper mode none (the controller is a broker, elected live)."""
-        if self.zookeeper_mode:
+        if self.zookeeper_mode or self.system == "tansu":
             return []
         return self.kafka_nodes[: min(self.controller_count, self.nodes)]
 
     @property
     def broker_nodes(self) -> list[str]:
-        if self.controllers == "dedicated" and not self.zookeeper_mode:
+        if self.controllers == "dedicated" and not self.zookeeper_mode and self.system != "tansu":
             return self.kafka_nodes[self.controller_count :]
         return self.kafka_nodes
 
     def roles(self, node: str) -> list[str]:
         if node in self.zookeeper_nodes:
             return ["zookeeper"]
+        if node in self.storage_nodes:
+            return ["storage"]
         roles = []
         if node in self.broker_nodes:
             roles.append("broker")
@@ -121,6 +135,12 @@ class ClusterSpec:
         def bad(name: str, why: str) -> SpecError:
             return SpecError(f"cluster spec: {name}={getattr(self, name)!r} {why}")
 
+        if self.system not in SYSTEMS:
+            raise bad("system", f"must be one of {', '.join(SYSTEMS)}")
+        if self.system == "tansu" and self.metadata != "kraft":
+            raise bad("metadata", "does not apply to tansu (its brokers keep metadata in PostgreSQL); leave it kraft")
+        if not isinstance(self.tansu_version, str) or not self.tansu_version.strip():
+            raise bad("tansu_version", "must be a release such as 0.6.0")
         if not isinstance(self.nodes, int) or not 1 <= self.nodes <= MAX_NODES:
             raise bad("nodes", f"must be an integer from 1 to {MAX_NODES}")
         if self.controllers not in ("combined", "dedicated"):

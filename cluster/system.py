@@ -22,7 +22,7 @@ from prozess.cluster.kafka import NodeLayout
 __all__ = ["ROLES", "Nodes", "System"]
 
 #: The roles a node may have; a system names the ones it uses.
-ROLES = ("broker", "controller", "zookeeper")
+ROLES = ("broker", "controller", "zookeeper", "storage")
 
 
 class Nodes(Protocol):

@@ -77,7 +77,9 @@ def printable(text: str) -> str:
 
 
 @app.command()
-def setup(check: bool = typer.Option(False, "--check", help="Only say what is ready and what is missing; change nothing.")) -> None:
+def setup(check: bool = typer.Option(False, "--check", help="Only say what is ready and what is missing; change nothing."),
+          with_: Optional[str] = typer.Option(None, "--with", help="Also set up these other systems (comma-separated, e.g. tansu: a cargo build of 15-30 minutes once)."),
+          all_: bool = typer.Option(False, "--all", help="Set up every system (what the full test suite needs).")) -> None:
     """Install and start what campaigns need (idempotent): host packages, docker engine, Kafka jars, node image."""
     from prozess.setup import SetupError, check_all, run_setup
 
@@ -99,7 +101,7 @@ def setup(check: bool = typer.Option(False, "--check", help="Only say what is re
         typer.echo(f"{state:9} {step.name}", err=True)
 
     try:
-        run_setup(on_step=on_step)
+        run_setup(on_step=on_step, extras=None if all_ else [w.strip() for w in (with_ or "").split(",") if w.strip()])
     except SetupError as e:
         fail(str(e), 1)
     typer.echo("setup complete.")

@@ -53,6 +53,7 @@ def run(
     min_insync_replicas: Optional[int] = typer.Option(None, "--min-insync-replicas", help="min.insync.replicas of the workload's topics."),
     kafka_version: Optional[str] = typer.Option(None, "--kafka-version", help="Apache Kafka release to start, 3.7.x-4.4.x (default 4.4.0)."),
     metadata: Optional[str] = typer.Option(None, "--metadata", help="kraft, or zookeeper (Kafka 3.7-3.9: a 3-node ZooKeeper ensemble on nodes of its own)."),
+    system: Optional[str] = typer.Option(None, "--system", help="System on trial: kafka (default) or tansu (Tansu brokers on PostgreSQL)."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Node backend: docker, netns, ssh."),
     bootstrap: Optional[str] = typer.Option(None, "--bootstrap", help="HOST:PORT[,...] of an existing cluster to test instead of starting one."),
     attach: Optional[str] = typer.Option(None, "--cluster", help="Run against the cluster NAME started by `prozess cluster up` (faults work; it is left running)."),
@@ -103,6 +104,7 @@ def run(
             cluster_min_insync_replicas=min_insync_replicas,
             cluster_kafka_version=kafka_version,
             cluster_metadata=metadata,
+            cluster_system=system,
             client_library=client.value if client else None,
             client_acks=acks,
             client_idempotence=idempotence,
@@ -178,18 +180,26 @@ def _system_line(spec: object) -> str:
         c = spec.cluster_spec()  # type: ignore[attr-defined]
     except Exception:
         return ""
+    if getattr(c, "system", "kafka") == "tansu":
+        return f"system: Tansu {c.tansu_version} (PostgreSQL storage on its own node)"
     return f"system: Apache Kafka {c.kafka_version} ({'ZooKeeper' if c.metadata == 'zookeeper' else 'KRaft'} mode)"
 
 
 def _ensure_artifacts(cspec: object) -> None:
     """Resolves the Kafka release's jars before anything starts, so a release Maven Central
     does not have is one clear error (exit 2), not a failed run."""
-    from prozess.cluster.jars import JarsError, ensure_jars
+    from prozess.cluster.jars import ensure_jars
+    from prozess.setup import SetupError
     from prozess.spec import SpecError
 
     try:
-        ensure_jars(cspec.kafka_version)  # type: ignore[attr-defined]
-    except JarsError as e:
+        if getattr(cspec, "system", "kafka") == "tansu":
+            from prozess.cluster.tansu import ensure_tansu
+
+            ensure_tansu(cspec.tansu_version)  # type: ignore[attr-defined]
+        else:
+            ensure_jars(cspec.kafka_version)  # type: ignore[attr-defined]
+    except SetupError as e:  # JarsError, TansuError
         raise SpecError(str(e)) from None
 
 

@@ -648,6 +648,12 @@ def run_test(
                 timeout_s=float(c.get("timeout_s", 5.0)),
                 extra=props,
             )
+            from prozess.cluster.api_versions import missing_apis
+
+            lacking = missing_apis(bootstrap, spec.workload, idempotence=copts.idempotence, transactions=copts.transactions)
+            if lacking:  # the system cannot serve this workload: unavailable, not a failure
+                test["unavailable-apis"] = lacking
+                raise _Unavailable("; ".join(f"{g} needs {', '.join(apis)}, which the brokers do not support" for g, apis in sorted(lacking.items())))
             # Fresh topics per run: a reused cluster still holds earlier runs' messages.
             fresh_prefix = f"prozess-{rdir.name.lower()}"
             if spec.workload == "queue":
@@ -703,6 +709,8 @@ def run_test(
         except KeyboardInterrupt as e:
             interrupted = True
             error = f"interrupted ({e})"
+        except _Unavailable as e:
+            error = f"unavailable: {e}"
         except RunError:
             raise
         except SpecError as e:
@@ -741,6 +749,8 @@ def run_test(
         "counts": stats.snapshot()["counts"],
         "client_log": client_log.counts(),
     }
+    if test.get("unavailable-apis"):
+        results.update({"valid": "unknown", "unavailable": test["unavailable-apis"], "error": error})
     unavailable = dict(getattr(nemesis, "unavailable", None) or {})
     if spec.faults:
         _account_faults(results, runner.nemesis_ops if runner is not None else [], test, unavailable)
@@ -776,6 +786,10 @@ def _account_faults(results: dict[str, Any], nemesis_ops: list[Op], test: dict[s
         return
     results["faults"] = faults
     verdict_notes(results, faults)
+
+
+class _Unavailable(Exception):
+    """The brokers lack an API the workload needs (ApiVersions): the run is `unavailable`, not failed."""
 
 
 def _quietly(fn: Any, what: str) -> None:

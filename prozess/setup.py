@@ -15,7 +15,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 __all__ = ["Step", "StepStatus", "SetupError", "all_steps", "check_all", "run_setup", "is_root", "is_debian", "apt_install"]
 
@@ -44,6 +44,9 @@ class Step:
     needed_for: str = "campaigns"
     optional: bool = False
     tags: frozenset[str] = field(default_factory=frozenset)
+    #: a system beyond Apache Kafka (e.g. "tansu") whose artifacts this step makes; such steps run only
+    #: when asked (`prozess setup --with tansu`, or `--all`), since one may take long (a cargo build)
+    extra: str | None = None
 
 
 def is_root() -> bool:
@@ -139,10 +142,19 @@ def check_all(steps: list[Step] | None = None) -> list[tuple[Step, StepStatus]]:
     return out
 
 
-def run_setup(steps: list[Step] | None = None, *, on_step: Callable[[Step, str], None] | None = None) -> list[tuple[Step, StepStatus]]:
-    """Applies every step that is not ready, in order; raises SetupError at the first that cannot be made ready."""
+def run_setup(steps: list[Step] | None = None, *, on_step: Callable[[Step, str], None] | None = None,
+              extras: Iterable[str] | None = ()) -> list[tuple[Step, StepStatus]]:
+    """Applies every step that is not ready, in order; raises SetupError at the first that cannot be made ready.
+
+    Steps of an extra system run only when `extras` names it (None: every extra).
+    """
     results = []
+    wanted = None if extras is None else set(extras)
     for step in steps if steps is not None else all_steps():
+        if step.extra is not None and wanted is not None and step.extra not in wanted:
+            if on_step:
+                on_step(step, "not asked")
+            continue
         status = step.check()
         if not status.ready:
             if on_step:

@@ -80,9 +80,12 @@ class DockerBackend:
     def prepare(self, spec) -> None:
         """Builds (or finds cached) the node image before any resource is made."""
         if not self.image:
-            from prozess.cluster.image import ensure_node_image
+            from prozess.cluster.image import ensure_node_image, ensure_tansu_image
 
-            self.image = ensure_node_image(self.client, spec.kafka_version, log=self.log)
+            if getattr(spec, "system", "kafka") == "tansu":
+                self.image = ensure_tansu_image(self.client, spec.tansu_version, log=self.log)
+            else:
+                self.image = ensure_node_image(self.client, spec.kafka_version, log=self.log)
         self.state.setdefault("backend_options", {})["image"] = self.image
 
     def create(self, state: dict[str, Any], save: Callable[[], None]) -> None:

@@ -101,9 +101,12 @@ def test_setup_steps_checks_change_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setenv("PROZESS_CACHE_DIR", str(tmp_path))
     names = [s.name for s in steps()]
-    assert names == ["docker engine", "Kafka jars", "node image", "netns host tools", "disk layer host tools"]
+    assert names == ["docker engine", "Kafka jars", "node image", "netns host tools", "disk layer host tools",
+                     "Tansu binary", "Tansu host packages", "Tansu node image"]
     jars = next(s for s in steps() if s.name == "Kafka jars")
     assert not jars.check().ready and list(tmp_path.iterdir()) == []
+    tansu = next(s for s in steps() if s.name == "Tansu binary")
+    assert tansu.optional and not tansu.check().ready and list(tmp_path.iterdir()) == []
 
 
 def test_ssh_host_parsing():
