@@ -155,7 +155,7 @@ def untargeted_cells(cells: list[Cell]) -> list[Cell]:
     out = []
     for mix in UNTARGETED_MIXES:
         for c in cells:
-            if c.strategy == "none" or c.column != "targeted":
+            if c.strategy == "none" or c.column != "targeted" or c.disk:  # disk rows need a cluster of their own
                 continue
             out.append(dataclasses.replace(
                 c, id=f"{c.id}@{mix}", faults=f"{mix} (untargeted)", strategy="untargeted", targeted={}, mix=mix,

@@ -34,7 +34,7 @@ import numpy as np
 import orjson
 
 from prozess.history import (
-    INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, check_not_blank, gc_paused, json_line_depth, op_from_dict,
+    _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, check_not_blank, gc_paused, json_line_depth, op_from_dict,
     open_regular_file,
 )
 
@@ -182,7 +182,8 @@ class _Builder:
             raise
         if not (type(index) is int and 0 <= index < INT64 and type(time) is int and -INT64 <= time < INT64
                 and type(typ) is str and typ in TYPES
-                and ((type(p) is int and -INT64 <= p < INT64) or p == NEMESIS) and type(f) is str and f):
+                and ((type(p) is int and -INT64 <= p < INT64) or p == NEMESIS) and type(f) is str and f
+                and type(d.get("node")) in _NODE_TYPES):
             from prozess.history import op_from_dict
 
             op_from_dict(d)

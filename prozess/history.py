@@ -93,6 +93,7 @@ REQUIRED = ("index", "time", "type", "process", "f")
 INT64 = 2**63  # times, processes and indices are 64-bit signed integers, as in Jepsen and numpy
 MAX_DEPTH = 64  # deepest nesting of an op's value or error; real ones are 5 or 6 deep
 KNOWN = frozenset(REQUIRED + ("value", "node", "error"))
+_NODE_TYPES = frozenset({type(None), str, int})  # a node names a host: a string (an integer in some hand-written files)
 
 
 def extra_fields(d: dict) -> dict[str, Any] | None:
@@ -186,6 +187,9 @@ def op_from_dict(d: Any, *, position: int | None = None) -> Op:
     time = d.get("time", 0 if position is not None else None)
     if not isinstance(time, int) or isinstance(time, bool) or not -INT64 <= time < INT64:
         raise HistoryError(f"field 'time' is {_short(time)}; it must be a 64-bit integer (ns since the run started)")
+    node = d.get("node")
+    if node is not None and (type(node) not in (str, int) or isinstance(node, bool)):
+        raise HistoryError(f"field 'node' is {_short(node)}; it must be a node name (a string) or absent")
     for field in ("value", "error"):
         if nesting_depth(d.get(field), MAX_DEPTH) > MAX_DEPTH:
             raise HistoryError(f"field {field!r} is nested more than {MAX_DEPTH} deep; no Kafka op value is, so the file is damaged or not a history")
@@ -496,6 +500,7 @@ def _read_jsonl(path: Path, *, validate: bool, warnings: list[str] | None) -> Hi
             and ((type(process) is int and -INT64 <= process < INT64) or process == NEMESIS)
             and type(f) is str
             and f
+            and type(d.get("node")) in _NODE_TYPES
             and (line.count(b"[") + line.count(b"{") <= MAX_DEPTH or json_line_depth(line, MAX_DEPTH + 1) <= MAX_DEPTH + 1)
         ):
             append(Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"),

@@ -56,6 +56,8 @@ CASES: dict[str, tuple[str, bytes, str]] = {
     "non-utf8-edn": ("h.edn", b"{:f \xff\xfe}", "not UTF-8"),
     "edn-time-2**80": ("h.edn", b"{:index 0 :time 1208925819614629174706176 :type :invoke :process 0 :f :send :value nil}", "field 'time'"),
     "edn-process-2**80": ("h.edn", b"{:index 0 :time 0 :type :invoke :process 1208925819614629174706176 :f :send :value nil}", "field 'process'"),
+    "node-a-list": ("h.jsonl", (json.dumps({**OP, "node": [[1]]}) + "\n").encode(), "h.jsonl:1: field 'node'"),
+    "edn-node-a-map": ("h.edn", b"{:index 0 :time 0 :type :invoke :process 0 :f :send :value nil :node {:a 1}}", "field 'node'"),
     "json-time-2**64": ("h.jsonl", (json.dumps({**OP, "time": 2**64 - 1}) + "\n").encode(), "field 'time'"),
 }
 
