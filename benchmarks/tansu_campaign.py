@@ -5,7 +5,7 @@ NAME) for every cell, one after another, each bounded by --time-limit plus a fix
 allowance; collects each run's verdict and anomaly types into docs/results-tansu.json
 and renders docs/results-tansu.md from it. Run it under the shared cluster lock:
 
-    flock /tmp/prozess-cluster.lock .venv/bin/python benchmarks/tansu_campaign.py --seeds 1,2
+    .venv/bin/python benchmarks/tansu_campaign.py --seeds 1,2
 
 `--render` only re-renders the table from the json. `--from-dir DIR` adds the
 results of `prozess run ... --json > DIR/<cell>-s<seed>.json` files made by hand.
