@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time as _time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from prozess.checkers.result import DEFINITIONS as _QUEUE_DEFINITIONS
 from prozess.checkers.result import jsonable, merge_valid
@@ -206,13 +206,27 @@ def _check(history: Any, test: dict | None, names: list[str], t0: float) -> dict
             raise HistoryError(e.problem, path=getattr(history, "source", None)) from None
         except Exception as e:  # a malformed op value: the affected checkers say unknown
             analysis_error = e
+    return compose(names, lambda name: CHECKERS[name](ops, test, analysis), ops=ops, analysis_error=analysis_error,
+                   allow=allow, forbid=forbid, t0=t0)
+
+
+def compose(names: Iterable[str], run: Callable[[str], dict], *, ops: list, analysis_error: Exception | None,
+            allow: Any, forbid: Any, t0: float) -> dict:
+    """Runs each named checker through `run(name)` and merges the results (false > unknown > true).
+
+    A checker that raises, or needs the shared analysis when building it failed,
+    becomes `unknown` with its error; the test's allow/forbid policy applies to each.
+    """
+    from prozess.checkers import policy
+    from prozess.checkers.reindex import to_indices
+
     results: dict[str, dict] = {}
     for name in names:
         t1 = _time.monotonic()
         try:
             if name in _NEEDS_ANALYSIS and analysis_error is not None:
                 raise analysis_error
-            r = CHECKERS[name](ops, test, analysis)
+            r = run(name)
         except Exception as e:
             r = {"valid": "unknown", "anomaly-types": [], "anomalies": {},
                  "error": f"{type(e).__name__}: {e}",

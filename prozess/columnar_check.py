@@ -15,7 +15,6 @@ and simulated history.
 from __future__ import annotations
 
 import time as _time
-import traceback
 from array import array
 from typing import Any, Callable
 
@@ -194,8 +193,7 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
     """`prozess.checkers.check` on a columnar history (same result shape, same verdicts).
 
     `release` drops the send/read tables from `c` once the Analysis holds them (less peak memory)."""
-    from prozess.checkers import CHECKERS, _NEEDS_ANALYSIS, default_names, jsonable, merge_valid, policy
-    from prozess.checkers.reindex import to_indices
+    from prozess.checkers import CHECKERS, _NEEDS_ANALYSIS, compose, default_names, policy
 
     policy.options(test)
     names = list(names) if names else default_names(test)
@@ -217,30 +215,9 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
         if release:  # the fact tables now live in the Analysis; stats and perf need the op columns only
             for name in ("send_op", "send_key", "send_value", "send_offset", "read_op", "read_key", "read_offset", "read_value"):
                 setattr(c, name, None)
-        results: dict[str, dict] = {}
         own: dict[str, Callable[[Columns], dict]] = {"stats": stats, "perf": perf}
-        for name in names:
-            t1 = _time.monotonic()
-            try:
-                if name in _NEEDS_ANALYSIS and analysis_error is not None:
-                    raise analysis_error
-                r = own[name](c) if name in own else CHECKERS[name](ops, test, analysis)
-            except Exception as e:
-                r = {"valid": "unknown", "anomaly-types": [], "anomalies": {},
-                     "error": f"{type(e).__name__}: {e}",
-                     "traceback": traceback.format_exception_only(type(e), e)[-1].strip()}
-            r["seconds"] = round(_time.monotonic() - t1, 3)
-            results[name] = jsonable(policy.apply(r, allow, forbid))
-        types = sorted({t for r in results.values() for t in r.get("anomaly-types", [])})
-        out = {
-            "valid": merge_valid(r.get("valid") for r in results.values()),
-            "anomaly-types": types,
-            "checkers": results,
-            "seconds": round(_time.monotonic() - t0, 3),
-        }
-        if ops and (ops[0].index != 0 or ops[-1].index != len(ops) - 1):
-            to_indices(out, ops)
-        return out
+        return compose(names, lambda name: own[name](c) if name in own else CHECKERS[name](ops, test, analysis),
+                       ops=ops, analysis_error=analysis_error, allow=allow, forbid=forbid, t0=t0)
 
 
 def check_path(path: Any, test: dict | None = None, names: list[str] | None = None, *,
