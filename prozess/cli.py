@@ -217,20 +217,24 @@ def check_cmd(
     except (KeyError, ValueError) as e:
         fail(str(e))
         return
+    _finish_check(path, len(history), result, warnings, save=save, as_json=as_json)
+
+
+def _finish_check(path: Path, n_ops: int, result: dict[str, Any], warnings: list[str], *, save: bool, as_json: bool) -> None:
+    """The end of `prozess check` on either path: keep the reader's warnings, save, print, exit by verdict."""
+    from prozess.checkers import summary
+    from prozess.store import Run
+
     if warnings:
         result = {**result, "warnings": warnings}
     if save:
         if not path.is_dir():
             fail("--save needs a run directory (a bare history file has no place for results.json)")
-        from prozess.store import Run
-
         Run(path).write_results(result)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     else:
-        from prozess.checkers import summary
-
-        typer.echo(printable(f"{path}: {len(history)} ops"))
+        typer.echo(printable(f"{path}: {n_ops} ops"))
         typer.echo(printable(summary(result)))
     raise typer.Exit(exit_code_for(result.get("valid")))
 
@@ -241,7 +245,6 @@ PROGRESS_BYTES = 50_000_000  # `prozess check` reports its progress on stderr fo
 def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[str], save: bool,
                     policy: dict[str, Any]) -> None:
     """`prozess check` of a JSON Lines history via `prozess.columnar_check` (progress on stderr for big files)."""
-    from prozess.checkers import summary
     from prozess.columnar import progress_printer
     from prozess.columnar_check import check_path
     from prozess.store import Run, StoreError
@@ -270,18 +273,7 @@ def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[s
         typer.echo(f"prozess: checked {n} ops in {result.get('seconds')} s", err=True)
     for w in warnings:
         typer.echo(f"prozess: warning: {printable(w)}", err=True)
-    if warnings:
-        result = {**result, "warnings": warnings}
-    if save:
-        if not path.is_dir():
-            fail("--save needs a run directory (a bare history file has no place for results.json)")
-        Run(path).write_results(result)
-    if as_json:
-        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
-    else:
-        typer.echo(printable(f"{path}: {n} ops"))
-        typer.echo(printable(summary(result)))
-    raise typer.Exit(exit_code_for(result.get("valid")))
+    _finish_check(path, n, result, warnings, save=save, as_json=as_json)
 
 
 # ------------------------------------------------------------------ history
