@@ -116,8 +116,21 @@ def test_eos_pipeline_is_valid_on_real_kafka(kafka, tmp_path, monkeypatch, txn_i
     assert c["transactions"].get("committed", 0) > 20 and c["transactions"].get("aborted", 0) > 2, (done, out.run_dir)
     assert c["inputs"] > 300 and c["committed-outputs"] == c["inputs"]
     crashes = sum(1 for op in history.ops if op.f == "crash" and op.type == "info")
-    rebalanced = sum(1 for op in history.ops if op.f == "transform" and op.type == "ok" and (op.value or {}).get("revoked"))
-    assert crashes >= 3 and rebalanced >= 1, (crashes, rebalanced)
+    assert crashes >= 3 and handovers(history) >= 1, (crashes, handovers(history))
+
+
+def handovers(history) -> int:
+    """Partitions the group handed from one transformer to another (a revoke, or a crashed owner's partitions reassigned).
+
+    With cooperative-sticky assignment a crash often moves partitions without any survivor seeing a revoke, so
+    counting revokes alone depends on timing; a second owner of a partition is what a rebalance must produce."""
+    owners: dict[str, list] = {}
+    for op in history.ops:
+        if op.f == "transform" and op.type in ("ok", "fail") and isinstance(op.value, dict):
+            for part in op.value.get("assigned") or {}:
+                if not owners.setdefault(part, []) or owners[part][-1] != op.process:
+                    owners[part].append(op.process)
+    return sum(len(v) - 1 for v in owners.values())
 
 
 def test_read_uncommitted_twin_shows_aborted_reads(kafka, tmp_path, monkeypatch):
