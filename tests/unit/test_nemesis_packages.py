@@ -1,0 +1,67 @@
+"""The fault kinds as packages behave as the nemesis did before: same schedules, pairing and heal.
+
+`fixtures/nemesis_baseline.json` was recorded from the nemesis before its fault kinds
+became one module each (seeded schedules of several fault mixes, node sets and
+options; the schedules of the runner-facing `Combined` and of every targeted
+strategy; the f -> (kind, start|stop) pairing; the heal argv). Each test recomputes
+the same thing now and compares: a changed rng draw, a lost step or a renamed f fails.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from prozess.nemesis import disk
+from prozess.nemesis.accounting import edges
+from prozess.nemesis.combined import Combined
+from prozess.nemesis.heal import heal_argv
+from prozess.nemesis.schedule import FS, START_STOP, fault_edge, make_schedule, parse_faults
+from prozess.nemesis.targeted import Targeted
+
+BASELINE = json.loads((Path(__file__).parent / "fixtures" / "nemesis_baseline.json").read_text())
+
+
+def _same(x):
+    """JSON round trip: tuples become lists, as in the fixture."""
+    return json.loads(json.dumps(x))
+
+
+@pytest.mark.parametrize("case", BASELINE["schedules"], ids=lambda c: f"{c['faults']}-{len(c['nodes'])}n-seed{c['seed']}")
+def test_make_schedule_draws_the_same_steps_for_the_same_seed(case):
+    steps = make_schedule(case["faults"], nodes=case["nodes"], brokers=case["brokers"], time_limit=case["time_limit"],
+                          rng=random.Random(case["seed"]), options=case["options"])
+    assert _same(steps) == case["steps"]
+
+
+@pytest.mark.parametrize("case", BASELINE["combined"], ids=lambda c: f"{c['faults'][0]}-seed{c['seed']}")
+def test_the_runner_facing_nemesis_schedules_as_before(case):
+    test = {"faults": case["faults"], "time_limit": case["time_limit"], "nemesis": case["options"], "cluster": {"nodes": case["nodes"]}}
+    plan = Combined(case["faults"], case["options"]).schedule(test, random.Random(case["seed"])).as_delays()
+    assert _same(plan) == case["delays"]
+
+
+@pytest.mark.parametrize("case", BASELINE["targeted"], ids=lambda c: c["strategy"])
+def test_targeted_strategies_schedule_as_before(case):
+    test = {"time_limit": case["time_limit"], "workload_options": {}}
+    t = Targeted(case["strategy"], case["options"])
+    t.topic = case["options"]["topic"]
+    assert _same(list(t.schedule(test, random.Random(0)))) == case["steps"]
+    assert _same(test.get("targeted")) == case["saved"]
+
+
+def test_pairing_and_fault_names_are_unchanged():
+    assert _same(START_STOP) == BASELINE["start_stop"]
+    assert sorted(FS) == BASELINE["fs"]
+    assert edges() == BASELINE["edges"]
+    assert {f: _same(fault_edge(f)) for f in BASELINE["fault_edge"]} == BASELINE["fault_edge"]
+    assert {s: parse_faults(s) for s in BASELINE["parse_faults"]} == BASELINE["parse_faults"]
+
+
+def test_heal_runs_the_same_commands():
+    assert heal_argv(None) == BASELINE["heal_argv"]["none"]
+    assert heal_argv("/opt/faketime/offset") == BASELINE["heal_argv"]["path"]
+    assert disk.heal_argv("/opt/prozess/bin/prozess-disk") == BASELINE["disk_heal_argv"]
