@@ -1,9 +1,14 @@
-"""prozess.nemesis: the fault injector - partitions, process faults, clock skew, degraded links.
+"""prozess.nemesis: the fault injector - partitions, process faults, clock skew, degraded links, disks.
+
+Each fault kind is one module ending in a `FaultPackage` (its actions, schedule
+entries, heal and window pairing; see `prozess.nemesis.package`), listed in
+`prozess.nemesis.packages`; `Combined` composes the ones a test's faults select.
 
 Public API: `Combined` (the nemesis the runner uses), `heal_all` / `leftovers`
 (clear / list faults on a cluster's nodes), `make_schedule` / `Options` (seeded
-schedules), the grudge builders in `prozess.nemesis.grudge`, and
-`unavailable_faults` (which requested faults this kernel cannot apply).
+schedules), `fault_edge` (which f opens or closes which kind's window), the grudge
+builders in `prozess.nemesis.grudge`, and `unavailable_faults` (which requested
+faults this kernel cannot apply).
 """
 
 from __future__ import annotations
@@ -18,13 +23,12 @@ __all__ = [
     "fault_kinds",
     "heal_cluster",
     "make_schedule",
-    "skip_unavailable",
     "unavailable_faults",
 ]
 
 
 def __getattr__(name: str):
-    if name in ("Combined", "build_nemesis", "unavailable_faults", "fault_kinds", "skip_unavailable"):
+    if name in ("Combined", "build_nemesis", "unavailable_faults", "fault_kinds"):
         from prozess.nemesis import combined
 
         return getattr(combined, name)

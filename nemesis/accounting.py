@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Any, Iterable, Mapping, Sequence
 
 from prozess.history import NEMESIS, Op
-from prozess.nemesis.schedule import START_STOP, fault_edge, parse_faults
+from prozess.nemesis import packages
+from prozess.nemesis.schedule import fault_edge, parse_faults
 
 __all__ = ["account", "edges", "never_applied", "summary_lines", "verdict_notes"]
 
@@ -32,13 +33,8 @@ _NOT_FAULTS = frozenset({"check-offsets", "heal-all", "schedule"})
 
 
 def edges() -> dict[str, list[str]]:
-    """f -> [kind, "start" | "stop"] for every fault f, saved with the run so readers need not import the nemesis."""
-    out: dict[str, list[str]] = {}
-    for kind, (start, stop) in START_STOP.items():
-        out[start] = [kind, "start"]
-        out[stop] = [kind, "stop"]
-    out["strobe-clock"] = ["clock", "start"]
-    return out
+    """f -> [kind, "start" | "stop"] for every fault f (from the fault packages), saved with the run so readers need not import the nemesis."""
+    return packages.edges()
 
 
 def _reason(opening: Op, done: Op | None) -> tuple[str, str | None]:

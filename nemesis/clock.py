@@ -11,15 +11,24 @@ broker 30 s ahead, "+0" resets it.
   the process that started it is gone).
 - check-offsets: runs `date` under the broker's own environment (read from
   /proc/<pid>/environ when the broker runs) and plain `date`, and records the difference.
+
+The clock fault package (`PACKAGE`, at the end): kind ``clock``, opened by
+``bump-clock`` or ``strobe-clock`` and closed by ``reset-clock``, each followed in
+the schedule by ``check-offsets`` (an observation that opens no window); its part
+of heal-all stops a strobe and writes "+0".
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import random
+from typing import Any, Mapping, Sequence
 
 from prozess.nemesis.executor import Executor, NemesisError, text
+from prozess.nemesis.package import FaultContext, FaultPackage, each
+from prozess.nemesis.process import choose_targets
 
 __all__ = [
+    "PACKAGE",
     "STROBE_PIDFILE",
     "FAKETIME_LIBS",
     "broker_env",
@@ -132,3 +141,79 @@ def clock_offset(ex: Executor, node: str, env: Mapping[str, str]) -> float:
         raise NemesisError(f"{node}: could not read the clock: {text(res.stdout)!r} {text(res.stderr)!r}")
     return round(float(lines[0]) - float(lines[1]), 3)
 
+
+
+# ------------------------------------------------------------------ the clock fault package
+def start_steps(kind: str, opts: Any, nodes: Sequence[str], brokers: Sequence[str], rng: random.Random, hold: float) -> list[tuple[str, Any]]:
+    """A strobe (sometimes, when allowed) or a bump of drawn offsets on drawn nodes, then a measurement."""
+    targets = choose_targets(rng.choice(["one", "minority", "majority", "all"]), nodes, rng)
+    if opts.strobe and rng.random() < 0.3:
+        delta = rng.randint(1, int(opts.clock_max)) * rng.choice([-1, 1])
+        count = max(1, int(hold * 0.8 / (2 * opts.strobe_period)))
+        return [("strobe-clock", {"nodes": targets, "delta": delta, "period": opts.strobe_period, "count": count})]
+    offsets = {n: rng.randint(1, int(opts.clock_max)) * rng.choice([-1, 1]) for n in targets}
+    return [("bump-clock", {"offsets": offsets}), ("check-offsets", {})]
+
+
+def stop_steps(kind: str) -> list[tuple[str, Any]]:
+    return [("reset-clock", {}), ("check-offsets", {})]
+
+
+def bump_clock(nem: FaultContext, value: dict) -> dict:
+    offsets = value.get("offsets") or {}
+    path = faketime_path(nem.cluster)
+    bad = [n for n in offsets if n not in nem.nodes]
+    if bad:
+        raise NemesisError(f"unknown node(s) {bad!r} in clock offsets")
+    each(list(offsets), lambda n: write_offset(nem.ex, n, path, float(offsets[n])))
+    return value
+
+
+def strobe_clock(nem: FaultContext, value: dict) -> dict:
+    nodes = nem.targets(value)
+    path = faketime_path(nem.cluster)
+    delta, period, count = float(value.get("delta", 10)), float(value.get("period", 0.5)), int(value.get("count", 10))
+    argv = strobe_argv(path, delta, period, count)
+    timeout = 2 * period * count + 30
+    each(nodes, lambda n: nem.ex.run(n, argv, timeout=timeout))
+    each(nodes, lambda n: reset_clock(nem.ex, n, path))
+    return {**value, "nodes": nodes}
+
+
+def reset_clock_action(nem: FaultContext, value: dict) -> dict:
+    path = faketime_path(nem.cluster)
+    nodes = nem.nodes
+    each(nodes, lambda n: reset_clock(nem.ex, n, path))
+    return {**value, "nodes": nodes}
+
+
+def check_offsets(nem: FaultContext, value: dict) -> dict:
+    path = faketime_path(nem.cluster)
+
+    def measure(n: str) -> Any:
+        try:
+            return clock_offset(nem.ex, n, faketime_env(nem.ex, n, path))
+        except NemesisError as e:
+            return f"error: {e}"
+
+    nodes = nem.nodes
+    return {**value, "offsets": dict(zip(nodes, each(nodes, measure)))}
+
+
+# Its part of the one-exec node heal (see prozess.nemesis.heal): stop a strobe, write "+0".
+HEAL_SH = r"""if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"; fi
+if [ -n "$clock" ]; then
+  { printf '+0\n' > "$clock.prozess-tmp" && mv -f "$clock.prozess-tmp" "$clock"; } || { echo "reset-clock failed" >&2; rc=1; }
+fi
+"""
+
+PACKAGE = FaultPackage(
+    name="clock",
+    pairs={"clock": ("bump-clock", "reset-clock")},
+    actions={"bump-clock": bump_clock, "strobe-clock": strobe_clock, "reset-clock": reset_clock_action, "check-offsets": check_offsets},
+    start_steps=start_steps,
+    stop_steps=stop_steps,
+    also_start={"strobe-clock": "clock"},
+    heal_name="clock",
+    heal_sh=HEAL_SH,
+)

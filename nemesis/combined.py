@@ -1,4 +1,4 @@
-"""The nemesis the runner uses: every fault kind behind one object.
+"""The nemesis the runner uses: the fault packages a test's faults select, composed.
 
 Protocol (what the runner calls):
 
@@ -8,25 +8,33 @@ Protocol (what the runner calls):
     heal_all()                  every fault off on every node; idempotent; any exit path
     teardown()                  heal_all, then forget the cluster
 
-Each fault is a (start, stop) pair of fs (see `schedule.START_STOP`); stops are
-idempotent and heal whatever the kind may have left, not only the last start.
-A fault that this machine cannot apply (netem without sch_netem) is reported in
-the op's value as {"error": "unavailable: ..."} and in `unavailable`.
+Each fault kind is one module that ends in a `FaultPackage` (prozess.nemesis.package:
+its (start, stop) fs, actions, schedule entries, heal, probe), listed in
+prozess.nemesis.packages. `Combined` only composes them, as Jepsen's
+jepsen.nemesis.combined composes its packages: the packages of the kinds the
+test's faults name give the f -> action table, the probes run at setup, and the
+window pairing is written into the test (``fault_edges``, saved in test.json).
+An f of a package the faults do not select is refused with a reason. It also
+gives the actions their context (`FaultContext`: cluster, executor, target
+lookups). Stops are idempotent and heal whatever the kind may have left, not only
+the last start. A fault that this machine cannot apply (netem without sch_netem)
+is reported in the op's value as {"error": "unavailable: ..."} and in `unavailable`.
 """
 
 from __future__ import annotations
 
 import os
 import random
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Mapping
 
-from prozess.nemesis import clock, disk, grudge, link, partition, process, targets
+from prozess.nemesis import packages, process
+from prozess.nemesis import targets as live_targets
 from prozess.nemesis.executor import Executor, NemesisError
 from prozess.nemesis.heal import heal_all as _heal_all
-from prozess.nemesis.schedule import FS, Options, delays, make_schedule, parse_faults, validate_schedule
+from prozess.nemesis.package import Action, FaultPackage, each
+from prozess.nemesis.schedule import Options, delays, make_schedule, parse_faults, validate_schedule
 
-__all__ = ["Combined", "build_nemesis", "fault_kinds", "skip_unavailable", "unavailable_faults"]
+__all__ = ["Combined", "TimedSchedule", "build_nemesis", "compose", "fault_kinds", "unavailable_faults"]
 
 
 def build_nemesis(faults: list[str], options: Mapping[str, Any] | None = None) -> "Combined":
@@ -44,25 +52,19 @@ def fault_kinds(faults: str | Iterable[str] | None) -> set[str]:
     return {k for group in parse_faults(faults) for k in group}
 
 
-def skip_unavailable(cluster: Any, faults: str | Iterable[str] | None) -> None:
-    """pytest.skip a campaign whose faults this kernel cannot apply (e.g. netem), naming the reason."""
-    missing = unavailable_faults(cluster, faults)
-    if missing:
-        import pytest
-
-        pytest.skip("; ".join(f"{k}: {v}" for k, v in sorted(missing.items())))
-
-
 def unavailable_faults(cluster: Any, faults: str | Iterable[str] | None) -> dict[str, str]:
     """kind -> reason for every requested kind this cluster cannot apply (probes netem and the disk layer)."""
+    kinds = fault_kinds(faults)
     out: dict[str, str] = {}
-    if "netem" in fault_kinds(faults):
-        ex = Executor(cluster)
-        reason = link.probe_netem(ex, list(cluster.nodes)[0])
-        if reason:
-            out["netem"] = reason
-    out.update(disk.probe(Executor(cluster), list(cluster.nodes), fault_kinds(faults)))
+    for package in packages.select(kinds):
+        if package.probe is not None:
+            out.update(package.probe(Executor(cluster), list(cluster.nodes), kinds))
     return out
+
+
+def compose(selected: Iterable[FaultPackage]) -> dict[str, Action]:
+    """f -> action of every selected package (the packages share no f, see prozess.nemesis.packages)."""
+    return {f: action for package in selected for f, action in package.actions.items()}
 
 
 class Combined:
@@ -83,7 +85,7 @@ class Combined:
         self.default_topic: str | None = None
         self.partitions_per_topic = 8
         self.run_partitions: Callable[[], list[tuple[str, int]]] | None = None
-        self.live_wait_s = targets.DEFAULT_WAIT_S
+        self.live_wait_s = live_targets.DEFAULT_WAIT_S
         self.rng = random.Random(0)
         self._resolved: dict[str, Any] = {}
 
@@ -112,16 +114,20 @@ class Combined:
         self.rng = random.Random(f"live-targets-{test.get('seed')}")
         self._closed = False
         self.unavailable = {}
-        if "netem" in fault_kinds(self.faults):
-            reason = link.probe_netem(self.ex, self.nodes[0])
-            if reason:
-                self.unavailable["netem"] = reason
-                self.ex.note(fault="netem", unavailable=reason)
-        for kind, reason in disk.probe(self.ex, self.nodes, fault_kinds(self.faults)).items():
-            self.unavailable[kind] = reason
-            self.ex.note(fault=kind, unavailable=reason)
+        kinds = fault_kinds(self.faults)
+        for package in self.selected:
+            if package.probe is None:
+                continue
+            for kind, reason in package.probe(self.ex, self.nodes, kinds).items():
+                self.unavailable[kind] = reason
+                self.ex.note(fault=kind, unavailable=reason)
         # Start from a healed cluster: leftovers of an earlier crashed run must not leak in.
         _heal_all(self.ex, start_killed=False)
+
+    @property
+    def selected(self) -> tuple[FaultPackage, ...]:
+        """The fault packages the faults select (none before the faults are known)."""
+        return packages.select(fault_kinds(self.faults))
 
     def use_topics(self, partitions: Callable[[], list[tuple[str, int]]] | None) -> None:
         """Where `leader` targets look: a callable giving the (topic, partition)s the workload uses now."""
@@ -162,6 +168,9 @@ class Combined:
             )
             if isinstance(test, dict):
                 test["nemesis_schedule"] = self.steps
+        if isinstance(test, dict):
+            # The window pairing goes with the run, so its readers need not import the nemesis.
+            test["fault_edges"] = packages.edges(self.selected)
         return TimedSchedule(self.steps)
 
     def invoke(self, f: str, value: Any) -> tuple[str, Any]:
@@ -171,16 +180,17 @@ class Combined:
             return "info", {**value, "error": "nemesis not set up"}
         if f == "heal-all":
             return "info", {**value, **self.heal_all()}
-        if self._closed and f in _STARTS:
+        if self._closed and f in packages.STARTS:
             return "info", {**value, "error": "nemesis already healed for good; fault not applied"}
-        if f not in FS:
+        action = compose(self.selected).get(f)
+        if action is None:
+            if f in packages.FS:
+                return "info", {**value, "error": f"nemesis f {f!r} is a step of fault kind(s) {', '.join(packages.package_of_f(f).kinds)}, which this nemesis's faults do not name"}
             return "info", {**value, "error": f"unknown nemesis f {f!r}"}
         # No lock: the runner invokes one step at a time, and a long step (a strobe)
         # must not keep heal_all or another thread's invoke waiting.
         self._resolved = {}
-        if f in disk.FS:
-            return self.ex.step(f, value, lambda v: disk.apply(self, f, v))
-        typ, out = self.ex.step(f, value, lambda v: getattr(self, "_" + f.replace("-", "_"))(v))
+        typ, out = self.ex.step(f, value, lambda v: action(self, v))
         if self._resolved and isinstance(out, dict):
             out = {**out, **self._resolved}  # whom a live target hit (or asked about, when it failed)
         return typ, out
@@ -207,7 +217,7 @@ class Combined:
     def nodes(self) -> list[str]:
         return list(self.cluster.nodes)
 
-    def _addresses(self) -> dict[str, str]:
+    def addresses(self) -> dict[str, str]:
         return {n: self.cluster.address(n) for n in self.nodes}
 
     def _partitions(self) -> list[tuple[str, int]]:
@@ -222,19 +232,19 @@ class Combined:
             found = [(self.default_topic, p) for p in range(self.partitions_per_topic)]
         return found
 
-    def _live(self, kind: str, value: Mapping[str, Any]) -> str:
+    def live(self, kind: str, value: Mapping[str, Any]) -> str:
         """The node now holding role `kind` (leader of a run partition, or controller), waiting briefly."""
         candidates: list[tuple[str, int]] = []
         if kind == "leader":
             topic = value.get("topic") or self.opts.topic
-            candidates = targets.leader_candidates(topic, value.get("partition") if value.get("topic") else self.opts.partition, self._partitions())
-        node = targets.resolve(self.cluster, kind, candidates, wait_s=self.live_wait_s, rng=self.rng)
+            candidates = live_targets.leader_candidates(topic, value.get("partition") if value.get("topic") else self.opts.partition, self._partitions())
+        node = live_targets.resolve(self.cluster, kind, candidates, wait_s=self.live_wait_s, rng=self.rng)
         if kind == "leader":
             self._resolved["leader-of"] = node.where
         self._resolved.setdefault("live-targets", []).append({"target": kind, "node": str(node), "of": node.where})
         return str(node)
 
-    def _targets(self, value: Mapping[str, Any]) -> list[str]:
+    def targets(self, value: Mapping[str, Any]) -> list[str]:
         nodes = value.get("nodes")
         if nodes:
             bad = [n for n in nodes if n not in self.nodes]
@@ -243,184 +253,10 @@ class Combined:
             return list(nodes)
         kind = value.get("targets")
         if kind in process.LIVE_TARGETS:
-            return [self._live(kind, value)]
+            return [self.live(kind, value)]
         if kind:
             return process.choose_targets(kind, self.nodes, random.Random())
         raise NemesisError("no target nodes given")
-
-    def _each(self, nodes: list[str], fn: Callable[[str], Any]) -> list[Any]:
-        """Runs fn on every node at once (faults should start together, not one exec after another)."""
-        if len(nodes) <= 1:
-            return [fn(n) for n in nodes]
-        with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-            return list(pool.map(fn, nodes))
-
-    # ------------------------------------------------------------------ partitions
-    def _resolve_grudge(self, value: Mapping[str, Any]) -> dict[str, frozenset[str]]:
-        name = value.get("grudge")
-        nodes = self.nodes
-        if value.get("drops") is not None:
-            return grudge.custom(value["drops"], nodes) if name == "custom" else {n: frozenset(ps) for n, ps in value["drops"].items()}
-        if name == "leader":
-            return grudge.isolate_one(nodes, node=self._live("leader", value))
-        if name == "controller":
-            return grudge.isolate_one(nodes, node=self._live("controller", value))
-        if name == "split-controller":
-            ctrl = self._live("controller", value)
-            g, _ = grudge.split_controller(nodes, list(self.cluster.brokers), ctrl, random.Random(value.get("seed", 0)))
-            return g
-        if name in grudge.ZOOKEEPER_GRUDGES:
-            return self._zookeeper_grudge(name, nodes)
-        if name == "custom":
-            return grudge.custom(self.opts.custom_grudge, nodes)
-        builders = {
-            "halves": lambda: grudge.halves(nodes),
-            "random-halves": lambda: grudge.random_halves(nodes, random.Random(value.get("seed", 0))),
-            "isolate-one": lambda: grudge.isolate_one(nodes, random.Random(value.get("seed", 0)), node=value.get("node")),
-            "majorities-ring": lambda: grudge.majorities_ring(nodes, random.Random(value.get("seed", 0))),
-            "bridge": lambda: grudge.bridge(nodes),
-        }
-        if name not in builders:
-            raise NemesisError(f"unknown grudge {name!r}; use one of {', '.join(grudge.GRUDGES)}")
-        return builders[name]()
-
-    def _zookeeper_grudge(self, name: str, nodes: list[str]) -> dict[str, frozenset[str]]:
-        """The role-aware grudges of a ZooKeeper-mode cluster (brokers, ensemble, controller broker)."""
-        zks = list(getattr(self.cluster, "zookeepers", []) or [])
-        if not zks:
-            raise NemesisError(f"grudge {name!r} needs a ZooKeeper-mode cluster (--metadata zookeeper)")
-        if name == "zookeeper-leader":
-            return grudge.isolate_one(nodes, node=process.live_target(self.cluster, "zookeeper-leader", None, 0))
-        if name == "controller-zookeeper":
-            ctrl = process.live_target(self.cluster, "controller", None, 0)
-            return grudge.isolate_from(ctrl, zks, nodes)
-        brokers = [n for n in nodes if n not in zks]
-        return grudge.complete([brokers, zks])
-
-    def _start_partition(self, value: dict) -> dict:
-        g = self._resolve_grudge(value)
-        addrs = self._addresses()
-        drops = partition.grudge_addresses(g, addrs)
-        comps = grudge.components(g, self.nodes)
-        out = {**value, "drops": grudge.to_json(g), "components": comps}
-        if value.get("clients", self.opts.clients) == "majority":
-            with_clients = max(comps, key=lambda c: (len(c), [-self.nodes.index(x) for x in c]))
-            control = partition.control_address(self.ex, self.nodes[0])
-            for n in self.nodes:
-                if n not in with_clients:
-                    drops[n] = sorted(set(drops.get(n, [])) | {control})
-            out["clients-with"] = with_clients
-        self._each(self.nodes, lambda n: partition.apply_partition(self.ex, drops, [n]))
-        return out
-
-    def _stop_partition(self, value: dict) -> dict:
-        self._each(self.nodes, lambda n: partition.heal_partition(self.ex, [n]))
-        return {**value, "healed": self.nodes}
-
-    # ------------------------------------------------------------------ processes
-    def _kill(self, value: dict) -> dict:
-        nodes = self._targets(value)
-        self._each(nodes, lambda n: process.kill(self.ex, n, value.get("signal", "KILL")))
-        self.killed |= set(nodes)
-        return {**value, "nodes": nodes}
-
-    def _start(self, value: dict) -> dict:
-        started = [n for n, did in zip(self.nodes, self._each(self.nodes, lambda n: process.start(self.ex, n))) if did]
-        self.killed.clear()
-        return {**value, "started": started}
-
-    def _restart(self, value: dict) -> dict:
-        nodes = self._targets(value)
-        for n in nodes:  # one at a time: a rolling restart
-            process.restart(self.ex, n)
-        return {**value, "nodes": nodes}
-
-    def _pause(self, value: dict) -> dict:
-        nodes = self._targets(value)
-        self._each(nodes, lambda n: process.pause(self.ex, n))
-        self.paused |= set(nodes)
-        return {**value, "nodes": nodes}
-
-    def _resume(self, value: dict) -> dict:
-        # SIGCONT to every node: harmless to a running process, so the stop is idempotent.
-        self._each(self.nodes, lambda n: process.resume(self.ex, n))
-        resumed = sorted(self.paused)
-        self.paused.clear()
-        return {**value, "resumed": resumed}
-
-    # ------------------------------------------------------------------ clocks
-    def _bump_clock(self, value: dict) -> dict:
-        offsets = value.get("offsets") or {}
-        path = clock.faketime_path(self.cluster)
-        bad = [n for n in offsets if n not in self.nodes]
-        if bad:
-            raise NemesisError(f"unknown node(s) {bad!r} in clock offsets")
-        self._each(list(offsets), lambda n: clock.write_offset(self.ex, n, path, float(offsets[n])))
-        return value
-
-    def _strobe_clock(self, value: dict) -> dict:
-        nodes = self._targets(value)
-        path = clock.faketime_path(self.cluster)
-        delta, period, count = float(value.get("delta", 10)), float(value.get("period", 0.5)), int(value.get("count", 10))
-        argv = clock.strobe_argv(path, delta, period, count)
-        timeout = 2 * period * count + 30
-        self._each(nodes, lambda n: self.ex.run(n, argv, timeout=timeout))
-        self._each(nodes, lambda n: clock.reset_clock(self.ex, n, path))
-        return {**value, "nodes": nodes}
-
-    def _reset_clock(self, value: dict) -> dict:
-        path = clock.faketime_path(self.cluster)
-        self._each(self.nodes, lambda n: clock.reset_clock(self.ex, n, path))
-        return {**value, "nodes": self.nodes}
-
-    def _check_offsets(self, value: dict) -> dict:
-        path = clock.faketime_path(self.cluster)
-
-        def measure(n: str) -> Any:
-            try:
-                return clock.clock_offset(self.ex, n, clock.faketime_env(self.ex, n, path))
-            except NemesisError as e:
-                return f"error: {e}"
-
-        return {**value, "offsets": dict(zip(self.nodes, self._each(self.nodes, measure)))}
-
-    # ------------------------------------------------------------------ links
-    def _start_bandwidth(self, value: dict) -> dict:
-        nodes = self._targets(value)
-        rate = str(value.get("rate") or self.opts.bandwidth)
-        self._each(nodes, lambda n: link.start_bandwidth(self.ex, n, link.interface_of(self.ex, n, self.cluster.address(n)), rate))
-        return {**value, "nodes": nodes, "rate": rate}
-
-    def _stop_qdiscs(self, value: dict) -> dict:
-        cleared = self._each(self.nodes, lambda n: link.stop_qdisc(self.ex, n))
-        return {**value, "cleared": [n for n, devs in zip(self.nodes, cleared) if devs]}
-
-    _stop_bandwidth = _stop_qdiscs
-    _stop_netem = _stop_qdiscs
-
-    def _start_loss(self, value: dict) -> dict:
-        nodes = self._targets(value)
-        p = float(value.get("probability") or self.opts.loss)
-        addrs = self._addresses()
-        link.start_loss(self.ex, {n: [a for m, a in addrs.items() if m != n] for n in nodes}, p)
-        return {**value, "nodes": nodes, "probability": p}
-
-    def _stop_loss(self, value: dict) -> dict:
-        link.stop_loss(self.ex, self.nodes)
-        return value
-
-    def _start_netem(self, value: dict) -> dict:
-        if "netem" not in self.unavailable:
-            reason = link.probe_netem(self.ex, self.nodes[0])
-            if reason:
-                self.unavailable["netem"] = reason
-        if "netem" in self.unavailable:
-            return {**value, "error": self.unavailable["netem"]}
-        nodes = self._targets(value)
-        keys = ("delay_ms", "jitter_ms", "loss", "duplicate", "reorder")
-        opts = {k: float(value[k]) for k in keys if k in value}
-        self._each(nodes, lambda n: link.start_netem(self.ex, n, link.interface_of(self.ex, n, self.cluster.address(n)), **opts))
-        return {**value, "nodes": nodes}
 
 
 class TimedSchedule:
@@ -446,9 +282,6 @@ class TimedSchedule:
     def as_delays(self) -> list[tuple[float, str, Any]]:
         """The nominal (delay since the previous step, f, value) list, for display and tests."""
         return list(delays(self.steps))
-
-
-_STARTS = frozenset({"start-partition", "kill", "pause", "bump-clock", "strobe-clock", "start-bandwidth", "start-loss", "start-netem", "restart"}) | disk.STARTS
 
 
 def _spec_nodes(test: Mapping[str, Any]) -> list[str]:

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import json
 import random
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from prozess.nemesis import process
 from prozess.nemesis.executor import Executor, NemesisError, text
+from prozess.nemesis.package import FaultContext, FaultPackage, HealStep, each
 
 __all__ = [
-    "KINDS", "START_STOP", "FS", "STARTS", "TARGETS", "apply", "heal_argv", "heal_node", "node_leftovers",
+    "KINDS", "PACKAGE", "START_STOP", "FS", "STARTS", "TARGETS", "apply", "heal_argv", "heal_node", "node_leftovers",
     "probe", "start_steps", "validate_options",
 ]
 
@@ -113,6 +113,10 @@ def start_steps(kind: str, raw: Mapping[str, Any] | None, nodes: Sequence[str], 
     raise ValueError(f"not a disk fault: {kind!r}")
 
 
+def _package_start_steps(kind: str, opts: Any, nodes: Sequence[str], brokers: Sequence[str], rng: random.Random, hold: float) -> list[tuple[str, Any]]:
+    return start_steps(kind, opts.disk, nodes, brokers, rng, topic=opts.topic, partition=opts.partition)
+
+
 # ------------------------------------------------------------------ on the node
 def _bin(cluster: Any, node: str) -> str:
     try:
@@ -156,23 +160,17 @@ def ctl(ex: Executor, node: str, request: Mapping[str, Any], *, timeout: float =
     return reply
 
 
-def _each(nodes: Sequence[str], fn: Callable[[str], Any]) -> list[Any]:
-    if len(nodes) <= 1:
-        return [fn(n) for n in nodes]
-    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        return list(pool.map(fn, nodes))
-
-
-def _targets(nemesis: Any, value: Mapping[str, Any]) -> list[str]:
+def _targets(nemesis: FaultContext, value: Mapping[str, Any]) -> list[str]:
     kind = value.get("targets")
     if kind == "replicas" and not value.get("nodes"):
-        topic = value.get("topic") or nemesis._topic(value)
+        # No topic named: the run's first topic, as for `leader` targets before the workload's topics are known.
+        topic = value.get("topic") or nemesis.opts.topic or nemesis.default_topic
         part = int(value.get("partition") or 0)
         nodes = nemesis.cluster.replicas(topic, part)
         if not nodes:
             raise NemesisError(f"no replicas are known now for {topic}-{part}")
         return list(nodes)
-    return nemesis._targets(value)
+    return nemesis.targets(value)
 
 
 def _cut_summary(report: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,8 +186,8 @@ def _cut_summary(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def apply(nemesis: Any, f: str, value: dict[str, Any]) -> dict[str, Any]:
-    """Applies one disk step through `nemesis` (a Combined: its executor, cluster and target lookups)."""
+def apply(nemesis: FaultContext, f: str, value: dict[str, Any]) -> dict[str, Any]:
+    """Applies one disk step through `nemesis` (its executor, cluster and target lookups)."""
     ex: Executor = nemesis.ex
     if f in STARTS:
         nodes = _targets(nemesis, value)
@@ -198,12 +196,12 @@ def apply(nemesis: Any, f: str, value: dict[str, Any]) -> dict[str, Any]:
             return {**value, "nodes": nodes, "error": UNAVAILABLE.format(node=", ".join(missing))}
     if f == "start-power-cut":
         # Every target loses power at once: all brokers die first, then every disk is cut.
-        _each(nodes, lambda n: process.kill(ex, n, "KILL"))
+        each(nodes, lambda n: process.kill(ex, n, "KILL"))
         nemesis.killed |= set(nodes)
-        reports = _each(nodes, lambda n: ctl(ex, n, {"cmd": "power-cut"}))
+        reports = each(nodes, lambda n: ctl(ex, n, {"cmd": "power-cut"}))
         return {**value, "nodes": nodes, "cut": {n: _cut_summary(r) for n, r in zip(nodes, reports)}}
     if f == "stop-power-cut":
-        started = [n for n, did in zip(nemesis.nodes, _each(nemesis.nodes, lambda n: process.start(ex, n))) if did]
+        started = [n for n, did in zip(nemesis.nodes, each(nemesis.nodes, lambda n: process.start(ex, n))) if did]
         nemesis.killed.clear()
         return {**value, "started": started}
     if f == "start-corrupt-segment":
@@ -211,17 +209,17 @@ def apply(nemesis: Any, f: str, value: dict[str, Any]) -> dict[str, Any]:
                "seed": int(value.get("seed") or 0), "topic": value.get("topic")}
         if value.get("bytes"):
             req["bytes"] = int(value["bytes"])
-        regions = _each(nodes, lambda n: ctl(ex, n, req))
+        regions = each(nodes, lambda n: ctl(ex, n, req))
         return {**value, "nodes": nodes, "regions": dict(zip(nodes, regions))}
     if f == "stop-corrupt-segment":
         return {**value, "note": "the damaged bytes stay on disk; there is nothing to undo"}
     if f == "start-disk-full":
         headroom = int(value.get("headroom") or 0)
-        limits = _each(nodes, lambda n: ctl(ex, n, {"cmd": "fill", "headroom": headroom}))
+        limits = each(nodes, lambda n: ctl(ex, n, {"cmd": "fill", "headroom": headroom}))
         return {**value, "nodes": nodes, "limits": dict(zip(nodes, limits))}
     if f == "stop-disk-full":
         freed = []
-        for n, ok in zip(nemesis.nodes, _each(nemesis.nodes, lambda n: has_layer(ex, n))):
+        for n, ok in zip(nemesis.nodes, each(nemesis.nodes, lambda n: has_layer(ex, n))):
             if ok:
                 ctl(ex, n, {"cmd": "free"})
                 freed.append(n)
@@ -260,3 +258,19 @@ def node_leftovers(ex: Executor, node: str) -> list[str]:
     if status.get("limit") is not None:
         return [f"disk: full at {status['limit']} bytes (disk-full not freed)"]
     return []
+
+
+# ------------------------------------------------------------------ the disk fault package
+def _action(f: str):
+    return lambda nemesis, value: apply(nemesis, f, value)
+
+
+PACKAGE = FaultPackage(
+    name="disk",
+    pairs=START_STOP,
+    actions={f: _action(f) for f in sorted(FS)},
+    start_steps=_package_start_steps,
+    in_all=False,  # disk faults need a cluster made for them, so "all" does not name them
+    heal_steps=(HealStep("disk layer", heal_node),),
+    probe=probe,
+)

@@ -1,10 +1,11 @@
 """Heal-all: every fault prozess can leave on a node, cleared; and a check that lists leftovers.
 
 `heal_all` is idempotent and works from any process (the runner on every exit path,
-or `prozess heal CLUSTER` after the runner was killed): on each node it stops a
+or `prozess heal CLUSTER` after the runner was killed): on each node it runs the
+heal of every fault package (prozess.nemesis.packages, in heal order): it stops a
 clock strobe and writes "+0" into the faketime file, flushes prozess's iptables
-chains, deletes prozess's root qdiscs, remounts a dead disk layer and frees a full
-one (nemesis.disk), sends SIGCONT to Kafka, and starts Kafka
+chains, deletes prozess's root qdiscs (one exec for these three), remounts a dead
+disk layer and frees a full one, sends SIGCONT to Kafka, and starts Kafka
 where it does not run. Each step is tried on every node even when another fails;
 failures are reported, not raised.
 
@@ -19,6 +20,7 @@ from typing import Any
 
 from prozess.nemesis import clock, disk, link, partition
 from prozess.nemesis.executor import Executor, text
+from prozess.nemesis.packages import HEAL_ORDER
 
 __all__ = ["heal_all", "heal_argv", "heal_node", "leftovers", "node_leftovers"]
 
@@ -28,26 +30,13 @@ def _faketime_path(ex: Executor) -> str | None:
 
 
 # One constant script (arguments are positional, never interpolated) so a heal costs one
-# exec per node: stop a strobe loop, reset the clock, flush prozess's chains, delete
-# prozess's root qdiscs. Each step runs even when another fails; failures go to stderr.
-_HEAL = r"""
-set -f
-pidfile=$1 clock=$2 rc=0
-if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null; rm -f "$pidfile"; fi
-if [ -n "$clock" ]; then
-  { printf '+0\n' > "$clock.prozess-tmp" && mv -f "$clock.prozess-tmp" "$clock"; } || { echo "reset-clock failed" >&2; rc=1; }
-fi
-for c in PROZESS-PART PROZESS-LOSS; do
-  if iptables -w -n -L "$c" >/dev/null 2>&1; then iptables -w -F "$c" || { echo "flush $c failed" >&2; rc=1; }; fi
-done
-tc qdisc show | while read -r line; do
-  set -- $line
-  if [ "$#" -ge 6 ] && [ "$4" = dev ] && [ "$6" = root ] && { [ "$3" = "%s" ] || [ "$3" = "%s" ]; }; then
-    tc qdisc del dev "$5" root || echo "tc qdisc del dev $5 failed" >&2
-  fi
-done
-exit $rc
-""" % (link.HANDLE, link.PROBE_HANDLE)
+# exec per node, made of the fault packages' fragments in heal order (stop a strobe and
+# reset the clock, flush prozess's chains, delete prozess's root qdiscs). Each fragment
+# runs even when another fails; failures go to stderr and set rc. $1 is the strobe's
+# pid file and $2 the faketime file (empty when the brokers run without libfaketime).
+_SH_PACKAGES = tuple(p for p in HEAL_ORDER if p.heal_sh)
+_HEAL = "\nset -f\npidfile=$1 clock=$2 rc=0\n" + "".join(p.heal_sh for p in _SH_PACKAGES) + "exit $rc\n"
+_HEAL_NAME = ", ".join(p.heal_name for p in _SH_PACKAGES)
 
 
 def heal_argv(faketime_path: str | None) -> list[str]:
@@ -67,13 +56,11 @@ def heal_node(ex: Executor, node: str, *, start_killed: bool = True) -> dict[str
         except Exception as e:
             problems.append(f"{node}: {name}: {e}")
 
-    step("clock, iptables, qdiscs", lambda: ex.run(node, heal_argv(_faketime_path(ex)), timeout=60))
-    step("disk layer", lambda: disk.heal_node(ex, node))
-    c = ex.cluster
-    # Both are idempotent on the node (SIGCONT to no process, start of a running broker: no-ops).
-    step("sigcont", lambda: ex.act(node, "resume_kafka", lambda: c.resume_kafka(node)))
-    if start_killed:
-        step("start-kafka", lambda: ex.act(node, "start_kafka", lambda: c.start_kafka(node)))
+    step(_HEAL_NAME, lambda: ex.run(node, heal_argv(_faketime_path(ex)), timeout=60))
+    for package in HEAL_ORDER:
+        for heal in package.heal_steps:
+            if start_killed or not heal.restarts:
+                step(heal.name, lambda heal=heal: heal.run(ex, node))
     return {"done": done, "problems": problems}
 
 

@@ -9,17 +9,26 @@
   It is probed once per nemesis by adding a netem qdisc on a node's loopback; where
   the kernel has none, the fault is "unavailable: kernel has no netem" and is
   reported, never silently skipped.
+
+The link fault package (`PACKAGE`, at the end): kinds ``bandwidth``, ``loss`` and
+``netem`` (``start-X`` / ``stop-X``), their schedule entries, the netem probe,
+and its part of heal-all (delete prozess's root qdiscs; the loss rules go with
+the partition chains).
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+import random
+from typing import Any, Mapping, Sequence
 
 from prozess.nemesis.executor import Executor, NemesisError, text
+from prozess.nemesis.package import FaultContext, FaultPackage, each
 from prozess.nemesis.partition import LOSS_CHAIN, drop_rules, ensure_argv, flush_argv, restore_input
+from prozess.nemesis.process import choose_targets
 
 __all__ = [
     "HANDLE",
+    "PACKAGE",
     "NETEM_UNAVAILABLE",
     "PROBE_HANDLE",
     "bandwidth_argv",
@@ -139,3 +148,97 @@ def start_loss(ex: Executor, drops: Mapping[str, Sequence[str]], probability: fl
 def stop_loss(ex: Executor, nodes: Sequence[str], *, check: bool = True) -> None:
     for node in nodes:
         ex.run(node, flush_argv([LOSS_CHAIN]), check=check)
+
+
+# ------------------------------------------------------------------ the link fault package
+PAIRS = {
+    "bandwidth": ("start-bandwidth", "stop-bandwidth"),
+    "loss": ("start-loss", "stop-loss"),
+    "netem": ("start-netem", "stop-netem"),
+}
+
+
+def start_steps(kind: str, opts: Any, nodes: Sequence[str], brokers: Sequence[str], rng: random.Random, hold: float) -> list[tuple[str, Any]]:
+    """The start step of a degraded link on drawn nodes, with the options' rate, probability or netem settings."""
+    picked = choose_targets(rng.choice(["one", "minority", "all"]), nodes, rng)
+    if kind == "bandwidth":
+        return [("start-bandwidth", {"nodes": picked, "rate": opts.bandwidth})]
+    if kind == "loss":
+        return [("start-loss", {"nodes": picked, "probability": opts.loss})]
+    return [("start-netem", {"nodes": picked, **opts.netem})]
+
+
+def start_bandwidth_action(nem: FaultContext, value: dict) -> dict:
+    nodes = nem.targets(value)
+    rate = str(value.get("rate") or nem.opts.bandwidth)
+    each(nodes, lambda n: start_bandwidth(nem.ex, n, interface_of(nem.ex, n, nem.cluster.address(n)), rate))
+    return {**value, "nodes": nodes, "rate": rate}
+
+
+def stop_qdiscs(nem: FaultContext, value: dict) -> dict:
+    """The stop of bandwidth and netem: prozess's root qdiscs off every node."""
+    nodes = nem.nodes
+    cleared = each(nodes, lambda n: stop_qdisc(nem.ex, n))
+    return {**value, "cleared": [n for n, devs in zip(nodes, cleared) if devs]}
+
+
+def start_loss_action(nem: FaultContext, value: dict) -> dict:
+    nodes = nem.targets(value)
+    p = float(value.get("probability") or nem.opts.loss)
+    addrs = nem.addresses()
+    start_loss(nem.ex, {n: [a for m, a in addrs.items() if m != n] for n in nodes}, p)
+    return {**value, "nodes": nodes, "probability": p}
+
+
+def stop_loss_action(nem: FaultContext, value: dict) -> dict:
+    stop_loss(nem.ex, nem.nodes)
+    return value
+
+
+def start_netem_action(nem: FaultContext, value: dict) -> dict:
+    if "netem" not in nem.unavailable:
+        reason = probe_netem(nem.ex, nem.nodes[0])
+        if reason:
+            nem.unavailable["netem"] = reason
+    if "netem" in nem.unavailable:
+        return {**value, "error": nem.unavailable["netem"]}
+    nodes = nem.targets(value)
+    keys = ("delay_ms", "jitter_ms", "loss", "duplicate", "reorder")
+    opts = {k: float(value[k]) for k in keys if k in value}
+    each(nodes, lambda n: start_netem(nem.ex, n, interface_of(nem.ex, n, nem.cluster.address(n)), **opts))
+    return {**value, "nodes": nodes}
+
+
+def probe(ex: Executor, nodes: Sequence[str], kinds: set[str]) -> dict[str, str]:
+    """{"netem": reason} when netem is asked for and the kernel of the first node has none."""
+    if "netem" not in kinds:
+        return {}
+    reason = probe_netem(ex, list(nodes)[0])
+    return {"netem": reason} if reason else {}
+
+
+# Its part of the one-exec node heal (see prozess.nemesis.heal): delete prozess's root qdiscs.
+HEAL_SH = r"""tc qdisc show | while read -r line; do
+  set -- $line
+  if [ "$#" -ge 6 ] && [ "$4" = dev ] && [ "$6" = root ] && { [ "$3" = "%s" ] || [ "$3" = "%s" ]; }; then
+    tc qdisc del dev "$5" root || echo "tc qdisc del dev $5 failed" >&2
+  fi
+done
+""" % (HANDLE, PROBE_HANDLE)
+
+PACKAGE = FaultPackage(
+    name="link",
+    pairs=PAIRS,
+    actions={
+        "start-bandwidth": start_bandwidth_action,
+        "stop-bandwidth": stop_qdiscs,
+        "start-loss": start_loss_action,
+        "stop-loss": stop_loss_action,
+        "start-netem": start_netem_action,
+        "stop-netem": stop_qdiscs,
+    },
+    start_steps=start_steps,
+    heal_name="qdiscs",
+    heal_sh=HEAL_SH,
+    probe=probe,
+)

@@ -11,16 +11,26 @@ declaring that one chain flushes and refills it); healing flushes the leaf
 chains and touches nothing else of the node's rules. A node that drops peer P
 gets `-s P -j DROP` (INPUT) and `-d P -j DROP` (OUTPUT), so the link is down both
 ways at that node.
+
+The partition fault package (`PACKAGE`, at the end): kind ``partition``
+(``start-partition`` / ``stop-partition``), its schedule entry (a grudge drawn
+from the options), its actions (resolve the grudge, install it on every node;
+flush it) and its part of heal-all (flush every prozess leaf chain).
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Mapping, Sequence
+import random
+from typing import Any, Iterable, Mapping, Sequence
 
+from prozess.nemesis import grudge as grudges
+from prozess.nemesis import process
 from prozess.nemesis.executor import Executor, NemesisError, text
+from prozess.nemesis.package import FaultContext, FaultPackage, each
 
 __all__ = [
     "CHAIN",
+    "PACKAGE",
     "LEAF_CHAINS",
     "LOSS_CHAIN",
     "PART_CHAIN",
@@ -141,3 +151,114 @@ def list_rules(ex: Executor, node: str, chains: Sequence[str] = LEAF_CHAINS) -> 
             continue
         out += [line for line in text(res.stdout).splitlines() if line.startswith("-A ")]
     return out
+
+
+# ------------------------------------------------------------------ the partition fault package
+def start_steps(kind: str, opts: Any, nodes: Sequence[str], brokers: Sequence[str], rng: random.Random, hold: float) -> list[tuple[str, Any]]:
+    """The start step of a partition: the grudge drawn now (live ones are resolved when it starts)."""
+    name = rng.choice(list(opts.grudges))
+    value: dict[str, Any] = {"grudge": name, "clients": opts.clients}
+    if name == "halves":
+        g = grudges.halves(nodes)
+    elif name == "random-halves":
+        g = grudges.random_halves(nodes, rng)
+    elif name == "isolate-one":
+        g = grudges.isolate_one(nodes, rng)
+    elif name == "majorities-ring":
+        g = grudges.majorities_ring(nodes, rng)
+    elif name == "bridge":
+        g = grudges.bridge(nodes)
+    elif name == "custom":
+        g = grudges.custom(opts.custom_grudge, nodes)
+    else:  # leader, controller, split-controller: resolved against the live cluster
+        g = None
+        if name == "leader":
+            value["topic"], value["partition"] = opts.topic, opts.partition
+        if name == "split-controller":
+            value["seed"] = rng.randrange(2**31)
+    if g is not None:
+        value["drops"] = grudges.to_json(g)
+    return [("start-partition", value)]
+
+
+def resolve_grudge(nem: FaultContext, value: Mapping[str, Any]) -> dict[str, frozenset[str]]:
+    """The grudge a start-partition step means on the live cluster (drops given, built from its name, or a role looked up now)."""
+    name = value.get("grudge")
+    nodes = nem.nodes
+    if value.get("drops") is not None:
+        return grudges.custom(value["drops"], nodes) if name == "custom" else {n: frozenset(ps) for n, ps in value["drops"].items()}
+    if name == "leader":
+        return grudges.isolate_one(nodes, node=nem.live("leader", value))
+    if name == "controller":
+        return grudges.isolate_one(nodes, node=nem.live("controller", value))
+    if name == "split-controller":
+        ctrl = nem.live("controller", value)
+        g, _ = grudges.split_controller(nodes, list(nem.cluster.brokers), ctrl, random.Random(value.get("seed", 0)))
+        return g
+    if name in grudges.ZOOKEEPER_GRUDGES:
+        return _zookeeper_grudge(nem, name, nodes)
+    if name == "custom":
+        return grudges.custom(nem.opts.custom_grudge, nodes)
+    builders = {
+        "halves": lambda: grudges.halves(nodes),
+        "random-halves": lambda: grudges.random_halves(nodes, random.Random(value.get("seed", 0))),
+        "isolate-one": lambda: grudges.isolate_one(nodes, random.Random(value.get("seed", 0)), node=value.get("node")),
+        "majorities-ring": lambda: grudges.majorities_ring(nodes, random.Random(value.get("seed", 0))),
+        "bridge": lambda: grudges.bridge(nodes),
+    }
+    if name not in builders:
+        raise NemesisError(f"unknown grudge {name!r}; use one of {', '.join(grudges.GRUDGES)}")
+    return builders[name]()
+
+
+def _zookeeper_grudge(nem: FaultContext, name: str, nodes: list[str]) -> dict[str, frozenset[str]]:
+    """The role-aware grudges of a ZooKeeper-mode cluster (brokers, ensemble, controller broker)."""
+    zks = list(getattr(nem.cluster, "zookeepers", []) or [])
+    if not zks:
+        raise NemesisError(f"grudge {name!r} needs a ZooKeeper-mode cluster (--metadata zookeeper)")
+    if name == "zookeeper-leader":
+        return grudges.isolate_one(nodes, node=process.live_target(nem.cluster, "zookeeper-leader", None, 0))
+    if name == "controller-zookeeper":
+        ctrl = process.live_target(nem.cluster, "controller", None, 0)
+        return grudges.isolate_from(ctrl, zks, nodes)
+    brokers = [n for n in nodes if n not in zks]
+    return grudges.complete([brokers, zks])
+
+
+def start_partition(nem: FaultContext, value: dict) -> dict:
+    g = resolve_grudge(nem, value)
+    nodes = nem.nodes
+    drops = grudge_addresses(g, nem.addresses())
+    comps = grudges.components(g, nodes)
+    out = {**value, "drops": grudges.to_json(g), "components": comps}
+    if value.get("clients", nem.opts.clients) == "majority":
+        with_clients = max(comps, key=lambda c: (len(c), [-nodes.index(x) for x in c]))
+        control = control_address(nem.ex, nodes[0])
+        for n in nodes:
+            if n not in with_clients:
+                drops[n] = sorted(set(drops.get(n, [])) | {control})
+        out["clients-with"] = with_clients
+    each(nodes, lambda n: apply_partition(nem.ex, drops, [n]))
+    return out
+
+
+def stop_partition(nem: FaultContext, value: dict) -> dict:
+    nodes = nem.nodes
+    each(nodes, lambda n: heal_partition(nem.ex, [n]))
+    return {**value, "healed": nodes}
+
+
+# Its part of the one-exec node heal (see prozess.nemesis.heal): flush every prozess leaf chain.
+HEAL_SH = r"""for c in PROZESS-PART PROZESS-LOSS; do
+  if iptables -w -n -L "$c" >/dev/null 2>&1; then iptables -w -F "$c" || { echo "flush $c failed" >&2; rc=1; }; fi
+done
+"""
+
+PACKAGE = FaultPackage(
+    name="partition",
+    pairs={"partition": ("start-partition", "stop-partition")},
+    actions={"start-partition": start_partition, "stop-partition": stop_partition},
+    start_steps=start_steps,
+    heal_name="iptables",
+    heal_sh=HEAL_SH,
+)

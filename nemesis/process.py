@@ -5,6 +5,12 @@ Targets (as the spec spells them): ``one``, ``minority``, ``majority``, ``all``
 nodes), and ``leader`` (of a topic partition), ``controller`` (the active KRaft
 controller, or in ZooKeeper mode the controller broker) or ``zookeeper-leader`` (the
 ensemble's leader), which are looked up in the live cluster when the fault starts.
+
+The process fault package (`PACKAGE`, at the end): kinds ``kill`` (``kill`` /
+``start``) and ``pause`` (``pause`` / ``resume``), plus ``restart`` (a rolling
+graceful restart that opens no window); their schedule entries (targets drawn
+from the options); and their part of heal-all (SIGCONT, then start every broker
+that does not run).
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ import time
 from typing import Any, Callable, Sequence
 
 from prozess.nemesis.executor import Executor, NemesisError
+from prozess.nemesis.package import FaultContext, FaultPackage, HealStep, each
 
 __all__ = [
     "LIVE_TARGETS",
+    "PACKAGE",
     "TARGETS",
     "choose_targets",
     "kill",
@@ -116,3 +124,77 @@ def live_target(cluster: Any, kind: str, topic: str | None, partition: int) -> s
             raise NemesisError(f"no leader is known now for {topic}-{partition}")
         return node
     raise NemesisError(f"not a live target: {kind!r}")
+
+
+# ------------------------------------------------------------------ the process fault package
+PAIRS = {"kill": ("kill", "start"), "pause": ("pause", "resume")}
+
+
+def start_steps(kind: str, opts: Any, nodes: Sequence[str], brokers: Sequence[str], rng: random.Random, hold: float) -> list[tuple[str, Any]]:
+    """The start step of a kill or pause: its targets drawn now (live ones are looked up when it starts)."""
+    kind_targets = opts.targets if kind == "kill" else opts.pause_targets
+    t = rng.choice(list(kind_targets))
+    value: dict[str, Any] = {"targets": t}
+    if t in LIVE_TARGETS:
+        if t == "leader":
+            value["topic"], value["partition"] = opts.topic, opts.partition
+    else:
+        value["nodes"] = choose_targets(t, nodes, rng)
+    return [(PAIRS[kind][0], value)]
+
+
+def kill_action(nem: FaultContext, value: dict) -> dict:
+    nodes = nem.targets(value)
+    each(nodes, lambda n: kill(nem.ex, n, value.get("signal", "KILL")))
+    nem.killed |= set(nodes)
+    return {**value, "nodes": nodes}
+
+
+def start_action(nem: FaultContext, value: dict) -> dict:
+    all_nodes = nem.nodes
+    started = [n for n, did in zip(all_nodes, each(all_nodes, lambda n: start(nem.ex, n))) if did]
+    nem.killed.clear()
+    return {**value, "started": started}
+
+
+def restart_action(nem: FaultContext, value: dict) -> dict:
+    nodes = nem.targets(value)
+    for n in nodes:  # one at a time: a rolling restart
+        restart(nem.ex, n)
+    return {**value, "nodes": nodes}
+
+
+def pause_action(nem: FaultContext, value: dict) -> dict:
+    nodes = nem.targets(value)
+    each(nodes, lambda n: pause(nem.ex, n))
+    nem.paused |= set(nodes)
+    return {**value, "nodes": nodes}
+
+
+def resume_action(nem: FaultContext, value: dict) -> dict:
+    # SIGCONT to every node: harmless to a running process, so the stop is idempotent.
+    each(nem.nodes, lambda n: resume(nem.ex, n))
+    resumed = sorted(nem.paused)
+    nem.paused.clear()
+    return {**value, "resumed": resumed}
+
+
+def _heal_sigcont(ex: Executor, node: str) -> None:
+    c = ex.cluster
+    ex.act(node, "resume_kafka", lambda: c.resume_kafka(node))
+
+
+def _heal_start(ex: Executor, node: str) -> None:
+    c = ex.cluster
+    ex.act(node, "start_kafka", lambda: c.start_kafka(node))
+
+
+PACKAGE = FaultPackage(
+    name="process",
+    pairs=PAIRS,
+    actions={"kill": kill_action, "start": start_action, "restart": restart_action, "pause": pause_action, "resume": resume_action},
+    start_steps=start_steps,
+    also_faulting=frozenset({"restart"}),
+    # Both are idempotent on the node (SIGCONT to no process, start of a running broker: no-ops).
+    heal_steps=(HealStep("sigcont", _heal_sigcont), HealStep("start-kafka", _heal_start, restarts=True)),
+)

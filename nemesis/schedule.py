@@ -21,9 +21,9 @@ import random
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from prozess.nemesis import disk
+from prozess.nemesis import disk, packages
 from prozess.nemesis import grudge as grudges
-from prozess.nemesis.process import LIVE_TARGETS, TARGETS, choose_targets
+from prozess.nemesis.process import TARGETS
 
 __all__ = [
     "FAULTS",
@@ -37,41 +37,16 @@ __all__ = [
     "validate_schedule",
 ]
 
-#: fault kind -> (start f, stop f)
-START_STOP: dict[str, tuple[str, str]] = {
-    "partition": ("start-partition", "stop-partition"),
-    "kill": ("kill", "start"),
-    "pause": ("pause", "resume"),
-    "clock": ("bump-clock", "reset-clock"),  # or strobe-clock, then reset-clock
-    "bandwidth": ("start-bandwidth", "stop-bandwidth"),
-    "loss": ("start-loss", "stop-loss"),
-    "netem": ("start-netem", "stop-netem"),
-}
-FAULTS = tuple(START_STOP)  # what "all" means; disk faults need a cluster made for them, so they are named one by one
-START_STOP.update(disk.START_STOP)
-#: every f a schedule may hold
-FS = frozenset(f for pair in START_STOP.values() for f in pair) | {"strobe-clock", "check-offsets", "restart"}
+# The kinds, their (start f, stop f) pairs and every f come from the fault packages.
+START_STOP = packages.START_STOP
+FAULTS = packages.FAULTS  # what "all" means; disk faults need a cluster made for them, so they are named one by one
+FS = packages.FS
+fault_edge = packages.fault_edge
 
 DEFAULT_GRUDGES = ("halves", "random-halves", "isolate-one", "majorities-ring", "bridge", "leader", "controller", "split-controller")
 
 
 _ALIASES = {"interval_s": "interval", "quiet_s": "quiet", "duty_cycle": "duty", "clock_max_s": "clock_max"}
-
-
-def fault_edge(f: str) -> tuple[str, str] | None:
-    """(fault kind, "start" | "stop") for a nemesis f, e.g. "kill" -> ("kill", "start"); None for others.
-
-    For progress displays and report timelines: a kind's window opens at its start
-    f and closes at its stop f; "heal-all" closes every window.
-    """
-    if f == "strobe-clock":
-        return ("clock", "start")
-    for kind, (start, stop) in START_STOP.items():
-        if f == start:
-            return (kind, "start")
-        if f == stop:
-            return (kind, "stop")
-    return None
 
 
 class ScheduleError(ValueError):
@@ -185,64 +160,14 @@ def parse_faults(faults: str | Iterable[str] | None) -> list[list[str]]:
 
 
 def _start_value(kind: str, opts: Options, nodes: Sequence[str], brokers: Sequence[str], rng: random.Random, hold: float) -> list[tuple[str, Any]]:
-    """The start step(s) of one fault kind, with every random choice made now."""
-    if kind in disk.START_STOP:
-        return disk.start_steps(kind, opts.disk, nodes, brokers, rng, topic=opts.topic, partition=opts.partition)
-    if kind == "partition":
-        name = rng.choice(list(opts.grudges))
-        value: dict[str, Any] = {"grudge": name, "clients": opts.clients}
-        if name == "halves":
-            g = grudges.halves(nodes)
-        elif name == "random-halves":
-            g = grudges.random_halves(nodes, rng)
-        elif name == "isolate-one":
-            g = grudges.isolate_one(nodes, rng)
-        elif name == "majorities-ring":
-            g = grudges.majorities_ring(nodes, rng)
-        elif name == "bridge":
-            g = grudges.bridge(nodes)
-        elif name == "custom":
-            g = grudges.custom(opts.custom_grudge, nodes)
-        else:  # leader, controller, split-controller: resolved against the live cluster
-            g = None
-            if name == "leader":
-                value["topic"], value["partition"] = opts.topic, opts.partition
-            if name == "split-controller":
-                value["seed"] = rng.randrange(2**31)
-        if g is not None:
-            value["drops"] = grudges.to_json(g)
-        return [("start-partition", value)]
-    if kind in ("kill", "pause"):
-        kind_targets = opts.targets if kind == "kill" else opts.pause_targets
-        t = rng.choice(list(kind_targets))
-        value = {"targets": t}
-        if t in LIVE_TARGETS:
-            if t == "leader":
-                value["topic"], value["partition"] = opts.topic, opts.partition
-        else:
-            value["nodes"] = choose_targets(t, nodes, rng)
-        return [(START_STOP[kind][0], value)]
-    if kind == "clock":
-        targets = choose_targets(rng.choice(["one", "minority", "majority", "all"]), nodes, rng)
-        if opts.strobe and rng.random() < 0.3:
-            delta = rng.randint(1, int(opts.clock_max)) * rng.choice([-1, 1])
-            count = max(1, int(hold * 0.8 / (2 * opts.strobe_period)))
-            return [("strobe-clock", {"nodes": targets, "delta": delta, "period": opts.strobe_period, "count": count})]
-        offsets = {n: rng.randint(1, int(opts.clock_max)) * rng.choice([-1, 1]) for n in targets}
-        return [("bump-clock", {"offsets": offsets}), ("check-offsets", {})]
-    if kind == "bandwidth":
-        return [("start-bandwidth", {"nodes": choose_targets(rng.choice(["one", "minority", "all"]), nodes, rng), "rate": opts.bandwidth})]
-    if kind == "loss":
-        return [("start-loss", {"nodes": choose_targets(rng.choice(["one", "minority", "all"]), nodes, rng), "probability": opts.loss})]
-    if kind == "netem":
-        return [("start-netem", {"nodes": choose_targets(rng.choice(["one", "minority", "all"]), nodes, rng), **opts.netem})]
-    raise ScheduleError(f"unknown fault {kind!r}")
+    """The start step(s) of one fault kind, with every random choice made now (by its package)."""
+    if kind not in START_STOP:
+        raise ScheduleError(f"unknown fault {kind!r}")
+    return packages.package_of(kind).start_steps(kind, opts, nodes, brokers, rng, hold)
 
 
 def _stop_steps(kind: str) -> list[tuple[str, Any]]:
-    if kind == "clock":
-        return [("reset-clock", {}), ("check-offsets", {})]
-    return [(START_STOP[kind][1], {})]
+    return packages.package_of(kind).stops(kind)
 
 
 def make_schedule(
