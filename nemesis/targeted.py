@@ -25,9 +25,11 @@ detection-power matrix (benchmarks/detection.py) needs them hit every time.
 - ``none``: no faults (for cells whose trigger is the workload itself, e.g.
   aborted transactions).
 
-Every action is recorded as nemesis ops with the f names of prozess.nemesis
-(``start-partition``/``stop-partition``, ``kill``/``start``), so reports shade
-the fault windows; each value carries ``"targeted": strategy``. Every command
+Every action is recorded as nemesis ops with the f names of the partition and
+process fault packages (``start-partition``/``stop-partition``, ``kill``/``start``),
+and their window pairing is written into the test (``fault_edges``, saved in
+test.json) so reports shade the fault windows; each value carries
+``"targeted": strategy``. Every command
 goes through `Executor` into nemesis.jsonl; rules live in prozess's own
 iptables chain, so `prozess heal` and `heal_all` clear them.
 """
@@ -39,13 +41,15 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from prozess.nemesis import partition
+from prozess.nemesis import packages, partition
 from prozess.nemesis.executor import Executor, NemesisError
 from prozess.nemesis.heal import heal_all as _heal_all
 
 __all__ = ["STRATEGIES", "Targeted", "TargetedOptions"]
 
 STRATEGIES = ("isolate-leader", "kill-leader", "shrink-isr-kill", "cut-responses", "none")
+#: the fs a targeted schedule holds, all of them window edges of the partition and kill kinds
+FS = ("start-partition", "stop-partition", "kill", "start")
 BROKER_PORT = "9092"
 
 
@@ -115,6 +119,7 @@ class Targeted:
         o = self.opts
         if isinstance(test, dict):
             test["targeted"] = {"strategy": self.strategy, **asdict(o), "topic": self.topic}
+            test["fault_edges"] = {f: packages.edges()[f] for f in FS}
         if self.strategy == "none":
             return []
         end = float(test.get("time_limit") or 60) - o.quiet
