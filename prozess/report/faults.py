@@ -3,13 +3,17 @@
 The nemesis records its actions as ops of process "nemesis" (Jepsen style: an op
 opens an action and the next op with the same `f` completes it). A fault window
 runs from the start of the action that begins a fault to the completion of the
-action that ends it. Which f begins and ends which kind of fault comes from
-prozess.nemesis (`fault_edge`: start-partition/stop-partition, kill/start,
-pause/resume, bump-clock or strobe-clock/reset-clock, ...), and for histories
-from elsewhere:
+action that ends it. Which f begins and ends which kind of fault is data the run
+carries: results.json's `faults.edges` (or test.json's `fault_edges`), f ->
+[kind, "start" | "stop"], written by the nemesis's fault packages. This module never
+imports the nemesis. For runs saved before the pairing was written, and for
+histories from elsewhere, the pairing comes from tables kept here as data:
 
-- `start-X` ... `stop-X` (and bare `start` ... `stop`, shown as "fault"),
-- `pause` ... `resume`, `partition` ... `heal`, `kill` ... `start`/`restart`.
+- `SAVED_EDGES`: the pairing of prozess's own fault kinds at the time runs did not
+  save it (start-partition/stop-partition, kill/start, pause/resume, bump-clock or
+  strobe-clock/reset-clock, the links and the disk faults);
+- then by name: `start-X` ... `stop-X` (and bare `start` ... `stop`, shown as
+  "fault"), `pause` ... `resume`, `partition` ... `heal`, `kill` ... `start`/`restart`.
 
 `heal-all` ends every open window. Any other nemesis action becomes a window of
 its own duration. A fault never ended is open until the end of the history, and is
@@ -17,9 +21,7 @@ flagged `healed: False` so the report can say so.
 
 Only what happened is drawn: an action whose completion carries an error (in its
 value or on the op), or that never completed, opens no window (and a failed stop
-closes none); `failed_actions` lists those actions with their reason. A run's
-results.json saves the f -> (kind, start|stop) pairing (`faults.edges`), which is
-used when given, so the report need not import the nemesis to find windows.
+closes none); `failed_actions` lists those actions with their reason.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import Any, Iterable
 
 from prozess.history import COMPLETIONS, NEMESIS, Op
 
-__all__ = ["FailedAction", "FaultWindow", "failed_actions", "fault_windows", "windows_at"]
+__all__ = ["SAVED_EDGES", "FailedAction", "FaultWindow", "failed_actions", "fault_windows", "windows_at"]
 
 # closing f -> the f that opened the fault it closes
 _CLOSERS = {"stop": "fault", "resume": "pause", "heal": "partition", "restart": "kill"}
@@ -60,16 +62,20 @@ class FaultWindow:
 _NOT_FAULTS = frozenset({"check-offsets"})  # nemesis actions that observe, not break
 
 
-def _nemesis_edge(f: str) -> tuple[str, str] | None:
-    """The nemesis package's own (kind, "start"|"stop") for f, when it is installed."""
-    try:
-        from prozess.nemesis.schedule import fault_edge
-    except ImportError:
-        return None
-    try:
-        return fault_edge(f)
-    except Exception:  # a newer nemesis with other rules must not break reports
-        return None
+#: f -> [kind, "start" | "stop"] of prozess's fault kinds as runs recorded them before
+#: results.json carried `faults.edges`; a run that carries its own pairing uses that.
+SAVED_EDGES: dict[str, list[str]] = {
+    "start-partition": ["partition", "start"], "stop-partition": ["partition", "stop"],
+    "kill": ["kill", "start"], "start": ["kill", "stop"],
+    "pause": ["pause", "start"], "resume": ["pause", "stop"],
+    "bump-clock": ["clock", "start"], "strobe-clock": ["clock", "start"], "reset-clock": ["clock", "stop"],
+    "start-bandwidth": ["bandwidth", "start"], "stop-bandwidth": ["bandwidth", "stop"],
+    "start-loss": ["loss", "start"], "stop-loss": ["loss", "stop"],
+    "start-netem": ["netem", "start"], "stop-netem": ["netem", "stop"],
+    "start-power-cut": ["power-cut", "start"], "stop-power-cut": ["power-cut", "stop"],
+    "start-corrupt-segment": ["corrupt-segment", "start"], "stop-corrupt-segment": ["corrupt-segment", "stop"],
+    "start-disk-full": ["disk-full", "start"], "stop-disk-full": ["disk-full", "stop"],
+}
 
 
 @dataclass(frozen=True)
@@ -114,10 +120,9 @@ def _kind(f: str, edges: dict[str, Any] | None = None) -> tuple[str, str]:
     if edges and f in edges:
         kind, side = edges[f][0], edges[f][1]
         return ("open" if side == "start" else "close"), kind
-    if f not in ("start", "stop"):
-        edge = _nemesis_edge(f)
-        if edge is not None:
-            return ("open" if edge[1] == "start" else "close"), edge[0]
+    if f not in ("start", "stop") and f in SAVED_EDGES:
+        kind, side = SAVED_EDGES[f]
+        return ("open" if side == "start" else "close"), kind
     if f.startswith("start-"):
         return "open", f[len("start-") :]
     if f.startswith("stop-"):
@@ -167,7 +172,8 @@ def failed_actions(ops: Iterable[Op], edges: dict[str, Any] | None = None) -> li
 def fault_windows(ops: Iterable[Op], end_time: int | None = None, edges: dict[str, Any] | None = None) -> list[FaultWindow]:
     """Every fault window of a history, ordered by start time; failed actions open (and close) nothing.
 
-    `edges`: f -> [kind, "start" | "stop"] as saved in results.json (`faults.edges`).
+    `edges`: f -> [kind, "start" | "stop"] as saved with the run (results.json
+    `faults.edges`, or test.json `fault_edges`); without it, `SAVED_EDGES` and the f's name.
     """
     ops = list(op for op in ops if op.process == NEMESIS) if not isinstance(ops, list) else ops
     last = end_time

@@ -1,7 +1,5 @@
 """Fault windows from nemesis ops."""
 
-import pytest
-
 from prozess.history import Op
 from prozess.report.faults import fault_windows, windows_at
 
@@ -51,8 +49,27 @@ def test_heal_all_closes_every_window_and_checks_are_not_faults():
     assert [(w.kind, w.start, w.end, w.healed) for w in ws] == [("partition", 10, 45, True), ("pause", 20, 45, True)]
 
 
-def test_the_nemesis_packages_clock_faults():
-    pytest.importorskip("prozess.nemesis.schedule")
+def test_a_run_without_a_saved_pairing_pairs_prozess_faults_from_the_table():
+    """Runs saved before results.json carried `faults.edges`: bump-clock and reset-clock are one clock window, not two blips."""
     ops = [nem(0, 10, "strobe-clock"), nem(1, 11, "strobe-clock"), nem(2, 20, "reset-clock"), nem(3, 21, "reset-clock")]
     (w,) = fault_windows(ops)
     assert (w.kind, w.start, w.end) == ("clock", 10, 21)
+    ops = [nem(0, 10, "bump-clock"), nem(1, 11, "bump-clock"), nem(2, 20, "reset-clock"), nem(3, 21, "reset-clock"),
+           nem(4, 30, "start-power-cut"), nem(5, 31, "start-power-cut"), nem(6, 40, "stop-power-cut"), nem(7, 41, "stop-power-cut")]
+    assert [(w.kind, w.start, w.end, w.healed) for w in fault_windows(ops)] == [("clock", 10, 21, True), ("power-cut", 30, 41, True)]
+
+
+def test_the_pairing_saved_with_the_run_wins():
+    edges = {"bump-clock": ["skew", "start"], "reset-clock": ["skew", "stop"]}
+    ops = [nem(0, 10, "bump-clock"), nem(1, 11, "bump-clock"), nem(2, 20, "reset-clock"), nem(3, 21, "reset-clock")]
+    (w,) = fault_windows(ops, edges=edges)
+    assert (w.kind, w.start, w.end) == ("skew", 10, 21)
+
+
+def test_the_report_finds_windows_without_importing_the_nemesis():
+    import subprocess
+    import sys
+
+    code = "import sys, prozess.report.faults, prozess.report.render; print(sorted(m for m in sys.modules if m.startswith('prozess.nemesis')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True).stdout.strip()
+    assert out == "[]"
