@@ -65,3 +65,74 @@ def test_heal_runs_the_same_commands():
     assert heal_argv(None) == BASELINE["heal_argv"]["none"]
     assert heal_argv("/opt/faketime/offset") == BASELINE["heal_argv"]["path"]
     assert disk.heal_argv("/opt/prozess/bin/prozess-disk") == BASELINE["disk_heal_argv"]
+
+
+# ------------------------------------------------------------------ the packages themselves
+def test_every_package_acts_on_the_fs_it_pairs_and_no_two_share_one():
+    from prozess.nemesis import packages
+
+    seen: set[str] = set()
+    for p in packages.PACKAGES:
+        paired = {f for pair in p.pairs.values() for f in pair} | set(p.also_start)
+        assert paired <= p.fs, p.name
+        assert not (p.fs & seen), p.name
+        seen |= p.fs
+    assert seen == packages.FS
+    assert [p.name for p in packages.HEAL_ORDER] == ["clock", "partition", "link", "disk", "process"]
+    assert sorted(p.name for p in packages.HEAL_ORDER) == sorted(p.name for p in packages.PACKAGES)
+
+
+def test_the_reports_table_for_old_runs_is_the_pairing_those_runs_had():
+    from prozess.nemesis import packages
+    from prozess.report.faults import SAVED_EDGES
+
+    assert SAVED_EDGES == BASELINE["edges"]
+    assert all(packages.edges()[f] == edge for f, edge in SAVED_EDGES.items())
+
+
+def test_the_schedule_writes_the_window_pairing_of_the_selected_kinds_into_the_test():
+    test = {"faults": ["partition+kill"], "time_limit": 60, "cluster": {"nodes": 3}}
+    Combined(test["faults"]).schedule(test, random.Random(0))
+    assert test["fault_edges"] == {"start-partition": ["partition", "start"], "stop-partition": ["partition", "stop"],
+                                   "kill": ["kill", "start"], "start": ["kill", "stop"], "pause": ["pause", "start"], "resume": ["pause", "stop"]}
+    assert json.loads(json.dumps(test))["fault_edges"] == test["fault_edges"]  # as test.json keeps it
+    targeted = {"time_limit": 60}
+    Targeted("kill-leader", {"topic": "t"}).schedule(targeted, random.Random(0))
+    assert targeted["fault_edges"] == {"start-partition": ["partition", "start"], "stop-partition": ["partition", "stop"],
+                                       "kill": ["kill", "start"], "start": ["kill", "stop"]}
+
+
+def test_combined_composes_only_the_selected_packages():
+    """A step of a kind the faults do not name is refused with the reason, before anything touches a node."""
+    from prozess.nemesis.combined import compose
+    from prozess.nemesis.executor import Executor
+    from prozess.nemesis.packages import select
+
+    assert set(compose(select({"partition", "clock"}))) == {"start-partition", "stop-partition", "bump-clock", "strobe-clock", "reset-clock", "check-offsets"}
+
+    class Untouchable:
+        nodes = ("n1", "n2", "n3")
+
+        def exec(self, *a, **k):
+            raise AssertionError("no command may run")
+
+    nem = Combined(["partition"])
+    nem.cluster, nem.ex = Untouchable(), Executor(Untouchable())
+    typ, value = nem.invoke("kill", {"nodes": ["n1"]})
+    assert typ == "info" and "kill" in value["error"] and "do not name" in value["error"]
+    typ, value = nem.invoke("explode", {})
+    assert value["error"] == "unknown nemesis f 'explode'"
+
+
+def test_nothing_under_nemesis_imports_pytest():
+    import ast
+
+    import prozess.nemesis
+
+    root = Path(prozess.nemesis.__file__).parent
+    offenders = []
+    for path in sorted(root.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "pytest"]
+    assert offenders == []
