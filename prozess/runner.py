@@ -414,7 +414,7 @@ class Runner:
         except Exception as e:
             done = self._nemesis_record(f, value, error=f"{type(e).__name__}: {e}")
         failed = done is None or bool(done.error) or (isinstance(done.value, dict) and bool(done.value.get("error")))
-        _track_fault(self.stats, f, value, failed=failed)
+        _track_fault(self.stats, f, value, failed=failed, edges=self.test.get("fault_edges"))
 
     def _nemesis_record(self, f: str, value: Any, *, error: Any = None) -> Op | None:
         """Records a nemesis op and keeps it for the fault accounting (no re-read of the history)."""
@@ -424,21 +424,20 @@ class Runner:
         return op
 
 
-def _track_fault(stats: Any, f: str, value: Any, *, failed: bool = False) -> None:
-    """Keeps the progress display's list of active faults, by the nemesis's own start/stop pairs.
+def _track_fault(stats: Any, f: str, value: Any, *, failed: bool = False, edges: Any = None) -> None:
+    """Keeps the progress display's list of active faults, by the start/stop pairs the nemesis wrote into the test.
 
-    A start that failed opens nothing; it is counted as a failed fault instead.
+    `edges`: f -> [kind, "start" | "stop"] (test["fault_edges"]). A start that
+    failed opens nothing; it is counted as a failed fault instead.
     """
-    from prozess.nemesis import fault_edge
-
-    if failed and fault_edge(f) is not None and fault_edge(f)[1] == "start":
-        stats.fault_failed(fault_edge(f)[0])
+    edge = tuple(edges[f]) if isinstance(edges, dict) and edges.get(f) else None
+    if failed and edge is not None and edge[1] == "start":
+        stats.fault_failed(edge[0])
         return
     if f.startswith("heal"):
         for name in list(stats.faults):
             stats.fault_ended(name)
         return
-    edge = fault_edge(f)
     if edge is None:
         return
     kind, side = edge
