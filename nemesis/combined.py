@@ -31,7 +31,7 @@ from prozess.nemesis import packages, process
 from prozess.nemesis import targets as live_targets
 from prozess.nemesis.executor import Executor, NemesisError
 from prozess.nemesis.heal import heal_all as _heal_all
-from prozess.nemesis.package import Action, FaultPackage, each
+from prozess.nemesis.package import Action, FaultPackage
 from prozess.nemesis.schedule import Options, delays, make_schedule, parse_faults, validate_schedule
 
 __all__ = ["Combined", "TimedSchedule", "build_nemesis", "compose", "fault_kinds", "unavailable_faults"]
