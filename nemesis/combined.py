@@ -68,7 +68,7 @@ def compose(selected: Iterable[FaultPackage]) -> dict[str, Action]:
 
 
 class Combined:
-    """Every fault kind for one cluster; `faults`/`options` default to the test's "faults"/"nemesis"."""
+    """The fault packages `faults` selects, composed for one cluster; `faults`/`options` default to the test's "faults"/"nemesis"."""
 
     def __init__(self, faults: str | Iterable[str] | None = None, options: Options | Mapping[str, Any] | None = None, *, log: Callable[[dict], None] | str | os.PathLike | None = None):
         self.faults = faults
