@@ -10,6 +10,7 @@ schedule is replayed step for step.
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -65,4 +66,9 @@ def test_safe_campaign_under_partition_kill_pause_clock_is_valid_and_records_eve
     errors = [op for op in nemesis_ops if isinstance(op.value, dict) and op.value.get("error") or op.error]
     assert not errors, errors
     assert (outcome.run_dir / "nemesis.jsonl").stat().st_size > 0
+    # the window pairing is saved with the run: readers need not import the nemesis
+    saved = json.loads((outcome.run_dir / "test.json").read_text())["fault_edges"]
+    assert saved["kill"] == ["kill", "start"] and saved["start"] == ["kill", "stop"] and saved["strobe-clock"] == ["clock", "start"]
+    assert {k for k, _ in saved.values()} == set(KINDS)
+    assert outcome.results["faults"]["edges"]["resume"] == ["pause", "stop"]
     assert outcome.valid is True, summary(outcome.results)
