@@ -34,7 +34,7 @@ Ops (JSON values; see `prozess.checkers.eos` for how they are checked):
     group-offsets invoke null -> ok {"offsets": {"p": committed offset}}
     crash         -> info (the client is abandoned; a transformer leaves the group)
 
-Output record values are `"src_p src_off out_v T"` (`prozess.checkers.eos.encode_output`),
+Output record values are `"src_p src_off out_v T"` (`prozess.eos_model.encode_output`),
 so every record a reader sees names its input and its transaction.
 
 Transaction ids: `txn_id_mode="thread"` reuses one transactional.id per
@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prozess.workloads.options import WorkloadOptions
-from prozess.checkers.eos import decode_output, encode_output, transform_value
+from prozess.eos_model import decode_output, encode_output, transform_value
 from prozess.generator import PENDING, Context
 from prozess.workloads.clients.base import CONFLUENT_OUTCOMES, FAIL, INFO, ClientOpError, ClientOptions, KeyMap, classify
 
