@@ -183,18 +183,16 @@ def compact_graph(ctx: Vertices, members: list[int], kinds: tuple[str, ...]) -> 
                         pw = pos.get(w)
                         if pw is not None:
                             adj[pw].append(pr)
+    pairs = []
     if "ww" in kinds:
-        for w1, w2, *_ in ww_pairs(ctx, set(members)):
-            p1 = pos.get(w1)
-            if p1 is not None:
-                p2 = pos.get(w2)
-                if p2 is not None:
-                    adj[p1].append(p2)
+        pairs.append(ww_pairs(ctx, set(members)))
     if "rw" in kinds:
-        for r, w, *_ in a.scan.rw:
-            p1 = pos.get(r)
+        pairs.append(a.scan.rw)
+    for edges in pairs:
+        for x, y, *_ in edges:
+            p1 = pos.get(x)
             if p1 is not None:
-                p2 = pos.get(w)
+                p2 = pos.get(y)
                 if p2 is not None:
                     adj[p1].append(p2)
     if "realtime" in kinds:

@@ -21,7 +21,7 @@ from typing import Any
 from prozess.cluster.kafka import CONFIG_DIR, FAKETIME_PATH, NodeLayout, node_files
 from prozess.cluster.spec import ClusterSpec
 from prozess.cluster.system import Nodes
-from prozess.cluster.system_parts import ProcessError, SpecRoles, partition_metadata, script_pid, script_signal, script_start
+from prozess.cluster.system_parts import ProcessError, SpecSystem, partition_metadata, script_pid, script_signal, script_start
 
 __all__ = ["KafkaSystem", "ProcessError", "zookeeper_mode_of"]
 
@@ -37,13 +37,12 @@ def zookeeper_mode_of(text: str) -> str | None:
     return None
 
 
-class KafkaSystem(SpecRoles):
+class KafkaSystem(SpecSystem):
     """Apache Kafka `spec.kafka_version` in `spec.metadata` mode on the spec's nodes."""
 
     name = "kafka"
 
-    def __init__(self, spec: ClusterSpec):
-        self.spec = spec
+    spec: ClusterSpec
 
     # --- identity and roles ----------------------------------------------------------
     @property

@@ -12,17 +12,18 @@ from typing import Any
 
 from prozess.cluster.system import Nodes
 
-__all__ = ["ProcessError", "SpecRoles", "partition_metadata", "script_pid", "script_signal", "script_start"]
+__all__ = ["ProcessError", "SpecSystem", "partition_metadata", "script_pid", "script_signal", "script_start"]
 
 
 class ProcessError(RuntimeError):
     """A process of the system could not be started or signalled; the message says why."""
 
 
-class SpecRoles:
-    """Roles straight from the cluster spec (`self.spec`)."""
+class SpecSystem:
+    """A system built from a cluster spec (`self.spec`), whose roles come straight from it."""
 
-    spec: Any
+    def __init__(self, spec: Any):
+        self.spec = spec
 
     def roles(self, node: str) -> list[str]:
         return self.spec.roles(node)

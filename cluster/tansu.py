@@ -30,7 +30,7 @@ from prozess.cluster.kafka import CLIENT_PORT, CONFIG_DIR, FAKETIME_PATH, NodeLa
 from prozess.cluster.paths import NODE_DIR, cache_dir
 from prozess.cluster.spec import TANSU_VERSION, ClusterSpec
 from prozess.cluster.system import Nodes
-from prozess.cluster.system_parts import SpecRoles, partition_metadata, script_pid, script_signal, script_start
+from prozess.cluster.system_parts import SpecSystem, partition_metadata, script_pid, script_signal, script_start
 from prozess.setup import SetupError
 
 __all__ = ["TANSU_VERSION", "PG_PORT", "TansuError", "TansuSystem", "tansu_binary", "tansu_ready", "ensure_tansu", "tansu_env"]
@@ -94,13 +94,12 @@ def tansu_env(spec: ClusterSpec, node: str, addresses: dict[str, str], binary: s
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 
-class TansuSystem(SpecRoles):
+class TansuSystem(SpecSystem):
     """Tansu `spec.tansu_version`: brokers n1..nN on PostgreSQL on the storage node."""
 
     name = "tansu"
 
-    def __init__(self, spec: ClusterSpec):
-        self.spec = spec
+    spec: ClusterSpec
 
     @property
     def version(self) -> str:

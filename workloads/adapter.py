@@ -1,19 +1,22 @@
-"""The runner-facing pieces every confluent-kafka workload repeats: client check, per-run prefix, op dispatch.
+"""The pieces every confluent-kafka workload repeats: client check, per-run prefix, op dispatch, client base, produce op.
 
 A workload binds options, generators and clients for the runner (`generator`,
 `final_generator`, `keys_of`, `open_client`, `invoke`). The eos, group, mirror and
 compaction workloads run only on the confluent client, name their topics from a
-per-run prefix, and turn one op into a client call whose `ClientOpError` becomes the
-op's completion; those shared steps live here once.
+per-run prefix, turn one op into a client call whose `ClientOpError` becomes the
+op's completion, give each process a client holding the workload and its options,
+and (but compaction) produce batches of unique increasing values; those shared
+steps live here once.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any, Callable
 
 from prozess.workloads.clients.base import ClientOpError, ClientOptions
 
-__all__ = ["invoke_op", "require_confluent", "run_prefix"]
+__all__ = ["WorkloadClient", "invoke_op", "produce_op", "require_confluent", "run_prefix"]
 
 
 def require_confluent(workload: str, client_name: str, why: str = "") -> None:
@@ -49,3 +52,23 @@ def invoke_op(workload: str, handlers: dict[str, Callable[[Any, Any], Any]], cli
     except ClientOpError as e:
         return e.outcome, e.value if e.value is not None else value, e.error
     raise ValueError(f"{workload} workload has no op {f!r}")
+
+
+class WorkloadClient:
+    """One process's clients of a workload: `w` the workload, `o` its options, `copts` the client options."""
+
+    def __init__(self, workload: Any, process: int):
+        self.w = workload
+        self.o = workload.options
+        self.copts = workload.client_options
+        self.process = process
+
+
+def produce_op(rng: random.Random, partitions: int, batch: int, next_value: int) -> tuple[dict[str, Any], int]:
+    """A produce op of `batch` records [p, v] with unique increasing values from `next_value`, each to a random
+    partition; returns (op, the next value after them). Generators call it with their seeded rng."""
+    recs = []
+    for _ in range(batch):
+        recs.append([rng.randrange(partitions), next_value])
+        next_value += 1
+    return {"f": "produce", "value": recs}, next_value

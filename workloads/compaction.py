@@ -35,7 +35,7 @@ from typing import Any
 
 from prozess.compaction_model import DEFAULTS, decode_record, encode_key, encode_value, read_record, tp_of_key
 from prozess.generator import Context
-from prozess.workloads.adapter import invoke_op, require_confluent
+from prozess.workloads.adapter import WorkloadClient, invoke_op, require_confluent
 from prozess.workloads.clients.base import CONFLUENT_OUTCOMES, FAIL, INFO, ClientOpError, ClientOptions, KeyMap, classify
 from prozess.workloads.kafka_io import close_clients, common_conf, producer_conf, reader_conf
 from prozess.workloads.options import WorkloadOptions
@@ -73,13 +73,10 @@ class CompactionOptions(WorkloadOptions):
     topic_prefix: str = "prozess-compaction"
 
     def validate(self) -> None:
-        if not 1 <= self.partitions <= 64:
-            raise ValueError(f"partitions is {self.partitions}; it must be between 1 and 64")
-        if not 1 <= self.keys <= 100_000:
-            raise ValueError(f"keys is {self.keys}; it must be between 1 and 100000")
+        self.require_between("partitions", 1, 64)
+        self.require_between("keys", 1, 100_000)
         for name in ("delete_p", "read_p", "min_cleanable_dirty_ratio"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is {getattr(self, name)}; it must be between 0 and 1")
+            self.require_between(name, 0, 1)
         for name in ("segment_ms", "delete_retention_ms", "retention_ms"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} is {getattr(self, name)}; it must be a positive number of ms")
@@ -197,14 +194,11 @@ def _err_name(e: Any) -> str:
     return e.name() if hasattr(e, "name") else type(e).__name__
 
 
-class CompactionClient:
+class CompactionClient(WorkloadClient):
     """One process's producer and reader (made on first use)."""
 
     def __init__(self, workload: "CompactionWorkload", process: int):
-        self.w = workload
-        self.o = workload.options
-        self.copts = workload.client_options
-        self.process = process
+        super().__init__(workload, process)
         self.producer: Any = None
         self.consumer: Any = None
 

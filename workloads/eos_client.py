@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from prozess.eos_model import decode_output, encode_output, transform_value
+from prozess.workloads.adapter import WorkloadClient
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError
 from prozess.workloads.kafka_io import close_clients, common_conf, error_desc, produce_records, reader_conf
 
@@ -25,14 +26,11 @@ __all__ = ["EosClient"]
 log = logging.getLogger("prozess.workloads.eos")
 
 
-class EosClient:
+class EosClient(WorkloadClient):
     """One process's Kafka clients, made on first use for the role its first op implies."""
 
     def __init__(self, workload: "EosWorkload", process: int):
-        self.w = workload
-        self.o = workload.options
-        self.copts = workload.client_options
-        self.process = process
+        super().__init__(workload, process)
         self.producer: Any = None        # input producer, or the transformer's transactional producer
         self.consumer: Any = None        # the transformer's group consumer
         self.readers: dict[str, Any] = {}  # role -> assigned consumer (reader, final-reader, input-reader, offsets)

@@ -11,6 +11,7 @@ import random
 from typing import Any
 
 from prozess.generator import PENDING, Context
+from prozess.workloads.adapter import produce_op
 from prozess.workloads.eos_options import EosOptions, role_of
 
 __all__ = ["EosFinal", "EosGenerator", "Progress"]
@@ -62,11 +63,8 @@ class EosGenerator:
         if role is None:
             return None
         if role == "producer":
-            recs = []
-            for _ in range(self.o.produce_batch):
-                recs.append([self.rng.randrange(self.o.partitions), self.next_value])
-                self.next_value += 1
-            return {"f": "produce", "value": recs}
+            op, self.next_value = produce_op(self.rng, self.o.partitions, self.o.produce_batch, self.next_value)
+            return op
         if role == "reader":
             return {"f": "read-output", "value": {"final": False}}
         tid = self.progress.open_txn.get(ctx.process)

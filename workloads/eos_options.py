@@ -33,16 +33,12 @@ class EosOptions(WorkloadOptions):
     topic_prefix: str = "prozess-eos"
 
     def validate(self) -> None:
-        if not 1 <= self.partitions <= 256:
-            raise ValueError(f"partitions is {self.partitions}; it must be between 1 and 256")
-        if not 1 <= self.transformers <= 64:
-            raise ValueError(f"transformers is {self.transformers}; it must be between 1 and 64")
-        if not 0 <= self.readers <= 64:
-            raise ValueError(f"readers is {self.readers}; it must be between 0 and 64")
+        self.require_between("partitions", 1, 256)
+        self.require_between("transformers", 1, 64)
+        self.require_between("readers", 0, 64)
         if not 1 <= self.produce_batch <= 1000 or not 1 <= self.poll_max <= 10000:
             raise ValueError("produce_batch and poll_max must be positive (at most 1000 and 10000)")
-        if not 0 <= self.abort_p <= 1:
-            raise ValueError(f"abort_p is {self.abort_p}; it must be between 0 and 1")
+        self.require_between("abort_p", 0, 1)
         if self.txn_id_mode not in ("process", "thread"):
             raise ValueError(f"txn_id_mode is {self.txn_id_mode!r}; it must be process or thread")
         if self.crash_interval_s <= 0 or self.op_timeout_s <= 0 or self.poll_timeout_s <= 0:

@@ -44,7 +44,7 @@ from typing import Any
 
 from prozess.workloads.options import WorkloadOptions
 from prozess.generator import PENDING, Context
-from prozess.workloads.adapter import invoke_op, require_confluent, run_prefix
+from prozess.workloads.adapter import WorkloadClient, invoke_op, produce_op, require_confluent, run_prefix
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
 from prozess.workloads.kafka_io import close_clients, common_conf, error_desc, produce_records, producer_conf, reader_conf
 
@@ -77,17 +77,14 @@ class GroupOptions(WorkloadOptions):
     topic_prefix: str = "prozess-group"
 
     def validate(self) -> None:
-        if not 1 <= self.partitions <= 256:
-            raise ValueError(f"partitions is {self.partitions}; it must be between 1 and 256")
-        if not 1 <= self.consumers <= 64:
-            raise ValueError(f"consumers is {self.consumers}; it must be between 1 and 64")
+        self.require_between("partitions", 1, 256)
+        self.require_between("consumers", 1, 64)
         if self.commit_mode not in ("manual", "auto"):
             raise ValueError(f"commit_mode is {self.commit_mode!r}; it must be manual or auto")
         if self.assignment not in ("cooperative-sticky", "range", "roundrobin"):
             raise ValueError(f"assignment is {self.assignment!r}; it must be cooperative-sticky, range or roundrobin")
         for name in ("leave_p", "committed_p"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is {getattr(self, name)}; it must be between 0 and 1")
+            self.require_between(name, 0, 1)
         if self.crash_interval_s <= 0 or self.op_timeout_s <= 0 or self.poll_timeout_s <= 0:
             raise ValueError("crash_interval_s, op_timeout_s and poll_timeout_s must be positive")
         if self.drain_time_s >= self.final_time_limit_s:
@@ -125,11 +122,8 @@ class GroupGenerator:
         if role == "producer":
             if self.rng.random() < self.o.committed_p:
                 return {"f": "committed", "value": {"final": False}}
-            recs = []
-            for _ in range(self.o.produce_batch):
-                recs.append([self.rng.randrange(self.o.partitions), self.next_value])
-                self.next_value += 1
-            return {"f": "produce", "value": recs}
+            op, self.next_value = produce_op(self.rng, self.o.partitions, self.o.produce_batch, self.next_value)
+            return op
         if ctx.process not in self.subscribed:
             return {"f": "subscribe", "value": None}
         if ctx.process in self.need_commit:
@@ -233,14 +227,11 @@ COMMIT_REJECTED = frozenset({
 })
 
 
-class GroupClient:
+class GroupClient(WorkloadClient):
     """One process's producer or group member (made on first use), plus a reader for committed offsets."""
 
     def __init__(self, workload: "GroupWorkload", process: int):
-        self.w = workload
-        self.o = workload.options
-        self.copts = workload.client_options
-        self.process = process
+        super().__init__(workload, process)
         self.producer: Any = None
         self.member: Any = None
         self.aux: dict[str, Any] = {}

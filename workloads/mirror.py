@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prozess.generator import Context
-from prozess.workloads.adapter import invoke_op, require_confluent
+from prozess.workloads.adapter import WorkloadClient, invoke_op, produce_op, require_confluent
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
 from prozess.workloads.kafka_io import close_clients, close_quietly, common_conf, produce_records, producer_conf, reader_conf
 from prozess.workloads.options import WorkloadOptions
@@ -63,11 +63,9 @@ class MirrorOptions(WorkloadOptions):
     def validate(self) -> None:
         if not self.target_bootstrap:
             raise ValueError("target_bootstrap is empty; name the target cluster MirrorMaker 2 copies into (HOST:PORT)")
-        if not 1 <= self.partitions <= 64:
-            raise ValueError(f"partitions is {self.partitions}; it must be between 1 and 64")
+        self.require_between("partitions", 1, 64)
         for name in ("commit_p", "read_target_p"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is {getattr(self, name)}; it must be between 0 and 1")
+            self.require_between(name, 0, 1)
         if self.mirror_wait_s + self.read_timeout_s * 2 >= self.final_time_limit_s:
             raise ValueError("mirror_wait_s + 2 * read_timeout_s must be below final_time_limit_s")
 
@@ -86,11 +84,8 @@ class MirrorGenerator:
 
     def op(self, ctx: Context) -> Any:
         if ctx.thread == 0:
-            recs = []
-            for _ in range(self.o.produce_batch):
-                recs.append([self.rng.randrange(self.o.partitions), self.next_value])
-                self.next_value += 1
-            return {"f": "produce", "value": recs}
+            op, self.next_value = produce_op(self.rng, self.o.partitions, self.o.produce_batch, self.next_value)
+            return op
         if ctx.thread == 1:
             return {"f": "commit-source", "value": None, "time": ctx.time + (0.0 if self.rng.random() < self.o.commit_p else 0.5)}
         if ctx.thread == 2:
@@ -180,14 +175,11 @@ def _read_all(consumer: Any, topic: str, partitions: int, timeout_s: float) -> d
     return recs
 
 
-class MirrorClient:
+class MirrorClient(WorkloadClient):
     """One process's clients for its role (made on first use)."""
 
     def __init__(self, workload: "MirrorWorkload", process: int):
-        self.w = workload
-        self.o = workload.options
-        self.copts = workload.client_options
-        self.process = process
+        super().__init__(workload, process)
         self.clients: dict[str, Any] = {}
         self.consumed: dict[int, int] = {}   # source partition -> next offset of the group's consumer
 
