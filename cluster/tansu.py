@@ -105,9 +105,7 @@ class TansuSystem(SpecSystem):
     def version(self) -> str:
         return self.spec.tansu_version
 
-    @property
-    def mode(self) -> str:
-        return "postgres"
+    mode = "postgres"   # one storage engine: the mode never changes
 
     def describe(self) -> str:
         return f"Tansu {self.version} (PostgreSQL storage)"
