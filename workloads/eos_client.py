@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prozess.eos_model import decode_output, encode_output, transform_value
 from prozess.workloads.adapter import WorkloadClient
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError
 from prozess.workloads.kafka_io import close_clients, common_conf, error_desc, produce_records, reader_conf
-
-if TYPE_CHECKING:
-    from prozess.workloads.eos import EosWorkload
 
 __all__ = ["EosClient"]
 
@@ -29,7 +26,7 @@ log = logging.getLogger("prozess.workloads.eos")
 class EosClient(WorkloadClient):
     """One process's Kafka clients, made on first use for the role its first op implies."""
 
-    def __init__(self, workload: "EosWorkload", process: int):
+    def __init__(self, workload: Any, process: int):  # an EosWorkload (not imported: it imports this module)
         super().__init__(workload, process)
         self.producer: Any = None        # input producer, or the transformer's transactional producer
         self.consumer: Any = None        # the transformer's group consumer
