@@ -41,14 +41,10 @@ class KafkaSystem(SpecSystem):
     """Apache Kafka `spec.kafka_version` in `spec.metadata` mode on the spec's nodes."""
 
     name = "kafka"
-
+    version_key = "kafka_version"
     spec: ClusterSpec
 
     # --- identity and roles ----------------------------------------------------------
-    @property
-    def version(self) -> str:
-        return self.spec.kafka_version
-
     @property
     def mode(self) -> str:
         return self.spec.metadata

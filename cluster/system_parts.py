@@ -20,10 +20,16 @@ class ProcessError(RuntimeError):
 
 
 class SpecSystem:
-    """A system built from a cluster spec (`self.spec`), whose roles come straight from it."""
+    """A system built from a cluster spec (`self.spec`), whose roles and version come straight from it."""
+
+    version_key = ""   # the spec field that holds this system's version
 
     def __init__(self, spec: Any):
         self.spec = spec
+
+    @property
+    def version(self) -> str:
+        return getattr(self.spec, self.version_key)
 
     def roles(self, node: str) -> list[str]:
         return self.spec.roles(node)

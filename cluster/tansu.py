@@ -98,13 +98,8 @@ class TansuSystem(SpecSystem):
     """Tansu `spec.tansu_version`: brokers n1..nN on PostgreSQL on the storage node."""
 
     name = "tansu"
-
+    version_key = "tansu_version"
     spec: ClusterSpec
-
-    @property
-    def version(self) -> str:
-        return self.spec.tansu_version
-
     mode = "postgres"   # one storage engine: the mode never changes
 
     def describe(self) -> str:
