@@ -13,7 +13,8 @@ import random
 import sys
 import time
 
-from prozess.checkers.eos import check_eos, transform_value
+from prozess.checkers.eos import check_eos
+from prozess.eos_model import transform_value
 from prozess.checkers.group import check_group
 from prozess.history import Op
 

@@ -17,7 +17,7 @@ It reads histories of the `eos` workload (`prozess.workloads.eos`), whose ops ar
     read-input    ok     {"records": {"p": [[off, v], ...]}}  (final read of the whole input topic)
     group-offsets ok     {"offsets": {"p": next_offset}}      (the group's committed input offsets at the end)
 
-The transform is out_v = 2 * v, written to the output partition with the
+The transform (`prozess.eos_model`, shared with the workload) is out_v = 2 * v, written to the output partition with the
 input's number; each output record names its source record and its
 transaction, so a reader's observation ties back to the one transform op that
 wrote it.
@@ -59,9 +59,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable
 
+from prozess.eos_model import transform_value
 from prozess.history import gc_paused
 
-__all__ = ["CHECKERS", "DEFINITIONS", "check_eos", "encode_output", "decode_output", "transactional", "transform_value"]
+__all__ = ["CHECKERS", "DEFINITIONS", "check_eos", "transactional"]
 
 MAX_EXAMPLES = 8
 
@@ -75,28 +76,6 @@ DEFINITIONS: dict[str, str] = {
     "skipped-output": "A reader read past a committed output record without observing it.",
     "wrong-source": "A visible output record whose value is not the transform of the input record it names, or names no input record.",
 }
-
-
-# -- the record encoding shared with the workload -----------------------------
-
-def transform_value(v: int) -> int:
-    """The pipeline's transform: what a correct transformer writes for input value v."""
-    return 2 * v
-
-
-def encode_output(src_p: int, src_off: int, out_v: int, txn: str) -> bytes:
-    """The output record's value: the source record, the transformed value and the writing transaction."""
-    return f"{src_p} {src_off} {out_v} {txn}".encode()
-
-
-def decode_output(raw: bytes | str | None) -> tuple[int | None, int | None, Any, str | None]:
-    """(src_p, src_off, out_v, txn) from an output record value; Nones and the raw text when garbled."""
-    try:
-        text = raw.decode() if isinstance(raw, (bytes, bytearray)) else str(raw)
-        a, b, c, d = text.split(" ", 3)
-        return int(a), int(b), int(c), d
-    except Exception:
-        return None, None, raw if isinstance(raw, str) else repr(raw), None
 
 
 # -- helpers -------------------------------------------------------------------

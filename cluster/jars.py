@@ -6,12 +6,10 @@ The pom is cluster/node/pom.xml; the jars land in <cache>/kafka/<version>/libs a
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
+from prozess.cluster.artifacts import install_atomically, run_build
 from prozess.cluster.paths import NODE_DIR, kafka_dir
 from prozess.setup import SetupError
 
@@ -38,18 +36,14 @@ def ensure_jars(version: str, *, timeout: float = 900) -> Path:
     mvn = shutil.which("mvn")
     if not mvn:
         raise JarsError("Maven (mvn) is needed to fetch the Kafka jars; install it (Debian: apt-get install maven) and retry")
-    final = kafka_dir(version)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=final.parent))
-    try:
+
+    def download(tmp: Path) -> None:
         argv = [
             mvn, "-q", "-B", "-f", str(NODE_DIR / "pom.xml"), f"-Dkafka.version={version}",
             "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={tmp / 'libs'}",
         ]
-        try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise JarsError(f"mvn did not finish within {timeout:.0f} s resolving Kafka {version}; check Maven's network settings") from None
+        r = run_build(argv, timeout, JarsError,
+                      f"mvn did not finish within {timeout:.0f} s resolving Kafka {version}; check Maven's network settings")
         if r.returncode != 0:
             out = r.stdout + r.stderr
             missing = ("Could not find artifact", "was not found", "could not be resolved")
@@ -60,10 +54,6 @@ def ensure_jars(version: str, *, timeout: float = 900) -> Path:
                                 f"(supported: {supported_range()})")
             raise JarsError(f"mvn could not resolve org.apache.kafka:kafka_2.13:{version}: {out.strip()[-800:]}")
         (tmp / "complete").write_text(version + "\n")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    install_atomically(kafka_dir(version), version, download)
     return jars_dir(version)

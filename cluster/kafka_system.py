@@ -21,12 +21,9 @@ from typing import Any
 from prozess.cluster.kafka import CONFIG_DIR, FAKETIME_PATH, NodeLayout, node_files
 from prozess.cluster.spec import ClusterSpec
 from prozess.cluster.system import Nodes
+from prozess.cluster.system_parts import ProcessError, SpecSystem, partition_metadata, script_pid, script_signal, script_start
 
 __all__ = ["KafkaSystem", "ProcessError", "zookeeper_mode_of"]
-
-
-class ProcessError(RuntimeError):
-    """A process of the system could not be started or signalled; the message says why."""
 
 
 _SCRIPTS = {"kafka": ("kafka-start", "kafka-signal", "kafka-pid"), "zookeeper": ("zk-start", "zk-signal", "zk-pid")}
@@ -40,28 +37,17 @@ def zookeeper_mode_of(text: str) -> str | None:
     return None
 
 
-class KafkaSystem:
+class KafkaSystem(SpecSystem):
     """Apache Kafka `spec.kafka_version` in `spec.metadata` mode on the spec's nodes."""
 
     name = "kafka"
-
-    def __init__(self, spec: ClusterSpec):
-        self.spec = spec
+    version_key = "kafka_version"
+    spec: ClusterSpec
 
     # --- identity and roles ----------------------------------------------------------
     @property
-    def version(self) -> str:
-        return self.spec.kafka_version
-
-    @property
     def mode(self) -> str:
         return self.spec.metadata
-
-    def roles(self, node: str) -> list[str]:
-        return self.spec.roles(node)
-
-    def nodes_with(self, role: str) -> list[str]:
-        return [n for n in self.spec.node_names if role in self.spec.roles(n)]
 
     def describe(self) -> str:
         """E.g. "Apache Kafka 3.9.1 (ZooKeeper)"."""
@@ -83,23 +69,17 @@ class KafkaSystem:
     def process_name(self, node: str) -> str:
         return "ZooKeeper" if self._kind(node) == "zookeeper" else "Kafka"
 
-    def _script(self, nodes: Nodes, node: str, which: int, *args: str, timeout: float = 60):
-        script = _SCRIPTS[self._kind(node)][which]
-        return nodes.exec(node, [f"{nodes.layout(node).bin}/{script}", *args], timeout=timeout)
+    def _script(self, node: str, which: int) -> str:
+        return _SCRIPTS[self._kind(node)][which]
 
     def start(self, nodes: Nodes, node: str) -> None:
-        r = self._script(nodes, node, 0, timeout=120)
-        if r.returncode != 0:
-            raise ProcessError(f"starting {self.process_name(node)} on {node} failed (exit {r.returncode}): {(r.stderr + r.stdout).strip()[-800:]}")
+        script_start(nodes, node, [self._script(node, 0)], self.process_name(node))
 
     def signal(self, nodes: Nodes, node: str, sig: str) -> None:
-        r = self._script(nodes, node, 1, sig, timeout=60)
-        if r.returncode != 0:
-            raise ProcessError(f"kill -{sig} of {self.process_name(node)} on {node} failed: {(r.stderr or r.stdout).strip()[-500:]}")
+        script_signal(nodes, node, [self._script(node, 1), sig], sig, self.process_name(node))
 
     def pid(self, nodes: Nodes, node: str) -> int | None:
-        r = self._script(nodes, node, 2, timeout=15)
-        return int(r.stdout.strip()) if r.returncode == 0 and r.stdout.strip().isdigit() else None
+        return script_pid(nodes, node, [self._script(node, 2)])
 
     # --- paths ---------------------------------------------------------------------------
     def data_dir(self, node: str, layout: NodeLayout) -> str:
@@ -119,14 +99,7 @@ class KafkaSystem:
 
     def partition(self, nodes: Nodes, topic: str, partition: int = 0) -> Any:
         """Broker metadata of one partition (leader, replicas, isrs as broker ids), or None."""
-        try:
-            md = nodes.admin().list_topics(topic=topic, timeout=5)
-        except Exception:
-            return None
-        t = md.topics.get(topic)
-        if t is None or t.error is not None:
-            return None
-        return t.partitions.get(partition)
+        return partition_metadata(nodes, topic, partition)
 
     def leader(self, nodes: Nodes, topic: str, partition: int = 0) -> str | None:
         p = self.partition(nodes, topic, partition)

@@ -22,15 +22,15 @@ import os
 import shlex
 import shutil
 import socket
-import subprocess
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from prozess.cluster.artifacts import install_atomically, run_build
 from prozess.cluster.kafka import CLIENT_PORT, CONFIG_DIR, FAKETIME_PATH, NodeLayout, node_env
 from prozess.cluster.paths import NODE_DIR, cache_dir
 from prozess.cluster.spec import TANSU_VERSION, ClusterSpec
 from prozess.cluster.system import Nodes
+from prozess.cluster.system_parts import SpecSystem, partition_metadata, script_pid, script_signal, script_start
 from prozess.setup import SetupError
 
 __all__ = ["TANSU_VERSION", "PG_PORT", "TansuError", "TansuSystem", "tansu_binary", "tansu_ready", "ensure_tansu", "tansu_env"]
@@ -65,24 +65,15 @@ def ensure_tansu(version: str = TANSU_VERSION, *, log=print, timeout: float = 36
     cargo = shutil.which("cargo") or str(Path.home() / ".cargo" / "bin" / "cargo")
     if not os.access(cargo, os.X_OK):
         raise TansuError("building Tansu needs Rust's cargo; install it (Debian: apt-get install cargo) and retry `prozess setup`")
-    final = tansu_dir(version)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{version}-", dir=final.parent))
-    log(f"building Tansu {version} with cargo install (once per machine; takes 15-30 minutes)")
-    try:
+
+    def build(tmp: Path) -> None:
         argv = [cargo, "install", "tansu", "--version", version, "--locked", "--features", "postgres", "--root", str(tmp)]
-        try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise TansuError(f"cargo install tansu {version} did not finish within {timeout:.0f} s") from None
+        r = run_build(argv, timeout, TansuError, f"cargo install tansu {version} did not finish within {timeout:.0f} s")
         if r.returncode != 0:
             raise TansuError(f"cargo install tansu {version} failed: {(r.stdout + r.stderr).strip()[-800:]}")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    log(f"building Tansu {version} with cargo install (once per machine; takes 15-30 minutes)")
+    install_atomically(tansu_dir(version), version, build)
     return tansu_binary(version)
 
 
@@ -103,27 +94,13 @@ def tansu_env(spec: ClusterSpec, node: str, addresses: dict[str, str], binary: s
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 
-class TansuSystem:
+class TansuSystem(SpecSystem):
     """Tansu `spec.tansu_version`: brokers n1..nN on PostgreSQL on the storage node."""
 
     name = "tansu"
-
-    def __init__(self, spec: ClusterSpec):
-        self.spec = spec
-
-    @property
-    def version(self) -> str:
-        return self.spec.tansu_version
-
-    @property
-    def mode(self) -> str:
-        return "postgres"
-
-    def roles(self, node: str) -> list[str]:
-        return self.spec.roles(node)
-
-    def nodes_with(self, role: str) -> list[str]:
-        return [n for n in self.spec.node_names if role in self.spec.roles(n)]
+    version_key = "tansu_version"
+    spec: ClusterSpec
+    mode = "postgres"   # one storage engine: the mode never changes
 
     def describe(self) -> str:
         return f"Tansu {self.version} (PostgreSQL storage)"
@@ -155,22 +132,13 @@ class TansuSystem:
         return "PostgreSQL" if node in self.spec.storage_nodes else "Tansu"
 
     def start(self, nodes: Nodes, node: str) -> None:
-        from prozess.cluster.kafka_system import ProcessError
-
-        r = nodes.exec(node, [f"{nodes.layout(node).bin}/{self._scripts(node)[0]}"], timeout=120)
-        if r.returncode != 0:
-            raise ProcessError(f"starting {self.process_name(node)} on {node} failed (exit {r.returncode}): {(r.stderr + r.stdout).strip()[-800:]}")
+        script_start(nodes, node, [self._scripts(node)[0]], self.process_name(node))
 
     def signal(self, nodes: Nodes, node: str, sig: str) -> None:
-        from prozess.cluster.kafka_system import ProcessError
-
-        r = nodes.exec(node, [f"{nodes.layout(node).bin}/proc-signal", self._scripts(node)[1], sig], timeout=60)
-        if r.returncode != 0:
-            raise ProcessError(f"kill -{sig} of {self.process_name(node)} on {node} failed: {(r.stderr or r.stdout).strip()[-500:]}")
+        script_signal(nodes, node, ["proc-signal", self._scripts(node)[1], sig], sig, self.process_name(node))
 
     def pid(self, nodes: Nodes, node: str) -> int | None:
-        r = nodes.exec(node, [f"{nodes.layout(node).bin}/{self._scripts(node)[1]}"], timeout=15)
-        return int(r.stdout.strip()) if r.returncode == 0 and r.stdout.strip().isdigit() else None
+        return script_pid(nodes, node, [self._scripts(node)[1]])
 
     # --- paths -----------------------------------------------------------------------------
     def data_dir(self, node: str, layout: NodeLayout) -> str:
@@ -199,14 +167,7 @@ class TansuSystem:
         return self.answering_brokers(nodes, timeout=min(timeout, 2))
 
     def partition(self, nodes: Nodes, topic: str, partition: int = 0):
-        try:
-            md = nodes.admin().list_topics(topic=topic, timeout=5)
-        except Exception:
-            return None
-        t = md.topics.get(topic)
-        if t is None or t.error is not None:
-            return None
-        return t.partitions.get(partition)
+        return partition_metadata(nodes, topic, partition)
 
     def leader(self, nodes: Nodes, topic: str, partition: int = 0) -> str | None:
         for node in self.spec.broker_nodes:

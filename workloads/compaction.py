@@ -35,7 +35,9 @@ from typing import Any
 
 from prozess.compaction_model import DEFAULTS, decode_record, encode_key, encode_value, read_record, tp_of_key
 from prozess.generator import Context
+from prozess.workloads.adapter import WorkloadClient, invoke_op, require_confluent
 from prozess.workloads.clients.base import CONFLUENT_OUTCOMES, FAIL, INFO, ClientOpError, ClientOptions, KeyMap, classify
+from prozess.workloads.kafka_io import close_clients, common_conf, producer_conf, reader_conf
 from prozess.workloads.options import WorkloadOptions
 
 __all__ = ["CompactionClient", "CompactionFinal", "CompactionGenerator", "CompactionOptions", "CompactionWorkload",
@@ -71,13 +73,10 @@ class CompactionOptions(WorkloadOptions):
     topic_prefix: str = "prozess-compaction"
 
     def validate(self) -> None:
-        if not 1 <= self.partitions <= 64:
-            raise ValueError(f"partitions is {self.partitions}; it must be between 1 and 64")
-        if not 1 <= self.keys <= 100_000:
-            raise ValueError(f"keys is {self.keys}; it must be between 1 and 100000")
+        self.require_between("partitions", 1, 64)
+        self.require_between("keys", 1, 100_000)
         for name in ("delete_p", "read_p", "min_cleanable_dirty_ratio"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is {getattr(self, name)}; it must be between 0 and 1")
+            self.require_between(name, 0, 1)
         for name in ("segment_ms", "delete_retention_ms", "retention_ms"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} is {getattr(self, name)}; it must be a positive number of ms")
@@ -195,33 +194,24 @@ def _err_name(e: Any) -> str:
     return e.name() if hasattr(e, "name") else type(e).__name__
 
 
-class CompactionClient:
+class CompactionClient(WorkloadClient):
     """One process's producer and reader (made on first use)."""
 
     def __init__(self, workload: "CompactionWorkload", process: int):
-        self.w = workload
-        self.o = workload.options
-        self.copts = workload.client_options
-        self.process = process
+        super().__init__(workload, process)
         self.producer: Any = None
         self.consumer: Any = None
 
     def _common(self) -> dict[str, Any]:
-        c = self.copts
-        conf: dict[str, Any] = {"bootstrap.servers": c.bootstrap, "client.id": f"{c.client_id}-compaction-p{self.process}",
-                                "socket.timeout.ms": max(1000, int(c.timeout_s * 1000)), "logger": log}
-        conf.update(c.extra)
-        return conf
+        return common_conf(self.copts, f"{self.copts.client_id}-compaction-p{self.process}", log)
 
     def _producer(self) -> Any:
         if self.producer is None:
             from confluent_kafka import Producer
 
             c = self.copts
-            ms = int(self.o.op_timeout_s * 1000)
             conf = self._common()
-            conf.update({"acks": "all" if c.acks == "-1" else c.acks, "enable.idempotence": c.idempotence, "linger.ms": 0,
-                         "message.timeout.ms": ms, "request.timeout.ms": max(1000, ms - 500)})
+            conf.update(producer_conf(c, self.o.op_timeout_s, linger_ms=0))
             if c.retries is not None:
                 conf["retries"] = c.retries
             conf.update(c.extra)
@@ -233,24 +223,15 @@ class CompactionClient:
             from confluent_kafka import Consumer
 
             conf = self._common()
-            conf.update({"group.id": f"{self.w.prefix}-reader-p{self.process}", "enable.auto.commit": False,
-                         "auto.offset.reset": "earliest", "enable.partition.eof": True, "fetch.wait.max.ms": 50,
-                         "isolation.level": self.copts.isolation})
+            conf.update(reader_conf(f"{self.w.prefix}-reader-p{self.process}"))
+            conf["isolation.level"] = self.copts.isolation
             self.consumer = Consumer(conf)
         return self.consumer
 
     def close(self, timeout: float = 5.0) -> None:
         producer, consumer = self.producer, self.consumer
         self.producer = self.consumer = None
-        if producer is not None:
-            try:
-                producer.flush(min(1.0, timeout))
-            except Exception:
-                pass
-        if consumer is not None:
-            t = threading.Thread(target=_close_quietly, args=(consumer,), daemon=True, name="prozess-compaction-close")
-            t.start()
-            t.join(timeout)
+        close_clients(producer, [consumer], timeout, "prozess-compaction-close")
 
     def write(self, key: int, seq: int, tombstone: bool) -> dict[str, Any]:
         """Produces one record; returns the op's completion value with its partition and offset."""
@@ -334,13 +315,6 @@ class CompactionClient:
         return value
 
 
-def _close_quietly(c: Any) -> None:
-    try:
-        c.close()
-    except Exception:
-        pass
-
-
 class CompactionWorkload:
     """Binds options, generators and clients for the runner (the same shape as the queue workload)."""
 
@@ -349,8 +323,7 @@ class CompactionWorkload:
     def __init__(self, options: CompactionOptions, client_name: str = "confluent", client_options: ClientOptions | None = None,
                  *, concurrency: int | None = None):
         options.validate()
-        if client_name != "confluent":
-            raise ValueError(f"the compaction workload needs the confluent client; got {client_name!r}")
+        require_confluent("compaction", client_name)
         self.options = options
         self.client_options = client_options or ClientOptions()
         self.prefix = options.topic_prefix
@@ -403,17 +376,15 @@ class CompactionWorkload:
                 log.warning("could not set log.cleaner.backoff.ms (the cleaner keeps its own pace): %s", e)
 
     def invoke(self, client: CompactionClient, op: dict[str, Any]) -> tuple[str, Any, Any]:
-        f, value = op["f"], op.get("value") or {}
-        try:
-            if f in ("put", "delete"):
-                return "ok", client.write(int(value["key"]), int(value["seq"]), f == "delete"), None
-            if f == "read-all":
-                return "ok", client.read_all(int(value["tp"]), bool(value.get("final"))), None
-            if f == "crash":
-                return "info", value, "crash: client abandoned on purpose"
-        except ClientOpError as e:
-            return e.outcome, e.value if e.value is not None else value, e.error
-        raise ValueError(f"compaction workload has no op {f!r}")
+        return invoke_op("compaction", _OPS, client, op, crash="crash: client abandoned on purpose", empty={})
+
+
+# f -> the client call that runs it; its return value completes the op `ok`.
+_OPS: dict[str, Any] = {
+    "put": lambda c, v: c.write(int(v["key"]), int(v["seq"]), False),
+    "delete": lambda c, v: c.write(int(v["key"]), int(v["seq"]), True),
+    "read-all": lambda c, v: c.read_all(int(v["tp"]), bool(v.get("final"))),
+}
 
 
 def make_workload(workload_options: dict[str, Any], client_name: str, client_options: ClientOptions,

@@ -38,15 +38,15 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from prozess.workloads.options import WorkloadOptions
 from prozess.generator import PENDING, Context
+from prozess.workloads.adapter import WorkloadClient, invoke_op, produce_op, require_confluent, run_prefix
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
-from prozess.workloads.eos import close_quietly, common_conf, produce_records
+from prozess.workloads.kafka_io import close_clients, common_conf, error_desc, produce_records, producer_conf, reader_conf
 
 __all__ = ["GroupClient", "GroupFinal", "GroupGenerator", "GroupOptions", "GroupWorkload", "make_workload"]
 
@@ -77,17 +77,14 @@ class GroupOptions(WorkloadOptions):
     topic_prefix: str = "prozess-group"
 
     def validate(self) -> None:
-        if not 1 <= self.partitions <= 256:
-            raise ValueError(f"partitions is {self.partitions}; it must be between 1 and 256")
-        if not 1 <= self.consumers <= 64:
-            raise ValueError(f"consumers is {self.consumers}; it must be between 1 and 64")
+        self.require_between("partitions", 1, 256)
+        self.require_between("consumers", 1, 64)
         if self.commit_mode not in ("manual", "auto"):
             raise ValueError(f"commit_mode is {self.commit_mode!r}; it must be manual or auto")
         if self.assignment not in ("cooperative-sticky", "range", "roundrobin"):
             raise ValueError(f"assignment is {self.assignment!r}; it must be cooperative-sticky, range or roundrobin")
         for name in ("leave_p", "committed_p"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is {getattr(self, name)}; it must be between 0 and 1")
+            self.require_between(name, 0, 1)
         if self.crash_interval_s <= 0 or self.op_timeout_s <= 0 or self.poll_timeout_s <= 0:
             raise ValueError("crash_interval_s, op_timeout_s and poll_timeout_s must be positive")
         if self.drain_time_s >= self.final_time_limit_s:
@@ -125,11 +122,8 @@ class GroupGenerator:
         if role == "producer":
             if self.rng.random() < self.o.committed_p:
                 return {"f": "committed", "value": {"final": False}}
-            recs = []
-            for _ in range(self.o.produce_batch):
-                recs.append([self.rng.randrange(self.o.partitions), self.next_value])
-                self.next_value += 1
-            return {"f": "produce", "value": recs}
+            op, self.next_value = produce_op(self.rng, self.o.partitions, self.o.produce_batch, self.next_value)
+            return op
         if ctx.process not in self.subscribed:
             return {"f": "subscribe", "value": None}
         if ctx.process in self.need_commit:
@@ -226,15 +220,6 @@ class GroupFinal:
             self.need_commit.discard(p)
 
 
-def _desc(e: BaseException) -> tuple[Any, str]:
-    from confluent_kafka import KafkaException
-
-    err = e.args[0] if isinstance(e, KafkaException) and e.args else None
-    if err is not None and hasattr(err, "name"):
-        return err, f"{err.name()}: {err.str()}"
-    return None, f"{type(e).__name__}: {e}"
-
-
 # Commit errors that prove the commit was rejected (nothing written).
 COMMIT_REJECTED = frozenset({
     "ILLEGAL_GENERATION", "UNKNOWN_MEMBER_ID", "REBALANCE_IN_PROGRESS", "FENCED_INSTANCE_ID",
@@ -242,14 +227,11 @@ COMMIT_REJECTED = frozenset({
 })
 
 
-class GroupClient:
+class GroupClient(WorkloadClient):
     """One process's producer or group member (made on first use), plus a reader for committed offsets."""
 
     def __init__(self, workload: "GroupWorkload", process: int):
-        self.w = workload
-        self.o = workload.options
-        self.copts = workload.client_options
-        self.process = process
+        super().__init__(workload, process)
         self.producer: Any = None
         self.member: Any = None
         self.aux: dict[str, Any] = {}
@@ -264,10 +246,7 @@ class GroupClient:
             from confluent_kafka import Producer
 
             conf = self._common()
-            ms = int(self.o.op_timeout_s * 1000)
-            conf.update({"acks": "all" if self.copts.acks == "-1" else self.copts.acks,
-                         "enable.idempotence": self.copts.idempotence, "linger.ms": 5,
-                         "message.timeout.ms": ms, "request.timeout.ms": max(1000, ms - 500)})
+            conf.update(producer_conf(self.copts, self.o.op_timeout_s))
             self.producer = Producer(conf)
         return self.producer
 
@@ -277,9 +256,7 @@ class GroupClient:
             from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
             conf = self._common()
-            conf.update({"group.id": self.w.group_id if kind == "offsets" else f"{self.w.group_id}-reader-p{self.process}",
-                         "enable.auto.commit": False, "auto.offset.reset": "earliest", "enable.partition.eof": True,
-                         "fetch.wait.max.ms": 50})
+            conf.update(reader_conf(self.w.group_id if kind == "offsets" else f"{self.w.group_id}-reader-p{self.process}"))
             c = self.aux[kind] = Consumer(conf)
             if kind == "input":
                 c.assign([TopicPartition(self.w.topic, p, OFFSET_BEGINNING) for p in range(self.o.partitions)])
@@ -325,19 +302,7 @@ class GroupClient:
         producer, member, aux = self.producer, self.member, list(self.aux.values())
         self.producer = self.member = None
         self.aux = {}
-        if producer is not None:
-            try:
-                producer.flush(min(1.0, timeout))
-            except Exception:
-                pass
-        threads = []
-        for c in ([member] if member is not None else []) + aux:
-            t = threading.Thread(target=close_quietly, args=(c,), daemon=True, name="prozess-group-close")
-            t.start()
-            threads.append(t)
-        deadline = time.monotonic() + timeout
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
+        close_clients(producer, ([member] if member is not None else []) + aux, timeout, "prozess-group-close")
 
     # -- ops --
     def produce(self, recs: list[list[int]]) -> list[list[Any]]:
@@ -347,7 +312,7 @@ class GroupClient:
         try:
             self._member().subscribe([self.w.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_revoke)
         except Exception as e:
-            raise ClientOpError(FAIL, _desc(e)[1]) from e
+            raise ClientOpError(FAIL, error_desc(e)[1]) from e
 
     def unsubscribe(self) -> None:
         try:
@@ -355,14 +320,14 @@ class GroupClient:
             # the revocation callback runs in a poll; serve it now so the group sees us leave
             self.member.consume(1, 0.2)
         except Exception as e:
-            raise ClientOpError(INFO, _desc(e)[1]) from e
+            raise ClientOpError(INFO, error_desc(e)[1]) from e
 
     def poll(self) -> dict[str, Any]:
         c = self._member()
         try:
             msgs = c.consume(self.o.poll_max, self.o.poll_timeout_s)
         except Exception as e:
-            raise ClientOpError(INFO, _desc(e)[1]) from e
+            raise ClientOpError(INFO, error_desc(e)[1]) from e
         ev, self.events = self.events, {"assigned": {}, "revoked": []}
         recs: dict[str, list] = {}
         for m in msgs:
@@ -384,7 +349,7 @@ class GroupClient:
         try:
             got = c.commit(offsets=tps, asynchronous=False)
         except Exception as e:
-            err, desc = _desc(e)
+            err, desc = error_desc(e)
             name = err.name() if err is not None else ""
             raise ClientOpError(FAIL if name in COMMIT_REJECTED else INFO, desc, value) from e
         bad = [tp for tp in got or [] if tp.error is not None]
@@ -401,7 +366,7 @@ class GroupClient:
         try:
             got = c.committed([TopicPartition(self.w.topic, p) for p in range(self.o.partitions)], timeout=self.o.op_timeout_s)
         except Exception as e:
-            raise ClientOpError(FAIL, _desc(e)[1]) from e
+            raise ClientOpError(FAIL, error_desc(e)[1]) from e
         return {"final": final, "offsets": {str(tp.partition): tp.offset for tp in got if tp.offset >= 0 and tp.error is None}}
 
     def read_input(self) -> dict[str, Any]:
@@ -436,16 +401,12 @@ class GroupWorkload:
     def __init__(self, options: GroupOptions, client_name: str = "confluent", client_options: ClientOptions | None = None,
                  *, concurrency: int | None = None):
         options.validate()
-        if client_name != "confluent":
-            raise ValueError(f"the group workload needs the confluent client; got {client_name!r}")
+        require_confluent("group", client_name)
         if concurrency is not None and concurrency < 1 + options.consumers:
             raise ValueError(f"the group workload needs concurrency >= {1 + options.consumers} (1 producer + {options.consumers} members)")
         self.options = options
         self.client_options = client_options or ClientOptions()
-        # Fresh topics per run: the runner may set topic_prefix itself; else the run's group id makes it unique.
-        run = self.client_options.group_id.replace("_", "-").lower()
-        default = type(options)().topic_prefix
-        self.prefix = f"{options.topic_prefix}-{run}" if options.topic_prefix == default and run != "prozess" else options.topic_prefix
+        self.prefix = run_prefix(options, self.client_options)
         self.keymap = KeyMap(self.prefix, options.partitions)
         self.topic = self.keymap.topic_name(0)
         self.group_id = f"{self.prefix}-members"
@@ -465,29 +426,29 @@ class GroupWorkload:
         return GroupClient(self, process)
 
     def invoke(self, client: GroupClient, op: dict[str, Any]) -> tuple[str, Any, Any]:
-        f, value = op["f"], op.get("value")
-        try:
-            if f == "produce":
-                return "ok", client.produce(value), None
-            if f == "subscribe":
-                client.subscribe()
-                return "ok", value, None
-            if f == "unsubscribe":
-                client.unsubscribe()
-                return "ok", value, None
-            if f == "poll":
-                return "ok", client.poll(), None
-            if f == "commit":
-                return "ok", client.commit(), None
-            if f == "committed":
-                return "ok", client.committed(bool((value or {}).get("final"))), None
-            if f == "read-input":
-                return "ok", client.read_input(), None
-            if f == "crash":
-                return "info", value, "crash: member abandoned on purpose"
-        except ClientOpError as e:
-            return e.outcome, e.value if e.value is not None else value, e.error
-        raise ValueError(f"group workload has no op {f!r}")
+        return invoke_op("group", _OPS, client, op, crash="crash: member abandoned on purpose")
+
+
+def _subscribe(client: GroupClient, value: Any) -> Any:
+    client.subscribe()
+    return value
+
+
+def _unsubscribe(client: GroupClient, value: Any) -> Any:
+    client.unsubscribe()
+    return value
+
+
+# f -> the client call that runs it; its return value completes the op `ok`.
+_OPS: dict[str, Any] = {
+    "produce": lambda c, v: c.produce(v),
+    "subscribe": _subscribe,
+    "unsubscribe": _unsubscribe,
+    "poll": lambda c, v: c.poll(),
+    "commit": lambda c, v: c.commit(),
+    "committed": lambda c, v: c.committed(bool((v or {}).get("final"))),
+    "read-input": lambda c, v: c.read_input(),
+}
 
 
 def make_workload(workload_options: dict[str, Any], client_name: str, client_options: ClientOptions,

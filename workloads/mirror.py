@@ -26,14 +26,14 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from prozess.generator import Context
+from prozess.workloads.adapter import WorkloadClient, invoke_op, produce_op, require_confluent
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
-from prozess.workloads.eos import close_quietly, produce_records
+from prozess.workloads.kafka_io import close_clients, close_quietly, common_conf, produce_records, producer_conf, reader_conf
 from prozess.workloads.options import WorkloadOptions
 
 __all__ = ["MirrorClient", "MirrorFinal", "MirrorGenerator", "MirrorOptions", "MirrorWorkload", "make_workload"]
@@ -63,11 +63,9 @@ class MirrorOptions(WorkloadOptions):
     def validate(self) -> None:
         if not self.target_bootstrap:
             raise ValueError("target_bootstrap is empty; name the target cluster MirrorMaker 2 copies into (HOST:PORT)")
-        if not 1 <= self.partitions <= 64:
-            raise ValueError(f"partitions is {self.partitions}; it must be between 1 and 64")
+        self.require_between("partitions", 1, 64)
         for name in ("commit_p", "read_target_p"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"{name} is {getattr(self, name)}; it must be between 0 and 1")
+            self.require_between(name, 0, 1)
         if self.mirror_wait_s + self.read_timeout_s * 2 >= self.final_time_limit_s:
             raise ValueError("mirror_wait_s + 2 * read_timeout_s must be below final_time_limit_s")
 
@@ -86,11 +84,8 @@ class MirrorGenerator:
 
     def op(self, ctx: Context) -> Any:
         if ctx.thread == 0:
-            recs = []
-            for _ in range(self.o.produce_batch):
-                recs.append([self.rng.randrange(self.o.partitions), self.next_value])
-                self.next_value += 1
-            return {"f": "produce", "value": recs}
+            op, self.next_value = produce_op(self.rng, self.o.partitions, self.o.produce_batch, self.next_value)
+            return op
         if ctx.thread == 1:
             return {"f": "commit-source", "value": None, "time": ctx.time + (0.0 if self.rng.random() < self.o.commit_p else 0.5)}
         if ctx.thread == 2:
@@ -180,23 +175,16 @@ def _read_all(consumer: Any, topic: str, partitions: int, timeout_s: float) -> d
     return recs
 
 
-class MirrorClient:
+class MirrorClient(WorkloadClient):
     """One process's clients for its role (made on first use)."""
 
     def __init__(self, workload: "MirrorWorkload", process: int):
-        self.w = workload
-        self.o = workload.options
-        self.copts = workload.client_options
-        self.process = process
+        super().__init__(workload, process)
         self.clients: dict[str, Any] = {}
         self.consumed: dict[int, int] = {}   # source partition -> next offset of the group's consumer
 
     def _conf(self, bootstrap: str, suffix: str) -> dict[str, Any]:
-        c = self.copts
-        conf: dict[str, Any] = {"bootstrap.servers": bootstrap, "client.id": f"{c.client_id}-mirror-{suffix}-p{self.process}",
-                                "socket.timeout.ms": max(1000, int(c.timeout_s * 1000)), "logger": log}
-        conf.update(c.extra)
-        return conf
+        return common_conf(self.copts, f"{self.copts.client_id}-mirror-{suffix}-p{self.process}", log, bootstrap)
 
     def _get(self, kind: str) -> Any:
         c = self.clients.get(kind)
@@ -205,10 +193,8 @@ class MirrorClient:
         from confluent_kafka import Consumer, Producer
 
         if kind == "producer":
-            ms = int(self.o.op_timeout_s * 1000)
             conf = self._conf(self.copts.bootstrap, "producer")
-            conf.update({"acks": "all" if self.copts.acks == "-1" else self.copts.acks, "enable.idempotence": self.copts.idempotence,
-                         "linger.ms": 5, "message.timeout.ms": ms, "request.timeout.ms": max(1000, ms - 500)})
+            conf.update(producer_conf(self.copts, self.o.op_timeout_s))
             c = Producer(conf)
         elif kind == "group":
             conf = self._conf(self.copts.bootstrap, "group")
@@ -221,28 +207,15 @@ class MirrorClient:
         else:
             bootstrap = self.copts.bootstrap if kind == "source-reader" else self.o.target_bootstrap
             conf = self._conf(bootstrap, kind)
-            conf.update({"group.id": f"{self.w.group_id}-{kind}-p{self.process}", "enable.auto.commit": False,
-                         "auto.offset.reset": "earliest", "enable.partition.eof": True, "fetch.wait.max.ms": 50})
+            conf.update(reader_conf(f"{self.w.group_id}-{kind}-p{self.process}"))
             c = Consumer(conf)
         self.clients[kind] = c
         return c
 
     def close(self, timeout: float = 5.0) -> None:
         clients, self.clients = self.clients, {}
-        threads = []
-        for kind, c in clients.items():
-            if kind == "producer":
-                try:
-                    c.flush(min(1.0, timeout))
-                except Exception:
-                    pass
-                continue
-            t = threading.Thread(target=close_quietly, args=(c,), daemon=True, name="prozess-mirror-close")
-            t.start()
-            threads.append(t)
-        deadline = time.monotonic() + timeout
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
+        close_clients(clients.get("producer"), [c for kind, c in clients.items() if kind != "producer"], timeout,
+                      "prozess-mirror-close")
 
     def produce(self, recs: list[list[int]]) -> list[list[Any]]:
         return produce_records(self._get("producer"), self.w.topic, recs, self.o.op_timeout_s)
@@ -305,8 +278,7 @@ class MirrorWorkload:
     def __init__(self, options: MirrorOptions, client_name: str = "confluent", client_options: ClientOptions | None = None,
                  *, concurrency: int | None = None):
         options.validate()
-        if client_name != "confluent":
-            raise ValueError(f"the mirror workload needs the confluent client; got {client_name!r}")
+        require_confluent("mirror", client_name)
         if concurrency is not None and concurrency < 3:
             raise ValueError("the mirror workload needs concurrency >= 3 (producer, source group, target reader)")
         self.options = options
@@ -330,21 +302,17 @@ class MirrorWorkload:
         return MirrorClient(self, process)
 
     def invoke(self, client: MirrorClient, op: dict[str, Any]) -> tuple[str, Any, Any]:
-        f, value = op["f"], op.get("value")
-        try:
-            if f == "produce":
-                return "ok", client.produce(value), None
-            if f == "commit-source":
-                return "ok", client.commit_source(), None
-            if f == "read-target":
-                return "ok", client.read("target", bool((value or {}).get("final"))), None
-            if f == "read-source":
-                return "ok", client.read("source", True), None
-            if f == "failover":
-                return "ok", client.failover(), None
-        except ClientOpError as e:
-            return e.outcome, e.value if e.value is not None else value, e.error
-        raise ValueError(f"mirror workload has no op {f!r}")
+        return invoke_op("mirror", _OPS, client, op)
+
+
+# f -> the client call that runs it; its return value completes the op `ok`.
+_OPS: dict[str, Any] = {
+    "produce": lambda c, v: c.produce(v),
+    "commit-source": lambda c, v: c.commit_source(),
+    "read-target": lambda c, v: c.read("target", bool((v or {}).get("final"))),
+    "read-source": lambda c, v: c.read("source", True),
+    "failover": lambda c, v: c.failover(),
+}
 
 
 def make_workload(workload_options: dict[str, Any], client_name: str, client_options: ClientOptions,

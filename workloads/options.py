@@ -26,5 +26,11 @@ class WorkloadOptions:
     def validate(self) -> None:
         """Raises ValueError naming the first bad option."""
 
+    def require_between(self, name: str, lo: float, hi: float) -> None:
+        """ValueError naming option `name` and its bounds unless lo <= its value <= hi."""
+        value = getattr(self, name)
+        if not lo <= value <= hi:
+            raise ValueError(f"{name} is {value}; it must be between {lo} and {hi}")
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)  # type: ignore[call-overload]

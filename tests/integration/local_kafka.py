@@ -8,7 +8,8 @@ through `mvn dependency:copy-dependencies` into a cache directory
 
 This is a test helper, not the cluster backend: the fault tests use
 `prozess.cluster`. `LocalKafka` is a context manager; `stop()` kills the JVM
-and removes its data directory on every exit path.
+and removes its data directory on every exit path. `maven_libs` and `LocalJvm`
+also serve the other local JVMs of the tests (MirrorMaker 2 in `local_mirror`).
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ KAFKA_VERSION = "4.4.0"
 POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>prozess.test</groupId>
-  <artifactId>local-kafka</artifactId>
+  <artifactId>local-{name}</artifactId>
   <version>1</version>
   <packaging>pom</packaging>
   <dependencies>
     <dependency>
       <groupId>org.apache.kafka</groupId>
-      <artifactId>kafka_2.13</artifactId>
+      <artifactId>{artifact}</artifactId>
       <version>{version}</version>
     </dependency>
   </dependencies>
@@ -46,20 +47,20 @@ def cache_dir() -> Path:
     return Path(os.environ.get("PROZESS_CACHE_DIR", Path.home() / ".cache" / "prozess"))
 
 
-def kafka_libs(version: str = KAFKA_VERSION, *, timeout: float = 600) -> Path:
-    """The directory holding the Kafka broker jars and their runtime dependencies, fetched once."""
-    libs = cache_dir() / f"local-kafka-{version}" / "libs"
-    if (libs / f"kafka_2.13-{version}.jar").exists():
+def maven_libs(name: str, artifact: str, version: str, what: str, *, timeout: float = 600) -> Path:
+    """The jars of org.apache.kafka:`artifact` and its runtime dependencies, fetched once into local-`name`-`version`."""
+    libs = cache_dir() / f"local-{name}-{version}" / "libs"
+    if (libs / f"{artifact}-{version}.jar").exists():
         return libs
     if shutil.which("mvn") is None or shutil.which("java") is None:
-        raise RuntimeError("a local Kafka needs java and mvn on PATH (apt-get install openjdk-17-jre-headless maven)")
-    work = Path(tempfile.mkdtemp(prefix="prozess-pom-"))
+        raise RuntimeError(f"{what} needs java and mvn on PATH (apt-get install openjdk-17-jre-headless maven)")
+    work = Path(tempfile.mkdtemp(prefix=f"prozess-{name}-pom-"))
     try:
-        (work / "pom.xml").write_text(POM.format(version=version))
+        (work / "pom.xml").write_text(POM.format(name=name, artifact=artifact, version=version))
         tmp_libs = libs.with_name("libs.partial")
         shutil.rmtree(tmp_libs, ignore_errors=True)
         subprocess.run(
-            ["mvn", "-q", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
+            ["mvn", "-q", "-B", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
              f"-DoutputDirectory={tmp_libs}", "-DincludeScope=runtime"],
             check=True, timeout=timeout,
         )
@@ -69,13 +70,63 @@ def kafka_libs(version: str = KAFKA_VERSION, *, timeout: float = 600) -> Path:
     return libs
 
 
+def kafka_libs(version: str = KAFKA_VERSION, *, timeout: float = 600) -> Path:
+    """The directory holding the Kafka broker jars and their runtime dependencies, fetched once."""
+    return maven_libs("kafka", "kafka_2.13", version, "a local Kafka", timeout=timeout)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-class LocalKafka:
+class LocalJvm:
+    """One JVM the tests start on this host: its process, its scratch directory and its output file.
+
+    `stop()` kills the JVM and removes the directory on every exit path; a context manager.
+    """
+
+    dir: Path | None = None
+    proc: subprocess.Popen | None = None
+    output = None   # the file the JVM's output goes to
+
+    def start(self) -> "LocalJvm":
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                pass
+        self.proc = None
+        if self.output is not None:
+            self.output.close()
+            self.output = None
+        if self.dir is not None:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            self.dir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_or_skip(kafka: "LocalKafka") -> "LocalKafka":
+    """Starts a local Kafka, or skips the calling test saying why it cannot start here (no java / mvn)."""
+    import pytest
+
+    try:
+        return kafka.start()
+    except Exception as e:
+        pytest.skip(f"a local Kafka cannot start here: {e}")
+
+
+class LocalKafka(LocalJvm):
     """One combined broker+controller JVM on 127.0.0.1; `bootstrap` is its address."""
 
     def __init__(self, *, version: str = KAFKA_VERSION, heap: str = "512m"):
@@ -125,8 +176,8 @@ class LocalKafka:
             java + ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(props)],
             check=True, capture_output=True, timeout=120,
         )
-        self.log = open(self.dir / "server.log", "wb")
-        self.proc = subprocess.Popen(java + ["kafka.Kafka", str(props)], stdout=self.log, stderr=subprocess.STDOUT)
+        self.output = open(self.dir / "server.log", "wb")
+        self.proc = subprocess.Popen(java + ["kafka.Kafka", str(props)], stdout=self.output, stderr=subprocess.STDOUT)
         self._wait_ready(timeout)
         return self
 
@@ -147,26 +198,6 @@ class LocalKafka:
                 last = e
             time.sleep(0.5)
         raise TimeoutError(f"local Kafka did not come up in {timeout}s ({last}); see {self.dir}/server.log")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        self.proc = None
-        if getattr(self, "log", None) is not None:
-            self.log.close()
-        if self.dir is not None:
-            shutil.rmtree(self.dir, ignore_errors=True)
-            self.dir = None
-
-    def __enter__(self) -> "LocalKafka":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 try:  # the fixture, for test modules that import it (`from local_kafka import local_kafka`)

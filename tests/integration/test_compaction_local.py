@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from local_kafka import LocalKafka
+from local_kafka import LocalKafka, start_or_skip
 from prozess.history import read_history
 
 pytestmark = [pytest.mark.integration]
@@ -19,10 +19,7 @@ pytestmark = [pytest.mark.integration]
 
 @pytest.fixture(scope="module")
 def kafka():
-    try:
-        k = LocalKafka().start()
-    except Exception as e:  # no java / mvn here
-        pytest.skip(f"a local Kafka cannot start here: {e}")
+    k = start_or_skip(LocalKafka())
     try:
         yield k
     finally:

@@ -15,7 +15,7 @@ from collections import Counter
 
 import pytest
 
-from local_kafka import LocalKafka
+from local_kafka import LocalKafka, start_or_skip
 from prozess.history import read_history
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -23,10 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def kafka():
-    try:
-        k = LocalKafka().start()
-    except Exception as e:  # no java / mvn here
-        pytest.skip(f"a local Kafka cannot start here: {e}")
+    k = start_or_skip(LocalKafka())
     try:
         warm_up_transactions(k.bootstrap)
         yield k

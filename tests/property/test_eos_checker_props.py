@@ -13,7 +13,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from prozess.checkers.eos import check_eos, transform_value
+from prozess.checkers.eos import check_eos
+from prozess.eos_model import transform_value
 from prozess.history import History, Op
 
 

@@ -93,12 +93,12 @@ def test_a_release_maven_lacks_is_named_with_the_range(monkeypatch, tmp_path):
     A stand-in for mvn: the real download is exercised by the integration tests."""
     import subprocess
 
-    from prozess.cluster import jars
+    from prozess.cluster import artifacts, jars
 
     monkeypatch.setenv("PROZESS_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(jars.shutil, "which", lambda name: "/usr/bin/mvn")
     out = "[ERROR] Failed to execute goal ... org.apache.kafka:kafka_2.13:jar:3.9.9 was not found in https://repo.example/maven2"
-    monkeypatch.setattr(jars.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, out, ""))
+    monkeypatch.setattr(artifacts.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1, out, ""))
     with pytest.raises(jars.JarsError, match=r"no Apache Kafka release 3\.9\.9.*3\.7\.x to 4\.4\.x"):
         jars.ensure_jars("3.9.9")
     assert not (tmp_path / "kafka" / "3.9.9").exists()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from prozess.checkers.eos import CHECKERS, DEFINITIONS, check_eos, decode_output, encode_output
+from prozess.checkers.eos import CHECKERS, DEFINITIONS, check_eos
+from prozess.eos_model import decode_output, encode_output
 from prozess.history import History, Op
 
 

@@ -1,0 +1,283 @@
+"""Graph building for the txn checker: which ops are vertices and which dependency edges join them.
+
+Vertices are the ok, info and fail send/poll/txn ops of an `Analysis`. Edges come
+from the per-key version order and from time:
+
+- ww: T1 sent v1 to k, T2 sent v2, and v2 directly follows v1 in k's log;
+- wr: T2 polled a value of k that T1 sent;
+- rw: T1's highest poll of k was v1, and T2 sent v2, the value right after v1;
+- process: T1 and T2 ran on one process, T1 first;
+- realtime: T1 completed before T2 was invoked.
+
+Two shapes of the same graph: `compact_graph`, plain int adjacency lists with real
+time encoded as a chain of barrier vertices (three edges per op, for finding the
+strongly connected components of large vertex sets), and `dependency_graph`, a
+networkx DiGraph whose edges carry the data of each kind (Elle's real-time frontier
+edges), for the shortest-cycle search and the explanation. `spans` and `select`
+pick the vertices worth a look: every vertex of an error cycle lies inside the span
+of some backward wr edge (see `prozess.checkers.txn`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any, Iterator
+
+from prozess.checkers.analysis import Analysis
+
+__all__ = ["Vertices", "compact_graph", "dependency_graph", "rw_pairs", "select", "spans", "ww_pairs"]
+
+
+class Vertices:
+    """Vertex facts shared by the passes: the vertices, their s order and invocation positions."""
+
+    def __init__(self, a: Analysis):
+        self.a = a
+        # Failed ops are vertices too, as in Jepsen's and Elle's graphs: their completion is a definite
+        # real-time point, and a value read from a failed send links it by wr.
+        self.nodes = list(a.txns)
+        self.is_node = set(self.nodes)
+        self._by_s: tuple[list, list] | None = None
+
+    def s(self, i: int) -> int:
+        return self.a.s_of(i)
+
+    def by_s(self) -> tuple[list, list]:
+        """(sorted s values, vertices in that order), built once when first needed."""
+        if self._by_s is None:
+            sm = self.a.s_map()
+            pairs = sorted((sm[i], i) for i in self.nodes)
+            self._by_s = ([sv for sv, _ in pairs], [i for _, i in pairs])
+        return self._by_s
+
+    def inv_pos(self, i: int) -> int:
+        j = self.a.inv[i]
+        return j if j >= 0 else i
+
+
+# ------------------------------------------------------------------ edges
+
+
+def ww_pairs(ctx: Vertices, within: set | None = None) -> Iterator[tuple]:
+    """Yields (w1, w2, key, v1, v2) for consecutive values of each key's log written by
+    different vertices; with `within`, only pairs around values that ops in `within` sent."""
+    a = ctx.a
+    is_node = ctx.is_node
+    if within is None:
+        for k, vo in a.orders.items():
+            wk = a.writer_of.get(k, {})
+            prev_w = None
+            prev_v = None
+            for v in vo.by_index:
+                w = wk.get(v)
+                if w is not None and w not in is_node:
+                    w = None
+                if prev_w is not None and w is not None and w != prev_w:
+                    yield prev_w, w, k, prev_v, v
+                prev_w, prev_v = w, v
+        return
+    seen: set = set()
+    for x in within:
+        for k, v, _ in a.writes.get(x, ()):
+            vo = a.orders.get(k)
+            i = vo.by_value.get(v) if vo is not None else None
+            if i is None:
+                continue
+            wk = a.writer_of.get(k, {})
+            for j in (i - 1, i):
+                if j < 0 or j + 1 >= len(vo.by_index) or (k, j) in seen:
+                    continue
+                seen.add((k, j))
+                v1, v2 = vo.by_index[j], vo.by_index[j + 1]
+                w1, w2 = wk.get(v1), wk.get(v2)
+                if w1 is not None and w2 is not None and w1 != w2 and w1 in within and w2 in within:
+                    yield w1, w2, k, v1, v2
+
+
+def rw_pairs(ctx: Vertices, readers=None) -> Iterator[tuple]:
+    """Yields (reader, writer, key, v, v_next) from each reader's highest read of a key."""
+    a = ctx.a
+    is_node = ctx.is_node
+    items = a.reads.items() if readers is None else ((r, a.reads[r]) for r in readers if r in a.reads)
+    for r, rs in items:
+        if r not in is_node:
+            continue
+        for k, lst in rs.items():
+            vo = a.orders.get(k)
+            if vo is None or not lst:
+                continue
+            by_value = vo.by_value
+            hi = -1
+            for _, v in lst:
+                i = by_value.get(v)
+                if i is not None and i > hi:
+                    hi = i
+            if hi < 0 or hi + 1 >= len(vo.by_index):
+                continue
+            v2 = vo.by_index[hi + 1]
+            w = a.writer_of.get(k, {}).get(v2)
+            if w is not None and w != r and w in is_node:
+                yield r, w, k, vo.by_index[hi], v2
+
+
+# ------------------------------------------------------------------ which vertices
+
+
+def spans(windows: list[tuple[int, int]]) -> list[list[int]]:
+    """Merges (lo, hi) windows of s positions into disjoint sorted spans."""
+    windows.sort()
+    merged: list[list[int]] = []
+    for lo, hi in windows:
+        if merged and lo <= merged[-1][1]:
+            if hi > merged[-1][1]:
+                merged[-1][1] = hi
+        else:
+            merged.append([lo, hi])
+    return merged
+
+
+def select(ctx: Vertices, merged: list[list[int]], cap: int | None = None) -> tuple[list[int], bool]:
+    """Vertices whose s lies in one of the merged spans (at most `cap`; True if cut)."""
+    if not merged:
+        return [], False
+    keys, verts = ctx.by_s()
+    out: list[int] = []
+    for lo, hi in merged:
+        j = bisect.bisect_left(keys, lo)
+        k = bisect.bisect_right(keys, hi)
+        if cap is not None and len(out) + (k - j) > cap:
+            return out, True
+        out.extend(verts[j:k])
+    return out, False
+
+
+# ------------------------------------------------------------------ the two graph shapes
+
+
+def compact_graph(ctx: Vertices, members: list[int], kinds: tuple[str, ...]) -> list[list[int]]:
+    """Adjacency lists over positions 0..len(members)-1 (vertex members[j] is j), plus barrier vertices after them.
+
+    No networkx: real-time order is encoded with one barrier vertex per completion
+    (op -> barrier at its completion -> next barrier -> ... -> ops invoked later), so
+    it costs three edges per op instead of one per pair; process order is contained
+    in real-time order and needs no edges here.
+    """
+    a = ctx.a
+    ops = a.ops
+    n = len(members)
+    pos = {x: j for j, x in enumerate(members)}
+    adj: list[list[int]] = [[] for _ in range(n)]
+    if "wr" in kinds:
+        writer_of = a.writer_of
+        empty: dict = {}
+        for r in members:
+            rs = a.reads.get(r)
+            if not rs:
+                continue
+            pr = pos[r]
+            for k, lst in rs.items():
+                wk = writer_of.get(k, empty)
+                for _, v in lst:
+                    w = wk.get(v)
+                    if w is not None and w != r:
+                        pw = pos.get(w)
+                        if pw is not None:
+                            adj[pw].append(pr)
+    pairs = []
+    if "ww" in kinds:
+        pairs.append(ww_pairs(ctx, set(members)))
+    if "rw" in kinds:
+        pairs.append(a.scan.rw)
+    for edges in pairs:
+        for x, y, *_ in edges:
+            p1 = pos.get(x)
+            if p1 is not None:
+                p2 = pos.get(y)
+                if p2 is not None:
+                    adj[p1].append(p2)
+    if "realtime" in kinds:
+        events = []
+        for x in members:
+            events.append((ctx.inv_pos(x), 0, pos[x]))
+            if ops[x].type != "info":
+                events.append((x, 1, pos[x]))
+        events.sort()
+        last_barrier = -1
+        for _, kind, j in events:
+            if kind == 1:
+                b = len(adj)
+                adj.append([])
+                if last_barrier >= 0:
+                    adj[last_barrier].append(b)
+                adj[j].append(b)
+                last_barrier = b
+            elif last_barrier >= 0:
+                adj[last_barrier].append(j)
+    return adj
+
+
+def dependency_graph(ctx: Vertices, members: list[int], kinds: tuple[str, ...]) -> Any:
+    """A networkx DiGraph over `members` with edges of `kinds`; edge attr "k" = {kind: data}."""
+    import networkx as nx
+
+    a = ctx.a
+    ops = a.ops
+    g = nx.DiGraph()
+    g.add_nodes_from(members)
+    mset = set(members)
+
+    def link(x: int, y: int, kind: str, data: dict) -> None:
+        if x == y:
+            return
+        e = g.get_edge_data(x, y)
+        if e is None:
+            g.add_edge(x, y, k={kind: data})
+        else:
+            e["k"].setdefault(kind, data)
+
+    if "wr" in kinds:
+        for r in members:
+            rs = a.reads.get(r)
+            if not rs:
+                continue
+            for k, lst in rs.items():
+                wk = a.writer_of.get(k, {})
+                for o, v in lst:
+                    w = wk.get(v)
+                    if w is not None and w in mset:
+                        link(w, r, "wr", {"type": "wr", "key": k, "value": v})
+    if "ww" in kinds:
+        for w1, w2, k, v1, v2 in ww_pairs(ctx, mset):
+            if w1 in mset and w2 in mset:
+                link(w1, w2, "ww", {"type": "ww", "key": k, "value": v1, "value'": v2})
+    if "rw" in kinds:
+        for r, w, k, v1, v2 in rw_pairs(ctx, members):
+            if w in mset:
+                link(r, w, "rw", {"type": "rw", "key": k, "value": v1, "value'": v2})
+    ordered = sorted(members)
+    if "process" in kinds:
+        last: dict = {}
+        for i in ordered:
+            p = ops[i].process
+            j = last.get(p)
+            if j is not None:
+                link(j, i, "process", {"type": "process", "process": p})
+            last[p] = i
+    if "realtime" in kinds:
+        events = []
+        for i in ordered:
+            events.append((ctx.inv_pos(i), 0, i))
+            if ops[i].type != "info":
+                events.append((i, 1, i))
+        events.sort()
+        frontier: set = set()
+        preds: dict = {}
+        for pos, kind, i in events:
+            if kind == 0:
+                preds[i] = list(frontier)
+                for j in preds[i]:
+                    link(j, i, "realtime", {"type": "realtime", "completed": j, "invoked": pos})
+            else:
+                frontier.difference_update(preds.get(i, ()))
+                frontier.add(i)
+    return g
