@@ -1,26 +1,28 @@
-"""The runner: executes a test against a real cluster and leaves a checked run directory.
+"""The runner: the lifecycle of one test against a real cluster; leaves a checked run directory.
 
     run_test(spec) -> RunOutcome
 
-1. Creates the run directory (`prozess.store.new_run`) and writes test.json.
+1. Validates the spec, creates the run directory (`prozess.store.new_run`)
+   and writes test.json.
 2. Brings a cluster up (`prozess.cluster.open_cluster`), or uses the one
    given (`cluster=`), or an existing one by `spec.bootstrap`.
-3. Runs `spec.concurrency` worker threads, one client each, plus the nemesis
-   thread, until the time limit, the op limit, or a stop (SIGINT/SIGTERM).
-   Every op is appended to history.jsonl as it happens.
-4. Heals every fault, then runs the workload's final phase (every worker
-   re-reads all keys), bounded by its own time limit (10 s after a stop;
-   a second Ctrl-C skips it).
+3. Builds the workload, its client options and topic manager, and sets the
+   nemesis up.
+4. Hands them to the interpreter (`prozess.interpreter`): the main phase
+   (`spec.concurrency` workers plus the nemesis worker until the time limit,
+   the op limit, or a stop by SIGINT/SIGTERM), a `heal-all`, then the
+   workload's final phase (every worker re-reads all keys), bounded by its own
+   time limit (10 s after a stop; a second Ctrl-C skips it). Every op is
+   appended to history.jsonl as it happens.
 5. In `finally`, on every exit path: heals, tears the nemesis down, collects
    node logs into nodes/, and tears the cluster down (unless kept).
-6. Checks the history (`prozess.checkers.check`), writes results.json, and
-   renders report.html (`prozess.report.write_report`) where those exist.
+6. Checks the history (`prozess.checkers.check`), applies the verdict
+   downgrades (`downgrade_verdict`: a run cannot vouch for more than it did),
+   writes results.json, and renders report.html (`prozess.report.write_report`).
 
-Worker semantics are Jepsen's interpreter: a process runs one op at a time;
-an op that ends `info` (or any exception) abandons its client and the thread
-continues as process `p + concurrency` with a fresh client. Every loop is
-bounded: by the phase time limit, the op limit and the stop event, and every
-client call by its own timeout.
+Worker semantics (Jepsen's interpreter: process replacement after `info`,
+crash ops, bounds) live in `prozess.interpreter`, which runs without a
+cluster and is unit-tested with fakes.
 
 The nemesis protocol (`Nemesis`, below) is what `prozess.nemesis` implements.
 """
@@ -37,17 +39,15 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Protocol, runtime_checkable
+from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
 
-from prozess.generator import PENDING, Context, Limit, Stagger, TimeLimit
-from prozess.history import NEMESIS, HistoryWriter, Op
+from prozess.generator import Stagger
+from prozess.history import Op
+from prozess.interpreter import Bounds, Interpreter, SafeWriter
 
-__all__ = ["Nemesis", "NoopNemesis", "RunOutcome", "RunError", "SafeWriter", "run_test", "build_nemesis"]
+__all__ = ["Nemesis", "NoopNemesis", "RunOutcome", "RunError", "SafeWriter", "run_test", "build_nemesis", "downgrade_verdict"]
 
 log = logging.getLogger("prozess.runner")
-
-INTERRUPTED_FINAL_S = 10.0  # final reads after a stop, at most
-EARLY_CHECK_S = 5.0  # when every op of the main phase's first seconds failed before it was sent, the run stops
 
 
 class RunError(RuntimeError):
@@ -133,30 +133,6 @@ def build_nemesis(faults: list[str], options: dict[str, Any]) -> Nemesis:
         raise RunError(f"faults: {e}") from None
 
 
-class SafeWriter:
-    """A HistoryWriter shared by threads: one lock around every append; closed writers drop ops."""
-
-    def __init__(self, path: Path):
-        self.writer = HistoryWriter(path, keep_ops=False)  # ops live on disk only: flat memory over hours
-        self.lock = threading.Lock()
-        self.closed = False
-
-    def record(self, type: str, process: Any, f: str, value: Any = None, *, error: Any = None,
-               extra: dict[str, Any] | None = None) -> Op | None:
-        with self.lock:
-            if self.closed:
-                return None
-            return self.writer.record(type, process, f, value, error=error, extra=extra)
-
-    def close(self) -> None:
-        with self.lock:
-            self.closed = True
-            self.writer.close()
-
-    def __len__(self) -> int:
-        return self.writer._next
-
-
 @dataclass
 class RunOutcome:
     """What a run left: its directory, the checker result and how it ended."""
@@ -199,229 +175,23 @@ class _Stop:
             signal.signal(sig, handler)
 
 
-class _Phase:
-    """One phase of worker ops: a generator under a lock, a clock, and the stop event."""
+class _Progress:
+    """The interpreter's observer for the progress display: phases, completions, active faults."""
 
-    def __init__(self, name: str, gen: Any, stop: threading.Event):
-        self.name = name
-        self.gen = gen
-        self.lock = threading.Lock()
-        self.start = time.monotonic()
-        self.stop = stop
-
-    def now(self) -> float:
-        return time.monotonic() - self.start
-
-
-class _EarlyStop:
-    """Decides once, after EARLY_CHECK_S of the main phase, whether the run cannot work at all.
-
-    When every op completed so far failed before it was sent (no client could be
-    built, or its topic could not be created), all with the same error (e.g.
-    settings the client library refuses, an illegal topic name), the rest of
-    the time limit would only repeat it: `see` returns True once, and `error`
-    says why. Any other outcome (one ok op, another error) and the run goes on.
-    """
-
-    def __init__(self, concurrency: int, after_s: float = EARLY_CHECK_S):
-        self.after_s = after_s
-        self.min_ops = max(3, concurrency)
-        self.lock = threading.Lock()
-        self.errors: set[str] = set()
-        self.failed = 0
-        self.other = False
-        self.decided = False
-        self.error: str | None = None
-
-    def see(self, now: float, typ: str, error: Any) -> bool:
-        with self.lock:
-            if self.decided:
-                return False
-            if typ == "fail" and isinstance(error, str) and error.startswith(("no client: ", "topic setup: ")):
-                self.failed += 1
-                self.errors.add(error)
-            else:
-                self.other = True
-            if self.other:
-                self.decided = True
-                return False
-            if now < self.after_s or self.failed < self.min_ops:
-                return False
-            self.decided = True
-            if len(self.errors) != 1:
-                return False
-            self.error = (f"every op of the first {now:.0f} s failed the same way ({self.failed} ops): "
-                          f"{next(iter(self.errors))}; the run stopped early")
-            return True
-
-
-class Runner:
-    """State of one run; `run_test` drives it."""
-
-    def __init__(self, spec: Any, run_dir: Path, test: dict[str, Any], workload: Any, topics: Any, writer: SafeWriter, stats: Any):
-        self.spec = spec
-        self.run_dir = run_dir
-        self.test = test
-        self.workload = workload
-        self.topics = topics
-        self.writer = writer
+    def __init__(self, stats: Any, test: dict[str, Any] | None = None):
         self.stats = stats
-        self.stop = threading.Event()
-        self.main_done = threading.Event()
-        self.concurrency = spec.concurrency
-        self.processes = list(range(spec.concurrency))
-        self.clients: list[Any] = [None] * spec.concurrency
-        self.nemesis_ops: list[Op] = []
-        self.early = _EarlyStop(spec.concurrency)
+        self.test = test if test is not None else {}  # the nemesis writes its "fault_edges" here when it schedules
 
-    # -- workers ------------------------------------------------------------
-    def _record(self, typ: str, process: Any, f: str, value: Any, error: Any = None,
-                extra: dict[str, Any] | None = None) -> None:
-        self.writer.record(typ, process, f, value, error=error, extra=extra)
-        if typ != "invoke":
-            self.stats.op(typ)
+    def phase(self, name: str) -> None:
+        self.stats.set_phase(name)
+        if name == "main":
+            self.stats.started = time.monotonic()
 
-    def _close_client(self, thread: int) -> None:
-        c = self.clients[thread]
-        self.clients[thread] = None
-        if c is not None:
-            try:
-                c.close(timeout=2.0)
-            except Exception:
-                log.debug("closing client failed", exc_info=True)
+    def completed(self, type: str) -> None:
+        self.stats.op(type)
 
-    def run_phase(self, phase: _Phase, *, join_timeout: float) -> None:
-        threads = [
-            threading.Thread(target=self._worker, args=(phase, t), name=f"prozess-worker-{t}", daemon=True)
-            for t in range(self.concurrency)
-        ]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + join_timeout
-        for t in threads:
-            t.join(max(0.0, deadline - time.monotonic()))
-        stuck = [t.name for t in threads if t.is_alive()]
-        if stuck:
-            log.warning("workers still busy after the phase deadline (their ops stay open, i.e. indeterminate): %s", ", ".join(stuck))
-
-    def _worker(self, phase: _Phase, thread: int) -> None:
-        wl = self.workload
-        n = self.concurrency
-        backoff = 0.0
-        # Ops of the final phase carry "final": true, so an offline check knows the catch-up reads.
-        marks = {"final": True} if phase.name == "final" else None
-        while not phase.stop.is_set():
-            process = self.processes[thread]
-            with phase.lock:
-                o = phase.gen.op(Context(phase.now(), process, thread, n))
-            if o is None:
-                return
-            if o is PENDING:
-                phase.stop.wait(0.01)
-                continue
-            start = o.get("time")
-            if start is not None:
-                delay = start - phase.now()
-                if delay > 0 and phase.stop.wait(delay):
-                    return
-            f, value = o["f"], o.get("value")
-            error: Any = None
-            typ: str
-            result: Any = value
-            # Topics and a client first; if either is impossible, the op certainly did not happen.
-            try:
-                self.topics.ensure(wl.keys_of(o))
-            except Exception as e:
-                error = f"topic setup: {e}"
-            if error is None and self.clients[thread] is None and f != "crash":
-                if backoff:
-                    phase.stop.wait(backoff)
-                try:
-                    self.clients[thread] = wl.open_client(process)
-                    backoff = 0.0
-                except Exception as e:
-                    error = f"no client: {getattr(e, 'error', e)}"
-                    backoff = min(2.0, (backoff or 0.1) * 2)
-            self._record("invoke", process, f, value, extra=marks)
-            ctx = Context(phase.now(), process, thread, n)
-            with phase.lock:
-                phase.gen.update(ctx, {"type": "invoke", "process": process, "f": f, "value": value})
-            if error is not None:
-                typ = "fail"
-            else:
-                try:
-                    if f == "crash" and self.clients[thread] is None:
-                        typ, result, error = "info", value, "crash: no client open"
-                    else:
-                        typ, result, error = wl.invoke(self.clients[thread], o)
-                except Exception as e:
-                    typ, result, error = "info", value, f"indeterminate: {type(e).__name__}: {e}"
-                    log.debug("op crashed:\n%s", traceback.format_exc())
-            self._record(typ, process, f, result, error, extra=marks)
-            if phase.name == "main" and self.early.see(phase.now(), typ, error):
-                log.error("stopping the run: %s", self.early.error)
-                phase.stop.set()
-            ctx = Context(phase.now(), process, thread, n)
-            with phase.lock:
-                phase.gen.update(ctx, {"type": typ, "process": process, "f": f, "value": result, "error": error})
-            if typ == "info":
-                self._close_client(thread)
-                self.processes[thread] = process + n
-
-    def close_clients(self) -> None:
-        for t in range(self.concurrency):
-            self._close_client(t)
-
-    # -- nemesis ------------------------------------------------------------
-    def nemesis_loop(self, nemesis: Nemesis, rng: random.Random) -> None:
-        try:
-            sched = iter(nemesis.schedule(self.test, rng))
-        except Exception as e:
-            self.writer.record("info", NEMESIS, "schedule", None, error=f"{type(e).__name__}: {e}")
-            return
-        for _ in range(1_000_000):  # bounded; the time limit ends it long before
-            if self.main_done.is_set() or self.stop.is_set():
-                return
-            try:
-                delay, f, value = next(sched)
-            except StopIteration:
-                return
-            except Exception as e:
-                self.writer.record("info", NEMESIS, "schedule", None, error=f"{type(e).__name__}: {e}")
-                return
-            if delay > 0 and (self.main_done.wait(delay) or self.stop.is_set()):
-                return
-            self.nemesis_op(nemesis, f, value)
-
-    def heal(self, nemesis: Nemesis) -> None:
-        """Heals every fault, recorded as a nemesis op pair `heal-all` (when the test has faults)."""
-        if not self.spec.faults:
-            nemesis.heal_all()
-            return
-        self._nemesis_record("heal-all", None)
-        try:
-            result = nemesis.heal_all()
-            self._nemesis_record("heal-all", result if _jsonable(result) else repr(result))
-        except Exception as e:
-            self._nemesis_record("heal-all", None, error=f"{type(e).__name__}: {e}")
-        _track_fault(self.stats, "heal-all", None)
-
-    def nemesis_op(self, nemesis: Nemesis, f: str, value: Any) -> None:
-        self._nemesis_record(f, value)
-        try:
-            _typ, result = nemesis.invoke(f, value)
-            done = self._nemesis_record(f, result)
-        except Exception as e:
-            done = self._nemesis_record(f, value, error=f"{type(e).__name__}: {e}")
-        failed = done is None or bool(done.error) or (isinstance(done.value, dict) and bool(done.value.get("error")))
+    def fault(self, f: str, value: Any, failed: bool) -> None:
         _track_fault(self.stats, f, value, failed=failed, edges=self.test.get("fault_edges"))
-
-    def _nemesis_record(self, f: str, value: Any, *, error: Any = None) -> Op | None:
-        """Records a nemesis op and keeps it for the fault accounting (no re-read of the history)."""
-        op = self.writer.record("info", NEMESIS, f, value, error=error)
-        if op is not None:
-            self.nemesis_ops.append(op)
-        return op
 
 
 def _track_fault(stats: Any, f: str, value: Any, *, failed: bool = False, edges: Any = None) -> None:
@@ -454,16 +224,6 @@ def _run_partitions(topics: Any, keymap: Any) -> Any:
         return [(keymap.topic_name(i), p) for i in sorted(topics.created) for p in range(keymap.partitions_per_topic)]
 
     return partitions
-
-
-def _jsonable(x: Any) -> bool:
-    import json
-
-    try:
-        json.dumps(x)
-        return True
-    except (TypeError, ValueError):
-        return False
 
 
 def _now_iso() -> str:
@@ -568,21 +328,8 @@ def run_test(
     from prozess.spec import SpecError
     from prozess.store import new_run, versions, write_json
     from prozess.workloads.clients.admin import TopicManager
-    from prozess.workloads.clients.base import ClientOptions
-    from prozess.workloads.queue import QueueOptions, QueueWorkload
 
-    try:
-        spec.validate()
-    except SpecError as e:
-        raise RunError(str(e)) from None
-    from prozess.conflicts import client_conflicts
-
-    try:
-        conflicts = client_conflicts(spec.client, spec.client_properties())
-    except (OSError, ValueError) as e:
-        raise RunError(f"client properties: {e}") from None
-    if conflicts:  # the client library would refuse every op; say so before any cluster starts
-        raise RunError("; ".join(conflicts))
+    _validate(spec)
     seed = spec.resolve_seed()
     nemesis = nemesis or build_nemesis(spec.faults, spec.nemesis)
     if cluster is None and spec.attach:
@@ -598,14 +345,12 @@ def run_test(
 
     stats = RunStats(spec.time_limit)
     stop_event = stop or threading.Event()
-    final_stop = threading.Event()
     own_cluster = False
-    runner: Runner | None = None
+    interp: Interpreter | None = None
     writer: SafeWriter | None = None
     interrupted = False
     error: str | None = None
     extra: dict[str, Any] = {}
-    nemesis_thread: threading.Thread | None = None
     client_log = ClientLog(rdir / "client.log")
     with _Stop(stop_event) as sig, ProgressDisplay(stats, enabled=progress), client_log:
         try:
@@ -632,21 +377,7 @@ def run_test(
                 test["cluster_name"] = getattr(cluster, "name", None)
             write_json(rdir / "test.json", test)  # now with the cluster's name: `prozess heal NAME` works mid-run
             # -- workload ----------------------------------------------------
-            props = spec.client_properties()
-            c = spec.client
-            copts = ClientOptions(
-                bootstrap=bootstrap,
-                acks=str(c["acks"]),
-                idempotence=bool(c["idempotence"]),
-                retries=c.get("retries"),
-                isolation=c["isolation"],
-                auto_offset_reset=c.get("auto_offset_reset", "earliest"),
-                transactions=bool(c.get("transactions")),
-                group_id=f"prozess-{rdir.name}",
-                client_id=f"prozess-{rdir.name.lower()}",
-                timeout_s=float(c.get("timeout_s", 5.0)),
-                extra=props,
-            )
+            copts = _client_options(spec, bootstrap, rdir.name)
             from prozess.cluster.api_versions import missing_apis
 
             lacking = missing_apis(bootstrap, spec.workload, idempotence=copts.idempotence, transactions=copts.transactions)
@@ -654,55 +385,29 @@ def run_test(
                 test["unavailable-apis"] = lacking
                 raise _Unavailable("; ".join(f"{g} needs {', '.join(apis)}, which the brokers do not support" for g, apis in sorted(lacking.items())))
             # Fresh topics per run: a reused cluster still holds earlier runs' messages.
-            fresh_prefix = f"prozess-{rdir.name.lower()}"
-            if spec.workload == "queue":
-                wopts = QueueOptions.from_dict(spec.workload_options)
-                if "topic_prefix" not in spec.workload_options:
-                    wopts.topic_prefix = fresh_prefix
-                if copts.transactions and "txn" not in spec.workload_options:
-                    wopts.txn = True
-                wopts.op_timeout_s = copts.timeout_s
-                workload = QueueWorkload(wopts, c["library"], copts)
-            else:
-                module = importlib.import_module(f"prozess.workloads.{spec.workload}")
-                workload = module.make_workload({"topic_prefix": fresh_prefix, **spec.workload_options}, c["library"], copts, concurrency=spec.concurrency)
-                wopts = workload.options
+            workload, wopts = _make_workload(spec, copts, f"prozess-{rdir.name.lower()}")
             test["topics"] = {"prefix": wopts.topic_prefix, "partitions_per_topic": wopts.partitions_per_topic}
             rf = cspec.replication_factor if cspec else int(spec.cluster.get("replication_factor", 3))
             min_isr = cspec.min_insync_replicas if cspec else spec.cluster.get("min_insync_replicas")
             topic_config = {"unclean.leader.election.enable": "true"} if cspec and cspec.unclean_leader_election else {}
-            topics = TopicManager(bootstrap, workload.keymap, replication_factor=rf, min_insync_replicas=min_isr, config=topic_config, extra=props,
-                                  per_topic=getattr(workload, "topic_configs", None))
+            topics = TopicManager(bootstrap, workload.keymap, replication_factor=rf, min_insync_replicas=min_isr, config=topic_config,
+                                  extra=copts.extra, per_topic=getattr(workload, "topic_configs", None))
             writer = SafeWriter(rdir / "history.jsonl")
-            runner = Runner(spec, rdir, test, workload, topics, writer, stats)
-            runner.stop = stop_event
+            interp = Interpreter(workload, topics, writer, concurrency=spec.concurrency, test=test, faults=bool(spec.faults),
+                                 stop=stop_event, observer=_Progress(stats, test))
             # -- nemesis -----------------------------------------------------
             if hasattr(nemesis, "use_topics"):  # `leader` targets pick among the partitions the workload uses
                 nemesis.use_topics(_run_partitions(topics, workload.keymap))
             nemesis.setup(cluster, {**test, "run_dir": str(rdir), "nemesis_log": str(rdir / "nemesis.jsonl")})
-            # -- main phase --------------------------------------------------
+            # -- main phase with the nemesis, heal, final reads: the interpreter
             rng = random.Random(seed)
-            gen = TimeLimit(Limit(Stagger(workload.generator(random.Random(rng.random())), spec.rate or None, random.Random(rng.random())), spec.op_limit), spec.time_limit)
+            main = Stagger(workload.generator(random.Random(rng.random())), spec.rate or None, random.Random(rng.random()))
             nemesis_rng = random.Random(rng.random())
-            stats.set_phase("main")
-            stats.started = time.monotonic()
-            nemesis_thread = threading.Thread(target=runner.nemesis_loop, args=(nemesis, nemesis_rng), name="prozess-nemesis", daemon=True)
-            nemesis_thread.start()
-            phase = _Phase("main", gen, stop_event)
-            runner.run_phase(phase, join_timeout=spec.time_limit + wopts.op_timeout_s * 3 + 30)
-            runner.main_done.set()
-            if runner.early.error:
-                raise _CannotRun(runner.early.error)
-            nemesis_thread.join(wopts.op_timeout_s * 6 + 30)
-            # -- heal, then the final reads ----------------------------------
-            stats.set_phase("heal")
-            runner.heal(nemesis)
-            # After a stop the final reads still run, but for at most INTERRUPTED_FINAL_S (a second
-            # Ctrl-C ends them): without them, writes not yet read would all look "unseen".
-            final_limit = wopts.final_time_limit_s if not stop_event.is_set() else min(wopts.final_time_limit_s, INTERRUPTED_FINAL_S)
-            stats.set_phase("final")
-            final = TimeLimit(workload.final_generator(), final_limit)
-            runner.run_phase(_Phase("final", final, final_stop), join_timeout=final_limit + wopts.op_timeout_s * 3 + 30)
+            bounds = Bounds(time_limit_s=spec.time_limit, op_limit=spec.op_limit,
+                            final_time_limit_s=wopts.final_time_limit_s, op_timeout_s=wopts.op_timeout_s)
+            cannot_run = interp.run(main, workload.final_generator, nemesis, nemesis_rng, bounds)
+            if cannot_run:
+                raise _CannotRun(cannot_run)
         except _CannotRun as e:
             error = str(e)  # no final phase: its ops would fail the same way
         except KeyboardInterrupt as e:
@@ -720,13 +425,12 @@ def run_test(
         finally:
             stats.set_phase("teardown")
             stop_event.set()
-            final_stop.set()
-            if runner is not None:
-                runner.main_done.set()
+            if interp is not None:
+                interp.halt()
             _quietly(nemesis.heal_all, "heal_all")
             _quietly(nemesis.teardown, "nemesis teardown")
-            if runner is not None:
-                runner.close_clients()
+            if interp is not None:
+                interp.close_clients()
             if writer is not None:
                 writer.close()
             if cluster is not None:
@@ -748,25 +452,111 @@ def run_test(
         "counts": stats.snapshot()["counts"],
         "client_log": client_log.counts(),
     }
-    if test.get("unavailable-apis"):
-        results.update({"valid": "unknown", "unavailable": test["unavailable-apis"], "error": error})
     unavailable = dict(getattr(nemesis, "unavailable", None) or {})
     if spec.faults:
-        _account_faults(results, runner.nemesis_ops if runner is not None else [], test, unavailable)
-    if unavailable:
-        # A fault the test asked for never happened: the run cannot vouch for behaviour under it.
-        results["unavailable-faults"] = unavailable
-        if results.get("valid") is True:
-            results["valid"] = "unknown"
-            results.setdefault("error", "; ".join(f"fault {k} {v}" for k, v in sorted(unavailable.items())))
-    if error and not interrupted and results.get("valid") is True:
-        results["valid"] = "unknown"  # a run that broke off on an error proves less than it seems
-        results.setdefault("error", error)
+        _account_faults(results, interp.nemesis_ops if interp is not None else [], test, unavailable)
+    results = downgrade_verdict(results, unavailable_apis=test.get("unavailable-apis"), unavailable_faults=unavailable,
+                                error=error, interrupted=interrupted)
     write_json(rdir / "results.json", results)
     report_error = _report(rdir)
     if report_error:
         extra["report_error"] = report_error
     return RunOutcome(rdir, results, interrupted=interrupted, ops=results["run"]["ops"], error=error, extra=extra)
+
+
+def downgrade_verdict(results: Mapping[str, Any], *, unavailable_apis: Mapping[str, Any] | None = None,
+                      unavailable_faults: Mapping[str, str] | None = None, error: str | None = None,
+                      interrupted: bool = False) -> dict[str, Any]:
+    """The verdict a run can vouch for, as a new results dict (`results` is left as it was).
+
+    A checker's `valid: true` means "nothing wrong in what was recorded"; the run
+    may have recorded less than the test asked for. Each downgrade below names
+    why in `error` (an earlier error is kept):
+
+    - the brokers lack an API the workload needs (`unavailable_apis`, from
+      ApiVersions): the run never started its workload; `unknown`, with the run's
+      error and `unavailable`, whatever the checkers said;
+    - a fault the test asked for could not be applied on this machine
+      (`unavailable_faults`, kind -> reason, e.g. netem without sch_netem): listed
+      as `unavailable-faults`; `true` becomes `unknown`, `false` stays `false`
+      (an anomaly found under the other faults is real);
+    - the run broke off on an error (`error`, not an interrupt by the user):
+      `true` becomes `unknown`. An interrupted run keeps its verdict: its prefix
+      was checked as it is, and results.json says `run.interrupted`.
+
+    (A requested fault kind that was scheduled but never took effect is the
+    fault accounting's downgrade, `prozess.nemesis.accounting.verdict_notes`; a
+    final phase that ran out of time before reading a key to its end is the
+    `truncated-tail` checker's finding, not a downgrade.)
+    """
+    out = dict(results)
+    if unavailable_apis:
+        out.update({"valid": "unknown", "unavailable": unavailable_apis, "error": error})
+    if unavailable_faults:
+        # A fault the test asked for never happened: the run cannot vouch for behaviour under it.
+        out["unavailable-faults"] = dict(unavailable_faults)
+        if out.get("valid") is True:
+            out["valid"] = "unknown"
+            out.setdefault("error", "; ".join(f"fault {k} {v}" for k, v in sorted(unavailable_faults.items())))
+    if error and not interrupted and out.get("valid") is True:
+        out["valid"] = "unknown"  # a run that broke off on an error proves less than it seems
+        out.setdefault("error", error)
+    return out
+
+
+def _validate(spec: Any) -> None:
+    """Refuses a spec that cannot run (RunError naming the fix) before anything starts."""
+    from prozess.conflicts import client_conflicts
+    from prozess.spec import SpecError
+
+    try:
+        spec.validate()
+    except SpecError as e:
+        raise RunError(str(e)) from None
+    try:
+        conflicts = client_conflicts(spec.client, spec.client_properties())
+    except (OSError, ValueError) as e:
+        raise RunError(f"client properties: {e}") from None
+    if conflicts:  # the client library would refuse every op; say so before any cluster starts
+        raise RunError("; ".join(conflicts))
+
+
+def _client_options(spec: Any, bootstrap: str, run_name: str) -> Any:
+    """The clients' settings: the spec's client section, its properties, and ids carrying the run's name."""
+    from prozess.workloads.clients.base import ClientOptions
+
+    c = spec.client
+    return ClientOptions(
+        bootstrap=bootstrap,
+        acks=str(c["acks"]),
+        idempotence=bool(c["idempotence"]),
+        retries=c.get("retries"),
+        isolation=c["isolation"],
+        auto_offset_reset=c.get("auto_offset_reset", "earliest"),
+        transactions=bool(c.get("transactions")),
+        group_id=f"prozess-{run_name}",
+        client_id=f"prozess-{run_name.lower()}",
+        timeout_s=float(c.get("timeout_s", 5.0)),
+        extra=spec.client_properties(),
+    )
+
+
+def _make_workload(spec: Any, copts: Any, fresh_prefix: str) -> tuple[Any, Any]:
+    """(workload, its options) for `spec.workload`; topics get `fresh_prefix` unless the spec names a prefix."""
+    from prozess.workloads.queue import QueueOptions, QueueWorkload
+
+    c = spec.client
+    if spec.workload == "queue":
+        wopts = QueueOptions.from_dict(spec.workload_options)
+        if "topic_prefix" not in spec.workload_options:
+            wopts.topic_prefix = fresh_prefix
+        if copts.transactions and "txn" not in spec.workload_options:
+            wopts.txn = True
+        wopts.op_timeout_s = copts.timeout_s
+        return QueueWorkload(wopts, c["library"], copts), wopts
+    module = importlib.import_module(f"prozess.workloads.{spec.workload}")
+    workload = module.make_workload({"topic_prefix": fresh_prefix, **spec.workload_options}, c["library"], copts, concurrency=spec.concurrency)
+    return workload, workload.options
 
 
 def _account_faults(results: dict[str, Any], nemesis_ops: list[Op], test: dict[str, Any], unavailable: dict[str, str]) -> None:
@@ -796,3 +586,4 @@ def _quietly(fn: Any, what: str) -> None:
         fn()
     except Exception as e:
         log.warning("%s failed: %s", what, e)
+

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from prozess.cli import app
 from prozess.conflicts import client_conflicts
-from prozess.runner import _EarlyStop
+from prozess.interpreter import EarlyStop as _EarlyStop
 
 
 def test_acks_0_with_idempotence_is_a_conflict_naming_the_fix():
