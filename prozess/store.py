@@ -368,11 +368,10 @@ def read_json(path: str | os.PathLike) -> Any:
     if not os.path.lexists(path):
         return None
     try:
-        with open_regular_file(path, what="run's JSON file") as fh:
+        with open_regular_file(path, what="run's JSON file (test.json, results.json)") as fh:
             data = fh.read()
-    except HistoryError as e:
-        problem = e.problem if "regular file" in e.problem else f"not a regular file ({e.problem})"
-        raise StoreError(f"{path}: {problem}; a run keeps its JSON files as plain files") from None
+    except HistoryError as e:  # not a regular file, or gone between the two looks
+        raise StoreError(f"{path}: {e.problem}") from None
     except OSError as e:
         raise StoreError(f"{path}: cannot be read ({e.strerror or e})") from None
     try:
