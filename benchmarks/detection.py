@@ -271,8 +271,10 @@ def first_rewrite(ops: list[Any]) -> int | None:
 def campaign_record(cell: Cell, run_dir: Path, seed: int, wall_s: float) -> dict[str, Any]:
     """What one campaign showed: verdict, anomaly types, detection, time and ops from the first fault."""
     from prozess.history import read_history
+    from prozess.store import Run
 
-    results = json.loads((run_dir / "results.json").read_text())
+    run = Run(run_dir)
+    results = json.loads(run.results_path.read_text())
     types = sorted(results.get("anomaly-types") or [])
     valid = results.get("valid", "unknown")
     detected = (not cell.safe) and valid is False and bool(set(types) & set(cell.expected))
@@ -280,7 +282,7 @@ def campaign_record(cell: Cell, run_dir: Path, seed: int, wall_s: float) -> dict
                            "valid": valid, "anomaly_types": types, "detected": detected, "wall_s": round(wall_s, 1),
                            "error": (results.get("run") or {}).get("error") or results.get("error")}
     try:
-        ops = read_history(run_dir / "history.jsonl").ops
+        ops = read_history(run.history_path).ops
     except Exception as e:
         rec["error"] = rec["error"] or f"history unreadable: {e}"
         return rec
@@ -413,6 +415,8 @@ def summarize(cell: Cell, records: list[dict[str, Any]], *, kafka: str, time_lim
 
 def rescore(doc: dict[str, Any]) -> dict[str, Any]:
     """Recomputes each cell's campaign records and summary from its stored run directories (same verdicts, current scoring)."""
+    from prozess.store import Run
+
     cells = {c.id: c for c in CELLS}
     out = []
     for s in doc.get("cells", []):
@@ -424,7 +428,7 @@ def rescore(doc: dict[str, Any]) -> dict[str, Any]:
         for r in s.get("runs", []):
             rd = r.get("run_dir")
             path = (ROOT / rd) if rd and not Path(rd).is_absolute() else Path(rd or "")
-            recs.append(campaign_record(cell, path, r["seed"], r.get("wall_s", 0.0)) if rd and (path / "results.json").exists() else r)
+            recs.append(campaign_record(cell, path, r["seed"], r.get("wall_s", 0.0)) if rd and Run(path).results_path.exists() else r)
         new = summarize(cell, recs, kafka=s.get("kafka", "?"), time_limit=s.get("time_limit_s") or 45)
         new["date"] = s.get("date", new["date"])
         out.append(new)

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from prozess.store import Run
+
 
 def _with_faults(ops: list) -> list:
     """Adds a partition and a kill (Jepsen-style nemesis info op pairs) at fixed fractions, re-indexed."""
@@ -50,12 +52,13 @@ def _history(run: Path, n_ops: int) -> str:
     ops = simulate.simulate(n_ops, seed=1)
     ops = simulate.inject(ops, "lost-write", seed=1) or ops
     ops = _with_faults(ops)
-    write_jsonl(ops, run / "history.jsonl")
-    (run / "test.json").write_text(json.dumps({"name": "scale", "workload": "queue", "seed": 1, "faults": ["partition", "kill"]}))
+    files = Run(run)
+    write_jsonl(ops, files.history_path)
+    files.test_path.write_text(json.dumps({"name": "scale", "workload": "queue", "seed": 1, "faults": ["partition", "kill"]}))
     t = time.perf_counter()
     results = check(History(ops))
     print(f"  (checkers on the history, not part of report generation: {time.perf_counter() - t:.1f} s, valid={results['valid']})")
-    (run / "results.json").write_text(json.dumps(results, default=str))
+    files.results_path.write_text(json.dumps(results, default=str))
     return "prozess.simulate + inject lost-write + checkers"
 
 
@@ -109,9 +112,10 @@ def main() -> int:
     try:
         t = time.perf_counter()
         source = _history(run, args.ops)
-        lines = sum(1 for _ in open(run / "history.jsonl", "rb"))
+        history = Run(run).history_path
+        lines = sum(1 for _ in open(history, "rb"))
         print(f"history: {lines} ops from {source} in {time.perf_counter() - t:.1f} s "
-              f"({(run / 'history.jsonl').stat().st_size / 1e6:.1f} MB jsonl)")
+              f"({history.stat().st_size / 1e6:.1f} MB jsonl)")
         from prozess.report import write_report
 
         t, c = time.perf_counter(), time.process_time()

@@ -77,6 +77,7 @@ def harness_rate(bootstrap: str | None, cluster, threads: int, seconds: float, r
     from prozess.history import read_jsonl
     from prozess.runner import run_test
     from prozess.spec import TestSpec
+    from prozess.store import Run
 
     spec = TestSpec(
         name="bench-workload-rate", time_limit=seconds, rate=0, concurrency=threads, seed=1, results_dir=results,
@@ -85,7 +86,7 @@ def harness_rate(bootstrap: str | None, cluster, threads: int, seconds: float, r
     if bootstrap:
         spec.cluster = {"replication_factor": rf, "min_insync_replicas": min_isr}
     out = run_test(spec, cluster=cluster, progress=False)
-    h = read_jsonl(out.run_dir / "history.jsonl")
+    h = read_jsonl(Run(out.run_dir).history_path)
     comps = [op for op in h if op.type != "invoke" and op.process != "nemesis"]
     main_end = seconds * 1e9
     main = [op for op in comps if op.time <= main_end]

@@ -136,34 +136,24 @@ def runs(results_dir: Optional[Path] = ResultsDir, as_json: bool = typer.Option(
 # ------------------------------------------------------------------ check
 
 
-def _load_for_check(path: Path) -> tuple[Any, dict[str, Any] | None, list[str]]:
-    """(history, test spec or None, warnings) for a run directory, .jsonl or .edn file."""
-    from prozess.history import read_history
-    from prozess.store import Run
+def _check_source(path: Path) -> tuple[Path, dict[str, Any] | None]:
+    """(the history file, the run's test spec or None) for a run directory, .jsonl or .edn file."""
+    from prozess.store import Run, StoreError, history_file
 
-    from prozess.store import StoreError
-
-    warnings: list[str] = []
     if not path.exists():
         raise HistoryError("no such file or directory; pass a history.jsonl, a Jepsen .edn history or a run directory", path=path)
-    test = None
-    if path.is_dir():
-        run = Run(path)
-        try:
-            test = run.test() or None
-        except StoreError as e:
-            raise HistoryError(f"{e}; fix or remove it to check the history alone") from None
-    elif path.suffix not in (".jsonl", ".edn", ".json"):
-        raise HistoryError("unknown history format; pass a .jsonl, a .edn or a run directory", path=path)
-    history = read_history(path, warnings=warnings)
-    return history, test, warnings
-
-
-def check_history(history: Any, test: dict[str, Any] | None, names: list[str] | None) -> dict[str, Any]:
-    """Runs the checkers on a loaded history."""
-    from prozess.checkers import check
-
-    return check(history, test=test, names=names)
+    if not path.is_dir():
+        if path.suffix not in (".jsonl", ".edn", ".json"):
+            raise HistoryError("unknown history format; pass a .jsonl, a .edn or a run directory", path=path)
+        return path, None
+    try:
+        test = Run(path).test() or None
+    except StoreError as e:
+        raise HistoryError(f"{e}; fix or remove it to check the history alone") from None
+    source = history_file(path)
+    if not source.exists():
+        raise HistoryError("directory has no history.jsonl or history.edn; pass a run directory", path=path)
+    return source, test
 
 
 def check_policy(ww_deps: bool | None, allow: str | None, forbid: str | None) -> dict[str, Any]:
@@ -191,45 +181,53 @@ def check_cmd(
     forbid: Optional[str] = typer.Option(None, "--forbid", help="TYPE[,TYPE]: anomaly types that make it invalid even where Kafka's model allows them (e.g. G0)."),
 ) -> None:
     """Re-check a saved history offline. Exit 0 valid, 1 invalid, 2 bad input, 3 unknown."""
+    from prozess.checking import check_history
+
     one_shot()
     try:
         policy = check_policy(ww_deps, allow, forbid)
     except ValueError as e:
         fail(str(e))
         return
-    jsonl = path / "history.jsonl" if path.is_dir() else path
-    if jsonl.suffix == ".jsonl" and jsonl.is_file():
-        # JSON Lines: checked through numpy columns, in one streaming pass (bounded memory, same verdicts).
-        _check_columnar(path, jsonl, as_json, checkers, save, policy)
-        return
     try:
-        history, test, warnings = _load_for_check(path)
+        source, test = _check_source(path)
     except HistoryError as e:
         fail(str(e))
         return
-    for w in warnings:
-        typer.echo(f"prozess: warning: {printable(w)}", err=True)
     names = [n.strip() for n in checkers.split(",") if n.strip()] if checkers else None
     if policy:
         test = {**(test or {}), **policy}
+    big = source.suffix == ".jsonl" and source.stat().st_size > PROGRESS_BYTES
+    warnings: list[str] = []
+    progress = None
+    if big:
+        from prozess.columnar import progress_printer
+
+        typer.echo(f"prozess: reading {source} ({source.stat().st_size / 1e6:.0f} MB)", err=True)
+        progress = progress_printer()
     try:
-        result = check_history(history, test, names)
-    except (KeyError, ValueError) as e:
+        # JSON Lines are checked through numpy columns, in one streaming pass (bounded memory, same verdicts).
+        result, n = check_history(source, test, names, strict=True, warnings=warnings, progress=progress)
+    except ValueError as e:  # HistoryError among them: bad input
         fail(str(e))
         return
-    _finish_check(path, len(history), result, warnings, save=save, as_json=as_json)
+    if big:
+        typer.echo(f"prozess: checked {n} ops in {result.get('seconds')} s", err=True)
+    for w in warnings:
+        typer.echo(f"prozess: warning: {printable(w)}", err=True)
+    _finish_check(path, n, result, warnings, save=save, as_json=as_json)
 
 
 def _finish_check(path: Path, n_ops: int, result: dict[str, Any], warnings: list[str], *, save: bool, as_json: bool) -> None:
-    """The end of `prozess check` on either path: keep the reader's warnings, save, print, exit by verdict."""
+    """The end of `prozess check`: keep the reader's warnings, save, print, exit by verdict."""
     from prozess.checkers import summary
-    from prozess.store import Run
+    from prozess.store import RESULTS, Run
 
     if warnings:
         result = {**result, "warnings": warnings}
     if save:
         if not path.is_dir():
-            fail("--save needs a run directory (a bare history file has no place for results.json)")
+            fail(f"--save needs a run directory (a bare history file has no place for {RESULTS})")
         Run(path).write_results(result)
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
@@ -240,40 +238,6 @@ def _finish_check(path: Path, n_ops: int, result: dict[str, Any], warnings: list
 
 
 PROGRESS_BYTES = 50_000_000  # `prozess check` reports its progress on stderr for histories larger than this
-
-
-def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[str], save: bool,
-                    policy: dict[str, Any]) -> None:
-    """`prozess check` of a JSON Lines history via `prozess.columnar_check` (progress on stderr for big files)."""
-    from prozess.columnar import progress_printer
-    from prozess.columnar_check import check_path
-    from prozess.store import Run, StoreError
-
-    try:
-        test = (Run(path).test() or None) if path.is_dir() else None
-    except StoreError as e:
-        fail(f"{e}; fix or remove it to check the history alone")
-        return
-    names = [n.strip() for n in checkers.split(",") if n.strip()] if checkers else None
-    if policy:
-        test = {**(test or {}), **policy}
-    big = jsonl.stat().st_size > PROGRESS_BYTES
-    warnings: list[str] = []
-    try:
-        if big:
-            typer.echo(f"prozess: reading {jsonl} ({jsonl.stat().st_size / 1e6:.0f} MB)", err=True)
-        result, n = check_path(jsonl, test, names, progress=progress_printer() if big else None, warnings=warnings)
-    except HistoryError as e:
-        fail(str(e))
-        return
-    except (KeyError, ValueError) as e:
-        fail(str(e))
-        return
-    if big:
-        typer.echo(f"prozess: checked {n} ops in {result.get('seconds')} s", err=True)
-    for w in warnings:
-        typer.echo(f"prozess: warning: {printable(w)}", err=True)
-    _finish_check(path, n, result, warnings, save=save, as_json=as_json)
 
 
 # ------------------------------------------------------------------ history
@@ -287,8 +251,8 @@ def history_convert(
 ) -> None:
     """Convert a history between prozess JSON Lines and Jepsen EDN."""
     from prozess.edn import write_edn
-    from prozess.history import read_history, write_jsonl
-    from prozess.store import atomic_write
+    from prozess.history import write_jsonl
+    from prozess.store import atomic_write, history_file, read_history
 
     if dest.suffix not in (".jsonl", ".edn"):
         fail(f"{dest}: unknown format; name it .jsonl or .edn")
@@ -299,7 +263,7 @@ def history_convert(
     if dest.exists() or dest.is_symlink():
         if not force:
             fail(f"{dest}: exists; pass --force to overwrite it")
-        src_file = source / "history.jsonl" if source.is_dir() else source
+        src_file = history_file(source)
         if dest.resolve() == src_file.resolve() or (src_file.exists() and dest.exists() and dest.samefile(src_file)):
             fail(f"{dest}: is the input itself; write the converted history to another file")
     try:
@@ -328,7 +292,8 @@ def history_show(
     limit: int = typer.Option(200, "--limit", help="Most ops to show."),
 ) -> None:
     """Print a slice of a history for reading in the terminal."""
-    from prozess.history import NEMESIS, read_history
+    from prozess.history import NEMESIS
+    from prozess.store import read_history
 
     try:
         history = read_history(source)
@@ -393,14 +358,14 @@ def report(
     another history.
     """
     from prozess.report import write_report
-    from prozess.store import StoreError
+    from prozess.store import PLOTS, REPORT, StoreError
 
     one_shot()
     if out is not None and out.exists() and not out.is_dir():
-        fail(f"--out {out}: exists and is not a directory; pass a directory for report.html and plots/")
+        fail(f"--out {out}: exists and is not a directory; pass a directory for {REPORT} and {PLOTS}/")
     target = out if out is not None else (None if source.is_dir() else source.parent)
-    if target is not None and (target / "report.html").exists() and not force:
-        fail(f"{target / 'report.html'}: exists; pass --force to replace it, or --out DIR to write elsewhere")
+    if target is not None and (target / REPORT).exists() and not force:
+        fail(f"{target / REPORT}: exists; pass --force to replace it, or --out DIR to write elsewhere")
     try:
         path = write_report(source, out)
     except (HistoryError, StoreError) as e:

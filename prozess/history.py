@@ -519,17 +519,8 @@ def _exact_loads(line: bytes) -> Any:
 
 
 def read_history(path: str | os.PathLike, *, warnings: list[str] | None = None) -> History:
-    """Reads a history from `.jsonl`, `.edn`, or a run directory holding `history.jsonl`."""
+    """Reads a history from a `.jsonl` or `.edn` file (a run directory's: `prozess.store.read_history`)."""
     path = Path(path)
-    if path.is_dir():
-        candidate = path / "history.jsonl"
-        if not candidate.exists():
-            edn = path / "history.edn"
-            if edn.exists():
-                candidate = edn
-            else:
-                raise HistoryError("directory has no history.jsonl or history.edn; pass a run directory", path=path)
-        path = candidate
     if path.suffix == ".edn":
         from prozess.edn import read_edn
 

@@ -141,7 +141,9 @@ class Campaign:
     def report(self) -> Path | None:
         if self.run_dir is None:
             return None
-        path = self.run_dir / "report.html"
+        from prozess.store import Run
+
+        path = Run(self.run_dir).report_path
         return path if path.exists() else None
 
     @property

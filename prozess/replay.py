@@ -32,11 +32,12 @@ def spec_of_run(run_dir: Path) -> Any:
     from prozess.spec import TestSpec
     from prozess.store import Run
 
-    test = Run(run_dir).test()
+    run = Run(run_dir)
+    test = run.test()
     if not test:
         raise ValueError(f"{run_dir}: has no test.json, so there is nothing to replay; pass a run directory made by `prozess run`")
     known = {k: v for k, v in test.items() if k not in ("versions", "started", "finished", "run_dir", "cluster_name", "bootstrap_servers", "duration-s")}
-    spec = TestSpec.from_dict(known, source=str(run_dir / "test.json"))
+    spec = TestSpec.from_dict(known, source=str(run.test_path))
     if spec.faults and spec.nemesis_schedule is None:
         raise ValueError(f"{run_dir}: test.json has faults but no nemesis_schedule; the run predates saved schedules and cannot be replayed exactly")
     spec.replay_of = str(run_dir)
@@ -50,9 +51,8 @@ def replay_run(run_dir: Path, *, results_dir: Path | None = None, progress: bool
     the schedule uses); the replay then writes to topics of its own so that
     the original run's records do not leak into its history.
     """
-    from prozess.history import read_history
     from prozess.runner import run_test
-    from prozess.store import Run
+    from prozess.store import Run, read_history
 
     original = Run(run_dir)
     spec = spec_of_run(run_dir)
@@ -69,7 +69,7 @@ def replay_run(run_dir: Path, *, results_dir: Path | None = None, progress: bool
     before = sorted((original.results() or {}).get("anomaly-types") or [])
     after = sorted(outcome.results.get("anomaly-types") or [])
     want = nemesis_sequence(read_history(run_dir)) if original.history_path.exists() else []
-    got = nemesis_sequence(read_history(outcome.run_dir)) if (Path(outcome.run_dir) / "history.jsonl").exists() else []
+    got = nemesis_sequence(read_history(outcome.run_dir)) if Run(Path(outcome.run_dir)).history_path.exists() else []
     return {
         "original": str(run_dir),
         "replay": str(outcome.run_dir),

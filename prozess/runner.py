@@ -258,42 +258,13 @@ def _attach_cluster(name: str) -> Any:
 
 def _check(run_dir: Path, test: dict[str, Any]) -> dict[str, Any]:
     """Runs the checkers on the recorded history; any failure becomes `unknown` with the reason."""
-    from prozess.history import read_history
+    from prozess.checking import check_history, unknown
+    from prozess.store import Run
 
-    t0 = time.monotonic()
-    if not (run_dir / "history.jsonl").exists():
-        return {"valid": "unknown", "anomaly-types": [], "error": "no ops recorded: the run ended before the workload started"}
-    try:
-        from prozess.columnar import read_columns  # noqa: F401  (numpy columns: bounded memory after a soak)
-        from prozess.columnar_check import check_path
-        from prozess.history import HistoryError
-    except ImportError:
-        check_path = None
-    if check_path is not None:
-        try:
-            return check_path(run_dir / "history.jsonl", test, test.get("checkers"))[0]
-        except HistoryError as e:
-            return {"valid": "unknown", "anomaly-types": [], "error": f"history unreadable: {e}"}
-        except Exception as e:
-            return {"valid": "unknown", "anomaly-types": [], "error": f"checker raised {type(e).__name__}: {e}",
-                    "seconds": time.monotonic() - t0}
-    try:
-        history = read_history(run_dir / "history.jsonl")
-    except Exception as e:
-        return {"valid": "unknown", "anomaly-types": [], "error": f"history unreadable: {e}"}
-    try:
-        from prozess.checkers import check
-    except ImportError as e:
-        return {"valid": "unknown", "anomaly-types": [], "error": f"checkers not available: {e}", "ops": len(history)}
-    try:
-        return check(history, test=test, names=test.get("checkers"))
-    except Exception as e:
-        return {
-            "valid": "unknown",
-            "anomaly-types": [],
-            "error": f"checker raised {type(e).__name__}: {e}",
-            "seconds": time.monotonic() - t0,
-        }
+    history = Run(run_dir).history_path
+    if not history.exists():
+        return unknown("no ops recorded: the run ended before the workload started")
+    return check_history(history, test, test.get("checkers")).result
 
 
 def _report(run_dir: Path) -> str | None:
@@ -326,7 +297,7 @@ def run_test(
     from prozess.client_log import ClientLog
     from prozess.progress import ProgressDisplay, RunStats
     from prozess.spec import SpecError
-    from prozess.store import new_run, versions, write_json
+    from prozess.store import Run, new_run, versions, write_json
     from prozess.workloads.clients.admin import TopicManager
 
     _validate(spec)
@@ -334,14 +305,14 @@ def run_test(
     nemesis = nemesis or build_nemesis(spec.faults, spec.nemesis)
     if cluster is None and spec.attach:
         cluster = _attach_cluster(spec.attach)  # started by `prozess cluster up`: not ours to tear down
-    run = new_run(spec.results_dir, spec.name) if run_dir is None else None
-    rdir = Path(run_dir) if run_dir is not None else run.path  # type: ignore[union-attr]
+    run = new_run(spec.results_dir, spec.name) if run_dir is None else Run(Path(run_dir))
+    rdir = run.path
     rdir.mkdir(parents=True, exist_ok=True)
-    (rdir / "nodes").mkdir(exist_ok=True)
+    run.nodes_dir.mkdir(exist_ok=True)
     test = spec.to_dict()
     kafka_version = (test.get("cluster") or {}).get("kafka_version")
     test.update({"versions": versions(kafka_version), "started": _now_iso()})
-    write_json(rdir / "test.json", test)
+    write_json(run.test_path, test)
 
     stats = RunStats(spec.time_limit)
     stop_event = stop or threading.Event()
@@ -351,7 +322,7 @@ def run_test(
     interrupted = False
     error: str | None = None
     extra: dict[str, Any] = {}
-    client_log = ClientLog(rdir / "client.log")
+    client_log = ClientLog(run.client_log_path)
     with _Stop(stop_event) as sig, ProgressDisplay(stats, enabled=progress), client_log:
         try:
             # -- cluster -----------------------------------------------------
@@ -375,7 +346,7 @@ def run_test(
             test["bootstrap_servers"] = bootstrap
             if cluster is not None:
                 test["cluster_name"] = getattr(cluster, "name", None)
-            write_json(rdir / "test.json", test)  # now with the cluster's name: `prozess heal NAME` works mid-run
+            write_json(run.test_path, test)  # now with the cluster's name: `prozess heal NAME` works mid-run
             # -- workload ----------------------------------------------------
             copts = _client_options(spec, bootstrap, rdir.name)
             from prozess.cluster.api_versions import missing_apis
@@ -392,13 +363,13 @@ def run_test(
             topic_config = {"unclean.leader.election.enable": "true"} if cspec and cspec.unclean_leader_election else {}
             topics = TopicManager(bootstrap, workload.keymap, replication_factor=rf, min_insync_replicas=min_isr, config=topic_config,
                                   extra=copts.extra, per_topic=getattr(workload, "topic_configs", None))
-            writer = SafeWriter(rdir / "history.jsonl")
+            writer = SafeWriter(run.history_path)
             interp = Interpreter(workload, topics, writer, concurrency=spec.concurrency, test=test, faults=bool(spec.faults),
                                  stop=stop_event, observer=_Progress(stats, test))
             # -- nemesis -----------------------------------------------------
             if hasattr(nemesis, "use_topics"):  # `leader` targets pick among the partitions the workload uses
                 nemesis.use_topics(_run_partitions(topics, workload.keymap))
-            nemesis.setup(cluster, {**test, "run_dir": str(rdir), "nemesis_log": str(rdir / "nemesis.jsonl")})
+            nemesis.setup(cluster, {**test, "run_dir": str(rdir), "nemesis_log": str(run.nemesis_path)})
             # -- main phase with the nemesis, heal, final reads: the interpreter
             rng = random.Random(seed)
             main = Stagger(workload.generator(random.Random(rng.random())), spec.rate or None, random.Random(rng.random()))
@@ -434,7 +405,7 @@ def run_test(
             if writer is not None:
                 writer.close()
             if cluster is not None:
-                _quietly(lambda: cluster.collect_logs(rdir / "nodes"), "collect_logs")
+                _quietly(lambda: cluster.collect_logs(run.nodes_dir), "collect_logs")
                 if own_cluster and not spec.keep_cluster:
                     _quietly(cluster.down, "cluster down")
             interrupted = interrupted or sig.signal is not None
@@ -442,7 +413,7 @@ def run_test(
                 error = error or f"stopped by {sig.signal}"
     # -- verdict -----------------------------------------------------------------
     test["finished"] = _now_iso()
-    write_json(rdir / "test.json", test)
+    write_json(run.test_path, test)
     results = _check(rdir, test)
     results = dict(results)
     results["run"] = {
@@ -457,7 +428,7 @@ def run_test(
         _account_faults(results, interp.nemesis_ops if interp is not None else [], test, unavailable)
     results = downgrade_verdict(results, unavailable_apis=test.get("unavailable-apis"), unavailable_faults=unavailable,
                                 error=error, interrupted=interrupted)
-    write_json(rdir / "results.json", results)
+    write_json(run.results_path, results)
     report_error = _report(rdir)
     if report_error:
         extra["report_error"] = report_error

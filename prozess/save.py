@@ -26,23 +26,20 @@ def expected_of(result: dict[str, Any]) -> dict[str, Any]:
 
 def save_case(source: Path, dest: Path, *, note: str | None = None, force: bool = False) -> dict[str, Any]:
     """Copies a run's history (re-checking it now) into `dest` with its expected verdict."""
-    from prozess.cli import check_history
-    from prozess.history import read_history
-    from prozess.store import Run
-
-    from prozess.store import replace_dir
+    from prozess.checking import check_history
+    from prozess.store import EXPECTED, HISTORY, HISTORY_EDN, TEST, Run, read_history, replace_dir
 
     if dest.exists() and not dest.is_dir():
         raise FileExistsError(f"{dest}: exists and is not a directory; name a folder for the case")
     if dest.is_dir() and any(dest.iterdir()):
         if not force:
             raise FileExistsError(f"{dest}: exists and is not empty; pass --force to replace it")
-        if not (dest / "expected.json").exists() or dest.is_symlink():
+        if not (dest / EXPECTED).exists() or dest.is_symlink():
             # --force replaces a regression case whole; a folder that is not one is never deleted
             raise FileExistsError(f"{dest}: is not a regression case (no expected.json); choose another folder")
     history = read_history(source)
     test = Run(source).test() if source.is_dir() else None
-    result = check_history(history, test or None, None)
+    result = check_history(history, test or None, None, strict=True).result
     expected = expected_of(result)
     if note:
         expected["note"] = note
@@ -50,14 +47,14 @@ def save_case(source: Path, dest: Path, *, note: str | None = None, force: bool 
 
     def fill(case: Path) -> None:
         if src_history.suffix == ".edn":
-            shutil.copyfile(src_history, case / "history.edn")
+            shutil.copyfile(src_history, case / HISTORY_EDN)
         else:
-            shutil.copyfile(src_history, case / "history.jsonl")
+            shutil.copyfile(src_history, case / HISTORY)
         if test:
             # A regression case travels with the repository: no path of the machine that recorded it.
             portable = {k: v for k, v in test.items() if k not in ("results_dir", "run_dir")}
-            (case / "test.json").write_text(json.dumps(portable, indent=2) + "\n")
-        (case / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+            (case / TEST).write_text(json.dumps(portable, indent=2) + "\n")
+        (case / EXPECTED).write_text(json.dumps(expected, indent=2) + "\n")
 
     # The new case is built aside and swapped in: nothing of an old case (say, its
     # history.jsonl beside a new history.edn) survives to be checked by mistake.

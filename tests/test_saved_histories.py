@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from prozess.cli import check_history
+from prozess.checking import check_history
 from prozess.history import read_history
 from prozess.save import expected_of
 
@@ -24,7 +24,7 @@ def test_saved_history_keeps_its_verdict(case):
     expected = json.loads((case / "expected.json").read_text())
     history_file = case / "history.jsonl" if (case / "history.jsonl").exists() else case / "history.edn"
     test = json.loads((case / "test.json").read_text()) if (case / "test.json").exists() else None
-    result = check_history(read_history(history_file), test, None)
+    result = check_history(read_history(history_file), test, None).result
     got = expected_of(result)
     assert got["valid"] == expected["valid"], f"{case.name}: verdict changed from {expected['valid']} to {got['valid']}"
     assert got["anomaly-types"] == expected["anomaly-types"], f"{case.name}: anomaly types changed"

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from prozess.history import Op, write_jsonl
+from prozess.store import Run
 
 __all__ = ["demo_ops", "make_demo_run", "LOST_WRITE_DEFINITION"]
 
@@ -167,10 +168,11 @@ def make_demo_run(
     name: str = "demo-queue",
 ) -> Path:
     """Writes a complete run directory and returns it."""
-    run = Path(run_dir)
+    files = Run(Path(run_dir))
+    run = files.path
     run.mkdir(parents=True, exist_ok=True)
     ops, lost_ops = demo_ops(n_ops, processes=processes, keys=keys, lost=lost, seed=seed)
-    write_jsonl(ops, run / "history.jsonl")
+    write_jsonl(ops, files.history_path)
     test = {
         "name": name,
         "workload": "queue",
@@ -183,13 +185,13 @@ def make_demo_run(
         "versions": {"prozess": "0.1.0", "kafka": "4.1.0", "python": "3.11"},
         "started": "2026-01-01T00:00:00+00:00",
     }
-    (run / "test.json").write_text(json.dumps(test, indent=2))
-    (run / "results.json").write_text(json.dumps(_results(ops, lost_ops), indent=2))
-    with open(run / "nemesis.jsonl", "w") as fh:
+    files.test_path.write_text(json.dumps(test, indent=2))
+    files.results_path.write_text(json.dumps(_results(ops, lost_ops), indent=2))
+    with open(files.nemesis_path, "w") as fh:
         for op in ops:
             if op.process == "nemesis" and op.f.startswith(("start", "stop", "kill")):
                 fh.write(json.dumps({"time": op.time, "f": op.f, "node": "n1", "argv": ["iptables", "-A", "INPUT", "-s", "10.0.0.2", "-j", "DROP"]}) + "\n")
     for node in ("n1", "n2", "n3"):
-        (run / "nodes" / node).mkdir(parents=True, exist_ok=True)
-        (run / "nodes" / node / "server.log").write_text(f"[{node}] Kafka server started\n")
+        (files.nodes_dir / node).mkdir(parents=True, exist_ok=True)
+        (files.nodes_dir / node / "server.log").write_text(f"[{node}] Kafka server started\n")
     return run

@@ -2,6 +2,7 @@
 
 Reads only test.json, results.json and the last line of history.jsonl of each
 run (never the whole history), so an index of many large runs builds quickly.
+Which folders are runs, and their order, is the store's (`prozess.store.list_runs`).
 """
 
 from __future__ import annotations
@@ -13,27 +14,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["list_runs", "build_index", "is_run_dir"]
+from prozess.store import REPORT, Run, StoreError, read_json
+from prozess.store import list_runs as stored_runs
 
-RUN_FILES = ("history.jsonl", "history.edn", "results.json", "test.json")
-
-
-def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and not path.is_symlink() and any((path / f).exists() for f in RUN_FILES)
-
+__all__ = ["list_runs", "build_index"]
 
 _UNREADABLE = object()
 
 
 def _json(path: Path) -> Any:
     """The decoded file; None when absent; _UNREADABLE when present but not a readable JSON file."""
-    if not os.path.lexists(path):
-        return None
     try:
-        if not path.is_file():
-            return _UNREADABLE
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
+        return read_json(path)
+    except StoreError:
         return _UNREADABLE
 
 
@@ -43,7 +36,7 @@ def run_href(run: str) -> str:
     Escaping turns `:` into `%3A`, so a run directory named `javascript:...` is a
     path below the results dir, never a URL scheme.
     """
-    return "./" + "/".join(urllib.parse.quote(part, safe="") for part in run.split("/")) + "/report.html"
+    return "./" + "/".join(urllib.parse.quote(part, safe="") for part in run.split("/")) + "/" + REPORT
 
 
 def _last_time_ns(history: Path) -> int | None:
@@ -83,65 +76,29 @@ def _anomaly_counts(results: dict[str, Any]) -> dict[str, int]:
     return counts
 
 
-def _when(run: Path, test: dict[str, Any]) -> datetime:
-    try:
-        return datetime.strptime(run.name, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    except ValueError:
-        pass
-    started = test.get("started")
-    if isinstance(started, str):
-        try:
-            t = datetime.fromisoformat(started.replace("Z", "+00:00"))
-            return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
-        except ValueError:
-            pass
-    return datetime.fromtimestamp(run.stat().st_mtime, timezone.utc)
-
-
-def _runs_under(root: Path) -> list[Path]:
-    runs = []
-    for test_dir in sorted(root.iterdir()):
-        if test_dir.name.startswith(".") or test_dir.is_symlink() or not test_dir.is_dir():
-            continue
-        if is_run_dir(test_dir):  # a run placed directly in the results dir
-            runs.append(test_dir)
-            continue
-        try:
-            entries = sorted(test_dir.iterdir())
-        except OSError:
-            continue
-        for run in entries:
-            if is_run_dir(run):
-                runs.append(run)
-    return runs
-
-
 def list_runs(results_dir: str | os.PathLike) -> list[dict[str, Any]]:
     """Summaries of every run (results/<test>/<time>/), newest first."""
     root = Path(results_dir)
     if not root.is_dir():
         raise FileNotFoundError(f"{root}: no such results directory; pass --results-dir or set PROZESS_RESULTS_DIR")
-    out = []
-    for run in _runs_under(root):
-        out.append(_summary(root, run))
-    out.sort(key=lambda r: (-r["sort"], r["run"]))
-    return out
+    return [_summary(root, run) for run in stored_runs(root)]
 
 
-def _summary(root: Path, run: Path) -> dict[str, Any]:
+def _summary(root: Path, stored: Run) -> dict[str, Any]:
     """One row of the index; a run whose files are damaged is shown as "unreadable", never skipped."""
+    run = stored.path
     problems = []
-    test = _json(run / "test.json")
+    test = _json(stored.test_path)
     if test is _UNREADABLE or (test is not None and not isinstance(test, dict)):
-        problems.append("test.json")
+        problems.append(stored.test_path.name)
     test = test if isinstance(test, dict) else {}
-    results = _json(run / "results.json")
+    results = _json(stored.results_path)
     anomalies: dict[str, int] = {}
     if results is None:
         verdict = "unchecked"
     elif not isinstance(results, dict):
         verdict = "unreadable"
-        problems.append("results.json")
+        problems.append(stored.results_path.name)
     else:
         from prozess.report.run import plausible_results
 
@@ -149,18 +106,15 @@ def _summary(root: Path, run: Path) -> dict[str, Any]:
         verdict = "valid" if v is True else "invalid" if v is False else "unknown"
         if not plausible_results(results):
             verdict = "unreadable"
-            problems.append("results.json")
+            problems.append(stored.results_path.name)
         try:
             anomalies = _anomaly_counts(results)
         except (AttributeError, TypeError, ValueError):
             verdict = "unreadable"
-            problems.append("results.json")
-    history = run / "history.jsonl"
+            problems.append(stored.results_path.name)
+    history = stored.history_path
     last = _last_time_ns(history) if history.is_file() else None
-    try:
-        when = _when(run, test)
-    except (OSError, ValueError, OverflowError):
-        when = datetime.fromtimestamp(0, timezone.utc)
+    when = stored.started()
     rel = run.relative_to(root).as_posix()
     seed = test.get("seed")
     return {
@@ -173,7 +127,7 @@ def _summary(root: Path, run: Path) -> dict[str, Any]:
         "problems": problems,
         "anomalies": anomalies,
         "duration_s": None if last is None else last / 1e9,
-        "report": (run / "report.html").is_file(),
+        "report": stored.report_path.is_file(),
         "workload": str(test["workload"])[:100] if test.get("workload") is not None else None,
         "seed": seed if isinstance(seed, int) and not isinstance(seed, bool) else None,
     }

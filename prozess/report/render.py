@@ -19,6 +19,7 @@ from prozess.history import NEMESIS, Op, gc_paused
 from prozess.report.encode import encode_history, script_json, value_text
 from prozess.report.faults import FaultWindow, failed_actions, fault_windows, windows_at
 from prozess.report.run import ReportSourceError, RunData, load_run
+from prozess.store import PLOTS, REPORT, Run, atomic_write
 
 __all__ = ["write_report", "render_report", "verdict_of", "anomaly_sections"]
 
@@ -331,7 +332,7 @@ def _client_log(data: RunData, out_dir: Path) -> dict[str, Any] | None:
     run_dir = getattr(data, "run_dir", None)
     if run_dir is None:
         return None
-    path = Path(run_dir) / "client.log"
+    path = Run(Path(run_dir)).client_log_path
     if not path.exists():
         return None
     counts = (data.results.get("run") or {}).get("client_log") or {}
@@ -344,8 +345,6 @@ def _rel(path: Path, base: Path) -> str:
 
 def _write_plot(plots_dir: Path, name: str, svg: str) -> None:
     """Writes one plot through a unique temporary file, never through a planted symlink."""
-    from prozess.store import atomic_write
-
     if plots_dir.is_symlink():
         raise ReportSourceError(f"{plots_dir}: is a symlink; remove it so the plots are written into the run itself")
     plots_dir.mkdir(parents=True, exist_ok=True)
@@ -451,9 +450,8 @@ def _write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None) 
     else:
         out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    html = render_report(data, out, plots_dir=out / "plots")
-    path = out / "report.html"
-    from prozess.store import atomic_write
+    html = render_report(data, out, plots_dir=out / PLOTS)
+    path = out / REPORT
 
     atomic_write(path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
     return path

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from prozess.history import History, HistoryError, read_history
+from prozess.store import Run, StoreError, history_file, read_json
 
-__all__ = ["ReportSourceError", "RunData", "load_run", "run_checkers"]
+__all__ = ["ReportSourceError", "RunData", "load_run"]
 
 MAX_NODE_FILES = 300
 MAX_NEMESIS_ENTRIES = 2000
@@ -46,24 +47,10 @@ class RunData:
 
 def _read_json(path: Path, warnings: list[str]) -> Any:
     try:
-        if not path.is_file():
-            raise OSError(f"{path.name} is not a regular file")
-        return json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError) as e:
+        return read_json(path)
+    except StoreError as e:
         warnings.append(f"{path.name} could not be read ({e}); the report goes on without it")
         return None
-
-
-def run_checkers(history: History, test: dict[str, Any] | None) -> dict[str, Any]:
-    """The composite checker result, or an "unknown" result saying why the checkers could not run."""
-    try:
-        from prozess.checkers import check
-    except ImportError as e:
-        return {"valid": "unknown", "anomaly-types": [], "checkers": {}, "error": f"the checkers are not available ({e})"}
-    try:
-        return check(history, test or None)
-    except Exception as e:  # a crashing checker makes the verdict unknown, it does not stop the report
-        return {"valid": "unknown", "anomaly-types": [], "checkers": {}, "error": f"checking failed: {type(e).__name__}: {e}"}
 
 
 def load_run(source: str | os.PathLike) -> RunData:
@@ -75,14 +62,13 @@ def load_run(source: str | os.PathLike) -> RunData:
     run_dir: Path | None = None
     if source.is_dir():
         run_dir = source
-        history_path = source / "history.jsonl"
-        if not history_path.exists() and (source / "history.edn").exists():
-            history_path = source / "history.edn"
+        run = Run(source)
+        history_path = history_file(source)
         if not history_path.exists():
-            if not ((source / "results.json").exists() or (source / "test.json").exists()):
-                raise ReportSourceError(f"{source}: this directory has no history.jsonl; pass a run directory (results/<test>/<time>) or a history file")
+            if not (run.results_path.exists() or run.test_path.exists()):
+                raise ReportSourceError(f"{source}: this directory has no {run.history_path.name}; pass a run directory (results/<test>/<time>) or a history file")
             # a run that ended before its first op: report what there is (spec, verdict, error)
-            warnings.append("history.jsonl is missing: the run recorded no ops")
+            warnings.append(f"{run.history_path.name} is missing: the run recorded no ops")
     else:
         if source.suffix not in (".jsonl", ".edn", ".json"):
             raise ReportSourceError(f"{source}: not a history; pass a run directory or a .jsonl/.edn history file")
@@ -100,34 +86,38 @@ def load_run(source: str | os.PathLike) -> RunData:
         raise ReportSourceError(f"cannot read the history: {e}") from None
     data = RunData(source=source, run_dir=run_dir, history_path=history_path, history=history, warnings=warnings)
     if run_dir is not None:
-        test_path = run_dir / "test.json"
+        run = Run(run_dir)
+        test_path = run.test_path
         if test_path.exists():
             test = _read_json(test_path, warnings)
             data.test = test if isinstance(test, dict) else {}
             if test is not None and not isinstance(test, dict):
-                warnings.append(f"test.json holds a JSON {type(test).__name__}, not the test's spec; it is ignored")
+                warnings.append(f"{test_path.name} holds a JSON {type(test).__name__}, not the test's spec; it is ignored")
         else:
-            warnings.append("test.json is missing: the test's spec, seed and versions are unknown")
-        results_path = run_dir / "results.json"
+            warnings.append(f"{test_path.name} is missing: the test's spec, seed and versions are unknown")
+        results_path = run.results_path
         if results_path.exists():
             results = _read_json(results_path, warnings)
             if isinstance(results, dict) and plausible_results(results):
                 data.results = results
             elif results is not None:
-                warnings.append("results.json is not a checker result (unexpected shape); it is ignored")
-        nemesis_path = run_dir / "nemesis.jsonl"
+                warnings.append(f"{results_path.name} is not a checker result (unexpected shape); it is ignored")
+        nemesis_path = run.nemesis_path
         if nemesis_path.exists() and not nemesis_path.is_file():
-            warnings.append("nemesis.jsonl is not a regular file; skipped")
+            warnings.append(f"{nemesis_path.name} is not a regular file; skipped")
         elif nemesis_path.exists():
             data.nemesis_log, data.nemesis_log_total = _read_nemesis_log(nemesis_path, warnings)
-        nodes = run_dir / "nodes"
+        nodes = run.nodes_dir
         if nodes.is_dir() and not nodes.is_symlink():
             data.node_files = _node_files(nodes)
     if not data.results:
-        data.results = run_checkers(history, data.test)
+        from prozess.checking import check_history
+
+        # a checker that crashes makes the verdict unknown, it does not stop the report
+        data.results = check_history(history, data.test or None).result
         data.results_recomputed = True
         if run_dir is not None:
-            warnings.append("results.json is missing or unreadable: the history was checked again for this report")
+            warnings.append(f"{Run(run_dir).results_path.name} is missing or unreadable: the history was checked again for this report")
     return data
 
 
@@ -167,7 +157,7 @@ def _read_nemesis_log(path: Path, warnings: list[str]) -> tuple[list[Any], int]:
             try:
                 entries.append(json.loads(line))
             except (ValueError, RecursionError):
-                warnings.append(f"nemesis.jsonl line {n} is not valid JSON; skipped")
+                warnings.append(f"{path.name} line {n} is not valid JSON; skipped")
     return entries, total
 
 

@@ -29,6 +29,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+from prozess.store import REPORT, Run
+
 __all__ = ["serve", "make_server", "check_loopback", "REPORT_TIMEOUT_S", "REPORT_MEMORY_BYTES"]
 
 REPORT_TIMEOUT_S = 300.0  # a million-op report takes well under a minute
@@ -118,17 +120,17 @@ def _handler(root: Path, *, report_timeout: float, report_memory: int) -> type[h
 
                 self._send(build_index(root).encode())
                 return True
-            if path.endswith("/report.html"):
-                run = Path(self.translate_path(self.path)).parent
-                if not _inside(os.path.realpath(run), real_root) or run.is_symlink():
+            if path.endswith("/" + REPORT):
+                run = Run(Path(self.translate_path(self.path)).parent)
+                if not _inside(os.path.realpath(run.path), real_root) or run.path.is_symlink():
                     return False
-                if not os.path.lexists(run / "report.html") and (run / "history.jsonl").is_file():
+                if not os.path.lexists(run.report_path) and run.history_path.is_file():
                     with lock:
-                        if not os.path.lexists(run / "report.html"):
-                            why = build_report(run, timeout=report_timeout, memory=report_memory)
+                        if not os.path.lexists(run.report_path):
+                            why = build_report(run.path, timeout=report_timeout, memory=report_memory)
                             if why is not None:  # show why, instead of a bare 404
                                 status = 503 if "stopped" in why else 500
-                                self._send(f"could not build the report of {run.name}: {why}\n".encode(), status, "text/plain; charset=utf-8")
+                                self._send(f"could not build the report of {run.path.name}: {why}\n".encode(), status, "text/plain; charset=utf-8")
                                 return True
             return False
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from prozess.history import read_history
 from prozess.replay import nemesis_sequence, replay_run
 from prozess.runner import run_test
 from prozess.spec import TestSpec
+from prozess.store import read_history
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -107,10 +107,14 @@ def test_complete_turns_unmatched_invocations_into_info():
 
 
 def test_read_history_accepts_run_directory(tmp_path):
+    from prozess.store import read_history as read_run_history
+
     write_jsonl(ops_of(("invoke", 0, "poll", [["poll"]])), tmp_path / "history.jsonl")
-    assert len(read_history(tmp_path)) == 1
+    assert len(read_run_history(tmp_path)) == 1
     with pytest.raises(HistoryError, match="no history.jsonl"):
-        read_history(tmp_path / "nothing-here" if (tmp_path / "nothing-here").mkdir() is None else tmp_path)
+        read_run_history(tmp_path / "nothing-here" if (tmp_path / "nothing-here").mkdir() is None else tmp_path)
+    with pytest.raises(HistoryError, match="is a directory"):  # the history model reads files; the store knows runs
+        read_history(tmp_path)
 
 
 def test_writer_without_kept_ops_holds_nothing_in_memory(tmp_path):
