@@ -490,14 +490,34 @@ def _applied(c: dict[str, Any]) -> str:
     return ", ".join(f"{k} {e['applied']}/{e['scheduled']}" for k, e in sorted(acc.items()))
 
 
+def _invalid(c: dict[str, Any]) -> int:
+    """Campaigns of a cell whose verdict was invalid, whatever the anomaly types (what a user of a plain run sees)."""
+    return sum(1 for r in c.get("runs") or [] if r.get("valid") is False)
+
+
+def untargeted_summary(doc: dict[str, Any]) -> str:
+    """One sentence over the whole untargeted column: unsafe campaigns caught, safe-twin campaigns wrongly flagged."""
+    cells = [c for c in doc.get("cells", []) if c.get("column") == "untargeted"]
+    unsafe = [c for c in cells if not c["safe"]]
+    safe = [c for c in cells if c["safe"]]
+    if not cells:
+        return ""
+    n_unsafe = sum(c["campaigns"] for c in unsafe)
+    n_safe = sum(c["campaigns"] for c in safe)
+    caught = sum(_invalid(c) for c in unsafe)
+    rows = sum(1 for c in unsafe if _invalid(c))
+    return (f"Over {n_unsafe} unsafe campaigns, {caught} ended invalid ({rows} of {len(unsafe)} rows caught at least once); "
+            f"over {n_safe} safe-twin campaigns, {sum(c['false_alarms'] for c in safe)} false alarms.")
+
+
 def untargeted_table(doc: dict[str, Any]) -> str:
     """The untargeted column: per unsafe setting and default fault mix, detection and its safe twin's false alarms."""
     cells = {c["id"]: c for c in doc.get("cells", []) if c.get("column") == "untargeted"}
     if not cells:
         return ""
     lines = [
-        "| setting | fault mix (untargeted) | detected | median time to detect | anomaly types seen | safe twin: false alarms | faults applied/scheduled (unsafe; twin) |",
-        "|---|---|---|---|---|---|---|",
+        "| setting | fault mix (untargeted) | invalid verdicts | detected (expected type) | median time to detect | anomaly types seen | safe twin: false alarms | faults applied/scheduled (unsafe; twin) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c in cells.values():
         if c["safe"]:
@@ -506,7 +526,7 @@ def untargeted_table(doc: dict[str, Any]) -> str:
         ttd = "—" if c.get("median_time_to_detect_s") is None else f"{c['median_time_to_detect_s']:.1f} s"
         fa = f"{twin['false_alarms']}/{twin['campaigns']}" if twin else "not measured"
         applied = _applied(c) + ("; " + _applied(twin) if twin else "")
-        lines.append(f"| {c['config']} | {c.get('mix')} | {c['detected']}/{c['campaigns']} | {ttd} | "
+        lines.append(f"| {c['config']} | {c.get('mix')} | {_invalid(c)}/{c['campaigns']} | {c['detected']}/{c['campaigns']} | {ttd} | "
                      f"{', '.join(c.get('anomaly_types_seen') or []) or '—'} | {fa} | {applied} |")
     return "\n".join(lines)
 
@@ -543,6 +563,11 @@ def render_markdown(doc: dict[str, Any]) -> str:
             f"Each unsafe row and its safe twin under the default fault mixes ({', '.join(UNTARGETED_MIXES)}): the random",
             "schedules of `prozess.nemesis` with default options, no aim at the setting's window. The last column is",
             "the fault accounting summed over the cell's campaigns: actions applied out of those scheduled, per kind.",
+            "*invalid verdicts*: campaigns the run called invalid, whatever the anomaly; *detected*: those among them",
+            "that showed one of the row's expected types (an acks=0 run flagged only for nonlinearizable offsets is",
+            "invalid, not detected).",
+            "",
+            untargeted_summary(doc),
             "",
             plain,
             "",
@@ -582,7 +607,8 @@ def render(doc: dict[str, Any], *, md: Path = DOC_MD, readme: Path = README) -> 
             head, rest = text.split(BEGIN, 1)
             _, tail = rest.split(END, 1)
             plain = untargeted_table(doc)
-            plain = f"\n\nWhat a plain campaign catches (the default fault mixes, untargeted):\n\n{plain}" if plain else ""
+            plain = (f"\n\nWhat a plain campaign catches (the default fault mixes, untargeted, {UNTARGETED_TIME_LIMIT:.0f} s each; "
+                     f"see docs/detection.md):\n\n{untargeted_summary(doc)}\n\n{plain}") if plain else ""
             block = f"{BEGIN}\n{headline(doc)}\n\n{table(doc)}{plain}\n{END}"
             readme.write_text(head + block + tail)
 

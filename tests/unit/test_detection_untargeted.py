@@ -37,13 +37,18 @@ def test_untargeted_table_pairs_rows_with_twins_and_shows_the_fault_accounting(t
     det = _detection()
     cells = {c.id: c for c in det.CELLS}
     acc = {"kill": {"scheduled": 5, "applied": 5, "failed": 0}, "partition": {"scheduled": 5, "applied": 4, "failed": 1}}
-    runs_u = [{"seed": 1, "valid": False, "anomaly_types": ["lost-write"], "detected": True, "time_to_detect_s": 12.5, "fault_accounting": acc}]
+    runs_u = [{"seed": 1, "valid": False, "anomaly_types": ["lost-write"], "detected": True, "time_to_detect_s": 12.5, "fault_accounting": acc},
+              # invalid, but not for the row's expected reason: counted as invalid, not as detected
+              {"seed": 2, "valid": False, "anomaly_types": ["nonlinearizable-offsets"], "detected": False, "fault_accounting": acc}]
     runs_s = [{"seed": 1, "valid": True, "anomaly_types": [], "detected": False, "fault_accounting": acc}]
     doc = det.merge_doc({"cells": []}, [det.summarize(cells["acks1@partition+kill"], runs_u, kafka="4.4.0", time_limit=60),
                                         det.summarize(cells["acks1-safe@partition+kill"], runs_s, kafka="4.4.0", time_limit=60)],
                         {"kafka": "4.4.0", "date": "2026-01-01T00:00:00+00:00", "k": 1, "time_limit_s": 60})
     text = det.untargeted_table(doc)
-    assert "| acks=1 | partition+kill | 1/1 | 12.5 s | lost-write | 0/1 | kill 5/5, partition 4/5; kill 5/5, partition 4/5 |" in text
+    assert ("| acks=1 | partition+kill | 2/2 | 1/2 | 12.5 s | lost-write, nonlinearizable-offsets | 0/1 | "
+            "kill 10/10, partition 8/10; kill 5/5, partition 4/5 |") in text, text
+    assert det.untargeted_summary(doc) == ("Over 2 unsafe campaigns, 2 ended invalid (1 of 1 rows caught at least once); "
+                                           "over 1 safe-twin campaigns, 0 false alarms.")
     assert det.table(doc).count("\n") == 1  # the targeted table holds no untargeted cell
     readme = tmp_path / "README.md"
     readme.write_text(f"intro\n{det.BEGIN}\nold\n{det.END}\n")
