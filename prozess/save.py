@@ -26,7 +26,7 @@ def expected_of(result: dict[str, Any]) -> dict[str, Any]:
 
 def save_case(source: Path, dest: Path, *, note: str | None = None, force: bool = False) -> dict[str, Any]:
     """Copies a run's history (re-checking it now) into `dest` with its expected verdict."""
-    from prozess.cli import check_history
+    from prozess.checkers import check
     from prozess.history import read_history
     from prozess.store import Run
 
@@ -42,7 +42,7 @@ def save_case(source: Path, dest: Path, *, note: str | None = None, force: bool 
             raise FileExistsError(f"{dest}: is not a regression case (no expected.json); choose another folder")
     history = read_history(source)
     test = Run(source).test() if source.is_dir() else None
-    result = check_history(history, test or None, None)
+    result = check(history, test=test or None)
     expected = expected_of(result)
     if note:
         expected["note"] = note
@@ -73,7 +73,7 @@ def save(
     results_dir: Path = typer.Option(None, "--results-dir", envvar="PROZESS_RESULTS_DIR", help="Where runs are stored."),
 ) -> None:
     """Promote a run to a regression case: history plus the anomalies it must keep showing."""
-    from prozess.cli import fail
+    from prozess.exits import fail
     from prozess.history import HistoryError
     from prozess.store import StoreError, find_run
 
