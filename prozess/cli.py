@@ -56,9 +56,10 @@ def setup(check: bool = typer.Option(False, "--check", help="Only say what is re
           all_: bool = typer.Option(False, "--all", help="Set up every system (what the full test suite needs).")) -> None:
     """Install and start what campaigns need (idempotent): host packages, docker engine, Kafka jars, node image."""
     from prozess.setup import SetupError, check_all, run_setup
+    from prozess.setup_plan import all_steps
 
     if check:
-        statuses = check_all()
+        statuses = check_all(all_steps())
         missing = 0
         for step, status in statuses:
             mark = "ready  " if status.ready else ("missing" if not step.optional else "absent ")
@@ -75,7 +76,7 @@ def setup(check: bool = typer.Option(False, "--check", help="Only say what is re
         typer.echo(f"{state:9} {step.name}", err=True)
 
     try:
-        run_setup(on_step=on_step, extras=None if all_ else [w.strip() for w in (with_ or "").split(",") if w.strip()])
+        run_setup(all_steps(), on_step=on_step, extras=None if all_ else [w.strip() for w in (with_ or "").split(",") if w.strip()])
     except SetupError as e:
         fail(str(e), 1)
     typer.echo("setup complete.")
