@@ -62,10 +62,8 @@ _NOT_FAULTS = frozenset({"check-offsets"})  # nemesis actions that observe, not 
 
 def _nemesis_edge(f: str) -> tuple[str, str] | None:
     """The nemesis package's own (kind, "start"|"stop") for f, when it is installed."""
-    try:
-        from prozess.nemesis.schedule import fault_edge
-    except ImportError:
-        return None
+    from prozess.nemesis.schedule import fault_edge
+
     try:
         return fault_edge(f)
     except Exception:  # a newer nemesis with other rules must not break reports
