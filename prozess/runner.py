@@ -27,7 +27,6 @@ The nemesis protocol (`Nemesis`) is owned by `prozess.nemesis.protocol`.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import random
 import signal
@@ -498,7 +497,7 @@ def run_test(
     from prozess.store import new_run, versions, write_json
     from prozess.workloads.clients.admin import TopicManager
     from prozess.workloads.clients.base import ClientOptions
-    from prozess.workloads.queue import QueueOptions, QueueWorkload
+    from prozess.workloads.registry import build as build_workload
 
     try:
         spec.validate()
@@ -584,18 +583,9 @@ def run_test(
                 raise _Unavailable("; ".join(f"{g} needs {', '.join(apis)}, which the brokers do not support" for g, apis in sorted(lacking.items())))
             # Fresh topics per run: a reused cluster still holds earlier runs' messages.
             fresh_prefix = f"prozess-{rdir.name.lower()}"
-            if spec.workload == "queue":
-                wopts = QueueOptions.from_dict(spec.workload_options)
-                if "topic_prefix" not in spec.workload_options:
-                    wopts.topic_prefix = fresh_prefix
-                if copts.transactions and "txn" not in spec.workload_options:
-                    wopts.txn = True
-                wopts.op_timeout_s = copts.timeout_s
-                workload = QueueWorkload(wopts, c["library"], copts)
-            else:
-                module = importlib.import_module(f"prozess.workloads.{spec.workload}")
-                workload = module.make_workload({"topic_prefix": fresh_prefix, **spec.workload_options}, c["library"], copts, concurrency=spec.concurrency)
-                wopts = workload.options
+            workload = build_workload(spec.workload, {"topic_prefix": fresh_prefix, **spec.workload_options}, c["library"], copts,
+                                      concurrency=spec.concurrency)
+            wopts = workload.options
             test["topics"] = {"prefix": wopts.topic_prefix, "partitions_per_topic": wopts.partitions_per_topic}
             rf = cspec.replication_factor if cspec else int(spec.cluster.get("replication_factor", 3))
             min_isr = cspec.min_insync_replicas if cspec else spec.cluster.get("min_insync_replicas")
