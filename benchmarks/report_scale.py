@@ -37,15 +37,7 @@ def _with_faults(ops: list) -> list:
 
 def _history(run: Path, n_ops: int) -> str:
     """Writes history.jsonl, test.json and results.json (checked, as the runner does) into `run`."""
-    try:
-        from prozess import simulate
-    except ImportError:
-        simulate = None
-    if simulate is None:
-        from prozess.report.demo import make_demo_run
-
-        make_demo_run(run, n_ops=n_ops, processes=20, lost=3, keys=[f"k{i}" for i in range(64)], seed=1, name="scale")
-        return "prozess.report.demo (hand-written results)"
+    from prozess import simulate
     from prozess.checkers import check
     from prozess.history import History, write_jsonl
 

@@ -16,41 +16,27 @@ Checkers compose as a dict of name -> function(history, test, analysis) -> resul
 - "mirror": MirrorMaker 2 loss, order and failover offsets across two clusters — `mirror.py`
 
 `valid` merges false > unknown > true; a checker that raises yields "unknown"
-with the error, never a crash of the whole check. See `result.py` for the shape.
+with the error, never a crash of the whole check. A checker module that cannot
+be imported is not a verdict but a broken installation: it raises. See
+`result.py` for the shape; the default checkers of each workload are data in
+`prozess.workload_checkers`.
 """
 
 from __future__ import annotations
 
+import importlib
 import time as _time
 import traceback
 from typing import Any, Callable, Iterable
 
-from prozess.checkers.result import DEFINITIONS as _QUEUE_DEFINITIONS
+from prozess.checkers.definitions import DEFINITIONS
 from prozess.checkers.result import jsonable, merge_valid
 from prozess.history import HistoryError, gc_paused
-
-
-def _all_definitions() -> dict[str, str]:
-    """Every anomaly type any checker here reports -> its one-line definition.
-
-    The queue/txn/offsets definitions win where the eos and group checkers reuse a
-    name (G1a)."""
-    out: dict[str, str] = {}
-    for mod in ("eos", "group", "compaction", "mirror"):
-        try:
-            defs = __import__(f"prozess.checkers.{mod}", fromlist=["DEFINITIONS"]).DEFINITIONS
-        except Exception:  # a broken sibling module must not take the composite down
-            continue
-        out.update(defs)
-    out.update(_QUEUE_DEFINITIONS)
-    return out
-
-
-DEFINITIONS: dict[str, str] = _all_definitions()
+from prozess.workload_checkers import DEFAULT_CHECKERS, QUEUE_CHECKERS
 
 __all__ = ["CHECKERS", "DEFINITIONS", "check", "default_names", "summary", "merge_valid"]
 
-QUEUE_NAMES = ("queue", "txn", "offsets", "stats", "perf")
+QUEUE_NAMES = QUEUE_CHECKERS
 
 
 def _queue(h, t, a):
@@ -119,8 +105,10 @@ CHECKERS: dict[str, Callable[[Any, dict | None, Any], dict]] = {
     "mirror": _mirror,
 }
 _NEEDS_ANALYSIS = {"queue", "txn", "offsets"}
-WORKLOAD_NAMES = {"eos": ("eos", "stats", "perf"), "group": ("group", "stats", "perf"),
-                  "compaction": ("compaction", "stats", "perf"), "mirror": ("mirror", "stats", "perf")}
+#: checker name -> the module here that holds it; imported before any checker runs, outside the
+#: unknown-on-error net: a module that cannot be imported is a broken installation, not a verdict.
+_MODULES = {"queue": "queue", "txn": "txn", "offsets": "offsets", "stats": "stats", "perf": "stats", "eos": "eos",
+            "group": "group", "compaction": "compaction", "mirror": "mirror"}
 
 
 # Ops only one workload records: a bare history (no test.json) is checked by that workload's checkers.
@@ -154,12 +142,12 @@ def default_names(test: dict | None, history: Any = None) -> list[str]:
         if isinstance(names, dict) and names:
             return [str(n) for n in names]
         workload = test.get("workload")
-        if isinstance(workload, str) and workload in WORKLOAD_NAMES:
-            return list(WORKLOAD_NAMES[workload])
+        if isinstance(workload, str) and workload in DEFAULT_CHECKERS:
+            return list(DEFAULT_CHECKERS[workload])
     if history is not None and not (test and test.get("workload")):
         inferred = _infer_workload(history)
         if inferred is not None:
-            return list(WORKLOAD_NAMES[inferred])
+            return list(DEFAULT_CHECKERS[inferred])
     return list(QUEUE_NAMES)
 
 
@@ -220,6 +208,10 @@ def compose(names: Iterable[str], run: Callable[[str], dict], *, ops: list, anal
     from prozess.checkers import policy
     from prozess.checkers.reindex import to_indices
 
+    names = list(names)
+    for name in names:  # raises on a checker module that cannot be imported: never an `unknown`
+        if name in _MODULES:
+            importlib.import_module(f"{__name__}.{_MODULES[name]}")
     results: dict[str, dict] = {}
     for name in names:
         t1 = _time.monotonic()

@@ -31,7 +31,7 @@ class PolicyError(ValueError):
 
 
 def valid_names() -> list[str]:
-    from prozess.checkers import DEFINITIONS
+    from prozess.checkers.definitions import DEFINITIONS
 
     return sorted(DEFINITIONS)
 

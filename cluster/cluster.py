@@ -57,7 +57,10 @@ def _now() -> str:
 
 class Cluster:
     """One Kafka cluster. Kafka nodes are "n1".."nN" (node nK has Kafka id K); in ZooKeeper
-    mode the ensemble's nodes "zk1".."zkK" follow them."""
+    mode the ensemble's nodes "zk1".."zkK" follow them.
+
+    It implements `prozess.cluster.control.ClusterControl`, the contract the nemesis and
+    the runner program against."""
 
     faketime_path: str = FAKETIME_PATH
 
@@ -103,6 +106,10 @@ class Cluster:
     def layout(self, node: str) -> NodeLayout:
         """Where the node keeps its jars, data, logs and pidfile (as the node sees them)."""
         return self.backend.node_layout(node)
+
+    def data_dir(self, node: str) -> str:
+        """Where the node's process keeps its durable data, as its system says (Kafka: the log directory)."""
+        return self.system.data_dir(self._node(node), self.layout(node))
 
     def _node(self, node: str) -> str:
         if node not in self.nodes:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import shlex
 import uuid
-from dataclasses import dataclass
 
+from prozess.cluster.layout import CONFIG_DIR, FAKETIME_PATH, NodeLayout
 from prozess.cluster.spec import ClusterSpec
+from prozess.cluster.zookeeper import zookeeper_connect, zookeeper_files
 
 __all__ = [
     "CLIENT_PORT", "CONTROLLER_PORT", "CONFIG_DIR", "FAKETIME_PATH", "NodeLayout", "new_cluster_id",
@@ -22,20 +23,6 @@ __all__ = [
 
 CLIENT_PORT = 9092
 CONTROLLER_PORT = 9093
-CONFIG_DIR = "/etc/prozess"
-FAKETIME_PATH = f"{CONFIG_DIR}/faketime"
-
-
-@dataclass(frozen=True)
-class NodeLayout:
-    """Where a node keeps Kafka's pieces (paths as the node itself sees them)."""
-
-    bin: str = "/opt/prozess/bin"
-    libs: str = "/opt/prozess/libs"
-    data: str = "/var/lib/kafka/data"
-    logs: str = "/var/log/kafka"
-    pidfile: str = "/run/kafka/kafka.pid"
-    java: str = "java"
 
 
 def new_cluster_id() -> str:
@@ -60,8 +47,6 @@ def _metadata_entries(spec: ClusterSpec, node: str, addresses: dict[str, str]) -
     ensemble): the entries that head server.properties and those that end it."""
     node_id = str(spec.kafka_nodes.index(node) + 1)
     if spec.zookeeper_mode:
-        from prozess.cluster.zookeeper import zookeeper_connect
-
         return {
             "broker.id": node_id,
             "zookeeper.connect": zookeeper_connect(spec, addresses),
@@ -181,10 +166,13 @@ def node_env(spec: ClusterSpec, cluster_id: str, layout: NodeLayout) -> str:
 
 def node_files(spec: ClusterSpec, node: str, addresses: dict[str, str], cluster_id: str, layout: NodeLayout) -> dict[str, bytes]:
     """Every file prozess writes into a node before its first start: path -> content."""
-    if node in spec.zookeeper_nodes:
-        from prozess.cluster.zookeeper import zookeeper_files
-
-        return zookeeper_files(spec, node, addresses, cluster_id, layout)
+    if node in spec.zookeeper_nodes:  # a ZooKeeper server: its own files, and the node-wide ones every node gets
+        return {
+            f"{CONFIG_DIR}/node.env": node_env(spec, cluster_id, layout).encode(),
+            **zookeeper_files(spec, node, addresses, layout),
+            f"{CONFIG_DIR}/log4j2.properties": log4j2_properties().encode(),
+            FAKETIME_PATH: b"+0\n",
+        }
     return {
         f"{CONFIG_DIR}/node.env": node_env(spec, cluster_id, layout).encode(),
         f"{CONFIG_DIR}/server.properties": server_properties(spec, node, addresses, layout).encode(),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 
-from prozess.cluster.kafka import CONFIG_DIR, FAKETIME_PATH, NodeLayout, log4j2_properties, node_env
+from prozess.cluster.layout import CONFIG_DIR, NodeLayout
 from prozess.cluster.spec import ClusterSpec
 
 __all__ = [
@@ -70,12 +70,10 @@ def zookeeper_env(spec: ClusterSpec, node: str) -> str:
     return "".join(f"{k}={shlex.quote(v)}\n" for k, v in values.items())
 
 
-def zookeeper_files(spec: ClusterSpec, node: str, addresses: dict[str, str], cluster_id: str, layout: NodeLayout) -> dict[str, bytes]:
-    """Every file prozess writes into a ZooKeeper node before its first start: path -> content."""
+def zookeeper_files(spec: ClusterSpec, node: str, addresses: dict[str, str], layout: NodeLayout) -> dict[str, bytes]:
+    """The ZooKeeper server's own files (zookeeper.env, zoo.cfg): path -> content. `kafka.node_files` adds
+    the files every node gets (node.env, log4j2.properties, faketime)."""
     return {
-        f"{CONFIG_DIR}/node.env": node_env(spec, cluster_id, layout).encode(),
         f"{CONFIG_DIR}/zookeeper.env": zookeeper_env(spec, node).encode(),
         ZOO_CFG: zoo_cfg(spec, node, addresses, layout).encode(),
-        f"{CONFIG_DIR}/log4j2.properties": log4j2_properties().encode(),
-        FAKETIME_PATH: b"+0\n",
     }

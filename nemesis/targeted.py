@@ -266,7 +266,7 @@ class Targeted:
         self.killed.add(leader)
         out = {**value, "node": leader, "nodes": [leader]}
         if value.get("wipe"):
-            path = f"{self.cluster.backend.node_layout(leader).data}/{self.topic}-{int(self.opts.partition)}"
+            path = f"{self.cluster.data_dir(leader)}/{self.topic}-{int(self.opts.partition)}"
             self.ex.run(leader, ["rm", "-rf", "--", path], check=False)
             out["wiped"] = path
         # Replication back on for the survivors, so an out-of-sync replica can be elected and catch up.

@@ -2,7 +2,7 @@
 
 Exit codes, which other tools rely on, are the same for every command that
 delivers a verdict (`check`, `run`, `replay`): 0 valid, 1 invalid, 2 bad input
-or usage, 3 unknown. Commands of other areas (cluster, run, heal) live in their
+or usage, 3 unknown (`prozess.exits`, which the mounted commands use too). Commands of other areas (cluster, run, heal) live in their
 own modules and are mounted here.
 """
 
@@ -15,9 +15,8 @@ from typing import Any, Optional
 
 import typer
 
+from prozess.exits import EXIT_BAD_INPUT, exit_code_for, fail, printable
 from prozess.history import HistoryError
-
-EXIT_VALID, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
 
 app = typer.Typer(
     name="prozess",
@@ -30,14 +29,6 @@ history_app = typer.Typer(help="Read and convert saved histories.", no_args_is_h
 app.add_typer(history_app, name="history")
 
 ResultsDir = typer.Option(None, "--results-dir", envvar="PROZESS_RESULTS_DIR", help="Where runs are stored (default ./results).")
-
-
-def exit_code_for(valid: Any) -> int:
-    if valid is True:
-        return EXIT_VALID
-    if valid is False:
-        return EXIT_INVALID
-    return EXIT_UNKNOWN
 
 
 def one_shot() -> None:
@@ -56,23 +47,6 @@ def one_shot() -> None:
 _AS_PROCESS = False  # set by main(): the command owns the whole process (not so under CliRunner)
 
 
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> None:
-    """Prints one clear error line to stderr and exits with `code`."""
-    typer.echo(f"prozess: error: {printable(message)}", err=True)
-    raise typer.Exit(code)
-
-
-# Control characters (C0 but tab and newline, DEL, C1) and bidi overrides, shown as escapes:
-# text from a history must never drive the terminal that prints it.
-_UNPRINTABLE = {c: f"\\x{c:02x}" for c in [*range(0, 9), *range(11, 32), *range(127, 160)]}
-_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
-
-
-def printable(text: str) -> str:
-    """`text` with terminal control and escape characters replaced by visible escapes."""
-    return text.translate(_UNPRINTABLE)
-
-
 # ------------------------------------------------------------------ setup
 
 
@@ -82,9 +56,10 @@ def setup(check: bool = typer.Option(False, "--check", help="Only say what is re
           all_: bool = typer.Option(False, "--all", help="Set up every system (what the full test suite needs).")) -> None:
     """Install and start what campaigns need (idempotent): host packages, docker engine, Kafka jars, node image."""
     from prozess.setup import SetupError, check_all, run_setup
+    from prozess.setup_plan import all_steps
 
     if check:
-        statuses = check_all()
+        statuses = check_all(all_steps())
         missing = 0
         for step, status in statuses:
             mark = "ready  " if status.ready else ("missing" if not step.optional else "absent ")
@@ -101,7 +76,7 @@ def setup(check: bool = typer.Option(False, "--check", help="Only say what is re
         typer.echo(f"{state:9} {step.name}", err=True)
 
     try:
-        run_setup(on_step=on_step, extras=None if all_ else [w.strip() for w in (with_ or "").split(",") if w.strip()])
+        run_setup(all_steps(), on_step=on_step, extras=None if all_ else [w.strip() for w in (with_ or "").split(",") if w.strip()])
     except SetupError as e:
         fail(str(e), 1)
     typer.echo("setup complete.")

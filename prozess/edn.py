@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Iterable
 
-from prozess.history import MAX_DEPTH, History, HistoryError, Op, check_not_blank, op_from_dict, read_regular_file
+from prozess.history_model import MAX_DEPTH, History, HistoryError, Op, check_not_blank, op_from_dict, read_regular_file
 
 __all__ = ["read_edn", "write_edn", "loads_ops", "dumps_op"]
 

@@ -93,7 +93,7 @@ def replay(
 
     Exit code of the last replay's verdict: 0 valid, 1 invalid, 2 bad input, 3 unknown.
     """
-    from prozess.cli import exit_code_for, fail
+    from prozess.exits import exit_code_for, fail
     from prozess.runner import RunError
     from prozess.spec import SpecError
     from prozess.store import StoreError, find_run

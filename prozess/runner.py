@@ -24,12 +24,11 @@ Worker semantics (Jepsen's interpreter: process replacement after `info`,
 crash ops, bounds) live in `prozess.interpreter`, which runs without a
 cluster and is unit-tested with fakes.
 
-The nemesis protocol (`Nemesis`, below) is what `prozess.nemesis` implements.
+The nemesis protocol (`Nemesis`) is owned by `prozess.nemesis.protocol`.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import random
 import signal
@@ -39,11 +38,12 @@ import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Protocol, runtime_checkable
+from typing import Any, Iterable, Mapping
 
 from prozess.generator import Stagger
 from prozess.history import Op
 from prozess.interpreter import Bounds, Interpreter, SafeWriter
+from prozess.nemesis.protocol import Nemesis
 
 __all__ = ["Nemesis", "NoopNemesis", "RunOutcome", "RunError", "SafeWriter", "run_test", "build_nemesis", "downgrade_verdict"]
 
@@ -56,48 +56,6 @@ class RunError(RuntimeError):
 
 class _CannotRun(RuntimeError):
     """The main phase showed the run cannot work (every op failed the same way); ends it without final reads."""
-
-
-@runtime_checkable
-class Nemesis(Protocol):
-    """The fault injector as the runner sees it. `prozess.nemesis` implements it.
-
-    The runner calls, in this order:
-
-    - `setup(cluster, test)` once, before any op. `cluster` is the
-      `prozess.cluster.Cluster` (None for `--bootstrap` runs without a node
-      backend); `test` is the test.json dict plus `"run_dir"` (a str; write
-      `nemesis.jsonl` there, one JSON object per applied fault command).
-    - `schedule(test, rng)` once: an iterable of `(delay_s, f, value)`. The
-      runner sleeps `delay_s` (interruptibly), then records an `info` op
-      (process "nemesis", this `f` and `value`), calls `invoke(f, value)`,
-      and records its result as the completing `info` op. Iteration stops
-      at the end of the main phase or on a stop; the iterable may be
-      infinite and must draw randomness only from `rng` (seeded by the test).
-      A fault is a pair of actions (e.g. "kill-start" then "kill-stop").
-    - `invoke(f, value) -> (type, value)`: applies one action; `type` is
-      normally "info". Raising is allowed: the runner records the error.
-      It must return within a bounded time.
-    - `heal_all()`: ends every fault this nemesis may have started
-      (partitions, paused or killed processes, clocks, links). Idempotent and
-      safe to call at any time, even before `setup` finished; the runner
-      calls it after the main phase, on every exit path, and on Ctrl-C.
-    - `teardown()`: releases anything `setup` made. Called once, last.
-
-    Faults are selected by name from `spec.faults` through
-    `prozess.nemesis.build_nemesis(faults, options) -> Nemesis` when that
-    function exists; `options` is `spec.nemesis` (e.g. interval_s).
-    """
-
-    def setup(self, cluster: Any, test: dict[str, Any]) -> None: ...
-
-    def schedule(self, test: dict[str, Any], rng: random.Random) -> Iterable[tuple[float, str, Any]]: ...
-
-    def invoke(self, f: str, value: Any) -> tuple[str, Any]: ...
-
-    def heal_all(self) -> None: ...
-
-    def teardown(self) -> None: ...
 
 
 class NoopNemesis:
@@ -123,10 +81,8 @@ def build_nemesis(faults: list[str], options: dict[str, Any]) -> Nemesis:
     """The nemesis for `faults` from prozess.nemesis; a no-op one when there are no faults."""
     if not faults:
         return NoopNemesis()
-    try:
-        from prozess.nemesis.combined import build_nemesis as build
-    except ImportError as e:
-        raise RunError(f"faults {', '.join(faults)} need prozess.nemesis, which is not available ({e})") from None
+    from prozess.nemesis.combined import build_nemesis as build
+
     try:
         return build(list(faults), dict(options))
     except ValueError as e:
@@ -231,10 +187,8 @@ def _now_iso() -> str:
 
 
 def _open_cluster(spec: Any) -> Any:
-    try:
-        from prozess.cluster import open_cluster
-    except ImportError as e:
-        raise RunError(f"cannot start a cluster: prozess.cluster.open_cluster is not available ({e}); pass --bootstrap HOST:PORT to use a running cluster") from None
+    from prozess.cluster import open_cluster
+
     cspec = spec.cluster_spec()
     from prozess.nemesis.disk import KINDS as DISK_KINDS
     from prozess.nemesis.schedule import parse_faults
@@ -246,10 +200,8 @@ def _open_cluster(spec: Any) -> Any:
 
 
 def _attach_cluster(name: str) -> Any:
-    try:
-        from prozess.cluster import attach_cluster
-    except ImportError as e:
-        raise RunError(f"cannot attach cluster {name!r}: prozess.cluster is not available ({e})") from None
+    from prozess.cluster import attach_cluster
+
     try:
         return attach_cluster(name)
     except Exception as e:
@@ -268,10 +220,8 @@ def _check(run_dir: Path, test: dict[str, Any]) -> dict[str, Any]:
 
 
 def _report(run_dir: Path) -> str | None:
-    try:
-        from prozess.report import write_report
-    except ImportError:
-        return None
+    from prozess.report import write_report
+
     try:
         write_report(run_dir)
         return None
@@ -513,29 +463,19 @@ def _client_options(spec: Any, bootstrap: str, run_name: str) -> Any:
 
 
 def _make_workload(spec: Any, copts: Any, fresh_prefix: str) -> tuple[Any, Any]:
-    """(workload, its options) for `spec.workload`; topics get `fresh_prefix` unless the spec names a prefix."""
-    from prozess.workloads.queue import QueueOptions, QueueWorkload
+    """(workload, its options) for `spec.workload`, built through the one registry; topics get `fresh_prefix`
+    unless the spec names a prefix."""
+    from prozess.workloads.registry import build as build_workload
 
-    c = spec.client
-    if spec.workload == "queue":
-        wopts = QueueOptions.from_dict(spec.workload_options)
-        if "topic_prefix" not in spec.workload_options:
-            wopts.topic_prefix = fresh_prefix
-        if copts.transactions and "txn" not in spec.workload_options:
-            wopts.txn = True
-        wopts.op_timeout_s = copts.timeout_s
-        return QueueWorkload(wopts, c["library"], copts), wopts
-    module = importlib.import_module(f"prozess.workloads.{spec.workload}")
-    workload = module.make_workload({"topic_prefix": fresh_prefix, **spec.workload_options}, c["library"], copts, concurrency=spec.concurrency)
+    workload = build_workload(spec.workload, {"topic_prefix": fresh_prefix, **spec.workload_options}, spec.client["library"],
+                              copts, concurrency=spec.concurrency)
     return workload, workload.options
 
 
 def _account_faults(results: dict[str, Any], nemesis_ops: list[Op], test: dict[str, Any], unavailable: dict[str, str]) -> None:
     """results["faults"]: each action's outcome and the windows in force; a requested kind that never took effect makes the verdict unknown."""
-    try:
-        from prozess.nemesis.accounting import account, verdict_notes
-    except ImportError:
-        return
+    from prozess.nemesis.accounting import account, verdict_notes
+
     try:
         faults = account(nemesis_ops, faults=test.get("faults"), schedule=test.get("nemesis_schedule"), unavailable=unavailable)
     except Exception as e:  # accounting must never lose a run's results

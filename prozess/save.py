@@ -70,7 +70,7 @@ def save(
     results_dir: Path = typer.Option(None, "--results-dir", envvar="PROZESS_RESULTS_DIR", help="Where runs are stored."),
 ) -> None:
     """Promote a run to a regression case: history plus the anomalies it must keep showing."""
-    from prozess.cli import fail
+    from prozess.exits import fail
     from prozess.history import HistoryError
     from prozess.store import StoreError, find_run
 

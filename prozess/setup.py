@@ -3,8 +3,9 @@
 Set-up is a list of steps. Each step can say whether it is ready without changing
 anything (`check`, used by `prozess setup --check`) and can make itself ready
 (`apply`). Areas of the project contribute their own steps (the cluster adds the
-docker engine, Kafka jars and node images; the report adds the browser), so this
-module only orders and runs them.
+docker engine, Kafka jars and node images; the report adds the browser), built from
+the pieces here; `prozess.setup_plan.all_steps` collects them, and this module only
+runs them. So the areas import this module and it imports none of them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-__all__ = ["Step", "StepStatus", "SetupError", "all_steps", "check_all", "run_setup", "is_root", "is_debian", "apt_install"]
+__all__ = ["Step", "StepStatus", "SetupError", "check_all", "run_setup", "is_root", "is_debian", "apt_install"]
 
 
 class SetupError(RuntimeError):
@@ -111,29 +112,10 @@ def _debian_packages_step(name: str, packages: list[str], needed_for: str, optio
     return Step(name, check, lambda: apt_install(packages), needed_for=needed_for, optional=optional)
 
 
-def all_steps() -> list[Step]:
-    """Every set-up step in the order it runs; areas contribute theirs here."""
-    steps: list[Step] = [
-        _debian_packages_step("host packages", ["iptables", "iproute2", "procps"], "faults and the netns backend"),
-    ]
-    try:
-        from prozess.cluster.setup_steps import steps as cluster_steps
-    except ImportError:
-        cluster_steps = None
-    if cluster_steps is not None:
-        steps += cluster_steps()
-    try:
-        from prozess.report.setup_steps import steps as report_steps
-    except ImportError:
-        report_steps = None
-    if report_steps is not None:
-        steps += report_steps()
-    return steps
-
-
-def check_all(steps: list[Step] | None = None) -> list[tuple[Step, StepStatus]]:
+def check_all(steps: list[Step]) -> list[tuple[Step, StepStatus]]:
+    """Each step with its status now; changes nothing."""
     out = []
-    for step in steps if steps is not None else all_steps():
+    for step in steps:
         try:
             status = step.check()
         except Exception as e:  # a check that cannot even run is "not ready", with the reason
@@ -142,7 +124,7 @@ def check_all(steps: list[Step] | None = None) -> list[tuple[Step, StepStatus]]:
     return out
 
 
-def run_setup(steps: list[Step] | None = None, *, on_step: Callable[[Step, str], None] | None = None,
+def run_setup(steps: list[Step], *, on_step: Callable[[Step, str], None] | None = None,
               extras: Iterable[str] | None = ()) -> list[tuple[Step, StepStatus]]:
     """Applies every step that is not ready, in order; raises SetupError at the first that cannot be made ready.
 
@@ -150,7 +132,7 @@ def run_setup(steps: list[Step] | None = None, *, on_step: Callable[[Step, str],
     """
     results = []
     wanted = None if extras is None else set(extras)
-    for step in steps if steps is not None else all_steps():
+    for step in steps:
         if step.extra is not None and wanted is not None and step.extra not in wanted:
             if on_step:
                 on_step(step, "not asked")

@@ -34,7 +34,7 @@ TOML layout (every key optional)::
     isolation = "read_committed"
     properties_file = "client.properties"   # SASL/SSL etc., passed through
 
-    [workload]               # prozess.workloads.queue.QueueOptions fields
+    [workload]               # the workload's options fields (prozess.workloads.registry: queue -> QueueOptions)
     key_count = 8
 
     [nemesis]                # options for the fault injector (interval_s, ...)
@@ -49,6 +49,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from prozess.workloads.registry import WORKLOADS
+from prozess.workloads.registry import entry as workload_entry
 
 __all__ = ["SpecError", "TestSpec", "read_properties", "CLIENT_DEFAULTS"]
 
@@ -70,31 +73,7 @@ CLIENT_DEFAULTS: dict[str, Any] = {
     "properties": {},
 }
 
-WORKLOADS = ("queue", "eos", "group", "compaction", "mirror")
 BACKENDS = ("docker", "netns", "ssh")
-
-
-def workload_options_class(workload: str) -> Any:
-    """The options dataclass of a workload (each has from_dict and validate)."""
-    if workload == "eos":
-        from prozess.workloads.eos import EosOptions
-
-        return EosOptions
-    if workload == "group":
-        from prozess.workloads.group import GroupOptions
-
-        return GroupOptions
-    if workload == "compaction":
-        from prozess.workloads.compaction import CompactionOptions
-
-        return CompactionOptions
-    if workload == "mirror":
-        from prozess.workloads.mirror import MirrorOptions
-
-        return MirrorOptions
-    from prozess.workloads.queue import QueueOptions
-
-    return QueueOptions
 
 
 def read_properties(path: str | os.PathLike) -> dict[str, str]:
@@ -264,7 +243,7 @@ class TestSpec:
         if self.bootstrap is None:
             self.cluster_spec()  # raises on a bad preset or cluster field
         try:
-            workload_options_class(self.workload).from_dict(dict(self.workload_options)).validate()
+            workload_entry(self.workload).options.from_dict(dict(self.workload_options)).validate()
         except (TypeError, ValueError) as e:
             raise SpecError(f"workload: {e}") from None
         if self.client.get("properties_file"):

@@ -33,7 +33,8 @@ from typing import Any
 
 from prozess.workloads.options import WorkloadOptions
 from prozess.generator import PENDING, Context
-from prozess.workloads.clients.base import ClientOpError, ClientOptions, KeyMap, QueueClient, make_client
+from prozess.workloads.clients.base import ClientOpError, ClientOptions, KeyMap, QueueClient
+from prozess.workloads.clients.factory import make_client
 
 __all__ = ["FinalPolls", "QueueGenerator", "QueueOptions", "QueueWorkload", "max_offsets"]
 

@@ -55,10 +55,8 @@ def _asset(name: str) -> str:
 
 
 def _definitions() -> dict[str, str]:
-    try:
-        from prozess.checkers import DEFINITIONS
-    except ImportError:
-        return {}
+    from prozess.checkers import DEFINITIONS
+
     return dict(DEFINITIONS)
 
 

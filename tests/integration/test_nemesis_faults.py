@@ -43,13 +43,10 @@ PORT = 9093
 def cluster():
     from prozess.cluster import ClusterSpec, open_cluster
 
-    try:
-        from prozess.cluster.engine import engine_answers
+    from prozess.cluster.engine import engine_answers
 
-        if not engine_answers():
-            pytest.skip("no docker engine answers")
-    except ImportError:
-        pass
+    if not engine_answers():
+        pytest.skip("no docker engine answers")
     from prozess.cluster import ClusterError
 
     c = open_cluster(ClusterSpec.preset("safe"), backend="docker", name=f"pznem{os.getpid() % 10000}", keep=True)  # torn down below, also after a slow up

@@ -8,7 +8,8 @@ import pytest
 from local_kafka import local_kafka  # noqa: F401  (fixture)
 
 from prozess.workloads.clients.admin import TopicManager
-from prozess.workloads.clients.base import ClientOpError, ClientOptions, KeyMap, make_client
+from prozess.workloads.clients.base import ClientOpError, ClientOptions, KeyMap
+from prozess.workloads.clients.factory import make_client
 
 pytestmark = pytest.mark.integration
 

@@ -127,7 +127,7 @@ def test_bad_saved_schedule_is_rejected_with_the_step():
 
 def test_build_nemesis_speaks_the_runner_protocol_and_rejects_bad_names_early():
     from prozess.nemesis import build_nemesis
-    from prozess.runner import Nemesis
+    from prozess.nemesis.protocol import Nemesis
 
     nem = build_nemesis(["partition+kill", "clock"], {"interval_s": 6, "quiet_s": 3})
     assert isinstance(nem, Nemesis)

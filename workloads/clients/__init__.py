@@ -6,7 +6,7 @@ from prozess.workloads.clients.base import (
     ClientOptions,
     KeyMap,
     QueueClient,
-    make_client,
 )
+from prozess.workloads.clients.factory import make_client
 
 __all__ = ["CLIENTS", "ClientOpError", "ClientOptions", "KeyMap", "QueueClient", "make_client"]

@@ -3,7 +3,8 @@
 A workload talks to Kafka through one small interface, `QueueClient`:
 `open`, `send`, `poll`, `txn`, `assign`, `subscribe`, `close`. Each library
 (`confluent` = librdkafka, the default; `kafka-python`) implements it in its
-own module, so a workload runs unchanged on either.
+own module, so a workload runs unchanged on either; `factory.make_client`
+picks one by name.
 
 Outcomes follow Jepsen: a call that returns has certainly happened (`ok`). A
 call that cannot complete raises `ClientOpError` carrying its outcome:
@@ -32,7 +33,6 @@ __all__ = [
     "KeyMap",
     "QueueClient",
     "classify",
-    "make_client",
 ]
 
 FAIL = "fail"
@@ -219,16 +219,3 @@ class QueueClient(Protocol):
 
 
 CLIENTS = ("confluent", "kafka-python")
-
-
-def make_client(name: str, options: ClientOptions, keymap: KeyMap) -> QueueClient:
-    """A new (not yet opened) client of library `name` ("confluent" or "kafka-python")."""
-    if name == "confluent":
-        from prozess.workloads.clients.confluent import ConfluentClient
-
-        return ConfluentClient(options, keymap)
-    if name in ("kafka-python", "kafka_python"):
-        from prozess.workloads.clients.kafka_python import KafkaPythonClient
-
-        return KafkaPythonClient(options, keymap)
-    raise ValueError(f"unknown client {name!r}; choose one of: {', '.join(CLIENTS)}")
