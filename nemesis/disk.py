@@ -120,7 +120,7 @@ def _package_start_steps(kind: str, opts: Any, nodes: Sequence[str], brokers: Se
 # ------------------------------------------------------------------ on the node
 def _bin(cluster: Any, node: str) -> str:
     try:
-        return f"{cluster.backend.node_layout(node).bin}/prozess-disk"
+        return f"{cluster.layout(node).bin}/prozess-disk"
     except Exception:
         return "/opt/prozess/bin/prozess-disk"
 

@@ -70,11 +70,7 @@ FORBIDDEN: dict[str, tuple[set[str], str]] = {
 PYTEST_USERS = {"prozess.pytest_plugin"}
 
 #: Arrows that still break a rule, each with the change that removes it. Empty this list; never grow it.
-KNOWN_ARROWS: dict[tuple[str, str], str] = {
-    ("prozess.workloads.eos", "prozess.checkers.eos"): "the eos record codec moves out of checkers/eos.py into a model module",
-    ("prozess.report.faults", "prozess.nemesis.schedule"): "the fault pairing is written into the run; the report reads it from there",
-    ("prozess.nemesis.combined", "external:pytest"): "skipping a campaign whose faults cannot run moves out of the nemesis",
-}
+KNOWN_ARROWS: dict[tuple[str, str], str] = {}
 #: Circles that still exist, as the sorted tuple of their modules, with the change that removes them.
 KNOWN_CIRCLES: dict[tuple[str, ...], str] = {}
 
