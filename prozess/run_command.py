@@ -13,9 +13,9 @@ from typing import Optional
 
 import typer
 
-__all__ = ["run"]
+from prozess.exits import exit_code_for, fail
 
-EXIT_VALID, EXIT_INVALID, EXIT_BAD_INPUT, EXIT_UNKNOWN = 0, 1, 2, 3
+__all__ = ["run"]
 
 
 class Client(str, Enum):
@@ -26,11 +26,6 @@ class Client(str, Enum):
 class Isolation(str, Enum):
     read_committed = "read_committed"
     read_uncommitted = "read_uncommitted"
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"prozess: error: {message}", err=True)
-    raise typer.Exit(EXIT_BAD_INPUT)
 
 
 PRESETS = Path(__file__).resolve().parent / "presets"
@@ -123,14 +118,14 @@ def run(
         if not (spec.bootstrap or spec.attach):
             _ensure_artifacts(spec.cluster_spec())
     except SpecError as e:
-        _fail(str(e))
+        fail(str(e))
         return
     from prozess.runner import RunError, run_test
 
     try:
         outcome = run_test(spec, progress=progress)
     except RunError as e:
-        _fail(str(e))
+        fail(str(e))
         return
     import json
     import sys
@@ -155,8 +150,7 @@ def run(
         if cl.get("path"):
             typer.echo(f"client log: {cl.get('warnings', 0)} warnings, {cl.get('errors', 0)} errors in {outcome.run_dir / cl['path']}")
         typer.echo(f"run: {outcome.run_dir}")
-    v = outcome.valid
-    raise typer.Exit(EXIT_VALID if v is True else EXIT_INVALID if v is False else EXIT_UNKNOWN)
+    raise typer.Exit(exit_code_for(outcome.valid))
 
 
 def _fault_lines(results: dict) -> list[str]:
