@@ -156,3 +156,16 @@ def test_informational_anomalies_are_shown_but_do_not_invalidate(tmp_path):
     assert 'id="verdict-label">VALID<' in html
     assert 'class="anomaly informational" id="anomaly-G-single-process"' in html
     assert "allowed by this test" in html and 'data-op="5"' in html
+    assert 'id="informational-only">No anomaly makes this run invalid; the 1 type below is reported' in html
+
+
+def test_the_informational_only_line_is_absent_when_an_anomaly_invalidates(tmp_path):
+    run = make_demo_run(tmp_path / "run", seed=7)
+    results = json.loads((run / "results.json").read_text())
+    results["valid"] = False
+    results["anomaly-types"] = ["lost-write"]
+    results["checkers"]["queue"] = {"valid": False, "anomaly-types": ["lost-write"],
+                                    "anomalies": {"lost-write": {"count": 1, "examples": [{"explanation": "lost", "ops": [3]}]}}}
+    (run / "results.json").write_text(json.dumps(results))
+    html = write_report(run).read_text()
+    assert 'id="anomaly-lost-write"' in html and 'id="informational-only"' not in html
