@@ -224,6 +224,9 @@ def int_send_cases(a: Analysis) -> tuple[list[dict], list[dict]]:
 
 def process_cases(a: Analysis) -> tuple[list[dict], list[dict], list[dict]]:
     """(poll-skip, nonmonotonic-poll, nonmonotonic-send), walking each process in order."""
+    fast = a.columnar_process_cases() if hasattr(a, "columnar_process_cases") else None
+    if fast is not None:  # an Analysis built from columns has them as vectorised group-bys
+        return fast
     ops = a.ops
     orders = a.orders
     reads = a.reads

@@ -212,8 +212,10 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     scan.int_nonmono = delta_cases(cand & (d < 1), "nonmonotonic")
     # rw: from each (op, key)'s highest read, to the writer of the next value in the key's log
     rw_arrays = None
+    starts = np.nonzero(~same)[0]
+    ends = np.append(starts[1:], n_rows) - 1 if n_rows else starts
+    fx.read_groups = (op[starts], key[starts], val[starts], val[ends])  # (op, key, first value, last value)
     if n_rows:
-        starts = np.nonzero(~same)[0]
         hi = np.maximum.reduceat(idx, starts)
         gk = key[starts]
         gop = op[starts]
@@ -231,9 +233,116 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     return scan
 
 
+def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.ndarray,
+              subs: dict[int, list[tuple[int, set[int]]]]) -> np.ndarray:
+    """For each group (process, key, op position), the group of the latest earlier eligible op of the same
+    process on the same key (-1 if none), unless an ok/info assign/subscribe of that process in between
+    dropped the key (the op-object pass then forgets the process's state for it)."""
+    n = len(pos)
+    prev = np.full(n, -1, np.int64)
+    if not n:
+        return prev
+    order = np.lexsort((pos, key, proc))
+    p, k = proc[order], key[order]
+    run = np.ones(n, bool)
+    run[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
+    run_start = np.maximum.accumulate(np.where(run, np.arange(n), 0))
+    last = np.maximum.accumulate(np.where(eligible[order], np.arange(n), -1))
+    before = np.full(n, -1, np.int64)
+    before[1:] = last[:-1]
+    before[before < run_start] = -1
+    has = before >= 0
+    prev[order[has]] = order[before[has]]
+    if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
+        span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
+        procs = np.unique(np.concatenate([proc, np.array(list(subs), dtype=np.int64)]))
+        sub_codes = np.sort(np.array([int(np.searchsorted(procs, q)) * span + x for q, lst in subs.items() for x, _ in lst],
+                                     dtype=np.int64))
+        j = np.nonzero(prev >= 0)[0]
+        rank = np.searchsorted(procs, proc[j]) * span
+        between = np.searchsorted(sub_codes, rank + pos[j]) - np.searchsorted(sub_codes, rank + pos[prev[j]])
+        sub_pos = {q: [x for x, _ in lst] for q, lst in subs.items()}
+        for jj in j[between > 0].tolist():
+            q = int(proc[jj])
+            lo, hi = bisect.bisect_left(sub_pos[q], int(pos[prev[jj]])), bisect.bisect_left(sub_pos[q], int(pos[jj]))
+            kk = int(key[jj])
+            if any(kk not in keep for _, keep in subs[q][lo:hi]):
+                prev[jj] = -1
+    return prev
+
+
+def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]
+                   ) -> tuple[list[dict], list[dict], list[dict]]:
+    """`prozess.checkers.queue.process_cases` (poll-skip, nonmonotonic-poll, nonmonotonic-send) over the tables."""
+    keys, values = c.keys, c.values
+    types = c.type
+    ks = fx.key_start
+    log_val = fx.log_val
+
+    def case(kind: str, k: int, v1: int, v2: int, i1: int, i2: int, ops: list[int]) -> dict:
+        d = {"type": kind, "key": keys[k], "values": [values[v1], values[v2]], "delta": i2 - i1, "ops": ops}
+        if kind == "skip":
+            lo = int(ks[k])
+            d["skipped"] = [values[v] for v in log_val[lo + i1 + 1: lo + min(i2, i1 + 17)].tolist()]
+        return d
+
+    # ---- polls: groups (op, key) in the order the op-object pass visits them
+    g_op, g_key, g_first, g_last = fx.read_groups
+    t = types[g_op]
+    proc = c.process[g_op]
+    prev = _previous(proc, g_key, g_op, t == OK, sub_keeps)
+    has = np.nonzero(prev >= 0)[0]
+    pv = g_last[prev[has]]
+    nv = fx.nv
+    i1 = fx.dense(g_key[has] * nv + pv)
+    i2 = fx.dense(g_key[has] * nv + g_first[has])
+    both = (i1 >= 0) & (i2 >= 0)
+    d = i2 - i1
+    skips, nonmono = [], []
+    for j, a1, a2, dd, v1 in zip(has[both].tolist(), i1[both].tolist(), i2[both].tolist(), d[both].tolist(), pv[both].tolist()):
+        if dd > 1 or dd < 1:
+            (skips if dd > 1 else nonmono).append(
+                case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
+                     [int(g_op[prev[j]]), int(g_op[j])]))
+    # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order
+    s_op = c.send_op
+    live = (types[s_op] == OK) | (types[s_op] == INFO)
+    rows = np.nonzero(live)[0]
+    nk = max(len(keys), 1)
+    g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
+    nm_send: list[dict] = []
+    if len(g):
+        ug, first_row = np.unique(g, return_index=True)
+        _, rev_first = np.unique(g[::-1], return_index=True)
+        last_row = len(g) - 1 - rev_first
+        order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
+        w_op = ug[order] // nk
+        w_key = ug[order] % nk
+        w_first = c.send_value[rows[first_row[order]]]
+        w_last = c.send_value[rows[last_row[order]]]
+        prev = _previous(c.process[w_op], w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
+        has = np.nonzero(prev >= 0)[0]
+        pv = w_last[prev[has]]
+        i1 = fx.dense(w_key[has] * nv + pv)
+        i2 = fx.dense(w_key[has] * nv + w_first[has])
+        bad = (i1 >= 0) & (i2 >= 0) & (i2 - i1 < 1)
+        for j, a1, a2, v1 in zip(has[bad].tolist(), i1[bad].tolist(), i2[bad].tolist(), pv[bad].tolist()):
+            nm_send.append(case("nonmonotonic", int(w_key[j]), v1, int(w_first[j]), a1, a2, [int(w_op[prev[j]]), int(w_op[j])]))
+    return skips, nonmono, nm_send
+
+
+class ColumnarAnalysis(Analysis):
+    """An `Analysis` built from columns; passes that have a vectorised form here answer from the tables."""
+
+    def columnar_process_cases(self) -> tuple[list[dict], list[dict], list[dict]] | None:
+        """The process-order cases, or None when an assign/subscribe value was not a list of keys
+        (the op-object pass then runs and says what is wrong, as on the op-object path)."""
+        return self._process
+
+
 def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     """The `Analysis` that `Analysis(ops)` builds from the full ops, built from the fact tables instead."""
-    a = Analysis.__new__(Analysis)
+    a = ColumnarAnalysis.__new__(ColumnarAnalysis)
     a.ops = ops
     n = len(ops)
     inv = c.pair.copy()
@@ -320,4 +429,15 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     pollers = np.zeros(n, bool)
     pollers[c.pollers] = True
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
+    key_id = {k: j for j, k in enumerate(keys)}
+    sub_keeps: dict[int, list[tuple[int, set[int]]]] = {}
+    try:
+        for i in a.subs:
+            if types[i] == OK or types[i] == INFO:
+                keep = {key_id[str(k)] for k in (ops[i].value or ()) if str(k) in key_id}
+                sub_keeps.setdefault(int(c.process[i]), []).append((i, keep))
+    except TypeError:
+        a._process = None
+    else:
+        a._process = _process_cases(c, fx, sub_keeps)
     return a
