@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 from array import array
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -331,6 +332,51 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     return skips, nonmono, nm_send
 
 
+class _Reads(Mapping):
+    """`Analysis.reads` backed by the read table: {key: [(offset, value), ...]} of an op, made when asked.
+
+    The checkers look up the reads of a few ops (graph members, examples); only the rare
+    passes that explain a case walk all of them."""
+
+    def __init__(self, c: Columns, offsets: dict[int, int]):
+        self._op, self._key, self._off, self._val = c.read_op, c.read_key, c.read_offset, c.read_value
+        self._pollers = c.pollers  # sorted: ops with a poll micro-op that returned a map
+        self._keys, self._values = c.keys, c.values
+        self._offsets = offsets
+        self._cache: dict[int, dict] = {}
+
+    def __contains__(self, i: object) -> bool:
+        if not isinstance(i, int):
+            return False
+        j = int(np.searchsorted(self._pollers, i))
+        return j < len(self._pollers) and int(self._pollers[j]) == i
+
+    def __getitem__(self, i: int) -> dict:
+        rs = self._cache.get(i)
+        if rs is not None:
+            return rs
+        if i not in self:
+            raise KeyError(i)
+        lo, hi = np.searchsorted(self._op, [i, i + 1])
+        rs = {}
+        keys, values, offsets = self._keys, self._values, self._offsets
+        for k, o, v in zip(self._key[lo:hi].tolist(), self._off[lo:hi].tolist(), self._val[lo:hi].tolist()):
+            kk = keys[k]
+            lst = rs.get(kk)
+            if lst is None:
+                lst = rs[kk] = []
+            lst.append((None if o == NO_OFFSET else offsets.setdefault(o, o), values[v]))
+        if len(self._cache) < 1 << 16:
+            self._cache[i] = rs
+        return rs
+
+    def __iter__(self):
+        return iter(self._pollers.tolist())
+
+    def __len__(self) -> int:
+        return len(self._pollers)
+
+
 class ColumnarAnalysis(Analysis):
     """An `Analysis` built from columns; passes that have a vectorised form here answer from the tables."""
 
@@ -338,6 +384,13 @@ class ColumnarAnalysis(Analysis):
         """The process-order cases, or None when an assign/subscribe value was not a list of keys
         (the op-object pass then runs and says what is wrong, as on the op-object path)."""
         return self._process
+
+    def s_map(self) -> dict[int, int]:
+        """`Analysis.s_map` computed over the columns in one vectorised step."""
+        if self._s_map is None:
+            txns, s = self._s_columns
+            self._s_map = dict(zip(txns.tolist(), s.tolist()))
+        return self._s_map
 
 
 def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
@@ -403,20 +456,12 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
         if ws is None:
             ws = writes[i] = []
         ws.append((keys[k], values[v], None if o == NO_OFFSET else offsets.setdefault(o, o)))
-    # ---- reads: {key: [(offset, value), ...]} per op, keys in first-seen order
-    reads = a.reads
-    for i in c.pollers.tolist():
-        reads[i] = {}
-    for i, k, o, v in _rows(c.read_op, c.read_key, c.read_offset, c.read_value):
-        rs = reads[i]
-        kk = keys[k]
-        lst = rs.get(kk)
-        if lst is None:
-            lst = rs[kk] = []
-        lst.append((None if o == NO_OFFSET else offsets.setdefault(o, o), values[v]))
-    for i in sorted(final_ops & reads.keys()):
-        for kk, lst in reads[i].items():
-            a.final_values.setdefault(kk, set()).update(v for _, v in lst)
+    # ---- reads: {key: [(offset, value), ...]} per op, made when a checker asks for an op's reads
+    a.reads = _Reads(c, offsets)
+    if final_ops:
+        fin = np.isin(c.read_op, np.fromiter(final_ops, np.int64, len(final_ops)))
+        for k, vs, _, _ in per_key(np.unique(fx.r_code[fin])):
+            a.final_values[k] = {values[v] for v in vs}
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:
             for k in kids:
@@ -428,6 +473,9 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
             a.conflicts[k] = {o: [vo.by_index[bisect.bisect_left(vo.offsets, o)]] + more for o, more in vo.extra.items()}
     pollers = np.zeros(n, bool)
     pollers[c.pollers] = True
+    txns = np.asarray(a.txns, dtype=np.int64)
+    s_self = np.where(inv[txns] >= 0, inv[txns], txns)
+    a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
     key_id = {k: j for j, k in enumerate(keys)}
     sub_keeps: dict[int, list[tuple[int, set[int]]]] = {}
