@@ -262,7 +262,7 @@ def _check_columnar(path: Path, jsonl: Path, as_json: bool, checkers: Optional[s
     try:
         if big:
             typer.echo(f"prozess: reading {jsonl} ({jsonl.stat().st_size / 1e6:.0f} MB)", err=True)
-        result, n = check_path(jsonl, test, names, progress=progress_printer() if big else None, warnings=warnings)
+        result, n = check_path(jsonl, test, names, progress=progress_printer(after=0.0 if big else None), warnings=warnings)
     except HistoryError as e:
         fail(str(e))
         return

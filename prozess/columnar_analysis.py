@@ -23,6 +23,7 @@ the op-object path.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 from array import array
 from collections.abc import Mapping
 from typing import Any
@@ -86,6 +87,9 @@ class _Facts:
         if len(key):
             new[1:] = (key[1:] != key[:-1]) | (off[1:] != off[:-1])
         starts = np.nonzero(new)[0]
+        # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker
+        self.fo_code, first = np.unique(key * nv + val, return_index=True)
+        self.fo_off = off[first]
         self.log_key = key[starts]
         self.log_off = off[starts]
         self.log_val = val[starts]
@@ -281,11 +285,7 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     log_val = fx.log_val
 
     def case(kind: str, k: int, v1: int, v2: int, i1: int, i2: int, ops: list[int]) -> dict:
-        d = {"type": kind, "key": keys[k], "values": [values[v1], values[v2]], "delta": i2 - i1, "ops": ops}
-        if kind == "skip":
-            lo = int(ks[k])
-            d["skipped"] = [values[v] for v in log_val[lo + i1 + 1: lo + min(i2, i1 + 17)].tolist()]
-        return d
+        return _delta(c, fx, kind, k, v1, v2, i1, i2, ops=ops)
 
     # ---- polls: groups (op, key) in the order the op-object pass visits them
     g_op, g_key, g_first, g_last = fx.read_groups
@@ -332,33 +332,143 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     return skips, nonmono, nm_send
 
 
-class _Reads(Mapping):
-    """`Analysis.reads` backed by the read table: {key: [(offset, value), ...]} of an op, made when asked.
+def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str, VersionOrder]) -> list[dict]:
+    """`prozess.checkers.offsets.violations` over the tables: per key, a sweep of invocations and
+    completions of committed writers in history order, with the highest position completed so far
+    as a running maximum."""
+    keys, values = c.keys, c.values
+    types = c.type
+    nv = fx.nv
+    rows = np.nonzero(fx.committed[c.send_op] & (types[c.send_op] != FAIL))[0]
+    key = c.send_key[rows].astype(np.int64)
+    code = key * nv + c.send_value[rows]
+    # position of a value: its dense index when no value of the key repeats, else its lowest offset
+    first_mode = np.zeros(len(keys) + 1, bool)
+    key_id = {k: j for j, k in enumerate(keys)}
+    for k, vo in orders.items():
+        if vo.first_offset is not None:
+            first_mode[key_id[k]] = True
+    dense = fx.dense(code)
+    found, at = _lookup(fx.fo_code, code)
+    lowest = np.where(found, fx.fo_off[at] if len(fx.fo_off) else 0, -1)
+    use_first = first_mode[key]
+    P = np.where(use_first, lowest, dense)
+    known = np.where(use_first, found, dense >= 0)
+    rows, key, P = rows[known], key[known], P[known]
+    if not len(rows):
+        return []
+    op = c.send_op[rows]
+    val = c.send_value[rows]
+    # per (op, key) group, in first-sent order: lowest and highest position (first row wins ties)
+    nk = max(len(keys), 1)
+    g = op * nk + key
+    ug, first_row, inverse = np.unique(g, return_index=True, return_inverse=True)
+    order = np.lexsort((np.arange(len(g)), P, inverse))
+    lo_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
+    order = np.lexsort((np.arange(len(g)), -P, inverse))
+    hi_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
+    gop, gkey = ug // nk, ug % nk
+    glo, ghi, vlo, vhi = P[lo_row], P[hi_row], val[lo_row], val[hi_row]
+    rank = np.argsort(np.argsort(first_row, kind="stable"), kind="stable")  # first-sent order of the groups
+    out: list[tuple] = []
+    ks = fx.key_start
+    for k in np.unique(gkey).tolist():
+        sel = np.nonzero(gkey == k)[0]
+        b = gop[sel]
+        ginv = inv[b]
+        has_inv = ginv >= 0
+        comp = types[b] == OK
+        # events: invocations (kind 0) and ok completions (kind 1), by history position
+        ev_pos = np.concatenate([ginv[has_inv], b[comp]])
+        ev_grp = np.concatenate([sel[has_inv], sel[comp]])
+        ev_kind = np.concatenate([np.zeros(int(has_inv.sum()), np.int8), np.ones(int(comp.sum()), np.int8)])
+        o = np.argsort(ev_pos, kind="stable")
+        ev_pos, ev_grp, ev_kind = ev_pos[o], ev_grp[o], ev_kind[o]
+        low = np.iinfo(np.int64).min
+        vals = np.where(ev_kind == 1, ghi[ev_grp], low)
+        cm = np.maximum.accumulate(vals)
+        prev_cm = np.empty_like(cm)
+        prev_cm[:1] = low
+        prev_cm[1:] = cm[:-1]
+        newmax = (ev_kind == 1) & (vals > prev_cm)
+        holder = np.maximum.accumulate(np.where(newmax, np.arange(len(cm)), -1))
+        hg = ev_grp[np.maximum(holder, 0)]
+        bad = (ev_kind == 0) & (holder >= 0) & (glo[ev_grp] <= cm) & (gop[hg] != gop[ev_grp])
+        for j in np.nonzero(bad)[0].tolist():
+            x, y = int(hg[j]), int(ev_grp[j])
+            o1, o2 = int(ghi[x]), int(glo[y])
+            if not first_mode[k]:
+                o1, o2 = int(fx.log_off[ks[k] + o1]), int(fx.log_off[ks[k] + o2])
+            out.append((int(ev_pos[j]), int(rank[y]),
+                        {"key": keys[k], "ops": [int(gop[x]), int(gop[y])], "offsets": [o1, o2],
+                         "values": [values[int(vhi[x])], values[int(vlo[y])]], "invoked": int(ev_pos[j])}))
+    out.sort(key=lambda e: (e[0], e[1]))
+    return [e[2] for e in out]
 
-    The checkers look up the reads of a few ops (graph members, examples); only the rare
-    passes that explain a case walk all of them."""
 
-    def __init__(self, c: Columns, offsets: dict[int, int]):
-        self._op, self._key, self._off, self._val = c.read_op, c.read_key, c.read_offset, c.read_value
-        self._pollers = c.pollers  # sorted: ops with a poll micro-op that returned a map
-        self._keys, self._values = c.keys, c.values
-        self._offsets = offsets
-        self._cache: dict[int, dict] = {}
+class _PerOp(Mapping):
+    """A mapping op position -> that op's facts, backed by a table sorted by op and made when asked.
+
+    The checkers look up a few ops (graph members, examples); a pass that walks them all
+    (explaining conflicts, say) makes them all once and keeps them."""
+
+    def __init__(self, ops_with: np.ndarray, row_op: np.ndarray):
+        self._with = ops_with  # sorted op positions that have an entry
+        self._row_op = row_op  # the table's op column (sorted)
+        self._cache: dict[int, Any] = {}
+        self._all: dict[int, Any] | None = None
+
+    def _make(self, lo: int, hi: int) -> Any:
+        raise NotImplementedError
 
     def __contains__(self, i: object) -> bool:
         if not isinstance(i, int):
             return False
-        j = int(np.searchsorted(self._pollers, i))
-        return j < len(self._pollers) and int(self._pollers[j]) == i
+        j = int(np.searchsorted(self._with, i))
+        return j < len(self._with) and int(self._with[j]) == i
 
-    def __getitem__(self, i: int) -> dict:
-        rs = self._cache.get(i)
-        if rs is not None:
-            return rs
+    def __getitem__(self, i: int) -> Any:
+        x = self._cache.get(i)
+        if x is not None:
+            return x
         if i not in self:
             raise KeyError(i)
-        lo, hi = np.searchsorted(self._op, [i, i + 1])
-        rs = {}
+        lo, hi = np.searchsorted(self._row_op, [i, i + 1])
+        x = self._make(int(lo), int(hi))
+        if len(self._cache) < 1 << 16 or self._all is not None:
+            self._cache[i] = x
+        return x
+
+    def __iter__(self):
+        return iter(self._with.tolist())
+
+    def __len__(self) -> int:
+        return len(self._with)
+
+    def _everything(self) -> dict[int, Any]:
+        if self._all is None:
+            self._all = {i: self[i] for i in self._with.tolist()}
+            self._cache = self._all
+        return self._all
+
+    def items(self):
+        return self._everything().items()
+
+    def values(self):
+        return self._everything().values()
+
+
+class _Reads(_PerOp):
+    """`Analysis.reads` from the read table: {key: [(offset, value), ...]} of an op."""
+
+    def __init__(self, c: Columns, offsets: dict[int, int]):
+        super().__init__(c.pollers, c.read_op)  # pollers: ops with a poll micro-op that returned a map
+        self._key, self._off, self._val = c.read_key, c.read_offset, c.read_value
+        self._keys, self._values = c.keys, c.values
+        self._offsets = offsets
+
+    def _make(self, lo: int, hi: int) -> dict:
+        rs: dict = {}
         keys, values, offsets = self._keys, self._values, self._offsets
         for k, o, v in zip(self._key[lo:hi].tolist(), self._off[lo:hi].tolist(), self._val[lo:hi].tolist()):
             kk = keys[k]
@@ -366,15 +476,68 @@ class _Reads(Mapping):
             if lst is None:
                 lst = rs[kk] = []
             lst.append((None if o == NO_OFFSET else offsets.setdefault(o, o), values[v]))
-        if len(self._cache) < 1 << 16:
-            self._cache[i] = rs
         return rs
 
-    def __iter__(self):
-        return iter(self._pollers.tolist())
 
-    def __len__(self) -> int:
-        return len(self._pollers)
+class _Writes(_PerOp):
+    """`Analysis.writes` from the send table: [(key, value, offset | None), ...] of an op, in micro-op order."""
+
+    def __init__(self, c: Columns, offsets: dict[int, int]):
+        super().__init__(np.unique(c.send_op), c.send_op)
+        self._key, self._off, self._val = c.send_key, c.send_offset, c.send_value
+        self._keys, self._values = c.keys, c.values
+        self._offsets = offsets
+
+    def _make(self, lo: int, hi: int) -> list:
+        keys, values, offsets = self._keys, self._values, self._offsets
+        return [(keys[k], values[v], None if o == NO_OFFSET else offsets.setdefault(o, o))
+                for k, o, v in zip(self._key[lo:hi].tolist(), self._off[lo:hi].tolist(), self._val[lo:hi].tolist())]
+
+
+def _unseen(c: Columns, fx: _Facts) -> list[dict]:
+    """The cases of `queue.unseen_cases`: sends of ok ops whose value no ok poll read, in history order."""
+    m = np.nonzero((c.type[c.send_op] == OK) & ~np.isin(fx.s_code, fx.ok_codes))[0]
+    keys, values = c.keys, c.values
+    return [{"key": keys[k], "value": values[v], "offset": None if o == NO_OFFSET else o, "writer": i}
+            for i, k, v, o in zip(c.send_op[m].tolist(), c.send_key[m].tolist(), c.send_value[m].tolist(),
+                                  c.send_offset[m].tolist())]
+
+
+def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
+    """`queue.int_send_cases`: successive sends to one key within one op, by dense index."""
+    n = len(c.send_op)
+    if not n:
+        return [], []
+    nk = max(len(c.keys), 1)
+    g = c.send_op * nk + c.send_key.astype(np.int64)
+    order = np.argsort(g, kind="stable")
+    same = np.zeros(n, bool)
+    same[1:] = g[order][1:] == g[order][:-1]
+    cur = order[1:][same[1:]]
+    prev = order[:-1][same[1:]]
+    keep = np.argsort(cur, kind="stable")  # in history order of the later send
+    cur, prev = cur[keep], prev[keep]
+    i1 = fx.dense(fx.s_code[prev])
+    i2 = fx.dense(fx.s_code[cur])
+    both = (i1 >= 0) & (i2 >= 0)
+    cur, prev, i1, i2 = cur[both], prev[both], i1[both], i2[both]
+    d = i2 - i1
+    out: tuple[list[dict], list[dict]] = ([], [])
+    for sel, kind, dest in ((d > 1, "skip", out[0]), (d < 1, "nonmonotonic", out[1])):
+        for r1, r2, a1, a2 in zip(prev[sel].tolist(), cur[sel].tolist(), i1[sel].tolist(), i2[sel].tolist()):
+            k = int(c.send_key[r2])
+            dest.append(_delta(c, fx, kind, k, int(c.send_value[r1]), int(c.send_value[r2]), a1, a2, op=int(c.send_op[r2])))
+    return out
+
+
+def _delta(c: Columns, fx: _Facts, kind: str, k: int, v1: int, v2: int, i1: int, i2: int, **more: Any) -> dict:
+    """A delta case as `queue._delta_case` makes it (ids into the columns' tables)."""
+    values = c.values
+    d = {"type": kind, "key": c.keys[k], "values": [values[v1], values[v2]], "delta": i2 - i1, **more}
+    if kind == "skip":
+        lo = int(fx.key_start[k])
+        d["skipped"] = [values[v] for v in fx.log_val[lo + i1 + 1: lo + min(i2, i1 + 17)].tolist()]
+    return d
 
 
 class ColumnarAnalysis(Analysis):
@@ -384,6 +547,17 @@ class ColumnarAnalysis(Analysis):
         """The process-order cases, or None when an assign/subscribe value was not a list of keys
         (the op-object pass then runs and says what is wrong, as on the op-object path)."""
         return self._process
+
+    def columnar_unseen_cases(self) -> list[dict]:
+        return self._unseen
+
+    def columnar_int_send_cases(self) -> tuple[list[dict], list[dict]]:
+        return self._int_send
+
+    def columnar_offset_violations(self) -> list[dict]:
+        if self._violations is None:
+            self._violations = _offset_violations(*self._offset_inputs)
+        return self._violations
 
     def s_map(self) -> dict[int, int]:
         """`Analysis.s_map` computed over the columns in one vectorised step."""
@@ -448,15 +622,11 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
         a.failed[k] = {values[v] for v in vs}
     for k, vs, _, _ in per_key(fx.ok_codes):
         a.read_ok[k] = {values[v] for v in vs}
-    # ---- writes per op, in op then micro-op order
-    writes = a.writes
-    offsets: dict[int, int] = {}  # one int object per distinct offset, shared by every row that has it
-    for i, k, v, o in _rows(c.send_op, c.send_key, c.send_value, c.send_offset):
-        ws = writes.get(i)
-        if ws is None:
-            ws = writes[i] = []
-        ws.append((keys[k], values[v], None if o == NO_OFFSET else offsets.setdefault(o, o)))
-    # ---- reads: {key: [(offset, value), ...]} per op, made when a checker asks for an op's reads
+    # ---- writes and reads per op, made when a checker asks for an op's
+    offsets: dict[int, int] = {}  # one int object per distinct offset, shared by every fact that has it
+    a.writes = _Writes(c, offsets)
+    a._unseen = _unseen(c, fx)
+    a._int_send = _int_send(c, fx)
     a.reads = _Reads(c, offsets)
     if final_ops:
         fin = np.isin(c.read_op, np.fromiter(final_ops, np.int64, len(final_ops)))
@@ -477,6 +647,8 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     s_self = np.where(inv[txns] >= 0, inv[txns], txns)
     a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
+    a._violations = None
+    a._offset_inputs = (dataclasses.replace(c), fx, inv, a.orders)  # a copy: the caller may release c's tables
     key_id = {k: j for j, k in enumerate(keys)}
     sub_keeps: dict[int, list[tuple[int, set[int]]]] = {}
     try:

@@ -58,7 +58,7 @@ def light_ops(c: Columns) -> list[Op]:
 
 
 def check_columns(c: Columns, test: dict | None = None, names: list[str] | None = None, *,
-                  release: bool = False) -> dict:
+                  release: bool = False, progress: Any = None) -> dict:
     """`prozess.checkers.check` on a columnar history (same result shape, same verdicts).
 
     `release` drops the send/read tables from `c` once the Analysis holds them (less peak memory)."""
@@ -73,6 +73,8 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
     t0 = _time.monotonic()
     with gc_paused():
         _, allow, forbid = policy.options(test)
+        phase = getattr(progress, "phase", None) or (lambda text: None)
+        phase(f"building the analysis of {len(c)} ops")
         ops = light_ops(c)
         analysis = None
         analysis_error = None
@@ -85,7 +87,12 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
             for name in ("send_op", "send_key", "send_value", "send_offset", "read_op", "read_key", "read_offset", "read_value"):
                 setattr(c, name, None)
         own: dict[str, Callable[[Columns], dict]] = {"stats": stats, "perf": perf}
-        return compose(names, lambda name: own[name](c) if name in own else CHECKERS[name](ops, test, analysis),
+
+        def run(name: str) -> dict:
+            phase(f"checker {name}")
+            return own[name](c) if name in own else CHECKERS[name](ops, test, analysis)
+
+        return compose(names, run,
                        ops=ops, analysis_error=analysis_error, allow=allow, forbid=forbid, t0=t0)
 
 
@@ -111,4 +118,4 @@ def check_path(path: Any, test: dict | None = None, names: list[str] | None = No
             warnings.clear()
         history = read_history(path, warnings=warnings)
         return check(history, test=test, names=names), len(history)
-    return check_columns(c, test, names, release=True), len(c)
+    return check_columns(c, test, names, release=True, progress=progress), len(c)
