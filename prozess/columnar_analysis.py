@@ -36,15 +36,6 @@ from prozess.history import Op
 
 __all__ = ["analysis_from_columns"]
 
-CHUNK = 1 << 18  # rows turned into Python objects at a time (bounds the transient lists)
-
-
-def _rows(*cols: np.ndarray):
-    """Zips columns as Python values, a chunk at a time."""
-    for lo in range(0, len(cols[0]), CHUNK):
-        yield from zip(*(col[lo:lo + CHUNK].tolist() for col in cols))
-
-
 def _lookup(table: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(found mask, position in `table`) of each code in the sorted array `table`."""
     pos = np.searchsorted(table, codes)

@@ -2,10 +2,9 @@
 
 `check_path(path, test, names)` reads a JSON Lines history with `read_columns` (one
 streaming pass), computes stats and perf as passes over the columns, and builds the
-queue checkers' shared `Analysis` straight from the send and read tables, so the queue,
-txn and offsets checkers run unchanged on it: verdicts, counts and examples are theirs.
-The op list those checkers index is rebuilt light (no values, except the keys of
-assign/subscribe ops that the process-order pass reads).
+queue checkers' shared `Analysis` from the send and read tables with numpy
+(`prozess.columnar_analysis`): verdicts, counts and examples are the checkers' own. The
+op list those checkers index is a view that makes an op from the columns when asked.
 
 A history the columns cannot hold exactly (`Unsupported`) is read as op objects and
 checked the old way; `tests/unit/test_columnar.py` holds both paths equal on every saved
@@ -15,46 +14,47 @@ and simulated history.
 from __future__ import annotations
 
 import time as _time
+from collections.abc import Sequence
 from typing import Any, Callable
 
-import numpy as np
-
-from prozess.columnar import INVOKE, NEMESIS_P, TYPE_NAMES, Columns, perf, read_columns, stats
-from prozess.columnar_analysis import _rows, analysis_from_columns
+from prozess.columnar import NEMESIS_P, TYPE_NAMES, Columns, perf, read_columns, stats
+from prozess.columnar_analysis import analysis_from_columns
 from prozess.history import NEMESIS, HistoryError, Op, gc_paused
 
 __all__ = ["analysis_from_columns", "check_columns", "check_path", "light_ops"]
 
 
-def light_ops(c: Columns) -> list[Op]:
-    """One small Op per completion (index, type, process, f; value only for assign/subscribe; extra fields).
+class _Ops(Sequence):
+    """The op list the checkers index, made from the columns one op at a time when asked.
 
-    `time` is 0: the checkers that read ops never look at it (stats and perf use the columns).
+    Each op has its index, type, process and f, the value only for assign/subscribe (the
+    keys the process-order pass reads) and its extra fields; `time` is 0 (stats and perf
+    use the columns). The checkers look at the ops their cases cite, so no Python object
+    per op exists for the whole history."""
 
-    The checkers read invocations only by position, and their index only when the
-    history's indices have gaps: in a dense history every invocation of one process
-    and f is one shared Op."""
-    names = TYPE_NAMES
-    fs = c.fs
-    subs = c.subs
-    extra = c.extra
-    dense = not len(c) or (int(c.index[0]) == 0 and int(c.index[-1]) == len(c) - 1)
-    shared: dict = {}
-    out = []
-    append = out.append
-    for i, (ix, t, p, f) in enumerate(_rows(c.index, c.type, c.process, c.f)):
-        if dense and t == INVOKE and i not in extra:
-            op = shared.get((p, f))
-            if op is None:
-                op = shared[(p, f)] = Op(-1, 0, "invoke", NEMESIS if p == NEMESIS_P else p, fs[f])
-            append(op)
-            continue
-        append(Op(ix, 0, names[t], NEMESIS if p == NEMESIS_P else p, fs[f], subs.get(i), None, None, extra.get(i)))
-    if dense and out and out[0].type == "invoke":
-        out[0] = out[0]._replace(index=0)
-    if dense and out and out[-1].type == "invoke":
-        out[-1] = out[-1]._replace(index=len(out) - 1)
-    return out
+    def __init__(self, c: Columns):
+        self._c = c
+        self._n = len(c)
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        c = self._c
+        p = int(c.process[i])
+        return Op(int(c.index[i]), 0, TYPE_NAMES[c.type[i]], NEMESIS if p == NEMESIS_P else p, c.fs[c.f[i]],
+                  c.subs.get(i), None, None, c.extra.get(i))
+
+
+def light_ops(c: Columns) -> Sequence[Op]:
+    """The checkers' view of the ops of `c` (see `_Ops`)."""
+    return _Ops(c)
 
 
 def check_columns(c: Columns, test: dict | None = None, names: list[str] | None = None, *,
