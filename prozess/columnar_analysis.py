@@ -36,6 +36,12 @@ from prozess.history import Op
 
 __all__ = ["analysis_from_columns"]
 
+def _unique(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (`np.unique` by sorting: numpy 2's hashing unique is ~20x slower on int64 codes)."""
+    s = np.sort(x)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
 def _lookup(table: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(found mask, position in `table`) of each code in the sorted array `table`."""
     pos = np.searchsorted(table, codes)
@@ -58,10 +64,10 @@ class _Facts:
         rev = self.s_code[::-1]
         self.w_code, first = np.unique(rev, return_index=True)
         self.w_op = c.send_op[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
-        self.ok_codes = np.unique(self.r_code[r_type == OK])
-        self.fail_codes = np.unique(self.s_code[s_type == FAIL])
+        self.ok_codes = _unique(self.r_code[r_type == OK])
+        self.fail_codes = _unique(self.s_code[s_type == FAIL])
         # sends that must have committed: ok, or info with a value some ok poll read
-        read_ok_row = np.isin(self.s_code, self.ok_codes)
+        read_ok_row = _lookup(self.ok_codes, self.s_code)[0]
         committed = np.zeros(n, bool)
         committed[c.type == OK] = True
         committed[c.send_op[(s_type == INFO) & read_ok_row]] = True
@@ -172,7 +178,7 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     scan.wr_links = int(link.sum())
     m = np.nonzero(link & (sw > sr))[0]
     scan.wr_windows = list(zip(sr[m].tolist(), sw[m].tolist()))
-    m = np.nonzero(ok & np.isin(code, fx.fail_codes))[0]
+    m = np.nonzero(ok & _lookup(fx.fail_codes, code)[0])[0]
     scan.g1a = [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
                 for k, v, o, i, x in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist(), w[m].tolist())]
     # internal poll order: successive reads of one key within one op, by dense index
@@ -186,7 +192,7 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     if rebalanced:  # Jepsen: a key the op's rebalance-log names was reassigned mid-op; its internal order says nothing
         key_id = {k: j for j, k in enumerate(keys)}
         exempt = [i * nk + key_id[k] for i, ks in rebalanced.items() for k in ks if k in key_id]
-        cand &= ~np.isin(g, np.array(exempt, dtype=np.int64))
+        cand &= ~_lookup(_unique(np.array(exempt, dtype=np.int64)), g)[0]
     d = idx - prev_idx
     ks = fx.key_start
     log_val = fx.log_val
@@ -251,7 +257,7 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
     prev[order[has]] = order[before[has]]
     if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
         span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
-        procs = np.unique(np.concatenate([proc, np.array(list(subs), dtype=np.int64)]))
+        procs = _unique(np.concatenate([proc, np.array(list(subs), dtype=np.int64)]))
         sub_codes = np.sort(np.array([int(np.searchsorted(procs, q)) * span + x for q, lst in subs.items() for x, _ in lst],
                                      dtype=np.int64))
         j = np.nonzero(prev >= 0)[0]
@@ -363,7 +369,7 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
     rank = np.argsort(np.argsort(first_row, kind="stable"), kind="stable")  # first-sent order of the groups
     out: list[tuple] = []
     ks = fx.key_start
-    for k in np.unique(gkey).tolist():
+    for k in _unique(gkey).tolist():
         sel = np.nonzero(gkey == k)[0]
         b = gop[sel]
         ginv = inv[b]
@@ -400,12 +406,15 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
 class _PerOp(Mapping):
     """A mapping op position -> that op's facts, backed by a table sorted by op and made when asked.
 
-    The checkers look up a few ops (graph members, examples); a pass that walks them all
-    (explaining conflicts, say) makes them all once and keeps them."""
+    The checkers look up a few ops (graph members, examples); a pass that walks all items
+    (explaining conflicts, say) makes them all once and keeps them; `values()` stays lazy
+    (a check that stops at the first op with an offset makes one op's facts)."""
 
-    def __init__(self, ops_with: np.ndarray, row_op: np.ndarray):
+    def __init__(self, ops_with: np.ndarray, row_op: np.ndarray, n_ops: int):
         self._with = ops_with  # sorted op positions that have an entry
-        self._row_op = row_op  # the table's op column (sorted)
+        self._has = np.zeros(n_ops + 1, bool)
+        self._has[ops_with] = True
+        self._start = np.searchsorted(row_op, np.arange(n_ops + 1))  # the table's rows of op i: [start[i], start[i+1])
         self._cache: dict[int, Any] = {}
         self._all: dict[int, Any] | None = None
 
@@ -413,10 +422,7 @@ class _PerOp(Mapping):
         raise NotImplementedError
 
     def __contains__(self, i: object) -> bool:
-        if not isinstance(i, int):
-            return False
-        j = int(np.searchsorted(self._with, i))
-        return j < len(self._with) and int(self._with[j]) == i
+        return isinstance(i, int) and 0 <= i < len(self._has) - 1 and bool(self._has[i])
 
     def __getitem__(self, i: int) -> Any:
         x = self._cache.get(i)
@@ -424,8 +430,7 @@ class _PerOp(Mapping):
             return x
         if i not in self:
             raise KeyError(i)
-        lo, hi = np.searchsorted(self._row_op, [i, i + 1])
-        x = self._make(int(lo), int(hi))
+        x = self._make(int(self._start[i]), int(self._start[i + 1]))
         if len(self._cache) < 1 << 16 or self._all is not None:
             self._cache[i] = x
         return x
@@ -445,15 +450,12 @@ class _PerOp(Mapping):
     def items(self):
         return self._everything().items()
 
-    def values(self):
-        return self._everything().values()
-
 
 class _Reads(_PerOp):
     """`Analysis.reads` from the read table: {key: [(offset, value), ...]} of an op."""
 
     def __init__(self, c: Columns, offsets: dict[int, int]):
-        super().__init__(c.pollers, c.read_op)  # pollers: ops with a poll micro-op that returned a map
+        super().__init__(c.pollers, c.read_op, len(c))  # pollers: ops with a poll micro-op that returned a map
         self._key, self._off, self._val = c.read_key, c.read_offset, c.read_value
         self._keys, self._values = c.keys, c.values
         self._offsets = offsets
@@ -474,7 +476,7 @@ class _Writes(_PerOp):
     """`Analysis.writes` from the send table: [(key, value, offset | None), ...] of an op, in micro-op order."""
 
     def __init__(self, c: Columns, offsets: dict[int, int]):
-        super().__init__(np.unique(c.send_op), c.send_op)
+        super().__init__(_unique(c.send_op), c.send_op, len(c))
         self._key, self._off, self._val = c.send_key, c.send_offset, c.send_value
         self._keys, self._values = c.keys, c.values
         self._offsets = offsets
@@ -487,7 +489,7 @@ class _Writes(_PerOp):
 
 def _unseen(c: Columns, fx: _Facts) -> list[dict]:
     """The cases of `queue.unseen_cases`: sends of ok ops whose value no ok poll read, in history order."""
-    m = np.nonzero((c.type[c.send_op] == OK) & ~np.isin(fx.s_code, fx.ok_codes))[0]
+    m = np.nonzero((c.type[c.send_op] == OK) & ~_lookup(fx.ok_codes, fx.s_code)[0])[0]
     keys, values = c.keys, c.values
     return [{"key": keys[k], "value": values[v], "offset": None if o == NO_OFFSET else o, "writer": i}
             for i, k, v, o in zip(c.send_op[m].tolist(), c.send_key[m].tolist(), c.send_value[m].tolist(),
@@ -567,10 +569,8 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
     inv[~client_completion] = -1
     a.inv = array("q", inv.astype(np.int64).tobytes())  # indexes as Python ints, 8 bytes each
-    fs = np.array(c.fs, dtype=object)
-    fnames = fs[c.f] if n else np.zeros(0, dtype=object)
-    is_client_f = np.isin(fnames, list(CLIENT_FS)) if n else np.zeros(0, bool)
-    is_sub_f = np.isin(fnames, list(SUB_FS)) if n else np.zeros(0, bool)
+    is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
+    is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]
     a.txns = np.nonzero(client_completion & is_client_f)[0].tolist()
     a.subs = np.nonzero(client_completion & is_sub_f)[0].tolist()
     a.writes, a.reads, a.writer_of, a.read_ok, a.failed = {}, {}, {}, {}, {}
@@ -620,8 +620,8 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a._int_send = _int_send(c, fx)
     a.reads = _Reads(c, offsets)
     if final_ops:
-        fin = np.isin(c.read_op, np.fromiter(final_ops, np.int64, len(final_ops)))
-        for k, vs, _, _ in per_key(np.unique(fx.r_code[fin])):
+        fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
+        for k, vs, _, _ in per_key(_unique(fx.r_code[fin])):
             a.final_values[k] = {values[v] for v in vs}
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:
