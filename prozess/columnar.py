@@ -200,7 +200,7 @@ class _Builder:
             fid = self.fs[f] = len(self.fs)
         self.f.append(fid)
         self.pair.append(-1)
-        if len(d) > 5:  # as extra_fields: a sixth field that is not "value" is an extra one
+        if len(d) > 6 or (len(d) == 6 and "value" not in d):  # as extra_fields: a field beyond the known ones
             more = {k: v for k, v in d.items() if k not in ("index", "time", "type", "process", "f", "value", "node", "error")}
             if more:
                 self.extra[pos] = more
