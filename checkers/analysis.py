@@ -38,23 +38,30 @@ class VersionOrder:
 
     def __init__(self, log: dict[int, Any], extra: dict[int, list[Any]]):
         offsets = sorted(log)
+        self._fill(offsets, [log[o] for o in offsets], extra)
+
+    @classmethod
+    def from_sorted(cls, offsets: list[int], by_index: list[Any], extra: dict[int, list[Any]]) -> "VersionOrder":
+        """The order of a log already sorted by offset (the columnar path builds it with numpy)."""
+        vo = cls.__new__(cls)
+        vo._fill(offsets, by_index, extra)
+        return vo
+
+    def _fill(self, offsets: list[int], by_index: list[Any], extra: dict[int, list[Any]]) -> None:
         self.offsets = offsets
-        self.by_index = [log[o] for o in offsets]
-        self.by_value = {v: i for i, v in enumerate(self.by_index)}
+        self.by_index = by_index
+        self.by_value = {v: i for i, v in enumerate(by_index)}
         self.extra = extra
         # value -> lowest offset it appears at (for the realtime offsets checker)
         if len(self.by_value) == len(offsets) and not extra:
             self.first_offset = None  # same as offsets[by_value[v]]; computed on demand
         else:
             first: dict[Any, int] = {}
-            for o in offsets:
-                for v in self.values_at_offset(o, log):
-                    first.setdefault(v, o)
+            for o, v in zip(offsets, by_index):
+                first.setdefault(v, o)
+                for x in extra.get(o, ()):
+                    first.setdefault(x, o)
             self.first_offset = first
-
-    def values_at_offset(self, o: int, log: dict[int, Any]) -> list[Any]:
-        more = self.extra.get(o)
-        return [log[o]] + more if more else [log[o]]
 
     def offset_of(self, v: Any) -> int | None:
         """The lowest offset value v appears at, or None if it was never seen with an offset."""

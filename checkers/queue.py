@@ -129,7 +129,10 @@ def unseen_cases(a: Analysis) -> tuple[list[dict], dict, dict]:
     messages: dict = {}
     read_ok = a.read_ok
     empty: set = set()
-    for i, ws in a.writes.items():
+    fast = hasattr(a, "columnar_unseen_cases")  # an Analysis built from columns finds them with a vectorised join
+    if fast:
+        cases = a.columnar_unseen_cases()
+    for i, ws in () if fast else a.writes.items():
         if ops[i].type != "ok":
             continue
         for k, v, o in ws:
@@ -197,6 +200,8 @@ def _delta_case(kind: str, k: Any, vo, v1: Any, v2: Any, i1: int, i2: int, **mor
 
 
 def int_send_cases(a: Analysis) -> tuple[list[dict], list[dict]]:
+    if hasattr(a, "columnar_int_send_cases"):  # an Analysis built from columns has them as group-bys
+        return a.columnar_int_send_cases()
     skips, nonmono = [], []
     orders = a.orders
     for i, ws in a.writes.items():
@@ -224,6 +229,9 @@ def int_send_cases(a: Analysis) -> tuple[list[dict], list[dict]]:
 
 def process_cases(a: Analysis) -> tuple[list[dict], list[dict], list[dict]]:
     """(poll-skip, nonmonotonic-poll, nonmonotonic-send), walking each process in order."""
+    fast = a.columnar_process_cases() if hasattr(a, "columnar_process_cases") else None
+    if fast is not None:  # an Analysis built from columns has them as vectorised group-bys
+        return fast
     ops = a.ops
     orders = a.orders
     reads = a.reads

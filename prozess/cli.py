@@ -175,11 +175,12 @@ def check_cmd(
     big = source.suffix == ".jsonl" and source.stat().st_size > PROGRESS_BYTES
     warnings: list[str] = []
     progress = None
-    if big:
+    if source.suffix == ".jsonl":  # read and check steps on stderr: at once for a big file, else once it runs long
         from prozess.columnar import progress_printer
 
-        typer.echo(f"prozess: reading {source} ({source.stat().st_size / 1e6:.0f} MB)", err=True)
-        progress = progress_printer()
+        if big:
+            typer.echo(f"prozess: reading {source} ({source.stat().st_size / 1e6:.0f} MB)", err=True)
+        progress = progress_printer(after=0.0 if big else None)
     try:
         # JSON Lines are checked through numpy columns, in one streaming pass (bounded memory, same verdicts).
         result, n = check_history(source, test, names, strict=True, warnings=warnings, progress=progress)

@@ -200,7 +200,7 @@ class _Builder:
             fid = self.fs[f] = len(self.fs)
         self.f.append(fid)
         self.pair.append(-1)
-        if len(d) > 5:  # as extra_fields: a sixth field that is not "value" is an extra one
+        if len(d) > 6 or (len(d) == 6 and "value" not in d):  # as extra_fields: a field beyond the known ones
             more = {k: v for k, v in d.items() if k not in ("index", "time", "type", "process", "f", "value", "node", "error")}
             if more:
                 self.extra[pos] = more
@@ -391,12 +391,36 @@ def _quantiles(x: np.ndarray) -> dict:
             "max": round(float(x.max()), 3), "count": int(x.size)}
 
 
-def progress_printer(stream: Any = None) -> Callable[[int, int], None]:
-    """A `progress` callback that prints "read 41% (62 of 152 MB)" lines to stderr."""
-    out = stream or sys.stderr
+class ProgressPrinter:
+    """Progress of a long check on stderr: "read 41% (62 of 152 MB)", then each step as it starts.
 
-    def show(done: int, total: int) -> None:
+    Quiet until the check has run `after` seconds (1 s on a terminal, 10 s otherwise), so a
+    short check, a test or a script piping the output sees nothing; a long one says where
+    it is. Call it as `progress(bytes_read, total_bytes)` while reading and `.phase(text)`
+    for each later step."""
+
+    def __init__(self, stream: Any = None, after: float | None = None):
+        import time
+
+        self.out = stream or sys.stderr
+        tty = bool(getattr(self.out, "isatty", lambda: False)())
+        self.after = after if after is not None else (1.0 if tty else 10.0)
+        self.clock = time.monotonic
+        self.t0 = self.clock()
+
+    def _say(self, text: str) -> None:
+        elapsed = self.clock() - self.t0
+        if elapsed >= self.after:
+            print(f"[{elapsed:6.1f} s] {text}", file=self.out, flush=True)
+
+    def __call__(self, done: int, total: int) -> None:
         pct = 100 * done // max(total, 1)
-        print(f"read {pct}% ({done / 1e6:.0f} of {total / 1e6:.0f} MB)", file=out, flush=True)
+        self._say(f"read {pct}% ({done / 1e6:.0f} of {total / 1e6:.0f} MB)")
 
-    return show
+    def phase(self, text: str) -> None:
+        self._say(text)
+
+
+def progress_printer(stream: Any = None, after: float | None = None) -> ProgressPrinter:
+    """A `progress` callback for `read_columns` and `check_columns` (see `ProgressPrinter`)."""
+    return ProgressPrinter(stream, after)

@@ -157,3 +157,22 @@ def test_check_prints_progress_on_long_histories(tmp_path, monkeypatch):
     assert r.exit_code == 0, r.output
     err = r.stderr if hasattr(r, "stderr") else r.output
     assert "read 100%" in err and "checked" in err
+    assert "checker queue" in err  # each step of the check, not only reading
+
+
+def test_check_progress_is_quiet_until_the_check_takes_long():
+    """Progress lines wait until the check has run a while: a short check (a test, a script) prints none."""
+    import io
+
+    from prozess.columnar import progress_printer
+
+    out = io.StringIO()
+    p = progress_printer(out)  # not a terminal: quiet for the first 10 s
+    p(50, 100)
+    p.phase("checker queue")
+    assert out.getvalue() == ""
+    p.t0 -= 11  # as if the check had run 11 s
+    p(100, 100)
+    p.phase("checker txn")
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and lines[0].endswith("read 100% (0 of 0 MB)") and lines[1].endswith("checker txn")

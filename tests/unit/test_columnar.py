@@ -230,3 +230,34 @@ def test_check_with_policy_and_ww_deps_agrees(tmp_path: Path, kind: str):
     write_jsonl(inject(simulate(1500, seed=11), kind, seed=2), tmp_path / "h.jsonl")
     _same_check(tmp_path / "h.jsonl", {"ww_deps": True, "forbid": ["G0"], "allow": ["poll-skip"]})
     _same_check(tmp_path / "h.jsonl", {"checkers": ["queue", "stats"]})
+
+
+@pytest.mark.parametrize("keep", [["x", "y"], ["y"]])
+def test_check_reassign_between_polls_agrees(tmp_path: Path, keep: list):
+    """A process that re-assigns between two polls of a key forgets where it was on the keys it dropped:
+    the later poll that starts further on is a poll-skip only if the key stayed assigned (both paths)."""
+    from prozess.history import Op
+
+    ops, t = [], 0
+
+    def op(typ, p, f, value):
+        nonlocal t
+        ops.append(Op(len(ops), t, typ, p, f, value))
+        t += 1
+
+    for v in range(6):  # process 9 sends 0..5 to x, each acknowledged at offset v
+        op("invoke", 9, "send", [["send", "x", v]])
+        op("ok", 9, "send", [["send", "x", [v, v]]])
+    op("invoke", 0, "assign", ["x", "y"])
+    op("ok", 0, "assign", ["x", "y"])
+    op("invoke", 0, "poll", [["poll"]])
+    op("ok", 0, "poll", [["poll", {"x": [[0, 0], [1, 1]]}]])
+    op("invoke", 0, "assign", keep)
+    op("ok", 0, "assign", keep)
+    op("invoke", 0, "poll", [["poll"]])
+    op("ok", 0, "poll", [["poll", {"x": [[4, 4], [5, 5]]}]])
+    op("invoke", 1, "poll", [["poll"]])
+    op("ok", 1, "poll", [["poll", {"x": [[0, 0], [1, 1], [2, 2], [3, 3], [4, 4], [5, 5]]}]])
+    write_jsonl(ops, tmp_path / "h.jsonl")
+    r = _same_check(tmp_path / "h.jsonl")
+    assert ("poll-skip" in r["anomaly-types"]) == ("x" in keep)

@@ -1,0 +1,654 @@
+"""The queue checkers' shared `Analysis`, built from a columnar history with numpy joins.
+
+`prozess.checkers.analysis` builds its facts with one Python pass over op objects. Here
+the same facts come from the columns' send and read tables (`prozess.columnar`) as
+vectorised group-bys and sorted joins over (key, value) codes:
+
+- writer of each (key, value): the last send row of the code (`np.unique` on the reversed
+  codes);
+- each key's version order: the log facts (poll reads with a log position, then the
+  acknowledged offsets of sends that must have committed) stably sorted by key and
+  offset; the first value of each (key, offset) group is the log, other values there are
+  its conflicts; the dense index of a (key, value) is its last position in the key's log;
+- the read scan (`ReadScan`'s garbage, G1a, precommitted, internal poll deltas, wr links
+  and windows, rw pairs): one vectorised pass over the read rows in the order the
+  op-object scan visits them, with Python dicts made only for the cases found.
+
+The Python dicts the checkers still index (writes and reads per op, writers, values read
+ok) are filled from the tables; the version order and the read scan are never computed
+with per-fact Python loops. `tests/unit/test_columnar.py` holds the whole check equal to
+the op-object path.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+from array import array
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
+from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns
+from prozess.history import Op
+
+__all__ = ["analysis_from_columns"]
+
+def _unique(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (`np.unique` by sorting: numpy 2's hashing unique is ~20x slower on int64 codes)."""
+    s = np.sort(x)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
+def _lookup(table: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(found mask, position in `table`) of each code in the sorted array `table`."""
+    pos = np.searchsorted(table, codes)
+    pos_c = np.minimum(pos, max(len(table) - 1, 0))
+    found = (pos < len(table)) & (table[pos_c] == codes) if len(table) else np.zeros(len(codes), bool)
+    return found, pos_c
+
+
+class _Facts:
+    """The vectorised joins every pass shares (all arrays, ids into the columns' tables)."""
+
+    def __init__(self, c: Columns):
+        n = len(c)
+        self.nv = nv = max(len(c.values), 1)
+        self.s_code = c.send_key.astype(np.int64) * nv + c.send_value
+        self.r_code = c.read_key.astype(np.int64) * nv + c.read_value
+        s_type = c.type[c.send_op]
+        r_type = c.type[c.read_op]
+        # writer_of: the last send of each (key, value)
+        rev = self.s_code[::-1]
+        self.w_code, first = np.unique(rev, return_index=True)
+        self.w_op = c.send_op[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        self.ok_codes = _unique(self.r_code[r_type == OK])
+        self.fail_codes = _unique(self.s_code[s_type == FAIL])
+        # sends that must have committed: ok, or info with a value some ok poll read
+        read_ok_row = _lookup(self.ok_codes, self.s_code)[0]
+        committed = np.zeros(n, bool)
+        committed[c.type == OK] = True
+        committed[c.send_op[(s_type == INFO) & read_ok_row]] = True
+        self.committed = committed
+        # log facts: poll reads with a log position, in row order, then acknowledged offsets of committed sends
+        r_keep = (c.read_offset != NO_OFFSET) & (c.read_offset >= 0)
+        s_keep = committed[c.send_op] & (s_type != FAIL) & (c.send_offset != NO_OFFSET)
+        key = np.concatenate([c.read_key[r_keep], c.send_key[s_keep]]).astype(np.int64)
+        off = np.concatenate([c.read_offset[r_keep], c.send_offset[s_keep]])
+        val = np.concatenate([c.read_value[r_keep], c.send_value[s_keep]])
+        order = np.lexsort((off, key))  # stable: the first fact of each (key, offset) comes first
+        key, off, val = key[order], off[order], val[order]
+        new = np.ones(len(key), bool)
+        if len(key):
+            new[1:] = (key[1:] != key[:-1]) | (off[1:] != off[:-1])
+        starts = np.nonzero(new)[0]
+        # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker
+        self.fo_code, first = np.unique(key * nv + val, return_index=True)
+        self.fo_off = off[first]
+        self.log_key = key[starts]
+        self.log_off = off[starts]
+        self.log_val = val[starts]
+        # conflicts: facts whose value differs from the first one at their (key, offset)
+        group = np.cumsum(new) - 1
+        differ = val != self.log_val[group] if len(key) else np.zeros(0, bool)
+        self.extra: dict[int, dict[int, list[int]]] = {}
+        for g, v in zip(group[differ].tolist(), val[differ].tolist()):
+            more = self.extra.setdefault(int(self.log_key[g]), {}).setdefault(int(self.log_off[g]), [])
+            if v not in more:
+                more.append(v)
+        # per key: [start, end) in the log arrays
+        nk = len(c.keys)
+        self.key_start = np.searchsorted(self.log_key, np.arange(nk + 1))
+        dense = np.arange(len(self.log_key)) - self.key_start[self.log_key] if len(self.log_key) else np.zeros(0, np.int64)
+        # dense index of each (key, value): its last position in the key's log (as VersionOrder.by_value)
+        lcode = self.log_key * nv + self.log_val
+        rev = lcode[::-1]
+        self.bv_code, first = np.unique(rev, return_index=True)
+        self.bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+
+    def writer(self, codes: np.ndarray) -> np.ndarray:
+        found, pos = _lookup(self.w_code, codes)
+        return np.where(found, self.w_op[pos] if len(self.w_op) else 0, -1)
+
+    def dense(self, codes: np.ndarray) -> np.ndarray:
+        found, pos = _lookup(self.bv_code, codes)
+        return np.where(found, self.bv_idx[pos] if len(self.bv_idx) else 0, -1)
+
+    def orders(self, c: Columns) -> dict[str, VersionOrder]:
+        keys, values = c.keys, c.values
+        out = {}
+        offs = self.log_off.tolist()
+        vals = self.log_val.tolist()
+        ks = self.key_start.tolist()
+        for k in range(len(c.keys)):
+            lo, hi = ks[k], ks[k + 1]
+            if lo == hi:
+                continue
+            extra = {o: [values[v] for v in more] for o, more in sorted(self.extra.get(k, {}).items())}
+            out[keys[k]] = VersionOrder.from_sorted(offs[lo:hi], [values[v] for v in vals[lo:hi]], extra)
+        return out
+
+
+def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set]) -> ReadScan:
+    """`ReadScan(analysis)` as one vectorised pass over the read rows."""
+    keys, values = c.keys, c.values
+    types = c.type
+    n_rows = len(c.read_op)
+    rows = np.arange(n_rows)
+    op_all = c.read_op
+    key_all = c.read_key.astype(np.int64)
+    # The op-object scan visits ops in order, each op's keys in first-seen order, then each key's reads in order.
+    nk = max(len(keys), 1)
+    g_all = op_all * nk + key_all
+    if n_rows and not np.all(g_all[1:] >= g_all[:-1]):
+        ug, first_row, inverse = np.unique(g_all, return_index=True, return_inverse=True)
+        order = np.lexsort((rows, first_row[inverse]))
+    else:
+        order = rows
+    op, key = op_all[order], key_all[order]
+    off = c.read_offset[order]
+    val = c.read_value[order]
+    code = fx.r_code[order]
+    g = g_all[order]
+    t = types[op]
+    ok = t == OK
+    node = t != FAIL
+    w = fx.writer(code)
+    idx = fx.dense(code)
+    s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
+    sr = np.where(ok, op, s_self[op])
+    w_c = np.maximum(w, 0)
+    sw = np.where((types[w_c] == OK) & pollers[w_c], w_c, s_self[w_c])
+
+    def off_of(o: int) -> Any:
+        return None if o == NO_OFFSET else o
+
+    scan = ReadScan.__new__(ReadScan)
+    m = np.nonzero(w < 0)[0]
+    scan.garbage = [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i}
+                    for k, v, o, i in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist())]
+    m = np.nonzero(w == op)[0]
+    _, first = np.unique(op[m], return_index=True)
+    m = m[np.sort(first)]
+    scan.precommitted = [{"key": keys[k], "value": values[v], "offset": off_of(o), "op": i}
+                         for k, v, o, i in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist())]
+    link = (w >= 0) & (w != op) & node
+    scan.wr_links = int(link.sum())
+    m = np.nonzero(link & (sw > sr))[0]
+    scan.wr_windows = list(zip(sr[m].tolist(), sw[m].tolist()))
+    m = np.nonzero(ok & _lookup(fx.fail_codes, code)[0])[0]
+    scan.g1a = [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
+                for k, v, o, i, x in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist(), w[m].tolist())]
+    # internal poll order: successive reads of one key within one op, by dense index
+    same = np.zeros(n_rows, bool)
+    if n_rows:
+        same[1:] = g[1:] == g[:-1]
+    prev_idx = np.empty_like(idx)
+    prev_idx[:1] = -1
+    prev_idx[1:] = idx[:-1]
+    cand = same & (idx >= 0) & (prev_idx >= 0)
+    if rebalanced:  # Jepsen: a key the op's rebalance-log names was reassigned mid-op; its internal order says nothing
+        key_id = {k: j for j, k in enumerate(keys)}
+        exempt = [i * nk + key_id[k] for i, ks in rebalanced.items() for k in ks if k in key_id]
+        cand &= ~_lookup(_unique(np.array(exempt, dtype=np.int64)), g)[0]
+    d = idx - prev_idx
+    ks = fx.key_start
+    log_val = fx.log_val
+
+    def delta_cases(mask: np.ndarray, kind: str) -> list[dict]:
+        m = np.nonzero(mask)[0]
+        out = []
+        for r, k, i, dd, i1, i2 in zip(m.tolist(), key[m].tolist(), op[m].tolist(), d[m].tolist(), prev_idx[m].tolist(),
+                                       idx[m].tolist()):
+            case = {"type": kind, "key": keys[k], "values": [values[int(val[r - 1])], values[int(val[r])]], "delta": dd}
+            if kind == "skip":
+                lo = int(ks[k])
+                case["skipped"] = [values[v] for v in log_val[lo + i1 + 1: lo + min(i2, i1 + 17)].tolist()]
+            case["op"] = i
+            out.append(case)
+        return out
+
+    scan.int_skip = delta_cases(cand & (d > 1), "skip")
+    scan.int_nonmono = delta_cases(cand & (d < 1), "nonmonotonic")
+    # rw: from each (op, key)'s highest read, to the writer of the next value in the key's log
+    rw_arrays = None
+    starts = np.nonzero(~same)[0]
+    ends = np.append(starts[1:], n_rows) - 1 if n_rows else starts
+    fx.read_groups = (op[starts], key[starts], val[starts], val[ends])  # (op, key, first value, last value)
+    if n_rows:
+        hi = np.maximum.reduceat(idx, starts)
+        gk = key[starts]
+        gop = op[starts]
+        length = ks[gk + 1] - ks[gk]
+        sel = node[starts] & (hi >= 0) & (hi + 1 < length)
+        gk, gop, hi = gk[sel], gop[sel], hi[sel]
+        v1 = log_val[ks[gk] + hi]
+        v2 = log_val[ks[gk] + hi + 1]
+        w2 = fx.writer(gk * fx.nv + v2)
+        w2c = np.maximum(w2, 0)
+        sel = (w2 >= 0) & (w2 != gop) & (types[w2c] != FAIL)
+        rw_arrays = (gop[sel], w2[sel], gk[sel], v1[sel], v2[sel])
+    scan.rw = [] if rw_arrays is None else [
+        (i, x, keys[k], values[a], values[b]) for i, x, k, a, b in zip(*(col.tolist() for col in rw_arrays))]
+    return scan
+
+
+def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.ndarray,
+              subs: dict[int, list[tuple[int, set[int]]]]) -> np.ndarray:
+    """For each group (process, key, op position), the group of the latest earlier eligible op of the same
+    process on the same key (-1 if none), unless an ok/info assign/subscribe of that process in between
+    dropped the key (the op-object pass then forgets the process's state for it)."""
+    n = len(pos)
+    prev = np.full(n, -1, np.int64)
+    if not n:
+        return prev
+    order = np.lexsort((pos, key, proc))
+    p, k = proc[order], key[order]
+    run = np.ones(n, bool)
+    run[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
+    run_start = np.maximum.accumulate(np.where(run, np.arange(n), 0))
+    last = np.maximum.accumulate(np.where(eligible[order], np.arange(n), -1))
+    before = np.full(n, -1, np.int64)
+    before[1:] = last[:-1]
+    before[before < run_start] = -1
+    has = before >= 0
+    prev[order[has]] = order[before[has]]
+    if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
+        span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
+        procs = _unique(np.concatenate([proc, np.array(list(subs), dtype=np.int64)]))
+        sub_codes = np.sort(np.array([int(np.searchsorted(procs, q)) * span + x for q, lst in subs.items() for x, _ in lst],
+                                     dtype=np.int64))
+        j = np.nonzero(prev >= 0)[0]
+        rank = np.searchsorted(procs, proc[j]) * span
+        between = np.searchsorted(sub_codes, rank + pos[j]) - np.searchsorted(sub_codes, rank + pos[prev[j]])
+        sub_pos = {q: [x for x, _ in lst] for q, lst in subs.items()}
+        for jj in j[between > 0].tolist():
+            q = int(proc[jj])
+            lo, hi = bisect.bisect_left(sub_pos[q], int(pos[prev[jj]])), bisect.bisect_left(sub_pos[q], int(pos[jj]))
+            kk = int(key[jj])
+            if any(kk not in keep for _, keep in subs[q][lo:hi]):
+                prev[jj] = -1
+    return prev
+
+
+def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]
+                   ) -> tuple[list[dict], list[dict], list[dict]]:
+    """`prozess.checkers.queue.process_cases` (poll-skip, nonmonotonic-poll, nonmonotonic-send) over the tables."""
+    keys, values = c.keys, c.values
+    types = c.type
+    ks = fx.key_start
+    log_val = fx.log_val
+
+    def case(kind: str, k: int, v1: int, v2: int, i1: int, i2: int, ops: list[int]) -> dict:
+        return _delta(c, fx, kind, k, v1, v2, i1, i2, ops=ops)
+
+    # ---- polls: groups (op, key) in the order the op-object pass visits them
+    g_op, g_key, g_first, g_last = fx.read_groups
+    t = types[g_op]
+    proc = c.process[g_op]
+    prev = _previous(proc, g_key, g_op, t == OK, sub_keeps)
+    has = np.nonzero(prev >= 0)[0]
+    pv = g_last[prev[has]]
+    nv = fx.nv
+    i1 = fx.dense(g_key[has] * nv + pv)
+    i2 = fx.dense(g_key[has] * nv + g_first[has])
+    both = (i1 >= 0) & (i2 >= 0)
+    d = i2 - i1
+    skips, nonmono = [], []
+    for j, a1, a2, dd, v1 in zip(has[both].tolist(), i1[both].tolist(), i2[both].tolist(), d[both].tolist(), pv[both].tolist()):
+        if dd > 1 or dd < 1:
+            (skips if dd > 1 else nonmono).append(
+                case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
+                     [int(g_op[prev[j]]), int(g_op[j])]))
+    # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order
+    s_op = c.send_op
+    live = (types[s_op] == OK) | (types[s_op] == INFO)
+    rows = np.nonzero(live)[0]
+    nk = max(len(keys), 1)
+    g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
+    nm_send: list[dict] = []
+    if len(g):
+        ug, first_row = np.unique(g, return_index=True)
+        _, rev_first = np.unique(g[::-1], return_index=True)
+        last_row = len(g) - 1 - rev_first
+        order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
+        w_op = ug[order] // nk
+        w_key = ug[order] % nk
+        w_first = c.send_value[rows[first_row[order]]]
+        w_last = c.send_value[rows[last_row[order]]]
+        prev = _previous(c.process[w_op], w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
+        has = np.nonzero(prev >= 0)[0]
+        pv = w_last[prev[has]]
+        i1 = fx.dense(w_key[has] * nv + pv)
+        i2 = fx.dense(w_key[has] * nv + w_first[has])
+        bad = (i1 >= 0) & (i2 >= 0) & (i2 - i1 < 1)
+        for j, a1, a2, v1 in zip(has[bad].tolist(), i1[bad].tolist(), i2[bad].tolist(), pv[bad].tolist()):
+            nm_send.append(case("nonmonotonic", int(w_key[j]), v1, int(w_first[j]), a1, a2, [int(w_op[prev[j]]), int(w_op[j])]))
+    return skips, nonmono, nm_send
+
+
+def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str, VersionOrder]) -> list[dict]:
+    """`prozess.checkers.offsets.violations` over the tables: per key, a sweep of invocations and
+    completions of committed writers in history order, with the highest position completed so far
+    as a running maximum."""
+    keys, values = c.keys, c.values
+    types = c.type
+    nv = fx.nv
+    rows = np.nonzero(fx.committed[c.send_op] & (types[c.send_op] != FAIL))[0]
+    key = c.send_key[rows].astype(np.int64)
+    code = key * nv + c.send_value[rows]
+    # position of a value: its dense index when no value of the key repeats, else its lowest offset
+    first_mode = np.zeros(len(keys) + 1, bool)
+    key_id = {k: j for j, k in enumerate(keys)}
+    for k, vo in orders.items():
+        if vo.first_offset is not None:
+            first_mode[key_id[k]] = True
+    dense = fx.dense(code)
+    found, at = _lookup(fx.fo_code, code)
+    lowest = np.where(found, fx.fo_off[at] if len(fx.fo_off) else 0, -1)
+    use_first = first_mode[key]
+    P = np.where(use_first, lowest, dense)
+    known = np.where(use_first, found, dense >= 0)
+    rows, key, P = rows[known], key[known], P[known]
+    if not len(rows):
+        return []
+    op = c.send_op[rows]
+    val = c.send_value[rows]
+    # per (op, key) group, in first-sent order: lowest and highest position (first row wins ties)
+    nk = max(len(keys), 1)
+    g = op * nk + key
+    ug, first_row, inverse = np.unique(g, return_index=True, return_inverse=True)
+    order = np.lexsort((np.arange(len(g)), P, inverse))
+    lo_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
+    order = np.lexsort((np.arange(len(g)), -P, inverse))
+    hi_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
+    gop, gkey = ug // nk, ug % nk
+    glo, ghi, vlo, vhi = P[lo_row], P[hi_row], val[lo_row], val[hi_row]
+    rank = np.argsort(np.argsort(first_row, kind="stable"), kind="stable")  # first-sent order of the groups
+    out: list[tuple] = []
+    ks = fx.key_start
+    for k in _unique(gkey).tolist():
+        sel = np.nonzero(gkey == k)[0]
+        b = gop[sel]
+        ginv = inv[b]
+        has_inv = ginv >= 0
+        comp = types[b] == OK
+        # events: invocations (kind 0) and ok completions (kind 1), by history position
+        ev_pos = np.concatenate([ginv[has_inv], b[comp]])
+        ev_grp = np.concatenate([sel[has_inv], sel[comp]])
+        ev_kind = np.concatenate([np.zeros(int(has_inv.sum()), np.int8), np.ones(int(comp.sum()), np.int8)])
+        o = np.argsort(ev_pos, kind="stable")
+        ev_pos, ev_grp, ev_kind = ev_pos[o], ev_grp[o], ev_kind[o]
+        low = np.iinfo(np.int64).min
+        vals = np.where(ev_kind == 1, ghi[ev_grp], low)
+        cm = np.maximum.accumulate(vals)
+        prev_cm = np.empty_like(cm)
+        prev_cm[:1] = low
+        prev_cm[1:] = cm[:-1]
+        newmax = (ev_kind == 1) & (vals > prev_cm)
+        holder = np.maximum.accumulate(np.where(newmax, np.arange(len(cm)), -1))
+        hg = ev_grp[np.maximum(holder, 0)]
+        bad = (ev_kind == 0) & (holder >= 0) & (glo[ev_grp] <= cm) & (gop[hg] != gop[ev_grp])
+        for j in np.nonzero(bad)[0].tolist():
+            x, y = int(hg[j]), int(ev_grp[j])
+            o1, o2 = int(ghi[x]), int(glo[y])
+            if not first_mode[k]:
+                o1, o2 = int(fx.log_off[ks[k] + o1]), int(fx.log_off[ks[k] + o2])
+            out.append((int(ev_pos[j]), int(rank[y]),
+                        {"key": keys[k], "ops": [int(gop[x]), int(gop[y])], "offsets": [o1, o2],
+                         "values": [values[int(vhi[x])], values[int(vlo[y])]], "invoked": int(ev_pos[j])}))
+    out.sort(key=lambda e: (e[0], e[1]))
+    return [e[2] for e in out]
+
+
+class _PerOp(Mapping):
+    """A mapping op position -> that op's facts, backed by a table sorted by op and made when asked.
+
+    The checkers look up a few ops (graph members, examples); a pass that walks all items
+    (explaining conflicts, say) makes them all once and keeps them; `values()` stays lazy
+    (a check that stops at the first op with an offset makes one op's facts)."""
+
+    def __init__(self, ops_with: np.ndarray, row_op: np.ndarray, n_ops: int):
+        self._with = ops_with  # sorted op positions that have an entry
+        self._has = np.zeros(n_ops + 1, bool)
+        self._has[ops_with] = True
+        self._start = np.searchsorted(row_op, np.arange(n_ops + 1))  # the table's rows of op i: [start[i], start[i+1])
+        self._cache: dict[int, Any] = {}
+        self._all: dict[int, Any] | None = None
+
+    def _make(self, lo: int, hi: int) -> Any:
+        raise NotImplementedError
+
+    def __contains__(self, i: object) -> bool:
+        return isinstance(i, int) and 0 <= i < len(self._has) - 1 and bool(self._has[i])
+
+    def __getitem__(self, i: int) -> Any:
+        x = self._cache.get(i)
+        if x is not None:
+            return x
+        if i not in self:
+            raise KeyError(i)
+        x = self._make(int(self._start[i]), int(self._start[i + 1]))
+        if len(self._cache) < 1 << 16 or self._all is not None:
+            self._cache[i] = x
+        return x
+
+    def __iter__(self):
+        return iter(self._with.tolist())
+
+    def __len__(self) -> int:
+        return len(self._with)
+
+    def _everything(self) -> dict[int, Any]:
+        if self._all is None:
+            self._all = {i: self[i] for i in self._with.tolist()}
+            self._cache = self._all
+        return self._all
+
+    def items(self):
+        return self._everything().items()
+
+
+class _Reads(_PerOp):
+    """`Analysis.reads` from the read table: {key: [(offset, value), ...]} of an op."""
+
+    def __init__(self, c: Columns, offsets: dict[int, int]):
+        super().__init__(c.pollers, c.read_op, len(c))  # pollers: ops with a poll micro-op that returned a map
+        self._key, self._off, self._val = c.read_key, c.read_offset, c.read_value
+        self._keys, self._values = c.keys, c.values
+        self._offsets = offsets
+
+    def _make(self, lo: int, hi: int) -> dict:
+        rs: dict = {}
+        keys, values, offsets = self._keys, self._values, self._offsets
+        for k, o, v in zip(self._key[lo:hi].tolist(), self._off[lo:hi].tolist(), self._val[lo:hi].tolist()):
+            kk = keys[k]
+            lst = rs.get(kk)
+            if lst is None:
+                lst = rs[kk] = []
+            lst.append((None if o == NO_OFFSET else offsets.setdefault(o, o), values[v]))
+        return rs
+
+
+class _Writes(_PerOp):
+    """`Analysis.writes` from the send table: [(key, value, offset | None), ...] of an op, in micro-op order."""
+
+    def __init__(self, c: Columns, offsets: dict[int, int]):
+        super().__init__(_unique(c.send_op), c.send_op, len(c))
+        self._key, self._off, self._val = c.send_key, c.send_offset, c.send_value
+        self._keys, self._values = c.keys, c.values
+        self._offsets = offsets
+
+    def _make(self, lo: int, hi: int) -> list:
+        keys, values, offsets = self._keys, self._values, self._offsets
+        return [(keys[k], values[v], None if o == NO_OFFSET else offsets.setdefault(o, o))
+                for k, o, v in zip(self._key[lo:hi].tolist(), self._off[lo:hi].tolist(), self._val[lo:hi].tolist())]
+
+
+def _unseen(c: Columns, fx: _Facts) -> list[dict]:
+    """The cases of `queue.unseen_cases`: sends of ok ops whose value no ok poll read, in history order."""
+    m = np.nonzero((c.type[c.send_op] == OK) & ~_lookup(fx.ok_codes, fx.s_code)[0])[0]
+    keys, values = c.keys, c.values
+    return [{"key": keys[k], "value": values[v], "offset": None if o == NO_OFFSET else o, "writer": i}
+            for i, k, v, o in zip(c.send_op[m].tolist(), c.send_key[m].tolist(), c.send_value[m].tolist(),
+                                  c.send_offset[m].tolist())]
+
+
+def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
+    """`queue.int_send_cases`: successive sends to one key within one op, by dense index."""
+    n = len(c.send_op)
+    if not n:
+        return [], []
+    nk = max(len(c.keys), 1)
+    g = c.send_op * nk + c.send_key.astype(np.int64)
+    order = np.argsort(g, kind="stable")
+    same = np.zeros(n, bool)
+    same[1:] = g[order][1:] == g[order][:-1]
+    cur = order[1:][same[1:]]
+    prev = order[:-1][same[1:]]
+    keep = np.argsort(cur, kind="stable")  # in history order of the later send
+    cur, prev = cur[keep], prev[keep]
+    i1 = fx.dense(fx.s_code[prev])
+    i2 = fx.dense(fx.s_code[cur])
+    both = (i1 >= 0) & (i2 >= 0)
+    cur, prev, i1, i2 = cur[both], prev[both], i1[both], i2[both]
+    d = i2 - i1
+    out: tuple[list[dict], list[dict]] = ([], [])
+    for sel, kind, dest in ((d > 1, "skip", out[0]), (d < 1, "nonmonotonic", out[1])):
+        for r1, r2, a1, a2 in zip(prev[sel].tolist(), cur[sel].tolist(), i1[sel].tolist(), i2[sel].tolist()):
+            k = int(c.send_key[r2])
+            dest.append(_delta(c, fx, kind, k, int(c.send_value[r1]), int(c.send_value[r2]), a1, a2, op=int(c.send_op[r2])))
+    return out
+
+
+def _delta(c: Columns, fx: _Facts, kind: str, k: int, v1: int, v2: int, i1: int, i2: int, **more: Any) -> dict:
+    """A delta case as `queue._delta_case` makes it (ids into the columns' tables)."""
+    values = c.values
+    d = {"type": kind, "key": c.keys[k], "values": [values[v1], values[v2]], "delta": i2 - i1, **more}
+    if kind == "skip":
+        lo = int(fx.key_start[k])
+        d["skipped"] = [values[v] for v in fx.log_val[lo + i1 + 1: lo + min(i2, i1 + 17)].tolist()]
+    return d
+
+
+class ColumnarAnalysis(Analysis):
+    """An `Analysis` built from columns; passes that have a vectorised form here answer from the tables."""
+
+    def columnar_process_cases(self) -> tuple[list[dict], list[dict], list[dict]] | None:
+        """The process-order cases, or None when an assign/subscribe value was not a list of keys
+        (the op-object pass then runs and says what is wrong, as on the op-object path)."""
+        return self._process
+
+    def columnar_unseen_cases(self) -> list[dict]:
+        return self._unseen
+
+    def columnar_int_send_cases(self) -> tuple[list[dict], list[dict]]:
+        return self._int_send
+
+    def columnar_offset_violations(self) -> list[dict]:
+        if self._violations is None:
+            self._violations = _offset_violations(*self._offset_inputs)
+        return self._violations
+
+    def s_map(self) -> dict[int, int]:
+        """`Analysis.s_map` computed over the columns in one vectorised step."""
+        if self._s_map is None:
+            txns, s = self._s_columns
+            self._s_map = dict(zip(txns.tolist(), s.tolist()))
+        return self._s_map
+
+
+def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
+    """The `Analysis` that `Analysis(ops)` builds from the full ops, built from the fact tables instead."""
+    a = ColumnarAnalysis.__new__(ColumnarAnalysis)
+    a.ops = ops
+    n = len(ops)
+    inv = c.pair.copy()
+    client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
+    inv[~client_completion] = -1
+    a.inv = array("q", inv.astype(np.int64).tobytes())  # indexes as Python ints, 8 bytes each
+    is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
+    is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]
+    a.txns = np.nonzero(client_completion & is_client_f)[0].tolist()
+    a.subs = np.nonzero(client_completion & is_sub_f)[0].tolist()
+    a.writes, a.reads, a.writer_of, a.read_ok, a.failed = {}, {}, {}, {}, {}
+    a.rebalanced, a.final_keys, a.final_values, a.final_readers, a.final_subs = {}, set(), {}, {}, []
+    a._scan = None
+    a._s_map = None
+    types = c.type
+    final_ops: set[int] = set()
+    for i, more in c.extra.items():
+        if types[i] == INVOKE or c.process[i] == NEMESIS_P:
+            continue
+        if more.get("final") is True:
+            final_ops.add(i)
+        rl = more.get("rebalance-log")
+        if rl and isinstance(rl, list):
+            a.rebalanced[i] = {str(k) for e in rl if isinstance(e, dict) for k in (e.get("keys") or ())}
+    for i in a.subs:
+        value = ops[i].value
+        if i in final_ops and types[i] == OK and isinstance(value, list):
+            a.final_keys.update(str(k) for k in value)
+            a.final_subs.append(i)
+    keys = c.keys
+    values = c.values
+    fx = _Facts(c)
+    # ---- writer_of, failed and read_ok from the joined codes (one dict or set per key)
+    nv = fx.nv
+
+    def per_key(codes: np.ndarray):
+        kk = codes // nv
+        cut = np.searchsorted(kk, np.arange(len(keys) + 1))
+        vv = (codes % nv).tolist()
+        for k in range(len(keys)):
+            if cut[k] < cut[k + 1]:
+                yield keys[k], vv[cut[k]:cut[k + 1]], int(cut[k]), int(cut[k + 1])
+
+    w_op = fx.w_op.tolist()
+    for k, vs, lo, hi in per_key(fx.w_code):
+        a.writer_of[k] = dict(zip([values[v] for v in vs], w_op[lo:hi]))
+    for k, vs, _, _ in per_key(fx.fail_codes):
+        a.failed[k] = {values[v] for v in vs}
+    for k, vs, _, _ in per_key(fx.ok_codes):
+        a.read_ok[k] = {values[v] for v in vs}
+    # ---- writes and reads per op, made when a checker asks for an op's
+    offsets: dict[int, int] = {}  # one int object per distinct offset, shared by every fact that has it
+    a.writes = _Writes(c, offsets)
+    a._unseen = _unseen(c, fx)
+    a._int_send = _int_send(c, fx)
+    a.reads = _Reads(c, offsets)
+    if final_ops:
+        fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
+        for k, vs, _, _ in per_key(_unique(fx.r_code[fin])):
+            a.final_values[k] = {values[v] for v in vs}
+    for i, kids in sorted(c.final_reads.items()):
+        if i in final_ops:
+            for k in kids:
+                a.final_readers.setdefault(keys[k], []).append(i)
+    a.orders = fx.orders(c)
+    a.conflicts = {}
+    for k, vo in a.orders.items():
+        if vo.extra:
+            a.conflicts[k] = {o: [vo.by_index[bisect.bisect_left(vo.offsets, o)]] + more for o, more in vo.extra.items()}
+    pollers = np.zeros(n, bool)
+    pollers[c.pollers] = True
+    txns = np.asarray(a.txns, dtype=np.int64)
+    s_self = np.where(inv[txns] >= 0, inv[txns], txns)
+    a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
+    a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
+    a._violations = None
+    a._offset_inputs = (dataclasses.replace(c), fx, inv, a.orders)  # a copy: the caller may release c's tables
+    key_id = {k: j for j, k in enumerate(keys)}
+    sub_keeps: dict[int, list[tuple[int, set[int]]]] = {}
+    try:
+        for i in a.subs:
+            if types[i] == OK or types[i] == INFO:
+                keep = {key_id[str(k)] for k in (ops[i].value or ()) if str(k) in key_id}
+                sub_keeps.setdefault(int(c.process[i]), []).append((i, keep))
+    except TypeError:
+        a._process = None
+    else:
+        a._process = _process_cases(c, fx, sub_keeps)
+    return a
