@@ -34,7 +34,7 @@ from prozess.checkers.result import jsonable, merge_valid
 from prozess.history import HistoryError, gc_paused
 from prozess.workload_checkers import DEFAULT_CHECKERS, QUEUE_CHECKERS
 
-__all__ = ["CHECKERS", "DEFINITIONS", "check", "default_names", "summary", "merge_valid"]
+__all__ = ["CHECKERS", "DEFINITIONS", "check", "checker_names", "default_names", "summary", "merge_valid"]
 
 QUEUE_NAMES = QUEUE_CHECKERS
 
@@ -151,14 +151,10 @@ def default_names(test: dict | None, history: Any = None) -> list[str]:
     return list(QUEUE_NAMES)
 
 
-def check(history: Any, test: dict | None = None, names: list[str] | None = None) -> dict:
-    """Runs the named checkers (default: `default_names(test)`) and merges their verdicts.
+def checker_names(test: dict | None, names: list[str] | None, history: Any = None) -> list[str]:
+    """The checkers to run (`names`, else the test's defaults), after the test's allow/forbid lists are validated.
 
-    Raises ValueError for an unknown checker name or anomaly type in the test's
-    allow/forbid lists (bad input, before any work). A `History` is completed first,
-    as Jepsen does: an invocation that never completed (a killed run) ends `info`.
-    Results name ops by their own indices, gaps and all.
-    """
+    Raises ValueError (bad input) naming an unknown checker or anomaly type, before any work."""
     from prozess.checkers.policy import options
 
     options(test)  # raises PolicyError (a ValueError) on unknown anomaly names
@@ -167,6 +163,18 @@ def check(history: Any, test: dict | None = None, names: list[str] | None = None
     if unknown_names:
         raise ValueError(f"unknown checker name(s) {', '.join(map(repr, unknown_names))}; "
                          f"choose from {', '.join(CHECKERS)}")
+    return names
+
+
+def check(history: Any, test: dict | None = None, names: list[str] | None = None) -> dict:
+    """Runs the named checkers (default: `default_names(test)`) and merges their verdicts.
+
+    Raises ValueError for an unknown checker name or anomaly type in the test's
+    allow/forbid lists (bad input, before any work). A `History` is completed first,
+    as Jepsen does: an invocation that never completed (a killed run) ends `info`.
+    Results name ops by their own indices, gaps and all.
+    """
+    names = checker_names(test, names, history)
     t0 = _time.monotonic()
     # The checkers allocate millions of small objects next to a history of millions more;
     # Python's cyclic GC would rescan all of them again and again. Nothing here makes
@@ -179,7 +187,6 @@ def _check(history: Any, test: dict | None, names: list[str], t0: float) -> dict
     from prozess.checkers.analysis import analyze, ops_of
 
     from prozess.checkers import policy
-    from prozess.checkers.reindex import to_indices
 
     if hasattr(history, "complete") and hasattr(history, "pairing"):
         history = history.complete()

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from prozess.columnar import NEMESIS_P, TYPE_NAMES, Columns, perf, read_columns, stats
 from prozess.columnar_analysis import analysis_from_columns
-from prozess.history import NEMESIS, HistoryError, Op, gc_paused
+from prozess.history import NEMESIS, Op, gc_paused
 
 __all__ = ["analysis_from_columns", "check_columns", "check_path", "light_ops"]
 
@@ -62,14 +62,9 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
     """`prozess.checkers.check` on a columnar history (same result shape, same verdicts).
 
     `release` drops the send/read tables from `c` once the Analysis holds them (less peak memory)."""
-    from prozess.checkers import CHECKERS, _NEEDS_ANALYSIS, compose, default_names, policy
+    from prozess.checkers import CHECKERS, _NEEDS_ANALYSIS, checker_names, compose, policy
 
-    policy.options(test)
-    names = list(names) if names else default_names(test)
-    unknown_names = [n for n in names if n not in CHECKERS]
-    if unknown_names:
-        raise ValueError(f"unknown checker name(s) {', '.join(map(repr, unknown_names))}; "
-                         f"choose from {', '.join(CHECKERS)}")
+    names = checker_names(test, names)
     t0 = _time.monotonic()
     with gc_paused():
         _, allow, forbid = policy.options(test)
