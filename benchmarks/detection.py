@@ -216,7 +216,7 @@ def make_spec(cell: Cell, seed: int, *, time_limit: float, results_dir: str, pre
     spec = TestSpec(
         name=cell.id, workload=cell.workload, seed=seed, time_limit=time_limit, rate=200 if eos else 300,
         concurrency=6, preset=cell.preset, results_dir=results_dir, faults=cell.spec_faults(),
-        workload_options=wopts, checkers=["stats"] if eos else None,
+        workload_options=wopts,  # the workload's own checkers (eos: eos, stats, perf)
     )
     spec.client.update({"timeout_s": 5.0, **cell.client})
     return spec

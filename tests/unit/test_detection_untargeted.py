@@ -54,3 +54,14 @@ def test_untargeted_table_pairs_rows_with_twins_and_shows_the_fault_accounting(t
     readme.write_text(f"intro\n{det.BEGIN}\nold\n{det.END}\n")
     det.render(doc, md=tmp_path / "detection.md", readme=readme)
     assert "What a plain campaign catches" in readme.read_text() and "What a plain campaign catches" in (tmp_path / "detection.md").read_text()
+
+
+def test_eos_cells_are_checked_by_the_eos_checker(tmp_path):
+    """An eos cell (read-uncommitted) is only worth something if the eos checker runs: the spec names no checkers,
+    so the workload's own (eos, stats, perf) apply."""
+    from prozess.checkers import default_names
+
+    det = _detection()
+    cell = {c.id: c for c in det.CELLS}["read-uncommitted"]
+    spec = det.make_spec(cell, 1, time_limit=10, results_dir=str(tmp_path), prefix="p")
+    assert "eos" in default_names({"workload": spec.workload, "checkers": spec.checkers})
