@@ -29,14 +29,14 @@ def nemesis_sequence(history: Any) -> list[tuple[str, Any]]:
 
 def spec_of_run(run_dir: Path) -> Any:
     """The TestSpec a stored run was made from, ready to run again."""
-    from prozess.spec import TestSpec
+    from prozess.spec import RUN_WRITTEN_FIELDS, TestSpec
     from prozess.store import Run
 
     run = Run(run_dir)
     test = run.test()
     if not test:
         raise ValueError(f"{run_dir}: has no test.json, so there is nothing to replay; pass a run directory made by `prozess run`")
-    known = {k: v for k, v in test.items() if k not in ("versions", "started", "finished", "run_dir", "cluster_name", "bootstrap_servers", "duration-s")}
+    known = {k: v for k, v in test.items() if k not in RUN_WRITTEN_FIELDS}
     spec = TestSpec.from_dict(known, source=str(run.test_path))
     if spec.faults and spec.nemesis_schedule is None:
         raise ValueError(f"{run_dir}: test.json has faults but no nemesis_schedule; the run predates saved schedules and cannot be replayed exactly")

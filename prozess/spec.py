@@ -93,6 +93,14 @@ def read_properties(path: str | os.PathLike) -> dict[str, str]:
     return out
 
 
+#: Fields the runner and the nemesis add to a run's test.json (not part of a spec): a stored
+#: run's test.json is read back as a spec (replay) with these set aside.
+RUN_WRITTEN_FIELDS = frozenset({
+    "versions", "started", "finished", "run_dir", "cluster_name", "bootstrap_servers", "topics", "duration-s",
+    "fault_edges", "targeted", "unavailable-apis", "nemesis_log",
+})
+
+
 @dataclass
 class TestSpec:
     """One test: cluster + workload + client + faults + limits + seed. See the module docstring."""
@@ -149,8 +157,7 @@ class TestSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any], *, source: str = "test spec") -> "TestSpec":
         known = {f.name for f in dataclasses.fields(cls)}
-        ignored = {"versions", "started", "finished", "run_dir", "cluster_name", "bootstrap_servers", "topics"}  # written into test.json by the runner
-        unknown = sorted(set(data) - known - ignored)
+        unknown = sorted(set(data) - known - RUN_WRITTEN_FIELDS)
         if unknown:
             raise SpecError(f"{source}: unknown field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         return cls(**{k: v for k, v in data.items() if k in known})
