@@ -15,6 +15,7 @@ or printing `prozess --help` loads no client code.
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -32,31 +33,30 @@ Builder = Callable[..., "Workload"]
 
 @dataclass(frozen=True)
 class Entry:
-    """One workload: its name, where its options class and builder are, the checkers its histories get."""
+    """One workload: its name, its options class and builder in `prozess.workloads.<name>`, the checkers it gets.
+
+    The builder is the module's `make_workload` unless the entry names its own."""
 
     name: str
-    _options: Callable[[], type]
-    _builder: Callable[[], Builder]
+    options_class: str
+    _builder: Callable[[], Builder] | None = None
+
+    def _module(self) -> Any:
+        return importlib.import_module(f"prozess.workloads.{self.name}")
 
     @property
     def options(self) -> type:
         """The options dataclass (each has from_dict and validate)."""
-        return self._options()
+        return getattr(self._module(), self.options_class)
 
     @property
     def builder(self) -> Builder:
-        return self._builder()
+        return self._builder() if self._builder is not None else self._module().make_workload
 
     @property
     def checkers(self) -> tuple[str, ...]:
         """The checkers that check this workload's histories unless the test names its own."""
         return DEFAULT_CHECKERS[self.name]
-
-
-def _queue_options() -> type:
-    from prozess.workloads.queue import QueueOptions
-
-    return QueueOptions
 
 
 def _queue_builder() -> Builder:
@@ -74,60 +74,12 @@ def _queue_builder() -> Builder:
     return build
 
 
-def _eos_options() -> type:
-    from prozess.workloads.eos import EosOptions
-
-    return EosOptions
-
-
-def _eos_builder() -> Builder:
-    from prozess.workloads.eos import make_workload
-
-    return make_workload
-
-
-def _group_options() -> type:
-    from prozess.workloads.group import GroupOptions
-
-    return GroupOptions
-
-
-def _group_builder() -> Builder:
-    from prozess.workloads.group import make_workload
-
-    return make_workload
-
-
-def _compaction_options() -> type:
-    from prozess.workloads.compaction import CompactionOptions
-
-    return CompactionOptions
-
-
-def _compaction_builder() -> Builder:
-    from prozess.workloads.compaction import make_workload
-
-    return make_workload
-
-
-def _mirror_options() -> type:
-    from prozess.workloads.mirror import MirrorOptions
-
-    return MirrorOptions
-
-
-def _mirror_builder() -> Builder:
-    from prozess.workloads.mirror import make_workload
-
-    return make_workload
-
-
 _ENTRIES = (
-    Entry("queue", _queue_options, _queue_builder),
-    Entry("eos", _eos_options, _eos_builder),
-    Entry("group", _group_options, _group_builder),
-    Entry("compaction", _compaction_options, _compaction_builder),
-    Entry("mirror", _mirror_options, _mirror_builder),
+    Entry("queue", "QueueOptions", _queue_builder),
+    Entry("eos", "EosOptions"),
+    Entry("group", "GroupOptions"),
+    Entry("compaction", "CompactionOptions"),
+    Entry("mirror", "MirrorOptions"),
 )
 REGISTRY: dict[str, Entry] = {e.name: e for e in _ENTRIES}
 #: Every workload name, the default (queue) first.
