@@ -276,10 +276,8 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
 def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]
                    ) -> tuple[list[dict], list[dict], list[dict]]:
     """`prozess.checkers.queue.process_cases` (poll-skip, nonmonotonic-poll, nonmonotonic-send) over the tables."""
-    keys, values = c.keys, c.values
+    keys = c.keys
     types = c.type
-    ks = fx.key_start
-    log_val = fx.log_val
 
     def case(kind: str, k: int, v1: int, v2: int, i1: int, i2: int, ops: list[int]) -> dict:
         return _delta(c, fx, kind, k, v1, v2, i1, i2, ops=ops)

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prozess.workloads.options import WorkloadOptions
-from prozess.generator import PENDING, Context
+from prozess.generator import Context
 from prozess.workloads.adapter import WorkloadClient, invoke_op, produce_op, require_confluent, run_prefix
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
 from prozess.workloads.kafka_io import close_clients, common_conf, error_desc, produce_records, producer_conf, reader_conf
