@@ -11,9 +11,10 @@ detection-power matrix (benchmarks/detection.py) needs them hit every time.
   takes over; heal after ``hold`` seconds.
 - ``kill-leader``: kill -9 the leader of the workload's partition right after a
   burst of writes, restart it ``hold`` seconds later.
-- ``shrink-isr-kill``: drop replication traffic (the broker port only; the
-  controller port stays open) between the leader and its followers until the
-  ISR has shrunk to the leader alone, keep writing ``after_shrink`` seconds,
+- ``shrink-isr-kill``: drop the followers' fetches from the leader (connections
+  to the leader's broker port; the leader's own requests, and the controller
+  port, stay open) until the ISR has shrunk to the leader alone (a step that
+  fails when it does not within ``shrink_timeout``), keep writing ``after_shrink`` seconds,
   then kill -9 the leader and restore replication, so only an out-of-sync
   replica can take over (an unclean election when that is enabled). With
   ``wipe=True`` the leader's copy of the partition is deleted while it is down:
@@ -214,8 +215,19 @@ class Targeted:
                 self._apply(n, partition.drop_rules(partition.PART_CHAIN, [self.cluster.address(leader)]))
         return {**value, "node": leader, "isolated": leader}
 
-    # -- shrink-isr: replication (broker port) between leader and followers down, controller port open
+    # -- shrink-isr: the followers' fetches from the leader dropped; the leader's own requests pass
     def _shrink_isr(self, value: dict) -> dict:
+        """Cuts the followers' fetch connections to the leader until the ISR is the leader alone.
+
+        Only connections *to* the leader's broker port are dropped (the followers'
+        fetches and their responses). The leader's own connections to other brokers
+        stay open: under ZooKeeper the active controller is a broker, reached on the
+        broker port, and the leader's AlterPartition request to it is what shrinks the
+        ISR (dropping both directions left the ISR full whenever the leader was not the
+        controller). If the ISR has not shrunk within `shrink_timeout`, replication is
+        restored and the step fails, so the fault accounting and the verdict say the
+        fault did not take effect instead of a campaign that looks safe.
+        """
         leader = self._leader()
         rules = []
         for n in self.nodes:
@@ -225,8 +237,6 @@ class Targeted:
             rules += [
                 f"-A {partition.PART_CHAIN} -s {a} -p tcp --dport {BROKER_PORT} -j DROP",
                 f"-A {partition.PART_CHAIN} -d {a} -p tcp --sport {BROKER_PORT} -j DROP",
-                f"-A {partition.PART_CHAIN} -s {a} -p tcp --sport {BROKER_PORT} -j DROP",
-                f"-A {partition.PART_CHAIN} -d {a} -p tcp --dport {BROKER_PORT} -j DROP",
             ]
         self._apply(leader, rules)
         deadline = time.monotonic() + self.opts.shrink_timeout
@@ -234,9 +244,11 @@ class Targeted:
         while time.monotonic() < deadline:
             isr = self.cluster.isr(self.topic, self.opts.partition)
             if isr == [leader]:
-                break
+                return {**value, "node": leader, "isr": isr, "shrunk": True}
             time.sleep(0.5)
-        return {**value, "node": leader, "isr": isr, "shrunk": isr == [leader]}
+        partition.heal_partition(self.ex, self.nodes, check=False)
+        raise NemesisError(f"the ISR of {self.topic}-{self.opts.partition} did not shrink to its leader {leader} within "
+                           f"{self.opts.shrink_timeout:g} s (ISR {isr}); replication restored")
 
     # -- cut-responses: brokers drop what they send to the control host (not resets), then reset
     def _control(self) -> str:

@@ -308,9 +308,12 @@ def run_test(
             # Fresh topics per run: a reused cluster still holds earlier runs' messages.
             workload, wopts = _make_workload(spec, copts, f"prozess-{rdir.name.lower()}")
             test["topics"] = {"prefix": wopts.topic_prefix, "partitions_per_topic": wopts.partitions_per_topic}
-            rf = cspec.replication_factor if cspec else int(spec.cluster.get("replication_factor", 3))
-            min_isr = cspec.min_insync_replicas if cspec else spec.cluster.get("min_insync_replicas")
-            topic_config = {"unclean.leader.election.enable": "true"} if cspec and cspec.unclean_leader_election else {}
+            tspec = topic_settings_spec(spec, cspec)
+            rf = tspec.replication_factor if tspec else int(spec.cluster.get("replication_factor", 3))
+            min_isr = tspec.min_insync_replicas if tspec else spec.cluster.get("min_insync_replicas")
+            unclean = bool(tspec and tspec.unclean_leader_election)
+            topic_config = {"unclean.leader.election.enable": "true"} if unclean else {}
+            test["topics"].update(replication_factor=rf, min_insync_replicas=min_isr, unclean_leader_election=unclean)
             topics = TopicManager(bootstrap, workload.keymap, replication_factor=rf, min_insync_replicas=min_isr, config=topic_config,
                                   extra=copts.extra, per_topic=getattr(workload, "topic_configs", None))
             writer = SafeWriter(run.history_path)
@@ -383,6 +386,25 @@ def run_test(
     if report_error:
         extra["report_error"] = report_error
     return RunOutcome(rdir, results, interrupted=interrupted, ops=results["run"]["ops"], error=error, extra=extra)
+
+
+TOPIC_FIELDS = ("replication_factor", "min_insync_replicas", "unclean_leader_election")
+
+
+def topic_settings_spec(spec: Any, cluster_spec: Any) -> Any:
+    """Whose replication settings the run's topics get: the test's, when it names them, else the cluster's.
+
+    Topics are created per run, so their replication factor, min.insync.replicas and
+    unclean-election setting are the test's to choose: a test that names a preset
+    other than the default or any of those fields in `[cluster]` gets them on any
+    cluster, also one it attached to or was handed (the detection matrix runs its
+    unsafe cells on one cluster started safe). A test that names neither takes the
+    cluster's own settings (`prozess run --cluster NAME` on a cluster made unsafe).
+    """
+    names_settings = spec.preset != type(spec).preset or any(k in spec.cluster for k in TOPIC_FIELDS)
+    if names_settings or cluster_spec is None:
+        return None if spec.bootstrap and not names_settings else spec.cluster_spec()
+    return cluster_spec
 
 
 def downgrade_verdict(results: Mapping[str, Any], *, unavailable_apis: Mapping[str, Any] | None = None,

@@ -255,6 +255,9 @@ def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, s
     test = data.test
     versions = test.get("versions") if isinstance(test.get("versions"), dict) else {}
     cluster = test.get("cluster")
+    topics = test.get("topics") if isinstance(test.get("topics"), dict) else {}
+    if isinstance(cluster, dict):  # the run's topics' replication settings, where the run recorded them, over the cluster's
+        cluster = {**cluster, **{k: topics[k] for k in ("replication_factor", "min_insync_replicas", "unclean_leader_election") if k in topics}}
     kafka = versions.get("kafka") or (cluster.get("kafka_version") if isinstance(cluster, dict) else None)
     mode = cluster.get("metadata") if isinstance(cluster, dict) else None
     if kafka and mode:
