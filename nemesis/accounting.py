@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from prozess.history import NEMESIS, Op
+from prozess.history import NEMESIS, Op, nemesis_actions
 from prozess.nemesis import packages
 from prozess.nemesis.schedule import fault_edge, parse_faults
 
@@ -73,23 +73,6 @@ def _nodes(value: Any) -> list[str]:
     return sorted(dict.fromkeys(found))
 
 
-def _actions(ops: Iterable[Op]) -> list[tuple[Op, Op | None]]:
-    actions: list[tuple[Op, Op | None]] = []
-    pending: Op | None = None
-    for op in ops:
-        if op.process != NEMESIS:
-            continue
-        if pending is not None and op.f == pending.f:
-            actions.append((pending, op))
-            pending = None
-        else:
-            if pending is not None:
-                actions.append((pending, None))
-            pending = op
-    if pending is not None:
-        actions.append((pending, None))
-    return actions
-
 
 def _s(ns: int | None) -> float | None:
     return None if ns is None else round(ns / 1e9, 3)
@@ -133,7 +116,7 @@ def account(
             w.update(end=max(at, w["start"]), end_s=_s(max(at, w["start"])), end_op=op_index, healed=healed)
             kinds[kind]["windows"].append(w)
 
-    for opening, done in _actions(ops):
+    for opening, done in nemesis_actions(ops):
         finish = done.time if done is not None else opening.time
         if opening.f == "heal-all":
             for kind in sorted(open_, key=lambda k: open_[k]["start"]):

@@ -51,6 +51,7 @@ from prozess.history_model import (  # noqa: F401  (re-exported: prozess.history
     extra_fields,
     json_line_depth,
     nesting_depth,
+    nemesis_actions,
     op_from_dict,
     open_regular_file,
     read_regular_file,

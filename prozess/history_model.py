@@ -22,8 +22,8 @@ from typing import IO, Any, Iterable, Iterator, NamedTuple
 
 __all__ = [
     "COMPLETIONS", "History", "HistoryError", "INT64", "KNOWN", "MAX_DEPTH", "NEMESIS", "Op", "Pairing", "REQUIRED", "TYPES",
-    "check_not_blank", "extra_fields", "json_line_depth", "nesting_depth", "op_from_dict", "open_regular_file",
-    "read_regular_file",
+    "check_not_blank", "extra_fields", "json_line_depth", "nesting_depth", "nemesis_actions", "op_from_dict",
+    "open_regular_file", "read_regular_file",
 ]
 
 
@@ -376,3 +376,28 @@ class History:
                 completion[j] = i
                 invocation[i] = j
         return Pairing(completion, invocation)
+
+
+def nemesis_actions(ops: Iterable[Op]) -> list[tuple[Op, Op | None]]:
+    """The nemesis's actions as (opening op, its completion or None), in history order.
+
+    A nemesis op followed by one with the same f that completes it is one action;
+    an opening op with no completion (the run ended, or the next nemesis op is
+    another f) stands alone. One pairing for the fault accounting and the report,
+    which must agree on what each action was.
+    """
+    actions: list[tuple[Op, Op | None]] = []
+    pending: Op | None = None
+    for op in ops:
+        if op.process != NEMESIS:
+            continue
+        if pending is not None and op.f == pending.f and op.type in COMPLETIONS:
+            actions.append((pending, op))
+            pending = None
+        else:
+            if pending is not None:
+                actions.append((pending, None))
+            pending = op
+    if pending is not None:
+        actions.append((pending, None))
+    return actions

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from prozess.history import COMPLETIONS, NEMESIS, Op
+from prozess.history import NEMESIS, Op, nemesis_actions
 
 __all__ = ["SAVED_EDGES", "FailedAction", "FaultWindow", "failed_actions", "fault_windows", "windows_at"]
 
@@ -136,30 +136,12 @@ def _kind(f: str, edges: dict[str, Any] | None = None) -> tuple[str, str]:
     return "instant", f
 
 
-def _actions(ops: Iterable[Op]) -> list[tuple[Op, Op | None]]:
-    """Nemesis actions as (opening op, completing op or None), in order."""
-    actions: list[tuple[Op, Op | None]] = []
-    pending: Op | None = None
-    for op in ops:
-        if op.process != NEMESIS:
-            continue
-        if pending is not None and op.f == pending.f and op.type in COMPLETIONS:
-            actions.append((pending, op))
-            pending = None
-        else:
-            if pending is not None:
-                actions.append((pending, None))
-            pending = op
-    if pending is not None:
-        actions.append((pending, None))
-    return actions
-
 
 def failed_actions(ops: Iterable[Op], edges: dict[str, Any] | None = None) -> list[FailedAction]:
     """Every nemesis action (not heal-all or observations) that did not take effect, in order."""
     ops = [op for op in ops if op.process == NEMESIS]
     out = []
-    for opening, done in _actions(ops):
+    for opening, done in nemesis_actions(ops):
         role, kind = _kind(opening.f, edges)
         if role in ("skip", "close-all") or opening.f == "schedule":
             continue
@@ -187,7 +169,7 @@ def fault_windows(ops: Iterable[Op], end_time: int | None = None, edges: dict[st
             return done.value
         return opening.value
 
-    for opening, done in _actions(ops):
+    for opening, done in nemesis_actions(ops):
         role, kind = _kind(opening.f, edges)
         finish = done.time if done is not None else opening.time
         if role != "close-all" and _failure(done) is not None:

@@ -169,3 +169,13 @@ def test_the_informational_only_line_is_absent_when_an_anomaly_invalidates(tmp_p
     (run / "results.json").write_text(json.dumps(results))
     html = write_report(run).read_text()
     assert 'id="anomaly-lost-write"' in html and 'id="informational-only"' not in html
+
+
+def test_header_shows_the_topics_replication_settings_over_the_clusters(tmp_path):
+    """A run on a cluster started safe whose topics were made unsafe says so (test.json `topics`)."""
+    run = make_demo_run(tmp_path / "demo" / "20260101T000000Z", lost=0, seed=1)
+    test = json.loads((run / "test.json").read_text())
+    test["topics"] = {**(test.get("topics") or {}), "replication_factor": 3, "min_insync_replicas": 1, "unclean_leader_election": True}
+    (run / "test.json").write_text(json.dumps(test))
+    html = write_report(run).read_text()
+    assert "min ISR 1" in html and "unclean leader election ON" in html and "min ISR 2" not in html
