@@ -190,7 +190,7 @@ class ConfluentClient:
         for m in msgs:
             err = m.error()
             if err is not None:
-                # e.g. _BAD_MSG from check.crc: librdkafka skips the damaged batch and goes on with the next one
+                # e.g. _BAD_MSG from check.crcs: librdkafka skips the damaged batch and goes on with the next one
                 errors.append(error_outcome(err)[1] + (f" (at {m.topic()}-{m.partition()} offset {m.offset()})" if m.topic() else ""))
                 continue
             topic, part, off = m.topic(), m.partition(), m.offset()
