@@ -81,6 +81,7 @@ class Cell:
     mix: str | None = None            # untargeted column: the fault group of prozess.nemesis (e.g. "partition+kill")
     column: str = "targeted"          # "targeted" or "untargeted"
     broker_config: dict[str, str] = field(default_factory=dict)  # cluster-wide dynamic broker defaults during the cell
+    finding: str = ""  # a safe cell whose invalid verdicts are a real anomaly of the system, written up in this file
 
     @property
     def disk(self) -> bool:
@@ -182,13 +183,15 @@ CELLS += untargeted_cells(CELLS)
 
 # Disk rows run on a cluster of their own (made with the disk layer): `--cells 'disk-*'`.
 DISK_NEMESIS = {"interval": 30, "duty": 0.3, "quiet": 10}
+DAMAGED_LEADER = "docs/findings/kafka-4.4.0-damaged-leader-segment.md"
 CELLS += [
     Cell(id="disk-power-cut-all", config="acks=all, RF 3, min ISR 2, default flush", faults="power cut of every replica of a partition",
-         safe=False, expected=["lost-write", "unseen", "inconsistent-offsets"], strategy="power-cut", client=dict(SAFE_CLIENT), twin="disk-power-cut-all-fsync",
+         safe=False, expected=["lost-write", "unseen", "inconsistent-offsets", "truncated-tail"], strategy="power-cut", client=dict(SAFE_CLIENT), twin="disk-power-cut-all-fsync",
          targeted={**DISK_NEMESIS, "disk": {"targets": ["replicas"]}}, workload_options=dict(DISK_WORKLOAD), time_limit=45,
          note="Kafka acknowledges from the page cache and does not fsync by default: a correlated power loss of every replica loses "
               "acknowledged writes. They show as unseen (acknowledged, never read), lost-write (a later write read, this one not) or "
-              "inconsistent-offsets (the truncated offsets are handed out again to new writes, so one offset holds two values)."),
+              "inconsistent-offsets (the truncated offsets are handed out again to new writes, so one offset holds two values), or "
+              "truncated-tail (values read before the cut that the final reads no longer find, when no later write reuses their offsets)."),
     Cell(id="disk-power-cut-all-fsync", config="acks=all, RF 3, min ISR 2, flush.messages=1", faults="power cut of every replica of a partition",
          safe=True, expected=[], strategy="power-cut", client=dict(SAFE_CLIENT), twin="disk-power-cut-all",
          targeted={**DISK_NEMESIS, "disk": {"targets": ["replicas"]}}, workload_options=dict(DISK_WORKLOAD), time_limit=45,
@@ -199,8 +202,15 @@ CELLS += [
     Cell(id="disk-corrupt-one", config="acks=all, RF 3, min ISR 2", faults="bit flips in the newest segment of one replica",
          safe=True, expected=[], strategy="corrupt", client=dict(SAFE_CLIENT),
          targeted={**DISK_NEMESIS, "disk": {"corrupt_targets": ["newest"], "corrupt_modes": ["bitflip"]}},
-         workload_options=dict(DISK_WORKLOAD), time_limit=45,
+         workload_options=dict(DISK_WORKLOAD), time_limit=45, finding=DAMAGED_LEADER,
          note="What Kafka does with a damaged segment on one replica is measured; an invalid verdict here is a finding."),
+    # The partition leader's copy damaged, read by consumers that verify each batch's CRC (librdkafka check.crcs, a
+    # consumer property passed through client.properties): whether Kafka serves the damaged batch is then in the history.
+    Cell(id="disk-corrupt-leader", config="acks=all, RF 3, min ISR 2; consumers check CRCs", faults="bit flips in the newest segment of the partition leader",
+         safe=True, expected=[], strategy="corrupt", client={**SAFE_CLIENT, "properties": {"check.crcs": "true"}},
+         targeted={**DISK_NEMESIS, "disk": {"corrupt_targets": ["leader"], "corrupt_modes": ["bitflip"]}},
+         workload_options=dict(DISK_WORKLOAD), time_limit=45, finding=DAMAGED_LEADER,
+         note="The leader's own copy of partition 0 of the run's first topic is damaged; an invalid verdict here is a finding."),
 ]
 EOS_OPTIONS = {"partitions": 2, "transformers": 2, "readers": 2, "abort_p": 0.2, "crash_clients": False,
                "drain_time_s": 15, "final_time_limit_s": 30}
@@ -404,6 +414,7 @@ def summarize(cell: Cell, records: list[dict[str, Any]], *, kafka: str, time_lim
         "median_time_to_detect_s": round(statistics.median(ttd), 2) if ttd else None,
         "median_ops_to_detect": int(statistics.median(otd)) if otd else None,
         "false_alarms": sum(1 for r in records if cell.safe and r.get("valid") is False),
+        **({"finding": cell.finding} if cell.finding else {}),
         "unknown": sum(1 for r in records if r.get("valid") not in (True, False)),
         "time_limit_s": cell.time_limit or time_limit,
         "kafka": kafka,
@@ -413,15 +424,28 @@ def summarize(cell: Cell, records: list[dict[str, Any]], *, kafka: str, time_lim
     }
 
 
-def rescore(doc: dict[str, Any]) -> dict[str, Any]:
-    """Recomputes each cell's campaign records and summary from its stored run directories (same verdicts, current scoring)."""
+def add_seed_records(stored: dict[str, Any] | None, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A cell's campaign records after adding new ones: the stored runs of other seeds, then the new runs, by seed.
+
+    A new run of a seed already stored replaces it, so re-running a seed never counts it twice.
+    """
+    new_seeds = {r["seed"] for r in records}
+    kept = [r for r in (stored or {}).get("runs") or [] if r.get("seed") not in new_seeds]
+    return sorted(kept + list(records), key=lambda r: r.get("seed", 0))
+
+
+def rescore(doc: dict[str, Any], patterns: list[str] | None = None) -> dict[str, Any]:
+    """Recomputes each cell's campaign records and summary from its stored run directories (same verdicts, current scoring).
+
+    `patterns` (globs of cell ids) limits it to those cells; the others are kept as stored.
+    """
     from prozess.store import Run
 
     cells = {c.id: c for c in CELLS}
     out = []
     for s in doc.get("cells", []):
         cell = cells.get(s["id"])
-        if cell is None:
+        if cell is None or (patterns and not any(fnmatch.fnmatch(s["id"], p) for p in patterns)):
             out.append(s)
             continue
         recs = []
@@ -478,6 +502,8 @@ def table(doc: dict[str, Any]) -> str:
         ttd = "—" if c.get("median_time_to_detect_s") is None else f"{c['median_time_to_detect_s']:.1f} s"
         otd = "—" if c.get("median_ops_to_detect") is None else str(c["median_ops_to_detect"])
         fa = f"{c['false_alarms']}/{c['campaigns']}" if c["safe"] else "—"
+        if c.get("finding") and c["safe"] and c["false_alarms"]:
+            fa += f" (Kafka, not the checker: {c['finding']})"
         lines.append(f"| {c['config']} | {c['faults']} | {'yes' if c['safe'] else 'no'} | {', '.join(c['expected']) or 'valid'} | "
                      f"{_rate(c)} | {ttd} | {otd} | {fa} | {', '.join(c.get('anomaly_types_seen') or []) or '—'} |")
     return "\n".join(lines)
@@ -628,7 +654,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-docs", action="store_true", help="do not write the json or render the docs")
     ap.add_argument("--render", action="store_true", help="only render docs/detection.md and the README from the json")
     ap.add_argument("--keep", action="store_true", help="keep the cluster this run started")
-    ap.add_argument("--rescore", action="store_true", help="recompute every cell of the json from its stored runs, then render")
+    ap.add_argument("--name", default=None, help="name of the cluster this run starts (default pzdet-<pid>)")
+    ap.add_argument("--add-seeds", action="store_true",
+                    help="add the campaigns of --seeds to each cell's stored ones (a stored run of the same seed is replaced) "
+                         "and recompute the cell from all of them, instead of replacing the cell")
+    ap.add_argument("--rescore", action="store_true", help="recompute the cells of --cells (default every cell) of the json "
+                    "from their stored runs, then render")
     ap.add_argument("--kafka-version", default=None, help="Apache Kafka release to start (3.7.x-4.4.x; default the spec's, 4.4.0); "
                     "other than the default, cells merge into docs/detection-<version>-<mode>.json and docs/detection.md is left alone")
     ap.add_argument("--metadata", default="kraft", help="kraft, or zookeeper (3.7-3.9)")
@@ -642,7 +673,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.render or a.rescore:
         doc = load_doc(Path(a.json))
         if a.rescore:
-            doc = rescore(doc)
+            doc = rescore(doc, [p.strip() for p in a.cells.split(",") if p.strip()])
             Path(a.json).write_text(json.dumps(doc, indent=2) + "\n")
         render(doc)
         return 0
@@ -674,7 +705,7 @@ def main(argv: list[str] | None = None) -> int:
         except SpecError as e:
             print(f"detection: {e}", file=sys.stderr)
             return 2
-        cluster = open_cluster(spec, backend="docker", name=f"pzdet-{os.getpid()}", keep=a.keep,
+        cluster = open_cluster(spec, backend="docker", name=a.name or f"pzdet-{os.getpid()}", keep=a.keep,
                                **({"disk_faults": True} if True in disk else {}))
     else:
         cluster = attach_cluster(a.cluster)
@@ -689,14 +720,18 @@ def main(argv: list[str] | None = None) -> int:
         for cell in cells:
             print(f"cell {cell.id}: {cell.config} / {cell.faults}", flush=True)
             records = run_cell(cluster, cell, seeds, time_limit=a.time_limit, results_dir=a.results_dir)
+            if a.add_seeds:
+                stored = {c["id"]: c for c in load_doc(Path(a.json)).get("cells", [])}.get(cell.id)
+                records = add_seed_records(stored, records)
             s = summarize(cell, records, kafka=kafka, time_limit=a.time_limit)
             summaries.append(s)
             print(f"  => detected {s['detected']}/{s['campaigns']}, median ttd {s['median_time_to_detect_s']}, "
                   f"false alarms {s['false_alarms']}, seen {s['anomaly_types_seen']}", flush=True)
             if not a.no_docs:  # after every cell, so an interrupted matrix keeps what it measured
-                doc = merge_doc(load_doc(Path(a.json)), [s], {
+                meta = {} if a.add_seeds else {  # added seeds complete a cell; the matrix's own date and K stay
                     "kafka": kafka, "date": s["date"], "machine": machine(), "nodes": len(cluster.nodes), "k": len(seeds),
-                    "time_limit_s": a.time_limit, "cluster": {"preset": "safe", "broker_overrides": CLUSTER_OVERRIDES}})
+                    "time_limit_s": a.time_limit, "cluster": {"preset": "safe", "broker_overrides": CLUSTER_OVERRIDES}}
+                doc = merge_doc(load_doc(Path(a.json)), [s], meta)
                 Path(a.json).write_text(json.dumps(doc, indent=2) + "\n")
                 if not other_version:  # docs/detection.md and the README show the default version
                     render(doc)

@@ -70,7 +70,7 @@ def produce_rates(bootstrap: str, topic: str, messages: int, size: int, seconds:
 def cluster_rates(disk_faults: bool, args) -> dict:
     from prozess.cluster import ClusterSpec, open_cluster
 
-    c = open_cluster(ClusterSpec.preset("safe"), backend="docker", name=f"pzbench{secrets.token_hex(2)}", disk_faults=disk_faults)
+    c = open_cluster(ClusterSpec.preset("safe"), backend="docker", name=f"{args.name_prefix}{secrets.token_hex(2)}", disk_faults=disk_faults)
     try:
         t = time.monotonic()
         c.up(timeout=600)
@@ -134,6 +134,7 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--micro", action="store_true", help="also time writes through a layer on this host")
     ap.add_argument("--micro-only", action="store_true")
+    ap.add_argument("--name-prefix", default="pzbench", help="prefix of the names of the clusters it starts")
     args = ap.parse_args()
     result: dict = {}
     if args.micro or args.micro_only:

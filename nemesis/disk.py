@@ -14,8 +14,10 @@ Kinds (each a start/stop pair in the schedule):
   does not run.
 - ``corrupt-segment``: flip bits in, or truncate, a region of one segment file
   (``newest``, ``random``) or of the newest ``index`` file, on one broker, while it
-  runs; the file and region are recorded in the op's value. The damage stays
-  (a real bad sector does too); the stop only records that.
+  runs; or (``leader``) of the newest segment of one topic partition on the broker
+  that leads it when the fault starts (the run's first topic, partition 0, unless
+  the step names them). The node, file and region are recorded in the op's value.
+  The damage stays (a real bad sector does too); the stop only records that.
 - ``disk-full``: writes that grow the data past its current size (plus a headroom)
   fail with ENOSPC; the stop frees the space on every node.
 
@@ -49,13 +51,13 @@ FS = frozenset(f for pair in START_STOP.values() for f in pair)
 STARTS = frozenset(start for start, _ in START_STOP.values())
 
 TARGETS = ("one", "minority", "majority", "all", "replicas", "leader")
-CORRUPT_TARGETS = ("newest", "random", "index")
+CORRUPT_TARGETS = ("newest", "random", "index", "leader")
 CORRUPT_MODES = ("bitflip", "truncate")
 SOCKET = "/run/prozess-disk.sock"
 MARKER = "/etc/prozess/disk-layer"
 DEFAULTS: dict[str, Any] = {
     "targets": ["one", "minority", "majority", "all", "replicas"],  # power-cut
-    "corrupt_targets": list(CORRUPT_TARGETS),
+    "corrupt_targets": ["newest", "random", "index"],  # `leader` only when named
     "corrupt_modes": list(CORRUPT_MODES),
     "full_targets": ["one", "minority", "all"],
     "headroom": 0,  # bytes a disk-full node may still grow by
@@ -106,6 +108,9 @@ def start_steps(kind: str, raw: Mapping[str, Any] | None, nodes: Sequence[str], 
     if kind == "corrupt-segment":
         value = {"targets": "one", "nodes": process.choose_targets("one", brokers, rng), "target": rng.choice(list(opts["corrupt_targets"])),
                  "mode": rng.choice(list(opts["corrupt_modes"])), "seed": rng.randrange(2**31), "topic": topic}
+        if value["target"] == "leader":  # the node is whoever leads the partition when the fault starts
+            del value["nodes"]
+            value.update(targets="leader", partition=partition)
         return [(START_STOP[kind][0], value)]
     if kind == "disk-full":
         value = _target_value(rng.choice(list(opts["full_targets"])), brokers, rng, topic, partition)
@@ -189,6 +194,12 @@ def _cut_summary(report: Mapping[str, Any]) -> dict[str, Any]:
 def apply(nemesis: FaultContext, f: str, value: dict[str, Any]) -> dict[str, Any]:
     """Applies one disk step through `nemesis` (its executor, cluster and target lookups)."""
     ex: Executor = nemesis.ex
+    if f == "start-corrupt-segment" and value.get("target") == "leader":
+        # One partition, named before its leader is looked up, so the node and the file are of the same partition.
+        value = {**value, "topic": value.get("topic") or nemesis.opts.topic or nemesis.default_topic,
+                 "partition": int(value.get("partition") or 0)}
+        if not value["topic"]:
+            raise NemesisError("corrupt-segment target leader: no topic is known yet")
     if f in STARTS:
         nodes = _targets(nemesis, value)
         missing = [n for n in nodes if not has_layer(ex, n)]
@@ -209,6 +220,8 @@ def apply(nemesis: FaultContext, f: str, value: dict[str, Any]) -> dict[str, Any
                "seed": int(value.get("seed") or 0), "topic": value.get("topic")}
         if value.get("bytes"):
             req["bytes"] = int(value["bytes"])
+        if req["target"] == "leader":  # the leader's newest segment of that one partition
+            req.update(target="newest", partition=value["partition"])
         regions = each(nodes, lambda n: ctl(ex, n, req))
         return {**value, "nodes": nodes, "regions": dict(zip(nodes, regions))}
     if f == "stop-corrupt-segment":

@@ -3,6 +3,8 @@
 - power-cut: records a broker acknowledged (acks=all) but never fsynced are in its
   segment files before the cut and gone from them after it; the broker comes back;
 - corrupt-segment: the bytes of the recorded region really changed;
+- disk-full: with the limit in force a file in the node's data directory cannot grow
+  (ENOSPC) and statfs shows no more room than the headroom; after the stop it can;
 - a process that applied disk-full and power-cut is SIGKILLed and the layer's daemon on
   another node dies; `prozess heal CLUSTER` remounts the dead layer, frees the disk,
   starts the brokers, and leaves nothing behind.
@@ -106,6 +108,36 @@ def test_corrupt_segment_changes_the_recorded_region(cluster, nemesis):
     after = cluster.exec(node, ["sh", "-c", 'cd "$1" && cat *.log | md5sum', "pz", f"{BACKING}/{TOPIC}-0"]).stdout
     assert after != before[node]
     nemesis.invoke("stop-corrupt-segment", {})
+
+
+# Grows a probe file in the data directory by `truncate -s` (the layer counts growth by truncate as by write, and
+# refuses it without using any room, so the broker beside it never meets the full disk), then removes it.
+GROW = r"""
+rc=0; out=$(truncate -s "$2" "$1/.pz-full-probe" 2>&1) || rc=$?
+rm -f "$1/.pz-full-probe"
+echo "rc=$rc $out"
+"""
+
+
+def test_disk_full_refuses_growth_until_the_stop(cluster, nemesis):
+    node, data = cluster.nodes[1], cluster.layout(cluster.nodes[1]).data
+    headroom = 4 << 20
+
+    def grow(size: str) -> str:
+        return cluster.exec(node, ["sh", "-c", GROW, "pz", data, size], timeout=30).stdout.strip()
+
+    assert grow("64M") == "rc=0"  # room before the fault
+    t, value = nemesis.invoke("start-disk-full", {"targets": "one", "nodes": [node], "headroom": headroom})
+    assert "error" not in value, value
+    assert value["limits"][node]["limit"] == value["limits"][node]["used"] + headroom
+    refused = grow("64M")
+    assert refused.startswith("rc=1") and "No space left on device" in refused, refused
+    free_kib = int(cluster.exec(node, ["df", "--output=avail", "-k", data]).stdout.split()[-1])
+    assert free_kib <= headroom // 1024, free_kib  # statfs says the same
+    assert any("disk: full" in x for x in leftovers(Executor(cluster)).get(node, []))
+    t, value = nemesis.invoke("stop-disk-full", {})
+    assert node in value["freed"]
+    assert grow("64M") == "rc=0"
 
 
 CHILD = r"""

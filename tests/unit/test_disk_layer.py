@@ -263,6 +263,17 @@ def test_corrupt_truncate_and_errors(layer):
     assert not bad["ok"] and "unknown command" in bad["error"]
 
 
+def test_corrupt_of_one_partition_picks_its_newest_segment_even_when_another_was_written_later(layer):
+    for part, base in ((0, "00000000000000000000"), (0, "00000000000000000400"), (1, "00000000000000000000")):
+        (layer.mount / f"t-{part}").mkdir(exist_ok=True)
+        write(layer.mount / f"t-{part}" / f"{base}.log", os.urandom(2000), sync=True)
+    assert layer.ctl(cmd="corrupt", target="newest", mode="bitflip", seed=3, topic="t")["file"].startswith("t-1/")
+    out = layer.ctl(cmd="corrupt", target="newest", mode="bitflip", seed=3, topic="t", partition=0)
+    assert out["ok"] and out["file"] == "t-0/00000000000000000400.log"
+    missing = layer.ctl(cmd="corrupt", target="newest", topic="t", partition=5)
+    assert not missing["ok"] and "of t-5" in missing["error"]
+
+
 # Model check: any sequence of writes, truncates and fsyncs on one file ends, after a
 # cut, as exactly the bytes of the last fsync.
 OPS = st.lists(

@@ -93,3 +93,50 @@ def test_nodes_without_the_layer_make_disk_faults_unavailable():
     nem.ex = Executor(nem.cluster)
     t, value = nem.invoke("start-power-cut", {"targets": "one", "nodes": ["n2"]})
     assert t == "info" and value["error"].startswith("unavailable:") and value["nodes"] == ["n2"]
+
+
+def test_corrupt_target_leader_is_named_only_and_keeps_the_seeded_choices_of_the_others():
+    assert "leader" in disk.CORRUPT_TARGETS and "leader" not in disk.DEFAULTS["corrupt_targets"]
+    opts = {"disk": {"corrupt_targets": ["leader"], "corrupt_modes": ["bitflip"]}, "topic": "t"}
+    s = make_schedule(["corrupt-segment"], nodes=NODES, time_limit=200, rng=random.Random(5), options=opts)
+    vals = [x["value"] for x in s if x["f"] == "start-corrupt-segment"]
+    assert vals and all(v["targets"] == "leader" and v["target"] == "leader" and "nodes" not in v and v["topic"] == "t"
+                        and v["partition"] == 0 for v in vals)
+    # The same rng draws as for a file target: naming `leader` changes the node choice alone.
+    newest = make_schedule(["corrupt-segment"], nodes=NODES, time_limit=200, rng=random.Random(5),
+                           options={**opts, "disk": {"corrupt_targets": ["newest"], "corrupt_modes": ["bitflip"]}})
+    assert [x["value"]["seed"] for x in newest if x["f"] == "start-corrupt-segment"] == [v["seed"] for v in vals]
+
+
+class _Layer:
+    """A stand-in executor whose every node runs a layer that answers each command (records what it was sent)."""
+
+    cluster = None
+
+    def __init__(self):
+        self.sent = []
+
+    def run(self, node, argv, check=True, timeout=30):
+        import json
+
+        from prozess.cluster.backends.base import ExecResult
+
+        req = json.loads(argv[-1])
+        self.sent.append((node, req))
+        reply = {"ok": True, "file": "t-0/00000000000000000000.log", "offset": 5, "length": 64, "inode": 1} if req["cmd"] == "corrupt" else {"ok": True}
+        return ExecResult(0, json.dumps(reply) + "\n", "")
+
+
+def test_corrupt_leader_damages_the_newest_segment_of_that_partition_on_its_leader():
+    from types import SimpleNamespace
+
+    asked = []
+    ex = _Layer()
+    nem = SimpleNamespace(ex=ex, opts=SimpleNamespace(topic=None), default_topic="run-0",
+                          targets=lambda v: asked.append(dict(v)) or ["n2"])
+    out = disk.apply(nem, "start-corrupt-segment", {"targets": "leader", "target": "leader", "mode": "bitflip", "seed": 7, "topic": None})
+    assert asked == [{"targets": "leader", "target": "leader", "mode": "bitflip", "seed": 7, "topic": "run-0", "partition": 0}]
+    corrupt = [req for node, req in ex.sent if req["cmd"] == "corrupt"]
+    assert corrupt == [{"cmd": "corrupt", "target": "newest", "mode": "bitflip", "seed": 7, "topic": "run-0", "partition": 0}]
+    assert [n for n, req in ex.sent if req["cmd"] == "corrupt"] == ["n2"]
+    assert out["nodes"] == ["n2"] and out["topic"] == "run-0" and out["partition"] == 0 and out["regions"]["n2"]["offset"] == 5

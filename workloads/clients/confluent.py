@@ -186,15 +186,13 @@ class ConfluentClient:
         msgs = [first]
         msgs.extend(self.consumer.consume(MAX_DRAIN, 0))
         key_cache = self._keys
+        errors: list[str] = []
         for m in msgs:
             err = m.error()
             if err is not None:
-                if out:
-                    # Already-delivered messages moved the position: report them, drop the error.
-                    log.debug("poll error after data: %s", err)
-                    continue
-                outcome, desc = error_outcome(err)
-                raise ClientOpError(FAIL, desc)  # nothing delivered: the poll had no effect
+                # e.g. _BAD_MSG from check.crcs: librdkafka skips the damaged batch and goes on with the next one
+                errors.append(error_outcome(err)[1] + (f" (at {m.topic()}-{m.partition()} offset {m.offset()})" if m.topic() else ""))
+                continue
             topic, part, off = m.topic(), m.partition(), m.offset()
             tp = (topic, part)
             self.positions[tp] = off + 1
@@ -204,6 +202,12 @@ class ConfluentClient:
             if k is None:
                 continue
             out.setdefault(k, []).append([off, int(m.value())])
+        if errors:
+            desc = "; ".join(dict.fromkeys(errors))
+            if not out:
+                raise ClientOpError(FAIL, desc)  # nothing delivered: the poll had no effect
+            # Messages around an error were delivered (the position moved past them): the op keeps them and the error.
+            raise ClientOpError(INFO, desc, [["poll", out]])
         return out
 
     def poll(self, timeout: float) -> dict[str, list[list[int]]]:
@@ -278,11 +282,17 @@ class ConfluentClient:
     def _txn_without_transactions(self, mops: list[list[Any]], timeout: float) -> list[list[Any]]:
         """A mixed op without the transactional API: sends and polls in order, not atomic."""
         out: list[list[Any]] = []
-        for mop in mops:
+        for i, mop in enumerate(mops):
             if mop[0] == "send":
                 out.append(self.send([mop], timeout)[0])
-            else:
+                continue
+            try:
                 out.append(["poll", self.poll(min(timeout, 0.5))])
+            except ClientOpError as e:
+                if e.value is None:
+                    raise
+                # A poll that read data and hit an error: the whole op's value, what ran before it, the rest as invoked.
+                raise ClientOpError(e.outcome, e.error, out + e.value + [list(m) for m in mops[i + 1:]]) from e
         return out
 
     def assign(self, keys: list[str], *, seek_to_beginning: bool = False, timeout: float = 5.0) -> None:
