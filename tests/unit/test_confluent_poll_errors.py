@@ -95,3 +95,16 @@ def test_a_mixed_op_without_transactions_keeps_its_sends_and_the_poll_data():
         c.txn([["send", "0", 20], ["poll"], ["send", "0", 21]], 1.0)
     assert e.value.outcome == "info"
     assert e.value.value == [["send", "0", [9, 20]], ["poll", {"0": [[1, 10]]}], ["send", "0", 21]]
+
+
+def test_a_connection_error_after_data_leaves_the_poll_ok_with_its_data():
+    """Transport events (a broker cut off by a partition) are retried by librdkafka: the delivered data stands."""
+    down = KafkaError(KafkaError._TRANSPORT, "Connection refused")
+    c = client([Msg("t-0", 0, 1, b"10"), Msg(None, None, None, err=down), Msg("t-0", 0, 2, b"11")])
+    assert c.poll(0.1) == {"0": [[1, 10], [2, 11]]}
+    c = client([Msg(None, None, None, err=down), Msg("t-0", 0, 2, b"11")])
+    assert c.poll(0.1) == {"0": [[2, 11]]}
+    c = client([Msg(None, None, None, err=down)])
+    with pytest.raises(ClientOpError) as e:  # nothing delivered: the poll had no effect
+        c.poll(0.1)
+    assert e.value.outcome == "fail" and "_TRANSPORT" in e.value.error

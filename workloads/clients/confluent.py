@@ -33,6 +33,12 @@ MAX_DRAIN = 1000
 _MISSING = object()  # messages taken from librdkafka's buffer per poll op
 
 
+#: consumer errors about the records themselves (a batch that fails its CRC, cannot be
+#: decompressed or parsed): librdkafka skips them, so a poll that meets one is recorded
+#: with the error even when it delivered other records
+DAMAGED_DATA_ERRORS = frozenset({"_BAD_MSG", "_BAD_COMPRESSION", "CORRUPT_MESSAGE", "INVALID_RECORD"})
+
+
 def error_outcome(err: Any) -> tuple[str, str]:
     """(outcome, description) for a confluent KafkaError."""
     name = err.name() if hasattr(err, "name") else type(err).__name__
@@ -187,11 +193,19 @@ class ConfluentClient:
         msgs.extend(self.consumer.consume(MAX_DRAIN, 0))
         key_cache = self._keys
         errors: list[str] = []
+        other_errors: list[str] = []
         for m in msgs:
             err = m.error()
             if err is not None:
-                # e.g. _BAD_MSG from check.crcs: librdkafka skips the damaged batch and goes on with the next one
-                errors.append(error_outcome(err)[1] + (f" (at {m.topic()}-{m.partition()} offset {m.offset()})" if m.topic() else ""))
+                desc = error_outcome(err)[1] + (f" (at {m.topic()}-{m.partition()} offset {m.offset()})" if m.topic() else "")
+                if err.name() in DAMAGED_DATA_ERRORS:
+                    # e.g. _BAD_MSG from check.crcs: librdkafka skips the damaged batch and goes on with the next one
+                    errors.append(desc)
+                else:
+                    # A connection-level event (broker down, transport): librdkafka retries by itself, so it
+                    # matters only when the poll delivered nothing.
+                    log.debug("poll error: %s", err)
+                    other_errors.append(desc)
                 continue
             topic, part, off = m.topic(), m.partition(), m.offset()
             tp = (topic, part)
@@ -202,6 +216,8 @@ class ConfluentClient:
             if k is None:
                 continue
             out.setdefault(k, []).append([off, int(m.value())])
+        if not errors and not out and other_errors:
+            raise ClientOpError(FAIL, "; ".join(dict.fromkeys(other_errors)))  # nothing delivered: the poll had no effect
         if errors:
             desc = "; ".join(dict.fromkeys(errors))
             if not out:
