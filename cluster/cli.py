@@ -180,7 +180,11 @@ def down(name: Optional[str] = typer.Argument(None), all_: bool = typer.Option(F
 
     names = [c["name"] for c in list_clusters()] if all_ else [_resolve_name(name)]
     failed = False
+    from prozess.cluster.state import state_path
+
     for n in names:
+        if all_ and not state_path(n).exists():
+            continue  # a mirror campaign's target, removed with its source
         try:
             attach_cluster(n).down()
             typer.echo(f"cluster {n} removed")

@@ -307,3 +307,60 @@ def ensure_tansu_image(client, version: str, *, log=print) -> str:
         finally:
             shutil.rmtree(ctx, ignore_errors=True)
     return tag
+
+
+# --- MirrorMaker 2 ----------------------------------------------------------------------------
+
+MIRROR_REPO = "prozess-mirror"
+
+
+def _mirror_context_files(mirror_version: str) -> dict[str, Path]:
+    from prozess.cluster.jars import mirror_jars_dir
+
+    d = NODE_DIR / "mirror"
+    files = {"Dockerfile": d / "Dockerfile"}
+    for p in sorted((d / "bin").iterdir()):
+        files[f"bin/{p.name}"] = p
+    for p in sorted(mirror_jars_dir(mirror_version).glob("*.jar")):
+        files[f"libs/{p.name}"] = p
+    return files
+
+
+def mirror_tag(kafka_version: str, mirror_version: str) -> str:
+    """prozess-mirror:<hash of the node image's tag, the mirror Dockerfile, scripts and jar names/sizes>."""
+    parts = [node_tag(kafka_version).encode(), b"mirror", mirror_version.encode()]
+    for rel, path in _mirror_context_files(mirror_version).items():
+        parts.append(rel.encode())
+        parts.append(str(path.stat().st_size).encode() if rel.startswith("libs/") else path.read_bytes())
+    return f"{MIRROR_REPO}:{_digest(parts)}"
+
+
+def ensure_mirror_image(client, kafka_version: str, mirror_version: str, *, log=print) -> str:
+    """The MirrorMaker 2 node image: the node image of `kafka_version` plus connect-mirror `mirror_version`."""
+    from prozess.cluster.jars import ensure_mirror_jars
+
+    node = ensure_node_image(client, kafka_version, log=log)
+    ensure_mirror_jars(mirror_version)
+    tag = mirror_tag(kafka_version, mirror_version)
+    if image_present(client, tag):
+        return tag
+    with _build_lock():
+        if image_present(client, tag):
+            return tag
+        ctx = Path(tempfile.mkdtemp(prefix="prozess-mirror-ctx-"))
+        try:
+            for rel, src in _mirror_context_files(mirror_version).items():
+                dst = ctx / rel
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    os.link(src, dst)
+                except OSError:
+                    shutil.copy2(src, dst)
+            log(f"docker build {tag} (NODE={node}, connect-mirror {mirror_version})")
+            try:
+                client.images.build(path=str(ctx), tag=tag, buildargs={"NODE": node}, pull=False, rm=True, forcerm=True)
+            except Exception as e:
+                raise ImageError(f"docker build of the MirrorMaker 2 image failed: {e}") from None
+        finally:
+            shutil.rmtree(ctx, ignore_errors=True)
+    return tag
