@@ -75,11 +75,14 @@ def _fmt_s(ns: int) -> str:
 
 
 def _fault_short(w: FaultWindow) -> str:
-    """The fault kind and, when its value names them, the nodes it hit: "pause n1"."""
+    """The fault kind and, when its value names them, the nodes it hit: "pause n1"; a cut from one
+    cluster of a mirror campaign says which: "mirror-partition mm2 from source"."""
     nodes = w.value.get("nodes") if isinstance(w.value, dict) else None
+    side = w.value.get("side") if isinstance(w.value, dict) else None
+    cut = f" from {side}" if isinstance(side, str) else ""
     if isinstance(nodes, list) and nodes and all(isinstance(n, str) for n in nodes):
-        return f"{w.kind} {','.join(nodes[:6])}{'…' if len(nodes) > 6 else ''}"
-    return w.kind
+        return f"{w.kind} {','.join(nodes[:6])}{'…' if len(nodes) > 6 else ''}{cut}"
+    return f"{w.kind}{cut}"
 
 
 def _fault_label(w: FaultWindow) -> str:
