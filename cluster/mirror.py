@@ -43,7 +43,7 @@ from prozess.cluster.jars import MIRROR_VERSION
 from prozess.cluster.kafka import CLIENT_PORT, FAKETIME_PATH, NodeLayout
 from prozess.cluster.system_parts import ProcessError, script_pid, script_signal, script_start
 
-__all__ = ["MM2", "MirrorCluster", "MirrorSettings", "mm2_properties", "open_mirror", "attach_mirror", "target_node"]
+__all__ = ["MM2", "MirrorCluster", "MirrorError", "MirrorSettings", "attach_mirror", "mm2_properties", "open_mirror", "setup_options", "target_node"]
 
 MM2 = "mm2"
 SOURCE_ALIAS = "source"
@@ -68,7 +68,9 @@ class MirrorSettings:
     mm2_version: str = MIRROR_VERSION
     mm2_heap: str = "384m"
     mm2_properties: dict[str, str] = dataclasses.field(default_factory=dict)  # extra or overriding mm2.properties lines
-    topics: str = "prozess.*"  # which source topics MM2 copies (a regex; the runner's topics all start with prozess)
+    # Which source topics MM2 copies: every one (MM2's default exclusions keep internal topics out); the source
+    # is made for the campaign, so it holds only the workload's topics, whatever their prefix.
+    topics: str = ".*"
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "MirrorSettings":
@@ -93,6 +95,12 @@ class MirrorSettings:
             raise ValueError(f"mm2_heap is {self.mm2_heap!r}; use a JVM size such as 384m or 1g")
         if not re.match(r"^[0-9]+\.[0-9]+\.[0-9]+$", str(self.mm2_version)):
             raise ValueError(f"mm2_version is {self.mm2_version!r}; use a connect-mirror release such as {MIRROR_VERSION}")
+
+
+def setup_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of the mirror workload's options that shapes the set-up (target, MM2), as MirrorSettings names it."""
+    names = {f.name for f in dataclasses.fields(MirrorSettings)}
+    return {k: v for k, v in options.items() if k in names}
 
 
 def target_node(node: str) -> str | None:

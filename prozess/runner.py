@@ -304,6 +304,9 @@ def run_test(
             mirror_options = cluster.workload_options() if hasattr(cluster, "workload_options") else {}
             if mirror_options:  # a mirror set-up: where MM2 copies to, for the workload and the record
                 test["mirror"] = cluster.describe()
+            elif spec.workload == "mirror" and not spec.workload_options.get("target_bootstrap"):
+                raise RunError(f"cluster {getattr(cluster, 'name', bootstrap)} has no mirror target; run the mirror workload without "
+                               "--cluster (prozess makes source, target and MirrorMaker 2), or give workload option target_bootstrap")
             write_json(run.test_path, test)  # now with the cluster's name: `prozess heal NAME` works mid-run
             # -- workload ----------------------------------------------------
             copts = _client_options(spec, bootstrap, rdir.name)

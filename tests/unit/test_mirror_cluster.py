@@ -213,3 +213,26 @@ def test_report_labels_say_which_cluster_mm2_was_cut_from():
     object.__setattr__(w, "kind", "kill")
     object.__setattr__(w, "value", {"nodes": ["t2"]})
     assert _fault_short(w) == "kill t2"
+
+
+def test_the_pytest_plugin_pool_makes_one_mirror_set_up_per_settings(monkeypatch):
+    import prozess.cluster.mirror as mirror_mod
+    from prozess.cluster import ClusterSpec
+    from prozess.pytest_plugin import ClusterPool
+
+    made = []
+
+    class SetUp:
+        def __init__(self, spec, options):
+            self.options = options
+            made.append(self)
+
+        def up(self):
+            pass
+
+    monkeypatch.setattr(mirror_mod, "open_mirror", lambda spec, options, **kw: SetUp(spec, options))
+    pool = ClusterPool("docker", keep=True)
+    a = pool.get(ClusterSpec(), mirror_mod.setup_options({"mirror_wait_s": 5, "mm2_properties": {"target.producer.acks": "0"}}))
+    assert a.options == {"mm2_properties": {"target.producer.acks": "0"}}
+    assert pool.get(ClusterSpec(), mirror_mod.setup_options({"mm2_properties": {"target.producer.acks": "0"}})) is a
+    assert pool.get(ClusterSpec(), mirror_mod.setup_options({})) is not a and len(made) == 2
