@@ -50,7 +50,7 @@ def _resolve_name(name: Optional[str]) -> str:
 
     if name:
         return name
-    clusters = list_clusters()
+    clusters = [c for c in list_clusters() if not c.get("mirror_of")]  # a mirror target goes with its source
     if len(clusters) == 1:
         return clusters[0]["name"]
     if not clusters:

@@ -491,6 +491,7 @@ def open_mirror(source_spec: Any, options: Mapping[str, Any] | None = None, *, b
     source = open_cluster(source_spec, backend=backend, name=name, keep=True, log=log, **backend_options)
     target = open_cluster(tspec, backend=backend, name=_target_name(name), keep=True, log=log, **backend_options)
     source.state["mirror"] = {"target": target.name, "settings": dataclasses.asdict(settings), "phase": "new"}
+    target.state["mirror_of"] = source.name  # part of the source's set-up: commands that pick "the only cluster" skip it
     return MirrorCluster(source, target, settings, keep=keep, log=log)
 
 

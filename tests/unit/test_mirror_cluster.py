@@ -236,3 +236,17 @@ def test_the_pytest_plugin_pool_makes_one_mirror_set_up_per_settings(monkeypatch
     assert a.options == {"mm2_properties": {"target.producer.acks": "0"}}
     assert pool.get(ClusterSpec(), mirror_mod.setup_options({"mm2_properties": {"target.producer.acks": "0"}})) is a
     assert pool.get(ClusterSpec(), mirror_mod.setup_options({})) is not a and len(made) == 2
+
+
+def test_heal_and_cluster_commands_pick_a_mirror_set_up_by_its_source(monkeypatch):
+    import prozess.cluster as cluster_pkg
+    from prozess.cluster import cli as cluster_cli
+    from prozess.nemesis import cli as heal_cli
+
+    states = [{"name": "mm2-abc"}, {"name": "mm2-abc-t", "mirror_of": "mm2-abc"}]
+    monkeypatch.setattr(cluster_pkg, "list_clusters", lambda: states, raising=False)
+    import prozess.cluster.cluster as cluster_mod
+
+    monkeypatch.setattr(cluster_mod, "list_clusters", lambda: states)
+    assert heal_cli._pick_cluster(None) == "mm2-abc"
+    assert cluster_cli._resolve_name(None) == "mm2-abc"
