@@ -164,9 +164,12 @@ def logs(
         typer.echo(f"{len(files)} files written under {dest}")
         return
     for n in [node] if node else cluster.nodes:
-        layout = cluster.backend.node_layout(n)
         try:
-            text = cluster.get_file(n, cluster.system.log_files(n, layout)[0]).decode(errors="replace")
+            if hasattr(cluster, "main_log"):  # a mirror set-up: each node's log by the part it belongs to
+                path = cluster.main_log(n)
+            else:
+                path = cluster.system.log_files(n, cluster.backend.node_layout(n))[0]
+            text = cluster.get_file(n, path).decode(errors="replace")
         except Exception as e:
             text = f"(no server.log: {e})"
         typer.echo(f"==> {n} <==")

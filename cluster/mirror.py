@@ -343,6 +343,30 @@ class MirrorCluster:
     def admin(self):
         return self.source.admin()
 
+    def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
+                     config: dict[str, str] | None = None, timeout: float = 60) -> None:
+        """Creates a topic in the source (MM2 copies it to the target)."""
+        self.source.create_topic(name, partitions, replication_factor, config, timeout)
+
+    def main_log(self, node: str) -> str:
+        """The node's main log file: the broker's server.log, or MM2's Connect log on the MM2 node."""
+        c, n = self._route(node)
+        if c is None:
+            return "/var/log/kafka/mm2-connect.log"
+        return c.system.log_files(n, c.layout(n))[0]
+
+    def status(self, probe_topic: str | None = None) -> dict[str, Any]:
+        """The source's status (`Cluster.status`) with the target's nodes (tK) and the MM2 node added."""
+        out = self.source.status(probe_topic)
+        out["name"] = f"{self.name} (mirror: source -> {self.target.name}, MirrorMaker 2 {self.settings.mm2_version})"
+        for n in self.target.nodes:
+            out["nodes"][f"{TARGET_PREFIX}{n[1:]}"] = {"address": self.target.address(n),
+                                                      "roles": [f"target {r}" for r in self.target.spec.roles(n)],
+                                                      "kafka_pid": self.target.kafka_pid(n)}
+        out["nodes"][MM2] = {"address": self.address(MM2), "roles": ["mirrormaker2"], "kafka_pid": self.kafka_pid(MM2)}
+        out["target_bootstrap_servers"] = self.target_bootstrap()
+        return out
+
     # --- lifecycle ----------------------------------------------------------------------------
     def up(self, timeout: float = 180) -> "MirrorCluster":
         """Both clusters at once (each waits until it serves), then the MM2 node joining both networks and MM2 started.

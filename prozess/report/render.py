@@ -287,6 +287,11 @@ def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, s
         ("duration", f"{duration_ns / 1e9:.1f} s" + (f" (time limit {test['time_limit']} s)" if test.get("time_limit") else "")),
         ("ops", f"{len(ops)} records: {counts['invoke']} invocations; {counts['ok']} ok, {counts['fail']} fail, {counts['info']} info; {nemesis} nemesis"),
     ]
+    mirror = test.get("mirror")
+    if isinstance(mirror, dict):  # a mirror campaign: the source above, and where MM2 copied to
+        rows.insert(-4, ("mirror", f"MirrorMaker 2 {mirror.get('mm2_version', '?')} on node {mirror.get('mm2_node', 'mm2')} "
+                                   f"copies the source (nodes n1..) into target {mirror.get('target', '?')} (nodes "
+                                   f"{', '.join(mirror.get('target_nodes') or [])})"))
     other = {k: v for k, v in versions.items() if k != "kafka" and v}
     if other:
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in other.items())))

@@ -79,6 +79,10 @@ def test_mirror_campaign_on_docker_is_valid_and_heals_and_downs_cleanly(tmp_path
         for kind in ("mirror-partition", "mirror-kill", "mirror-pause", "kill"):
             assert actions[kind]["applied"] >= 1 and not actions[kind].get("failed"), (kind, actions[kind])
         assert sorted(p.name for p in (out.run_dir / "nodes").iterdir()) == ["mm2", "n1", "n2", "n3", "t1", "t2", "t3"]
+        report = (out.run_dir / "report.html").read_text()  # one timeline, both clusters' windows, labelled apart
+        for label in ("mirror-partition mm2 from source", "mirror-partition mm2 from target", "mirror-kill mm2", "mirror-pause mm2",
+                      "MirrorMaker 2 "):
+            assert label in report, label
 
         # -- prozess heal NAME clears faults on the target and on MM2 ------------------------------
         c = attach_cluster(name)
