@@ -60,7 +60,8 @@ def _resolve_name(name: Optional[str]) -> str:
 
 
 def _attach(name: Optional[str]):
-    from prozess.cluster.cluster import ClusterError, attach_cluster
+    from prozess.cluster.attach import attach_cluster
+    from prozess.cluster.cluster import ClusterError
 
     try:
         return attach_cluster(_resolve_name(name))
@@ -179,7 +180,8 @@ def logs(
 @app.command()
 def down(name: Optional[str] = typer.Argument(None), all_: bool = typer.Option(False, "--all", help="Remove every prozess cluster.")) -> None:
     """Remove a cluster and everything `up` made for it."""
-    from prozess.cluster.cluster import ClusterError, attach_cluster, list_clusters
+    from prozess.cluster.attach import attach_cluster
+    from prozess.cluster.cluster import ClusterError, list_clusters
 
     names = [c["name"] for c in list_clusters()] if all_ else [_resolve_name(name)]
     failed = False

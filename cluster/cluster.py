@@ -428,21 +428,13 @@ def open_cluster(spec: ClusterSpec | None = None, *, backend: str = "docker", na
     return Cluster(_new_state(spec, backend, name, backend_options), keep=keep, log=log, **backend_options)
 
 
-def attach_cluster(name: str, *, log: Callable[[str], None] | None = None, plain: bool = False) -> Cluster:
-    """The cluster `name` made by any process, from its persisted state; `down()` on it removes it.
-
-    The source of a mirror campaign comes back as its `prozess.cluster.mirror.MirrorCluster`
-    (source, target and MM2 node together), unless `plain`."""
+def attach_cluster(name: str, *, log: Callable[[str], None] | None = None) -> Cluster:
+    """The cluster `name` made by any process, from its persisted state; `down()` on it removes it."""
     try:
         state = load_state(name)
     except StateError as e:
         raise ClusterError(str(e)) from None
-    cluster = Cluster(state, keep=True, log=log)
-    if state.get("mirror") and not plain:
-        from prozess.cluster.mirror import attach_mirror
-
-        return attach_mirror(cluster, log=log)  # type: ignore[return-value]
-    return cluster
+    return Cluster(state, keep=True, log=log)
 
 
 def list_clusters() -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ and `prozess heal` / `prozess cluster down` work on it unchanged:
 Persistence: the target is a cluster of its own (`<source>-t`); the source's
 state records it and the MM2 container under "mirror", and the container is
 labelled and listed as one of the source's, so removing the source removes it.
-`attach_cluster(source)` gives back a `MirrorCluster`, and `down()` removes
+`prozess.cluster.attach_cluster(source)` gives back a `MirrorCluster`, and `down()` removes
 the source with MM2 first, then the target (whose network MM2 had joined).
 """
 
@@ -526,7 +526,7 @@ def attach_mirror(source: Any, *, log: Callable[[str], None] | None = None) -> M
     m = source.state["mirror"]
     settings = MirrorSettings.from_options(m.get("settings") or {})
     try:
-        target = attach_cluster(m["target"], log=log, plain=True)
+        target = attach_cluster(m["target"], log=log)
     except ClusterError:
         target = _Gone(m["target"])  # removed already: down() and heal skip it
     return MirrorCluster(source, target, settings, keep=True, log=log)
