@@ -4,11 +4,12 @@ One short run of `prozess run --workload mirror` through the runner: source
 and target clusters plus the MM2 node (on both networks), a fixed schedule with
 one fault of each mirror kind (MM2 cut from the source, killed, paused, cut
 from the target) and a kill of a source leader. It asserts a real verdict
-(valid, every source value copied, the failover translated) with every fault
-applied. The set-up is kept for the second half: faults left on it on purpose
-(MM2 killed and cut off, a target broker paused) are cleared by `prozess heal
-NAME`, and `prozess cluster down NAME` removes source, target and MM2 node with
-nothing left behind (no container, no network, no state file).
+(valid, every source value copied, the group failed over) with every fault
+applied. The set-up is kept for the second half: `prozess cluster status` and
+`logs` name all three parts; faults left on it on purpose (MM2 killed and cut
+off, a target broker paused) are cleared by `prozess heal NAME`; and `prozess
+cluster down NAME` removes source, target and MM2 node with nothing left
+behind (no container, no network, no state file).
 """
 
 from __future__ import annotations
@@ -83,6 +84,12 @@ def test_mirror_campaign_on_docker_is_valid_and_heals_and_downs_cleanly(tmp_path
         for label in ("mirror-partition mm2 from source", "mirror-partition mm2 from target", "mirror-kill mm2", "mirror-pause mm2",
                       "MirrorMaker 2 "):
             assert label in report, label
+
+        # -- status and logs name all three parts ----------------------------------------------------
+        res = _prozess("cluster", "status", name)
+        assert res.returncode == 0 and all(f"  {n} " in res.stdout for n in ("n1", "t3", "mm2")), res.stdout + res.stderr
+        res = _prozess("cluster", "logs", name, "--node", "mm2", "--lines", "3")
+        assert res.returncode == 0 and "==> mm2 <==" in res.stdout and "no server.log" not in res.stdout, res.stdout + res.stderr
 
         # -- prozess heal NAME clears faults on the target and on MM2 ------------------------------
         c = attach_cluster(name)
