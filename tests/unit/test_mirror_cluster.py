@@ -250,3 +250,17 @@ def test_heal_and_cluster_commands_pick_a_mirror_set_up_by_its_source(monkeypatc
     monkeypatch.setattr(cluster_mod, "list_clusters", lambda: states)
     assert heal_cli._pick_cluster(None) == "mm2-abc"
     assert cluster_cli._resolve_name(None) == "mm2-abc"
+
+
+def test_mirror_faults_are_scheduled_by_the_seed_and_a_saved_schedule_replays():
+    from prozess.nemesis.combined import Combined
+    from prozess.nemesis.schedule import validate_schedule
+
+    test = {"time_limit": 120, "cluster": {"nodes": 3}, "faults": ["mirror-partition", "mirror-kill", "mirror-pause"]}
+    a = Combined(test["faults"], {"interval": 10}).schedule(dict(test), random.Random(4)).steps
+    b = Combined(test["faults"], {"interval": 10}).schedule(dict(test), random.Random(4)).steps
+    assert a == b and {s["f"] for s in a} >= {"kill-mirror", "start-mirror", "start-mirror-partition", "pause-mirror"}
+    assert validate_schedule(a) == a
+    saved = {**test, "nemesis_schedule": a}
+    assert Combined(test["faults"]).schedule(saved, random.Random(99)).steps == a  # replay: the saved one, whatever the rng
+    assert all(s["value"].get("side") in ("source", "target") for s in a if s["f"] == "start-mirror-partition")
