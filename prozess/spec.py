@@ -253,6 +253,13 @@ class TestSpec:
             workload_entry(self.workload).options.from_dict(dict(self.workload_options)).validate()
         except (TypeError, ValueError) as e:
             raise SpecError(f"workload: {e}") from None
+        if self.workload != "mirror" and self.faults:
+            from prozess.nemesis.mirror import KINDS as MIRROR_KINDS
+
+            named = {k.strip() for f in self.faults for part in f.split(",") for k in part.split("+")}
+            if named & set(MIRROR_KINDS):
+                raise SpecError(f"faults: {', '.join(sorted(named & set(MIRROR_KINDS)))} act on MirrorMaker 2, which only a "
+                                "mirror campaign has; add --workload mirror or drop them")
         if self.workload == "mirror" and self.bootstrap and not self.workload_options.get("target_bootstrap"):
             # prozess makes the target (and MM2) only for clusters it makes itself
             raise SpecError("workload: the mirror workload against --bootstrap needs target_bootstrap (the cluster "

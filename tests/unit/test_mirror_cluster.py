@@ -264,3 +264,11 @@ def test_mirror_faults_are_scheduled_by_the_seed_and_a_saved_schedule_replays():
     saved = {**test, "nemesis_schedule": a}
     assert Combined(test["faults"]).schedule(saved, random.Random(99)).steps == a  # replay: the saved one, whatever the rng
     assert all(s["value"].get("side") in ("source", "target") for s in a if s["f"] == "start-mirror-partition")
+
+
+def test_mirror_faults_without_a_mirror_campaign_are_a_spec_error():
+    from prozess.spec import SpecError, TestSpec
+
+    with pytest.raises(SpecError, match="mirror-kill act on MirrorMaker 2.*--workload mirror"):
+        TestSpec(workload="queue", faults=["partition+mirror-kill"]).validate()
+    TestSpec(workload="mirror", faults=["partition+mirror-kill", "mirror-pause"]).validate()
