@@ -84,6 +84,11 @@ class Cell:
     finding: str = ""  # a safe cell whose invalid verdicts are a real anomaly of the system, written up in this file
 
     @property
+    def mirror(self) -> bool:
+        """Whether the cell is a mirror campaign (each campaign makes its own source, target and MM2 node)."""
+        return self.strategy == "mirror"
+
+    @property
     def disk(self) -> bool:
         """Whether the cell needs the disk layer (a cluster made with disk faults)."""
         return self.strategy in DISK_STRATEGIES
@@ -93,7 +98,7 @@ class Cell:
         if self.strategy == "untargeted":
             return [str(self.mix)]
         return {"isolate-leader": ["partition"], "kill-leader": ["kill"], "shrink-isr-kill": ["partition+kill"],
-                "cut-responses": ["partition"], "none": [], **DISK_STRATEGIES}[self.strategy]
+                "cut-responses": ["partition"], "none": [], "mirror": ["kill"], **DISK_STRATEGIES}[self.strategy]
 
 
 # Disk strategies run the combined nemesis with one disk fault kind on a fixed, seeded schedule
@@ -156,7 +161,7 @@ def untargeted_cells(cells: list[Cell]) -> list[Cell]:
     out = []
     for mix in UNTARGETED_MIXES:
         for c in cells:
-            if c.strategy == "none" or c.column != "targeted" or c.disk:  # disk rows need a cluster of their own
+            if c.strategy == "none" or c.column != "targeted" or c.disk or c.mirror:  # disk and mirror rows need set-ups of their own
                 continue
             out.append(dataclasses.replace(
                 c, id=f"{c.id}@{mix}", faults=f"{mix} (untargeted)", strategy="untargeted", targeted={}, mix=mix,
@@ -176,6 +181,20 @@ CELLS += [
            unsafe={"workload": "compaction", "workload_options": dict(COMPACTION_OPTIONS), "client": {"acks": "1", "idempotence": False}},
            safe={"workload": "compaction", "workload_options": dict(COMPACTION_OPTIONS), "client": dict(SAFE_CLIENT)},
            targeted={"calm": 5, "hold": 28}),
+]
+
+# MirrorMaker 2 rows: each campaign makes its own source, target (3 nodes each) and MM2 node (`--cells 'mirror-*'`).
+# One partition, so every copy goes through one target leader; a fixed schedule kills the target's leader of the
+# mirrored partition (`source.<prefix>-0`) every `every` seconds for `down` seconds. Unsafe: MM2's producer to the
+# target with acks=0 (Connect then commits source offsets for records no broker confirmed); twin: MM2's defaults.
+MIRROR_OPTIONS = {"partitions": 1, "produce_batch": 8, "mirror_wait_s": 40, "final_time_limit_s": 90}
+CELLS += [
+    *_pair("mirror-acks0", "MirrorMaker 2 producer acks=0 (target.producer.acks)", "MirrorMaker 2 defaults (acks=all)",
+           "kill the target's leader of the mirrored partition, repeatedly", ["mirror-lost"], "mirror",
+           unsafe={"workload": "mirror", "client": dict(SAFE_CLIENT),
+                   "workload_options": {**MIRROR_OPTIONS, "mm2_properties": {"target.producer.acks": "0"}}},
+           safe={"workload": "mirror", "client": dict(SAFE_CLIENT), "workload_options": dict(MIRROR_OPTIONS)},
+           targeted={"first": 8, "every": 8, "down": 4}, time_limit=45),
 ]
 
 # Every row above, targeted or not, also runs under the default fault mixes (the untargeted column).
@@ -221,15 +240,28 @@ def make_spec(cell: Cell, seed: int, *, time_limit: float, results_dir: str, pre
     from prozess.spec import TestSpec
 
     eos = cell.workload == "eos"
-    base = {"eos": EOS_OPTIONS, "compaction": {}}.get(cell.workload, QUEUE_OPTIONS)
+    base = {"eos": EOS_OPTIONS, "compaction": {}, "mirror": {}}.get(cell.workload, QUEUE_OPTIONS)
     wopts = {**base, **cell.workload_options, "topic_prefix": prefix}
     spec = TestSpec(
         name=cell.id, workload=cell.workload, seed=seed, time_limit=time_limit, rate=200 if eos else 300,
-        concurrency=6, preset=cell.preset, results_dir=results_dir, faults=cell.spec_faults(),
+        concurrency=3 if cell.mirror else 6, preset=cell.preset, results_dir=results_dir, faults=cell.spec_faults(),
         workload_options=wopts,  # the workload's own checkers (eos: eos, stats, perf)
     )
     spec.client.update({"timeout_s": 5.0, **cell.client})
+    if cell.mirror:
+        spec.nemesis_schedule = mirror_schedule(prefix, cell.targeted, time_limit)
     return spec
+
+
+def mirror_schedule(prefix: str, t: dict[str, Any], time_limit: float) -> list[dict[str, Any]]:
+    """Kills of the target's leader of the mirrored partition: from `first` s, every `every` s, each held `down` s,
+    the last one healed 10 s before the end of the main phase."""
+    steps, at = [], float(t.get("first", 8))
+    while at + t.get("down", 4) <= time_limit - 10:
+        steps.append({"at": at, "f": "kill", "value": {"targets": "leader", "topic": f"source.{prefix}-0", "partition": 0}})
+        steps.append({"at": at + t.get("down", 4), "f": "start", "value": {}})
+        at += float(t.get("every", 8))
+    return steps
 
 
 def first_anomaly(results: dict[str, Any], types: list[str] | None = None) -> int | None:
@@ -335,12 +367,15 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
 
             spec.nemesis = dict(cell.targeted)
             nem = build_nemesis(cell.spec_faults(), spec.nemesis)
+        elif cell.mirror:
+            nem = None  # prozess.nemesis's own, on the spec's fixed schedule, over the set-up the run makes
         else:
             nem = None if cell.strategy == "untargeted" else Targeted(cell.strategy, cell.targeted)  # None: prozess.nemesis's own
         t0 = time.monotonic()
         try:
             with broker_defaults(cluster, cell.broker_config):
-                out = run_test(spec, cluster=cluster, nemesis=nem, progress=False)  # eos runs get the eos checker by default
+                # eos runs get the eos checker by default; a mirror campaign makes its own clusters and MM2 node
+                out = run_test(spec, cluster=None if cell.mirror else cluster, nemesis=nem, progress=False)
             rec = campaign_record(cell, out.run_dir, seed, time.monotonic() - t0)
         except Exception as e:  # one broken campaign is recorded as unknown; the matrix goes on
             rec = {"seed": seed, "run_dir": None, "valid": "unknown", "anomaly_types": [], "detected": False,
@@ -351,8 +386,9 @@ def run_cell(cluster: Any, cell: Cell, seeds: list[int], *, time_limit: float, r
               + (f" error={rec['error']}" if rec.get("error") else "") + (f" fault_errors={rec['fault_errors']}" if rec.get("fault_errors") else ""),
               flush=True)
         # Let the cluster settle (a killed broker rejoins, leaders rebalance) before the next campaign.
-        with contextlib.suppress(Exception):
-            cluster.wait_healthy(120)
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.wait_healthy(120)
     return records
 
 
@@ -694,6 +730,12 @@ def main(argv: list[str] | None = None) -> int:
     if len(disk) > 1:
         print("disk cells run on a cluster of their own (with the disk layer): select them apart, e.g. --cells 'disk-*'", file=sys.stderr)
         return 2
+    mirror = {c.mirror for c in cells}
+    if len(mirror) > 1:
+        print("mirror cells make their own clusters and MM2 node per campaign: select them apart, e.g. --cells 'mirror-*'", file=sys.stderr)
+        return 2
+    if True in mirror:
+        return run_mirror_cells(a, cells, seeds)
     own = a.cluster is None
     if own:
         overrides = dict(CLUSTER_OVERRIDES)
@@ -742,6 +784,25 @@ def main(argv: list[str] | None = None) -> int:
     for s in summaries:
         print(f"{s['id']:28s} safe={s['safe']!s:5s} detected={s['detected']}/{s['campaigns']} ttd={s['median_time_to_detect_s']} "
               f"false_alarms={s['false_alarms']} seen={','.join(s['anomaly_types_seen'])}")
+    return 0
+
+
+def run_mirror_cells(a: Any, cells: list[Cell], seeds: list[int]) -> int:
+    """Mirror cells: every campaign makes (and removes) its own source, target and MM2 node through the runner."""
+    from prozess.cluster.jars import MIRROR_VERSION
+    from prozess.cluster.spec import KAFKA_VERSION
+
+    kafka = f"{KAFKA_VERSION} (MirrorMaker 2 {MIRROR_VERSION})"
+    for cell in cells:
+        print(f"cell {cell.id}: {cell.config} / {cell.faults}", flush=True)
+        records = run_cell(None, cell, seeds, time_limit=a.time_limit, results_dir=a.results_dir)
+        s = summarize(cell, records, kafka=kafka, time_limit=a.time_limit)
+        print(f"  => detected {s['detected']}/{s['campaigns']}, median ttd {s['median_time_to_detect_s']}, "
+              f"false alarms {s['false_alarms']}, seen {s['anomaly_types_seen']}", flush=True)
+        if not a.no_docs:  # the matrix's own metadata (kafka, date, k) stays the main run's
+            doc = merge_doc(load_doc(Path(a.json)), [s], {})
+            Path(a.json).write_text(json.dumps(doc, indent=2) + "\n")
+            render(doc)
     return 0
 
 

@@ -28,9 +28,17 @@ Anomalies (each makes the history invalid):
   translated target offset 30 holds the copy of source offset 24: 20..23
   are skipped (lost for the group).
 - failover-rewind: the translated offset rewinds the group further than MM2
-  documents (`max_rewind` records behind its committed source offset;
-  default `offset.lag.max`, 100): more re-processing than at-least-once
-  translation allows. Example: committed 500, resumed at the copy of 200.
+  documents: more re-processing than its at-least-once translation allows
+  (`rewind_bound`). A group at the head of the partition may be rewound
+  `max_rewind` records (default `offset.lag.max`, 100: the spacing of offset
+  syncs). A group behind the head is translated from older syncs, which MM2
+  3.5+ keeps only sparsely (`OffsetSyncStore`: the syncs sit in power-of-two
+  buckets behind the latest, and translation is off by less than the bucket
+  that holds both the group's offset and the latest sync); with the source's
+  end E as the latest sync's upper bound, a group committed at C may be
+  rewound up to 2^(bitlen(E xor C) + 1) records (one bucket level of slack
+  for a group just before a bucket's first sync). Example: committed 500 at
+  the head (E = 500), resumed at the copy of 200.
 
 Counted, never anomalies: `duplicates` (values copied more than once:
 MM2 is at-least-once), rewinds within the bound, and partitions the failover
@@ -45,7 +53,7 @@ from typing import Any
 
 from prozess.checkers.result import MAX_EXAMPLES, build, unknown
 
-__all__ = ["DEFINITIONS", "check_mirror"]
+__all__ = ["DEFINITIONS", "check_mirror", "rewind_bound"]
 
 DEFINITIONS: dict[str, str] = {
     "mirror-lost": "A value the source still holds is missing from the target's final read of the mirrored topic.",
@@ -54,6 +62,14 @@ DEFINITIONS: dict[str, str] = {
     "failover-skip": "A group failing over to the target resumed at the translated offset past records it had not consumed in the source.",
     "failover-rewind": "The translated offset rewound a failing-over group further behind its committed source offset than MM2 documents.",
 }
+
+
+def rewind_bound(committed: int, end: int, max_rewind: int) -> int:
+    """How many records back MM2 may resume a group committed at source offset `committed` when the partition
+    ends at `end` (see failover-rewind in the module docstring): `max_rewind` at the head, more behind it."""
+    if end <= committed + max_rewind:
+        return max_rewind
+    return max(max_rewind, 2 ** ((end ^ committed).bit_length() + 1))
 
 
 class _Found:
@@ -148,6 +164,9 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
                           f"final target read (op {t_op})", [produced[v], src_read, t_op], partition=p, value=v)
     # -- failover at translated offsets -------------------------------------------------------
     by_target: dict[int, list[tuple[int, int]]] = {p: sorted(rs) for p, rs in target.items()}
+    ends: dict[int, int] = {}                     # p -> the source's end offset (one past its last record)
+    for p, off in src.values():
+        ends[p] = max(ends.get(p, 0), off + 1)
     rewinds: list[int] = []
     untranslated = 0
     for inv_t, f_op, value in failovers:
@@ -174,11 +193,11 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
                           f"partition {p}: the group committed source offset {c} (op {c_op}); failover (op {f_op}) resumed at "
                           f"target offset {t_off}, the copy of source offset {s_off}: {len(skipped)} record(s) skipped",
                           [c_op, f_op, t_op], partition=p)
-            elif c - s_off > max_rewind:
+            elif c - s_off > (bound := rewind_bound(c, ends.get(p, c), max_rewind)):
                 found.add("failover-rewind",
                           f"partition {p}: the group committed source offset {c} (op {c_op}); failover (op {f_op}) resumed at "
-                          f"the copy of source offset {s_off}, {c - s_off} records back (documented bound {max_rewind})",
-                          [c_op, f_op, t_op], partition=p)
+                          f"the copy of source offset {s_off}, {c - s_off} records back (documented bound {bound} "
+                          f"with the source's end at {ends.get(p, c)})", [c_op, f_op, t_op], partition=p)
             else:
                 rewinds.append(max(0, c - s_off))
     dups = sum(n - 1 for n in copies.values() if n > 1)

@@ -16,7 +16,11 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in ("Cluster", "ClusterError", "open_cluster", "attach_cluster", "list_clusters"):
+    if name == "attach_cluster":  # a mirror campaign's source comes back with its target and MM2 node
+        from prozess.cluster.attach import attach_cluster
+
+        return attach_cluster
+    if name in ("Cluster", "ClusterError", "open_cluster", "list_clusters"):
         from prozess.cluster import cluster
 
         return getattr(cluster, name)

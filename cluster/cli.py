@@ -50,7 +50,7 @@ def _resolve_name(name: Optional[str]) -> str:
 
     if name:
         return name
-    clusters = list_clusters()
+    clusters = [c for c in list_clusters() if not c.get("mirror_of")]  # a mirror target goes with its source
     if len(clusters) == 1:
         return clusters[0]["name"]
     if not clusters:
@@ -60,7 +60,8 @@ def _resolve_name(name: Optional[str]) -> str:
 
 
 def _attach(name: Optional[str]):
-    from prozess.cluster.cluster import ClusterError, attach_cluster
+    from prozess.cluster.attach import attach_cluster
+    from prozess.cluster.cluster import ClusterError
 
     try:
         return attach_cluster(_resolve_name(name))
@@ -164,9 +165,12 @@ def logs(
         typer.echo(f"{len(files)} files written under {dest}")
         return
     for n in [node] if node else cluster.nodes:
-        layout = cluster.backend.node_layout(n)
         try:
-            text = cluster.get_file(n, cluster.system.log_files(n, layout)[0]).decode(errors="replace")
+            if hasattr(cluster, "main_log"):  # a mirror set-up: each node's log by the part it belongs to
+                path = cluster.main_log(n)
+            else:
+                path = cluster.system.log_files(n, cluster.backend.node_layout(n))[0]
+            text = cluster.get_file(n, path).decode(errors="replace")
         except Exception as e:
             text = f"(no server.log: {e})"
         typer.echo(f"==> {n} <==")
@@ -176,11 +180,16 @@ def logs(
 @app.command()
 def down(name: Optional[str] = typer.Argument(None), all_: bool = typer.Option(False, "--all", help="Remove every prozess cluster.")) -> None:
     """Remove a cluster and everything `up` made for it."""
-    from prozess.cluster.cluster import ClusterError, attach_cluster, list_clusters
+    from prozess.cluster.attach import attach_cluster
+    from prozess.cluster.cluster import ClusterError, list_clusters
 
     names = [c["name"] for c in list_clusters()] if all_ else [_resolve_name(name)]
     failed = False
+    from prozess.cluster.state import state_path
+
     for n in names:
+        if all_ and not state_path(n).exists():
+            continue  # a mirror campaign's target, removed with its source
         try:
             attach_cluster(n).down()
             typer.echo(f"cluster {n} removed")

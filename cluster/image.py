@@ -231,28 +231,32 @@ def ensure_node_image(client, version: str, *, log=print) -> str:
     with _build_lock():
         if image_present(client, tag):
             return tag
-        ctx = Path(tempfile.mkdtemp(prefix="prozess-node-ctx-"))
-        try:
-            for rel, src in _context_files(version).items():
-                dst = ctx / rel
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(src, dst)
-                except OSError:
-                    shutil.copy2(src, dst)
-            log(f"docker build {tag} (BASE={base})")
-            repo, _, version_tag = tag.partition(":")
-            try:
-                client.images.build(path=str(ctx), tag=tag, buildargs={"BASE": base}, pull=False, rm=True, forcerm=True)
-            except Exception as e:
-                raise ImageError(f"docker build of the node image failed: {e}") from None
-            from prozess.cluster.spec import KAFKA_VERSION
+        log(f"docker build {tag} (BASE={base})")
+        _build(client, tag, _context_files(version), {"BASE": base}, "the node image")
+        from prozess.cluster.spec import KAFKA_VERSION
 
-            if version == KAFKA_VERSION:  # docker-compose's image is the default version's
-                client.images.get(tag).tag(repo, "latest")
-        finally:
-            shutil.rmtree(ctx, ignore_errors=True)
+        if version == KAFKA_VERSION:  # docker-compose's image is the default version's
+            client.images.get(tag).tag(tag.partition(":")[0], "latest")
     return tag
+
+
+def _build(client, tag: str, files: dict[str, Path], buildargs: dict[str, str], what: str) -> None:
+    """`docker build` of a context made of `files` (hard links where possible) into `tag`; ImageError naming `what`."""
+    ctx = Path(tempfile.mkdtemp(prefix="prozess-ctx-"))
+    try:
+        for rel, src in files.items():
+            dst = ctx / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+        try:
+            client.images.build(path=str(ctx), dockerfile="Dockerfile", tag=tag, buildargs=buildargs, pull=False, rm=True, forcerm=True)
+        except Exception as e:
+            raise ImageError(f"docker build of {what} failed: {e}") from None
+    finally:
+        shutil.rmtree(ctx, ignore_errors=True)
 
 
 # --- Tansu ------------------------------------------------------------------------------------
@@ -290,20 +294,49 @@ def ensure_tansu_image(client, version: str, *, log=print) -> str:
     with _build_lock():
         if image_present(client, tag):
             return tag
-        ctx = Path(tempfile.mkdtemp(prefix="prozess-tansu-ctx-"))
-        try:
-            for rel, src in _tansu_context_files(version).items():
-                dst = ctx / rel
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    os.link(src, dst)
-                except OSError:
-                    shutil.copy2(src, dst)
-            log(f"docker build {tag} (BASE={base}; installs PostgreSQL from Debian)")
-            try:
-                client.images.build(path=str(ctx), dockerfile="Dockerfile", tag=tag, buildargs={"BASE": base}, pull=False, rm=True, forcerm=True)
-            except Exception as e:
-                raise ImageError(f"docker build of the Tansu node image failed: {e}") from None
-        finally:
-            shutil.rmtree(ctx, ignore_errors=True)
+        log(f"docker build {tag} (BASE={base}; installs PostgreSQL from Debian)")
+        _build(client, tag, _tansu_context_files(version), {"BASE": base}, "the Tansu node image")
+    return tag
+
+
+# --- MirrorMaker 2 ----------------------------------------------------------------------------
+
+MIRROR_REPO = "prozess-mirror"
+
+
+def _mirror_context_files(mirror_version: str) -> dict[str, Path]:
+    from prozess.cluster.jars import mirror_jars_dir
+
+    d = NODE_DIR / "mirror"
+    files = {"Dockerfile": d / "Dockerfile"}
+    for p in sorted((d / "bin").iterdir()):
+        files[f"bin/{p.name}"] = p
+    for p in sorted(mirror_jars_dir(mirror_version).glob("*.jar")):
+        files[f"libs/{p.name}"] = p
+    return files
+
+
+def mirror_tag(kafka_version: str, mirror_version: str) -> str:
+    """prozess-mirror:<hash of the node image's tag, the mirror Dockerfile, scripts and jar names/sizes>."""
+    parts = [node_tag(kafka_version).encode(), b"mirror", mirror_version.encode()]
+    for rel, path in _mirror_context_files(mirror_version).items():
+        parts.append(rel.encode())
+        parts.append(str(path.stat().st_size).encode() if rel.startswith("libs/") else path.read_bytes())
+    return f"{MIRROR_REPO}:{_digest(parts)}"
+
+
+def ensure_mirror_image(client, kafka_version: str, mirror_version: str, *, log=print) -> str:
+    """The MirrorMaker 2 node image: the node image of `kafka_version` plus connect-mirror `mirror_version`."""
+    from prozess.cluster.jars import ensure_mirror_jars
+
+    node = ensure_node_image(client, kafka_version, log=log)
+    ensure_mirror_jars(mirror_version)
+    tag = mirror_tag(kafka_version, mirror_version)
+    if image_present(client, tag):
+        return tag
+    with _build_lock():
+        if image_present(client, tag):
+            return tag
+        log(f"docker build {tag} (NODE={node}, connect-mirror {mirror_version})")
+        _build(client, tag, _mirror_context_files(mirror_version), {"NODE": node}, "the MirrorMaker 2 image")
     return tag

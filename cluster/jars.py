@@ -10,10 +10,10 @@ import shutil
 from pathlib import Path
 
 from prozess.cluster.artifacts import install_atomically, run_build
-from prozess.cluster.paths import NODE_DIR, kafka_dir
+from prozess.cluster.paths import NODE_DIR, cache_dir, kafka_dir
 from prozess.setup import SetupError
 
-__all__ = ["JarsError", "jars_dir", "jars_ready", "ensure_jars"]
+__all__ = ["JarsError", "MIRROR_VERSION", "jars_dir", "jars_ready", "ensure_jars", "ensure_mirror_jars", "mirror_jars_dir", "mirror_jars_ready"]
 
 
 class JarsError(SetupError):
@@ -57,3 +57,47 @@ def ensure_jars(version: str, *, timeout: float = 900) -> Path:
 
     install_atomically(kafka_dir(version), version, download)
     return jars_dir(version)
+
+
+# --- MirrorMaker 2 ----------------------------------------------------------------------
+#: The newest connect-mirror release Maven Central serves (4.4.0 is not published there;
+#: 4.3.1 is, and speaks the same protocol to 4.4.0 brokers).
+MIRROR_VERSION = "4.3.1"
+MIRROR_POM = NODE_DIR / "mirror" / "pom.xml"
+
+
+def mirror_jars_dir(version: str = MIRROR_VERSION) -> Path:
+    """<cache>/mirror/<version>/libs: connect-mirror and its runtime dependencies (apart from the broker's jars)."""
+    return cache_dir() / "mirror" / version / "libs"
+
+
+def mirror_jars_ready(version: str = MIRROR_VERSION) -> bool:
+    d = mirror_jars_dir(version).parent
+    return (d / "complete").is_file() and (mirror_jars_dir(version) / f"connect-mirror-{version}.jar").is_file()
+
+
+def ensure_mirror_jars(version: str = MIRROR_VERSION, *, timeout: float = 900) -> Path:
+    """The libs dir of MirrorMaker 2 `version`, downloaded with Maven when missing (all or nothing)."""
+    if mirror_jars_ready(version):
+        return mirror_jars_dir(version)
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise JarsError("Maven (mvn) is needed to fetch MirrorMaker 2's jars; install it (Debian: apt-get install maven) and retry")
+
+    def download(tmp: Path) -> None:
+        argv = [
+            mvn, "-q", "-B", "-f", str(MIRROR_POM), f"-Dmirror.version={version}",
+            "dependency:copy-dependencies", "-DincludeScope=runtime", f"-DoutputDirectory={tmp / 'libs'}",
+        ]
+        r = run_build(argv, timeout, JarsError,
+                      f"mvn did not finish within {timeout:.0f} s resolving connect-mirror {version}; check Maven's network settings")
+        if r.returncode != 0:
+            out = r.stdout + r.stderr
+            if f"connect-mirror:jar:{version}" in out:
+                raise JarsError(f"Maven Central has no org.apache.kafka:connect-mirror {version}; pick a published release "
+                                f"(mirror_version; {MIRROR_VERSION} is known to resolve)")
+            raise JarsError(f"mvn could not resolve org.apache.kafka:connect-mirror:{version}: {out.strip()[-800:]}")
+        (tmp / "complete").write_text(version + "\n")
+
+    install_atomically(mirror_jars_dir(version).parent, version, download)
+    return mirror_jars_dir(version)

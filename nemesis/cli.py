@@ -20,7 +20,7 @@ def _pick_cluster(name: Optional[str]) -> str:
         return name
     from prozess.cluster import list_clusters
 
-    clusters = list_clusters()
+    clusters = [c for c in list_clusters() if not (isinstance(c, dict) and c.get("mirror_of"))]  # a mirror target heals with its source
     names = [c if isinstance(c, str) else getattr(c, "name", None) or c.get("name") for c in clusters]
     if len(names) == 1:
         return names[0]

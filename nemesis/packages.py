@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from prozess.nemesis import clock, disk, link, partition, process
+from prozess.nemesis import clock, disk, link, mirror, partition, process
 from prozess.nemesis.package import FaultPackage
 
 __all__ = ["FAULTS", "FS", "HEAL_ORDER", "PACKAGES", "START_STOP", "STARTS", "edges", "fault_edge", "package_of", "package_of_f", "select"]
 
-PACKAGES: tuple[FaultPackage, ...] = (partition.PACKAGE, process.PACKAGE, clock.PACKAGE, link.PACKAGE, disk.PACKAGE)
-HEAL_ORDER: tuple[FaultPackage, ...] = (clock.PACKAGE, partition.PACKAGE, link.PACKAGE, disk.PACKAGE, process.PACKAGE)
+PACKAGES: tuple[FaultPackage, ...] = (partition.PACKAGE, process.PACKAGE, clock.PACKAGE, link.PACKAGE, disk.PACKAGE, mirror.PACKAGE)
+# mirror faults heal through the partition and process steps (on the MM2 node): no heal of their own
+HEAL_ORDER: tuple[FaultPackage, ...] = (clock.PACKAGE, partition.PACKAGE, link.PACKAGE, disk.PACKAGE, mirror.PACKAGE, process.PACKAGE)
 
 _BY_KIND: dict[str, FaultPackage] = {kind: p for p in PACKAGES for kind in p.kinds}
 _BY_F: dict[str, FaultPackage] = {f: p for p in PACKAGES for f in p.fs}

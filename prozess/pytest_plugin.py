@@ -225,15 +225,24 @@ class ClusterPool:
         self._clusters: dict[str, Any] = {}
         self.campaigns = 0
 
-    def get(self, cluster_spec: Any) -> Any:
+    def get(self, cluster_spec: Any, mirror: dict[str, Any] | None = None) -> Any:
+        """The running cluster for `cluster_spec`; with `mirror` (a mirror campaign's set-up settings), the
+        source of a mirror set-up (target and MM2 node with it), shared by campaigns with the same settings."""
         import json
 
         from prozess.cluster import open_cluster
 
         key = json.dumps(cluster_spec.to_dict(), sort_keys=True)
+        if mirror is not None:
+            key = json.dumps({"cluster": cluster_spec.to_dict(), "mirror": mirror}, sort_keys=True)
         if key not in self._clusters:
             # open_cluster draws a random, unused name: no clash between xdist workers or sessions.
-            cluster = open_cluster(cluster_spec, backend=self.backend, keep=self.keep)
+            if mirror is not None:
+                from prozess.cluster.mirror import open_mirror
+
+                cluster = open_mirror(cluster_spec, mirror, backend=self.backend, keep=self.keep)
+            else:
+                cluster = open_cluster(cluster_spec, backend=self.backend, keep=self.keep)
             self._clusters[key] = cluster
             cluster.up()
         return self._clusters[key]
@@ -353,7 +362,12 @@ def prozess_campaign(request: pytest.FixtureRequest, prozess_clusters: ClusterPo
         # Campaigns share clusters: topics of their own keep one run's records out of the next one's history.
         prozess_clusters.campaigns += 1
         spec.workload_options.setdefault("topic_prefix", f"c{os.getpid() % 100000}-{prozess_clusters.campaigns}{_worker_suffix()}")
-        cluster = None if spec.bootstrap else prozess_clusters.get(spec.cluster_spec())
+        mirror = None
+        if spec.workload == "mirror" and not spec.workload_options.get("target_bootstrap"):
+            from prozess.cluster.mirror import setup_options
+
+            mirror = setup_options(spec.workload_options)  # prozess makes the target and MM2 node as well
+        cluster = None if spec.bootstrap else prozess_clusters.get(spec.cluster_spec(), mirror)
         outcome = run_test(spec, cluster=cluster, progress=False)
         campaign = Campaign(outcome.valid, outcome.results, Path(outcome.run_dir) if outcome.run_dir else None, spec.__dict__.copy())
         request.node.user_properties.extend(junit_properties(campaign))

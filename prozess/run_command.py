@@ -40,7 +40,7 @@ def preset_path(spec_file: Path) -> Path:
 
 def run(
     spec_file: Optional[Path] = typer.Option(None, "--spec", help="A TOML test spec, or a campaign preset's name (soak); flags override its values."),
-    workload: Optional[str] = typer.Option(None, "--workload", help="Workload to run (queue, eos, group, compaction)."),
+    workload: Optional[str] = typer.Option(None, "--workload", help="Workload to run (queue, eos, group, compaction, mirror: a source and a target cluster with MirrorMaker 2 between them)."),
     name: Optional[str] = typer.Option(None, "--name", help="Test name (the run directory's parent)."),
     nodes: Optional[int] = typer.Option(None, "--nodes", help="Number of Kafka nodes."),
     preset: Optional[str] = typer.Option(None, "--preset", help="Cluster preset: safe, unsafe, unsafe-unclean, unsafe-min-isr."),

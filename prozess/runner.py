@@ -193,6 +193,11 @@ def _open_cluster(spec: Any) -> Any:
     from prozess.nemesis.disk import KINDS as DISK_KINDS
     from prozess.nemesis.schedule import parse_faults
 
+    if spec.workload == "mirror":
+        # A mirror campaign: the run's cluster is the source; a target and an MM2 node come with it.
+        from prozess.cluster.mirror import open_mirror
+
+        return open_mirror(cspec, spec.workload_options, backend=spec.backend, keep=spec.keep_cluster)
     if any(k in DISK_KINDS for group in parse_faults(spec.faults) for k in group):
         # Disk faults need the FUSE layer under the data directory, made with the nodes.
         return open_cluster(cspec, backend=spec.backend, keep=spec.keep_cluster, disk_faults=True)
@@ -296,6 +301,12 @@ def run_test(
             test["bootstrap_servers"] = bootstrap
             if cluster is not None:
                 test["cluster_name"] = getattr(cluster, "name", None)
+            mirror_options = cluster.workload_options() if hasattr(cluster, "workload_options") else {}
+            if mirror_options:  # a mirror set-up: where MM2 copies to, for the workload and the record
+                test["mirror"] = cluster.describe()
+            elif spec.workload == "mirror" and not spec.workload_options.get("target_bootstrap"):
+                raise RunError(f"cluster {getattr(cluster, 'name', bootstrap)} has no mirror target; run the mirror workload without "
+                               "--cluster (prozess makes source, target and MirrorMaker 2), or give workload option target_bootstrap")
             write_json(run.test_path, test)  # now with the cluster's name: `prozess heal NAME` works mid-run
             # -- workload ----------------------------------------------------
             copts = _client_options(spec, bootstrap, rdir.name)
@@ -306,7 +317,7 @@ def run_test(
                 test["unavailable-apis"] = lacking
                 raise _Unavailable("; ".join(f"{g} needs {', '.join(apis)}, which the brokers do not support" for g, apis in sorted(lacking.items())))
             # Fresh topics per run: a reused cluster still holds earlier runs' messages.
-            workload, wopts = _make_workload(spec, copts, f"prozess-{rdir.name.lower()}")
+            workload, wopts = _make_workload(spec, copts, f"prozess-{rdir.name.lower()}", mirror_options)
             test["topics"] = {"prefix": wopts.topic_prefix, "partitions_per_topic": wopts.partitions_per_topic}
             tspec = topic_settings_spec(spec, cspec)
             rf = tspec.replication_factor if tspec else int(spec.cluster.get("replication_factor", 3))
@@ -484,12 +495,13 @@ def _client_options(spec: Any, bootstrap: str, run_name: str) -> Any:
     )
 
 
-def _make_workload(spec: Any, copts: Any, fresh_prefix: str) -> tuple[Any, Any]:
+def _make_workload(spec: Any, copts: Any, fresh_prefix: str, set_up: Mapping[str, Any] | None = None) -> tuple[Any, Any]:
     """(workload, its options) for `spec.workload`, built through the one registry; topics get `fresh_prefix`
-    unless the spec names a prefix."""
+    unless the spec names a prefix; `set_up` is what the cluster says (a mirror set-up's target) and wins."""
     from prozess.workloads.registry import build as build_workload
 
-    workload = build_workload(spec.workload, {"topic_prefix": fresh_prefix, **spec.workload_options}, spec.client["library"],
+    options = {"topic_prefix": fresh_prefix, **spec.workload_options, **(set_up or {})}
+    workload = build_workload(spec.workload, options, spec.client["library"],
                               copts, concurrency=spec.concurrency)
     return workload, workload.options
 

@@ -18,6 +18,7 @@ import copy
 import random
 from typing import Any
 
+from prozess.checkers.mirror import rewind_bound
 from prozess.history import Op
 
 __all__ = ["MIRROR_INJECTIONS", "inject_mirror", "simulate_mirror"]
@@ -174,8 +175,9 @@ def inject_mirror(ops: list[Op], test: dict[str, Any], kind: str, seed: int = 0)
                     i = fi[0]
                     ops[i] = ops[i]._replace(value={**ops[i].value, "offsets": {**ops[i].value["offsets"], p: t}})
                     return ops
-        else:
-            first = next((o for o, v in rs if c - srcoff.get(v, c) > max_rewind), None)
+        else:  # back past what MM2 may rewind a group committed at c (the checker's bound, from the source's end)
+            bound = rewind_bound(c, max(srcoff.values(), default=-1) + 1, max_rewind)
+            first = next((o for o, v in rs if c - srcoff.get(v, c) > bound), None)
             if first is not None:
                 i = fi[0]
                 ops[i] = ops[i]._replace(value={**ops[i].value, "offsets": {**ops[i].value["offsets"], p: first}})

@@ -97,7 +97,7 @@ def read_properties(path: str | os.PathLike) -> dict[str, str]:
 #: run's test.json is read back as a spec (replay) with these set aside.
 RUN_WRITTEN_FIELDS = frozenset({
     "versions", "started", "finished", "run_dir", "cluster_name", "bootstrap_servers", "topics", "duration-s",
-    "fault_edges", "targeted", "unavailable-apis", "nemesis_log",
+    "fault_edges", "targeted", "unavailable-apis", "nemesis_log", "mirror",
 })
 
 
@@ -253,6 +253,17 @@ class TestSpec:
             workload_entry(self.workload).options.from_dict(dict(self.workload_options)).validate()
         except (TypeError, ValueError) as e:
             raise SpecError(f"workload: {e}") from None
+        if self.workload != "mirror" and self.faults:
+            from prozess.nemesis.mirror import KINDS as MIRROR_KINDS
+
+            named = {k.strip() for f in self.faults for part in f.split(",") for k in part.split("+")}
+            if named & set(MIRROR_KINDS):
+                raise SpecError(f"faults: {', '.join(sorted(named & set(MIRROR_KINDS)))} act on MirrorMaker 2, which only a "
+                                "mirror campaign has; add --workload mirror or drop them")
+        if self.workload == "mirror" and self.bootstrap and not self.workload_options.get("target_bootstrap"):
+            # prozess makes the target (and MM2) only for clusters it makes itself
+            raise SpecError("workload: the mirror workload against --bootstrap needs target_bootstrap (the cluster "
+                            "MirrorMaker 2 copies into); or drop --bootstrap and prozess makes both clusters and MM2")
         if self.client.get("properties_file"):
             read_properties(self.client["properties_file"])
         props = self.client.get("properties") or {}

@@ -27,9 +27,10 @@ from __future__ import annotations
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from prozess.cluster.jars import MIRROR_VERSION
 from prozess.generator import Context
 from prozess.workloads.adapter import WorkloadClient, invoke_op, produce_op, require_confluent
 from prozess.workloads.clients.base import FAIL, INFO, ClientOpError, ClientOptions, KeyMap
@@ -47,7 +48,7 @@ class MirrorOptions(WorkloadOptions):
 
     KIND = "mirror"
 
-    target_bootstrap: str = ""            # the target cluster MM2 copies into (required)
+    target_bootstrap: str = ""            # the target cluster MM2 copies into (set by prozess when it makes the target)
     source_alias: str = "source"          # MM2's name of the source cluster: the mirrored topic's prefix
     partitions: int = 2
     produce_batch: int = 4
@@ -59,10 +60,20 @@ class MirrorOptions(WorkloadOptions):
     read_timeout_s: float = 15.0
     final_time_limit_s: float = 75.0
     topic_prefix: str = "prozess-mirror"
+    # The set-up prozess makes for a mirror campaign (prozess.cluster.mirror.MirrorSettings): the
+    # target's size and spec fields that differ from the source's, and MirrorMaker 2's version,
+    # heap and extra mm2.properties lines (e.g. {"target.producer.acks": "0"}).
+    target_nodes: int = 3
+    target_cluster: dict = field(default_factory=dict)
+    mm2_version: str = MIRROR_VERSION
+    mm2_heap: str = "384m"
+    mm2_properties: dict = field(default_factory=dict)
 
     def validate(self) -> None:
-        if not self.target_bootstrap:
-            raise ValueError("target_bootstrap is empty; name the target cluster MirrorMaker 2 copies into (HOST:PORT)")
+        from prozess.cluster.mirror import MirrorSettings
+
+        MirrorSettings(target_nodes=self.target_nodes, target_cluster=self.target_cluster, mm2_version=self.mm2_version,
+                       mm2_heap=self.mm2_heap, mm2_properties=self.mm2_properties).validate()
         self.require_between("partitions", 1, 64)
         for name in ("commit_p", "read_target_p"):
             self.require_between(name, 0, 1)

@@ -75,11 +75,14 @@ def _fmt_s(ns: int) -> str:
 
 
 def _fault_short(w: FaultWindow) -> str:
-    """The fault kind and, when its value names them, the nodes it hit: "pause n1"."""
+    """The fault kind and, when its value names them, the nodes it hit: "pause n1"; a cut from one
+    cluster of a mirror campaign says which: "mirror-partition mm2 from source"."""
     nodes = w.value.get("nodes") if isinstance(w.value, dict) else None
+    side = w.value.get("side") if isinstance(w.value, dict) else None
+    cut = f" from {side}" if isinstance(side, str) else ""
     if isinstance(nodes, list) and nodes and all(isinstance(n, str) for n in nodes):
-        return f"{w.kind} {','.join(nodes[:6])}{'…' if len(nodes) > 6 else ''}"
-    return w.kind
+        return f"{w.kind} {','.join(nodes[:6])}{'…' if len(nodes) > 6 else ''}{cut}"
+    return f"{w.kind}{cut}"
 
 
 def _fault_label(w: FaultWindow) -> str:
@@ -287,6 +290,11 @@ def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, s
         ("duration", f"{duration_ns / 1e9:.1f} s" + (f" (time limit {test['time_limit']} s)" if test.get("time_limit") else "")),
         ("ops", f"{len(ops)} records: {counts['invoke']} invocations; {counts['ok']} ok, {counts['fail']} fail, {counts['info']} info; {nemesis} nemesis"),
     ]
+    mirror = test.get("mirror")
+    if isinstance(mirror, dict):  # a mirror campaign: the source above, and where MM2 copied to
+        rows.insert(-4, ("mirror", f"MirrorMaker 2 {mirror.get('mm2_version', '?')} on node {mirror.get('mm2_node', 'mm2')} "
+                                   f"copies the source (nodes n1..) into target {mirror.get('target', '?')} (nodes "
+                                   f"{', '.join(mirror.get('target_nodes') or [])})"))
     other = {k: v for k, v in versions.items() if k != "kafka" and v}
     if other:
         rows.append(("versions", ", ".join(f"{k} {v}" for k, v in other.items())))

@@ -15,6 +15,8 @@ from pathlib import Path
 
 from local_kafka import LocalJvm, maven_libs
 
+from prozess.cluster.mirror import mm2_properties
+
 MIRROR_VERSION = "3.9.1"
 
 
@@ -31,29 +33,8 @@ class LocalMirrorMaker(LocalJvm):
     def start(self) -> "LocalMirrorMaker":
         libs = mirror_libs(self.version)
         self.dir = Path(tempfile.mkdtemp(prefix="prozess-mm2-"))
-        props = self.dir / "mm2.properties"
-        rf = {k: "1" for k in ("replication.factor", "checkpoints.topic.replication.factor", "heartbeats.topic.replication.factor",
-                               "offset-syncs.topic.replication.factor", "offset.storage.replication.factor",
-                               "status.storage.replication.factor", "config.storage.replication.factor")}
-        conf = {
-            "clusters": "source, target",
-            "source.bootstrap.servers": self.source,
-            "target.bootstrap.servers": self.target,
-            "source->target.enabled": "true",
-            "target->source.enabled": "false",
-            "source->target.topics": self.topics,
-            "source->target.groups": ".*",
-            "sync.group.offsets.enabled": "true",
-            "sync.group.offsets.interval.seconds": "1",
-            "emit.checkpoints.interval.seconds": "1",
-            "refresh.topics.interval.seconds": "2",
-            "refresh.groups.interval.seconds": "2",
-            "emit.heartbeats.enabled": "false",
-            "offset.lag.max": "100",
-            "tasks.max": "1",
-            **{f"source->target.{k}": v for k, v in rf.items()}, **rf,
-        }
-        props.write_text("".join(f"{k} = {v}\n" for k, v in conf.items()))
+        props = self.dir / "mm2.properties"  # what a docker mirror set-up writes, for single-node clusters
+        props.write_text(mm2_properties(self.source, self.target, topics=self.topics, source_rf=1, target_rf=1))
         log4j = self.dir / "log4j.properties"
         log4j.write_text("log4j.rootLogger=WARN, file\nlog4j.appender.file=org.apache.log4j.FileAppender\n"
                          f"log4j.appender.file.File={self.dir}/mm2.log\n"
