@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from prozess.history import NEMESIS, Op, gc_paused
+from prozess.history import NEMESIS, HistoryError, Op, gc_paused
 from prozess.report.encode import encode_history, script_json, value_text
 from prozess.report.faults import FaultWindow, failed_actions, fault_windows, windows_at
 from prozess.report.run import ReportSourceError, RunData, load_run
@@ -407,7 +407,10 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
     if data.large:
         from prozess.report import large as large_mode
 
-        scan = large_mode.scan(data.history_path, _cited_indices(results))
+        try:
+            scan = large_mode.scan(data.history_path, _cited_indices(results))
+        except HistoryError as e:
+            raise ReportSourceError(f"cannot read the history: {e}") from None
         data.warnings.extend(scan.warnings)
         ops: Any = _KeptOps(scan)
         end, start = int(scan.time.max()), int(scan.time.min())
