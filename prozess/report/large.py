@@ -25,6 +25,7 @@ Memory is the columns (about 30 bytes per op) plus one chunk of op objects at a 
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 from array import array
@@ -318,19 +319,20 @@ def write_pages(path: Path, s: Scan, out_dir: Path, keep: set[int], lane_of: Any
     t_us = s.time // 1000
     total = cut = files = 0
     limit = None
-    buf: list[Op] = []
+    codes = {p: c for c, p in enumerate(s.procs)}
 
-    def flush(c0: int) -> None:
+    def flush(c0: int, ops: Iterator[Op]) -> None:
         nonlocal total, cut, files, limit
-        c1 = c0 + len(buf)
-        data = encode_history(buf, keep={p - c0 for p in keep if c0 <= p < c1})
+        # ops stream through the encoder one at a time: a chunk of final catch-up polls
+        # (each holding every message of a key) must not be held as op objects at once
+        data = encode_history(ops, keep={p - c0 for p in keep if c0 <= p < c0 + CHUNK})
+        c1 = c0 + data["n"]
         part = s.partner[c0:c1]
         has = part >= 0
         data["base"] = c0
         data["pr"] = np.where(has, part - np.arange(c0, c1), 0).tolist()  # partner - position; 0 for none
         data["pe"] = np.where(has, t_us[np.where(has, part, 0)] - t_us[c0:c1], 0).tolist()  # partner's time - own, µs
         data["pt"] = np.where(has, s.type[np.where(has, part, 0)], -1).tolist()  # partner's type
-        codes = {p: c for c, p in enumerate(s.procs)}
         data["pl"] = [int(lane_of[codes[p]]) for p in data["procs"]]
         body = f"window.prozessChunk({c0 // CHUNK}, {script_json(data)});\n"
         name = f"{c0 // CHUNK:04d}.js"
@@ -340,17 +342,9 @@ def write_pages(path: Path, s: Scan, out_dir: Path, keep: set[int], lane_of: Any
         limit = data["limit"] if limit is None else min(limit, data["limit"])
         files += 1
 
-    start = 0
-    for _, op in _lines(path, []):
-        buf.append(op)
-        if len(buf) == CHUNK:
-            flush(start)
-            start += CHUNK
-            buf = []
-        if start + len(buf) >= len(s):
-            break
-    if buf:
-        flush(start)
+    ops = (op for _, op in _lines(path, []))
+    for c0 in range(0, len(s), CHUNK):
+        flush(c0, itertools.islice(ops, min(CHUNK, len(s) - c0)))
     old = out_dir / (PAGES_DIR + ".old")
     if old.exists():
         shutil.rmtree(old)
