@@ -101,3 +101,28 @@ def test_missing_side_file_is_said_not_hidden(browser, big_run, tmp_path):  # no
         assert "history-pages/0002.js" in page.inner_text("#history-rows")
     finally:
         p.close()
+
+
+def test_large_report_through_serve_loads_its_side_files(browser, big_run):  # noqa: F811
+    import threading
+
+    from prozess.report.server import make_server
+
+    root = big_run.parent.parent
+    server = make_server(root, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    p = Page(browser)
+    try:
+        host, port = server.server_address[:2]
+        base = f"http://{host}:{port}/"
+        page = p.open(base + big_run.relative_to(root).as_posix() + "/report.html")
+        page.click("#pg-last")
+        page.wait_for_function("window.prozessReport.loaded().length > 1")
+        assert page.locator("#history-rows tr").count() > 0
+        assert p.errors == []
+        assert [u for u in p.requests if not u.startswith(base)] == []
+        assert any("/history-pages/0000.js" in u for u in p.requests)
+    finally:
+        p.close()
+        server.shutdown()
+        server.server_close()
