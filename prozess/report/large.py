@@ -26,6 +26,7 @@ Memory is the columns (about 30 bytes per op) plus one chunk of op objects at a 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import shutil
 from array import array
@@ -33,7 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from prozess.history import NEMESIS, HistoryError, Op, check_not_blank, op_from_dict, open_regular_file
+from prozess.history import (
+    _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, HistoryError, Op, check_not_blank, extra_fields, json_line_depth, op_from_dict,
+    open_regular_file,
+)
 
 __all__ = ["LARGE_OPS", "CHUNK", "PAGES_DIR", "count_lines", "is_large", "Scan", "scan", "pairs", "timeline", "write_pages"]
 
@@ -98,10 +102,15 @@ class Scan:
         return i if i < len(self.index) and int(self.index[i]) == index else -1
 
 
-def _lines(path: Path, warnings: list[str]) -> Iterator[tuple[int, Op]]:
-    """(line number, op) of every op line; a torn last line is skipped with a warning, as the readers do."""
+def _lines(path: Path, warnings: list[str], ops: bool = True) -> Iterator[tuple[int, Any]]:
+    """(line number, op) of every op line; a torn last line is skipped with a warning, as the readers do.
+
+    Well-formed lines take the readers' fast path (`prozess.history.read_jsonl`'s checks
+    inline); anything else goes through `op_from_dict` for its exact complaint. With
+    `ops=False` the checked JSON object comes instead of an op (no object made per line)."""
     import orjson
 
+    loads = orjson.loads
     with open_regular_file(path) as fh:
         total = os.fstat(fh.fileno()).st_size
         check_not_blank(fh.peek(4096)[:4096], path)
@@ -111,16 +120,34 @@ def _lines(path: Path, warnings: list[str]) -> Iterator[tuple[int, Op]]:
             if line.isspace():
                 continue
             try:
-                d = orjson.loads(line)
+                d = loads(line)
             except orjson.JSONDecodeError as e:
                 if not line.endswith(b"\n") and done >= total and n > 1:
                     warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
                     return
-                raise HistoryError(f"not valid JSON ({str(e)[:200]})", path=path, line=n) from None
+                try:  # an integer beyond 64 bits, which the standard library reads exactly
+                    d = json.loads(line)
+                except (ValueError, RecursionError):
+                    raise HistoryError(f"not valid JSON ({str(e)[:200]})", path=path, line=n) from None
             try:
-                yield n, op_from_dict(d)
+                index, time, typ, process, f = d["index"], d["time"], d["type"], d["process"], d["f"]
+            except (KeyError, TypeError, IndexError):
+                index = None
+            if (type(index) is int and index >= 0 and type(time) is int and type(typ) is str and typ in _TYPE_CODE
+                    and -INT64 <= time < INT64 and ((type(process) is int and -INT64 <= process < INT64) or process == NEMESIS)
+                    and type(f) is str and f and type(d.get("node")) in _NODE_TYPES
+                    and (line.count(b"[") + line.count(b"{") <= MAX_DEPTH or json_line_depth(line, MAX_DEPTH + 1) <= MAX_DEPTH + 1)):
+                if not ops:
+                    yield n, d
+                    continue
+                yield n, Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"),
+                            None if len(d) <= 5 or (len(d) == 6 and "value" in d) else extra_fields(d))
+                continue
+            try:
+                op = op_from_dict(d)
             except HistoryError as e:
                 raise HistoryError(e.problem, path=path, line=n) from None
+            yield n, op if ops else op.to_dict()
 
 
 def scan(path: Path, cited: set[int] = frozenset()) -> Scan:
@@ -132,30 +159,31 @@ def scan(path: Path, cited: set[int] = frozenset()) -> Scan:
     procs: dict[Any, int] = {}
     fs: dict[str, int] = {}
     kept: dict[int, Op] = {}
-    last: Op | None = None
     pos = -1
-    for n, op in _lines(path, warnings):
+    last: Any = None
+    for n, d in _lines(path, warnings, ops=False):
         pos += 1
-        if index and op.index <= index[-1]:
-            raise HistoryError(f"op has index {op.index}, below or equal to the index {index[-1]} of the op before it; "
+        i, process, f = d["index"], d["process"], d["f"]
+        if index and i <= index[-1]:
+            raise HistoryError(f"op has index {i}, below or equal to the index {index[-1]} of the op before it; "
                                "indices must strictly increase (gaps are fine)", path=path, line=n)
-        index.append(op.index)
-        time.append(op.time)
-        typ.append(_TYPE_CODE[op.type])
-        p = procs.get(op.process)
+        index.append(i)
+        time.append(d["time"])
+        typ.append(_TYPE_CODE[d["type"]])
+        p = procs.get(process)
         if p is None:
-            p = procs[op.process] = len(procs)
+            p = procs[process] = len(procs)
         proc.append(p)
-        c = fs.get(op.f)
+        c = fs.get(f)
         if c is None:
-            c = fs[op.f] = len(fs)
+            c = fs[f] = len(fs)
         fcol.append(c)
-        if pos == 0 or op.process == NEMESIS or op.index in cited:
-            kept[pos] = op
-        last = op
+        if pos == 0 or process == NEMESIS or i in cited:
+            kept[pos] = op_from_dict(d)
+        last = d
     if last is None:
         raise HistoryError("holds no ops; a history to report needs at least one", path=path)
-    kept[pos] = last
+    kept[pos] = op_from_dict(last)
     a = lambda x, dt: np.frombuffer(x, dtype=dt).copy() if len(x) else np.zeros(0, dtype=dt)  # noqa: E731
     s = Scan(index=a(index, np.int64), time=a(time, np.int64), type=a(typ, np.int8), proc=a(proc, np.int32),
              f=a(fcol, np.int16), partner=None, procs=list(procs), fs=list(fs), nemesis_code=procs.get(NEMESIS, -1),
