@@ -503,7 +503,7 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
         large_json=script_json(large) if large else "",
         meta_json=script_json(meta),
         css=_asset("report.css"),
-        js=_asset("report-large.js" if large else "report.js"),
+        js=_asset("timeline.js") + _asset("report-large.js" if large else "report.js"),
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
