@@ -94,13 +94,6 @@ class Scan:
     def __len__(self) -> int:
         return len(self.index)
 
-    def position(self, index: int) -> int:
-        """The position of the op with this index, -1 when none has it."""
-        import numpy as np
-
-        i = int(np.searchsorted(self.index, index))
-        return i if i < len(self.index) and int(self.index[i]) == index else -1
-
 
 def _lines(path: Path, warnings: list[str], ops: bool = True) -> Iterator[tuple[int, Any]]:
     """(line number, op) of every op line; a torn last line is skipped with a warning, as the readers do.
@@ -291,7 +284,7 @@ def timeline(s: Scan, lane_of: Any, cited: list[int], buckets: int = TIME_BUCKET
     inv = np.nonzero((s.type == 0) & (s.proc != s.nemesis_code))[0]
     j = s.partner[inv]
     outcome = np.where(j >= 0, s.type[np.where(j >= 0, j, 0)], 3).astype(np.int64) - 1  # 0 ok, 1 fail, 2 info
-    cell = (lane_of[s.proc[inv]].astype(np.int64) * nb + t_us[inv] // width) * 3 + outcome
+    cell = (lane_of[s.proc[inv]].astype(np.int64) * nb + np.clip(t_us[inv], 0, tmax) // width) * 3 + outcome  # times before 0 go first
     counts = np.bincount(cell, minlength=n_lanes * nb * 3)
     nem = []
     if s.nemesis_code >= 0:

@@ -163,3 +163,15 @@ def test_a_damaged_large_history_is_one_clear_error(tmp_path):
     (run / "history.jsonl").write_text("\n".join(lines) + "\n")
     with pytest.raises(ReportSourceError, match=r"cannot read the history: .*history.jsonl:701: missing field"):
         write_report(run, large_ops=100)
+
+
+def test_times_before_zero_and_far_apart_still_bucket(tmp_path):
+    from prozess.history import Op
+
+    ops = [Op(0, -5_000_000, "invoke", 0, "send", [["send", "x", 1]]), Op(1, 2_000_000, "ok", 0, "send", [["send", "x", [0, 1]]]),
+           Op(2, 9 * 10**18, "invoke", 1, "poll", [["poll"]]), Op(3, 9 * 10**18 + 1, "ok", 1, "poll", [["poll", {}]])]
+    path = tmp_path / "history.jsonl"
+    write_jsonl(ops, path)
+    s = large.scan(path)
+    tl = large.timeline(s, large.lanes(s), [])
+    assert sum(tl["counts"]) == 2 and tl["buckets"] <= large.TIME_BUCKETS + 1
