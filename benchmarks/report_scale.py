@@ -29,6 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from prozess.report.large import PAGES_DIR
 from prozess.store import Run
 
 
@@ -92,8 +93,8 @@ def _repeat(path: Path, n_ops: int) -> int:
                     index += 1
                     last_time = d["time"]
                     d["time"] += t_base
-                    if isinstance(d["process"], int):
-                        d["process"] += copies * 1000
+                    if isinstance(d["process"], int):  # past every id of the copy before (crashes make new ones)
+                        d["process"] += copies * 1_000_000
                     out.write(orjson.dumps(d) + b"\n")
             t_base += last_time + 1_000_000
             copies += 1
@@ -194,9 +195,9 @@ def main() -> int:
         lines = sum(1 for _ in open(history, "rb"))
         print(f"history: {lines} ops, {history.stat().st_size / 1e6:.1f} MB jsonl")
         gen, cpu, peak = _generate(run)
-        report = run / "report.html"
+        report = Run(run).report_path
         size = report.stat().st_size / 1e6
-        pages = run / "history-pages"
+        pages = run / PAGES_DIR
         side = sum(p.stat().st_size for p in pages.iterdir()) / 1e6 if pages.is_dir() else 0.0
         files = len(list(pages.iterdir())) if pages.is_dir() else 0
         print(f"report generation: {gen:.1f} s wall, {cpu:.1f} s CPU, peak {peak:.0f} MiB (target <= 2048 MiB) "

@@ -45,6 +45,7 @@ LARGE_OPS = 200_000  # lines of history.jsonl from which a report goes large (se
 CHUNK = 50_000  # ops per side file
 PAGES_DIR = "history-pages"
 TIME_BUCKETS = 1500  # columns of the downsampled timeline
+MAX_CELLS = 3_000_000  # lanes x buckets x outcomes embedded at most: many lanes get fewer, wider buckets
 TYPES = ("invoke", "ok", "fail", "info")
 _TYPE_CODE = {t: i for i, t in enumerate(TYPES)}
 
@@ -278,9 +279,10 @@ def timeline(s: Scan, lane_of: Any, cited: list[int], buckets: int = TIME_BUCKET
 
     t_us = s.time // 1000
     tmax = max(int(t_us.max()) if len(s) else 1, 1)
+    n_lanes = int(lane_of.max()) + 1 if len(lane_of) else 1
+    buckets = max(1, min(buckets, MAX_CELLS // (3 * n_lanes)))
     width = max(1, -(-tmax // buckets))
     nb = tmax // width + 1
-    n_lanes = int(lane_of.max()) + 1 if len(lane_of) else 1
     inv = np.nonzero((s.type == 0) & (s.proc != s.nemesis_code))[0]
     j = s.partner[inv]
     outcome = np.where(j >= 0, s.type[np.where(j >= 0, j, 0)], 3).astype(np.int64) - 1  # 0 ok, 1 fail, 2 info

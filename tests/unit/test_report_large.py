@@ -175,3 +175,12 @@ def test_times_before_zero_and_far_apart_still_bucket(tmp_path):
     s = large.scan(path)
     tl = large.timeline(s, large.lanes(s), [])
     assert sum(tl["counts"]) == 2 and tl["buckets"] <= large.TIME_BUCKETS + 1
+
+
+def test_many_lanes_get_fewer_buckets_so_the_page_stays_small(sim, monkeypatch):
+    _, _, s = sim
+    lane_of = large.lanes(s)
+    monkeypatch.setattr(large, "MAX_CELLS", 3 * int(lane_of.max() + 1) * 40)
+    tl = large.timeline(s, lane_of, [])
+    assert tl["buckets"] <= 41 and len(tl["counts"]) <= large.MAX_CELLS + 3 * tl["lanes"]
+    assert sum(tl["counts"]) == s.counts["invoke"]
