@@ -107,15 +107,16 @@ def _repeat(path: Path, n_ops: int) -> int:
 _GENERATE = """
 import sys
 from prozess.report import write_report
-write_report(sys.argv[1])
+write_report(sys.argv[1], large_ops=int(sys.argv[2]) if sys.argv[2] != "default" else None)
 print([line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")][0])
 """
 
 
-def _generate(run: Path) -> tuple[float, float, float]:
+def _generate(run: Path, large_ops: int | None = None) -> tuple[float, float, float]:
     """(wall s, CPU s, peak RSS MiB) of `write_report(RUN)` (what `prozess report RUN` calls) in a child process."""
     t0 = time.monotonic()
-    p = subprocess.Popen([sys.executable, "-c", _GENERATE, str(run)], stdout=subprocess.PIPE)
+    p = subprocess.Popen([sys.executable, "-c", _GENERATE, str(run), "default" if large_ops is None else str(large_ops)],
+                         stdout=subprocess.PIPE)
     out = p.stdout.read()
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.monotonic() - t0
@@ -173,6 +174,9 @@ def main() -> int:
     ap.add_argument("--history", type=Path, default=None, help="reuse this run directory (or its history.jsonl) instead of making one")
     ap.add_argument("--out", type=Path, default=None, help="keep the run here (default: a temporary dir)")
     ap.add_argument("--no-browser", action="store_true")
+    ap.add_argument("--large-ops", type=int, default=None,
+                    help="lines from which the report is the large-history one (default: prozess.report.large.LARGE_OPS); "
+                         "a huge value measures the embedded report")
     args = ap.parse_args()
     tmp = None
     if args.history is not None:
@@ -194,7 +198,7 @@ def main() -> int:
             print(f"history from {source} in {time.perf_counter() - t:.1f} s")
         lines = sum(1 for _ in open(history, "rb"))
         print(f"history: {lines} ops, {history.stat().st_size / 1e6:.1f} MB jsonl")
-        gen, cpu, peak = _generate(run)
+        gen, cpu, peak = _generate(run, args.large_ops)
         report = Run(run).report_path
         size = report.stat().st_size / 1e6
         pages = run / PAGES_DIR
