@@ -178,7 +178,7 @@ def scan(path: Path, cited: set[int] = frozenset()) -> Scan:
     if last is None:
         raise HistoryError("holds no ops; a history to report needs at least one", path=path)
     kept[pos] = op_from_dict(last)
-    a = lambda x, dt: np.frombuffer(x, dtype=dt).copy() if len(x) else np.zeros(0, dtype=dt)  # noqa: E731
+    a = lambda x, dt: np.frombuffer(x, dtype=dt)  # noqa: E731  (shares the array's memory: no second copy at the peak)
     s = Scan(index=a(index, np.int64), time=a(time, np.int64), type=a(typ, np.int8), proc=a(proc, np.int32),
              f=a(fcol, np.int16), partner=None, procs=list(procs), fs=list(fs), nemesis_code=procs.get(NEMESIS, -1),
              kept=kept, warnings=warnings)
@@ -277,8 +277,10 @@ def timeline(s: Scan, lane_of: Any, cited: list[int], buckets: int = TIME_BUCKET
     """The downsampled timeline: invocations per (lane, time bucket, outcome), nemesis bars and cited ops."""
     import numpy as np
 
-    t_us = s.time // 1000
-    tmax = max(int(t_us.max()) if len(s) else 1, 1)
+    def t_us(at: Any) -> Any:  # µs of some rows (never a second full-length column)
+        return s.time[at] // 1000
+
+    tmax = max(int(s.time.max()) // 1000, 1)
     n_lanes = int(lane_of.max()) + 1 if len(lane_of) else 1
     buckets = max(1, min(buckets, MAX_CELLS // (3 * n_lanes)))
     width = max(1, -(-tmax // buckets))
@@ -286,7 +288,12 @@ def timeline(s: Scan, lane_of: Any, cited: list[int], buckets: int = TIME_BUCKET
     inv = np.nonzero((s.type == 0) & (s.proc != s.nemesis_code))[0]
     j = s.partner[inv]
     outcome = np.where(j >= 0, s.type[np.where(j >= 0, j, 0)], 3).astype(np.int64) - 1  # 0 ok, 1 fail, 2 info
-    cell = (lane_of[s.proc[inv]].astype(np.int64) * nb + np.clip(t_us[inv], 0, tmax) // width) * 3 + outcome  # times before 0 go first
+    cell = lane_of[s.proc[inv]].astype(np.int64)
+    cell *= nb
+    cell += np.clip(t_us(inv), 0, tmax) // width  # times before 0 go first
+    cell *= 3
+    cell += outcome
+    del j, outcome
     counts = np.bincount(cell, minlength=n_lanes * nb * 3)
     nem = []
     if s.nemesis_code >= 0:
@@ -294,15 +301,16 @@ def timeline(s: Scan, lane_of: Any, cited: list[int], buckets: int = TIME_BUCKET
             q = int(s.partner[p])
             if 0 <= q < p:
                 continue
-            nem.append([p, int(t_us[p]), int(t_us[q]) if q >= 0 else tmax])
-    marks = [[p, int(t_us[p]), int(lane_of[s.proc[p]])] for p in cited if 0 <= p < len(s)]
+            nem.append([p, int(t_us(p)), int(t_us(q)) if q >= 0 else tmax])
+    marks = [[p, int(t_us(p)), int(lane_of[s.proc[p]])] for p in cited if 0 <= p < len(s)]
     # where each side file starts, and the span of time its ops cover (bars included)
     chunks = []
     for c0 in range(0, len(s), CHUNK):
         c1 = min(len(s), c0 + CHUNK)
         end = s.partner[c0:c1]
-        ends = t_us[np.where(end >= 0, end, np.arange(c0, c1))]
-        chunks.append([c0, int(t_us[c0:c1].min()), int(max(int(t_us[c0:c1].max()), int(ends.max())))])
+        ends = t_us(np.where(end >= 0, end, np.arange(c0, c1)))
+        own = t_us(slice(c0, c1))
+        chunks.append([c0, int(own.min()), int(max(int(own.max()), int(ends.max())))])
     return {"width": width, "buckets": nb, "lanes": n_lanes, "counts": counts.tolist(), "tmax": tmax,
             "nemesis": nem, "marks": marks, "chunks": chunks}
 
@@ -339,7 +347,6 @@ def write_pages(path: Path, s: Scan, out_dir: Path, keep: set[int], lane_of: Any
     if tmp.exists() or tmp.is_symlink():
         shutil.rmtree(tmp) if tmp.is_dir() and not tmp.is_symlink() else tmp.unlink()
     tmp.mkdir()
-    t_us = s.time // 1000
     total = cut = files = 0
     limit = None
     codes = {p: c for c, p in enumerate(s.procs)}
@@ -354,7 +361,7 @@ def write_pages(path: Path, s: Scan, out_dir: Path, keep: set[int], lane_of: Any
         has = part >= 0
         data["base"] = c0
         data["pr"] = np.where(has, part - np.arange(c0, c1), 0).tolist()  # partner - position; 0 for none
-        data["pe"] = np.where(has, t_us[np.where(has, part, 0)] - t_us[c0:c1], 0).tolist()  # partner's time - own, µs
+        data["pe"] = np.where(has, s.time[np.where(has, part, 0)] // 1000 - s.time[c0:c1] // 1000, 0).tolist()  # partner's time - own, µs
         data["pt"] = np.where(has, s.type[np.where(has, part, 0)], -1).tolist()  # partner's type
         data["pl"] = [int(lane_of[codes[p]]) for p in data["procs"]]
         body = f"window.prozessChunk({c0 // CHUNK}, {script_json(data)});\n"
