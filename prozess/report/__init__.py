@@ -20,11 +20,14 @@ __all__ = ["write_report", "build_index", "serve", "list_runs", "ReportSourceErr
 from prozess.report.run import ReportSourceError
 
 
-def write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> Path:
-    """Writes report.html (and plots/) for a run directory or a history file; returns its path."""
+def write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None = None, *, large_ops: int | None = None) -> Path:
+    """Writes report.html (and plots/) for a run directory or a history file; returns its path.
+
+    From `large_ops` lines of history (default 200,000) the report is the large-history
+    one: downsampled timeline, table paged from side files in history-pages/."""
     from prozess.report.render import write_report as _write
 
-    return _write(source, out_dir)
+    return _write(source, out_dir, large_ops=large_ops)
 
 
 def build_index(results_dir: str | os.PathLike) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from prozess.history import NEMESIS, Op, gc_paused
+from prozess.history import NEMESIS, HistoryError, Op, gc_paused
 from prozess.report.encode import encode_history, script_json, value_text
 from prozess.report.faults import FaultWindow, failed_actions, fault_windows, windows_at
 from prozess.report.run import ReportSourceError, RunData, load_run
@@ -134,7 +134,7 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
     n = len(ops)
     # Results name ops by index; the page's rows and anchors go by position (the same unless indices have gaps).
     dense = not ops or (ops[0].index == 0 and ops[-1].index == n - 1)
-    where = None if dense else {op.index: i for i, op in enumerate(ops)}
+    where = None if dense else _positions(ops)
     for checker, result in _checker_results(results).items():
         invalidating |= set(result.get("anomaly-types") or [])
         anomalies = result.get("anomalies") if isinstance(result.get("anomalies"), dict) else {}
@@ -188,6 +188,49 @@ def anomaly_sections(results: dict[str, Any], ops: list[Op], windows: list[Fault
     for kind, sec in sections.items():
         sec["invalidating"] = kind in invalidating
     return sorted(sections.values(), key=lambda s: (not s["invalidating"], s["type"]))
+
+
+def _positions(ops: Any) -> dict[int, int]:
+    """{op index: position}; a large history's op view knows it for the ops it keeps."""
+    positions = getattr(ops, "positions", None)
+    return positions() if positions is not None else {op.index: i for i, op in enumerate(ops)}
+
+
+class _KeptOps:
+    """A large history's ops as the anomaly sections index them: only the ops the scan kept are there."""
+
+    def __init__(self, scan: Any):
+        self._scan = scan
+
+    def __len__(self) -> int:
+        return len(self._scan)
+
+    def __getitem__(self, i: int) -> Op:
+        n = len(self._scan)
+        if i < 0:
+            i += n
+        op = self._scan.kept.get(i)
+        if op is None:
+            raise IndexError(i)
+        return op
+
+    def positions(self) -> dict[int, int]:
+        return self._scan.by_index
+
+
+def _cited_indices(results: dict[str, Any]) -> set[int]:
+    """Op indices the anomaly examples shown in the report cite (as `anomaly_sections` reads them)."""
+    out: set[int] = set()
+    for result in _checker_results(results).values():
+        for group in ("anomalies", "informational"):
+            anomalies = result.get(group) if isinstance(result.get(group), dict) else {}
+            for a in anomalies.values():
+                if not isinstance(a, dict):
+                    continue
+                for ex in (a.get("examples") or [])[:MAX_EXAMPLES]:
+                    if isinstance(ex, dict):
+                        out.update(i for i in (ex.get("ops") or []) if isinstance(i, int) and not isinstance(i, bool))
+    return out
 
 
 def _cited_ops(sections: list[dict[str, Any]]) -> set[int]:
@@ -254,7 +297,19 @@ def _commands(data: RunData) -> list[tuple[str, str]]:
     return cmds
 
 
-def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, str]]:
+def _tally(ops: list[Op]) -> tuple[dict[str, int], int]:
+    """(client ops per type, nemesis ops) of a history."""
+    counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
+    nemesis = 0
+    for op in ops:
+        if op.process == NEMESIS:
+            nemesis += 1
+        else:
+            counts[op.type] += 1
+    return counts, nemesis
+
+
+def _header(data: RunData, n_ops: int, tally: tuple[dict[str, int], int], duration_ns: int) -> list[tuple[str, str]]:
     test = data.test
     versions = test.get("versions") if isinstance(test.get("versions"), dict) else {}
     cluster = test.get("cluster")
@@ -265,13 +320,7 @@ def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, s
     mode = cluster.get("metadata") if isinstance(cluster, dict) else None
     if kafka and mode:
         kafka = f"{kafka} ({'ZooKeeper' if mode == 'zookeeper' else 'KRaft'} mode)"
-    counts = {"invoke": 0, "ok": 0, "fail": 0, "info": 0}
-    nemesis = 0
-    for op in ops:
-        if op.process == NEMESIS:
-            nemesis += 1
-        else:
-            counts[op.type] += 1
+    counts, nemesis = tally
     rows = [
         ("test", str(test.get("name") or (data.run_dir.parent.name if data.run_dir else data.history_path.stem))),
         ("time", _run_time(data)),
@@ -288,7 +337,7 @@ def _header(data: RunData, ops: list[Op], duration_ns: int) -> list[tuple[str, s
         ("client", _mapping_text(test.get("client")) or "unknown"),
         ("faults", _mapping_text(test.get("faults")) if "faults" in test else "unknown"),
         ("duration", f"{duration_ns / 1e9:.1f} s" + (f" (time limit {test['time_limit']} s)" if test.get("time_limit") else "")),
-        ("ops", f"{len(ops)} records: {counts['invoke']} invocations; {counts['ok']} ok, {counts['fail']} fail, {counts['info']} info; {nemesis} nemesis"),
+        ("ops", f"{n_ops} records: {counts['invoke']} invocations; {counts['ok']} ok, {counts['fail']} fail, {counts['info']} info; {nemesis} nemesis"),
     ]
     mirror = test.get("mirror")
     if isinstance(mirror, dict):  # a mirror campaign: the source above, and where MM2 copied to
@@ -364,20 +413,35 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
     """The report's HTML; writes the plot SVGs into `plots_dir` when given."""
     from prozess.report.plots import fault_colours, latency_summary, op_pairs, render_plots
 
-    history = data.history
-    ops = history.ops
-    end = max((op.time for op in ops), default=0)
-    start = min((op.time for op in ops), default=0)
-    duration = max(0, end - start)
     results = data.results
+    large = None
+    if data.large:
+        from prozess.report import large as large_mode
+
+        try:
+            scan = large_mode.scan(data.history_path, _cited_indices(results))
+        except HistoryError as e:
+            raise ReportSourceError(f"cannot read the history: {e}") from None
+        data.warnings.extend(scan.warnings)
+        ops: Any = _KeptOps(scan)
+        end, start = int(scan.time.max()), int(scan.time.min())
+        nemesis_ops = [op for _, op in sorted(scan.kept.items()) if op.process == NEMESIS]
+        tally = (scan.counts, scan.nemesis_ops)
+    else:
+        history = data.history
+        ops = history.ops
+        end = max((op.time for op in ops), default=0)
+        start = min((op.time for op in ops), default=0)
+        nemesis_ops = [op for op in ops if op.process == NEMESIS]
+        tally = _tally(ops)
+    duration = max(0, end - start)
     saved_faults = results.get("faults") if isinstance(results.get("faults"), dict) else {}
     edges = saved_faults.get("edges") if isinstance(saved_faults.get("edges"), dict) else None
-    nemesis_ops = [op for op in ops if op.process == NEMESIS]
     windows = fault_windows(nemesis_ops, end, edges)
     failed = failed_actions(nemesis_ops, edges)
     colours = fault_colours(windows)
     sections = anomaly_sections(results, ops, windows)
-    pairs = op_pairs(history)
+    pairs = large_mode.pairs(scan) if data.large else op_pairs(history)
     summary = latency_summary(pairs)
     svgs = render_plots(pairs, windows, colours, end / 1e9)
     plots = []
@@ -386,12 +450,11 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
             _write_plot(plots_dir, f"{name}.svg", svg)
         plots.append({"name": name, "src": "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode(),
                       "file": _rel(plots_dir / f"{name}.svg", out_dir) if plots_dir is not None else None})
-    columns = encode_history(ops, keep=_cited_ops(sections))
     markers = sorted({(i, s["type"]) for s in sections for b in s["by"] for ex in b["examples"] + b["folded"] for i in ex["ops"]})
     faults = [dict(w.to_dict(), colour=colours[w.kind], label=_fault_label(w), short=_fault_short(w)) for w in windows]
     failed_meta = [a.to_dict() for a in failed]
-    if ops and (ops[0].index != 0 or ops[-1].index != len(ops) - 1):  # indices with gaps: anchors go by position
-        where = {op.index: i for i, op in enumerate(ops)}
+    if len(ops) and (ops[0].index != 0 or ops[-1].index != len(ops) - 1):  # indices with gaps: anchors go by position
+        where = _positions(ops)
         for fw in faults:
             fw["start_label"], fw["end_label"] = fw.get("start_op"), fw.get("end_op")
             fw["start_op"] = where.get(fw.get("start_op"), fw.get("start_op"))
@@ -404,8 +467,20 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
         "markers": [[i, t] for i, t in markers],
         "failed": failed_meta,
     }
+    if data.large:
+        lane_of = large_mode.lanes(scan)
+        side = large_mode.write_pages(data.history_path, scan, out_dir, _cited_ops(sections), lane_of)
+        large = {
+            "n": len(scan), "chunk": large_mode.CHUNK, "dir": large_mode.PAGES_DIR, "files": side["files"],
+            "bytes": side["bytes"], "fs": scan.fs, "labels": large_mode.lane_labels(scan, lane_of),
+            "timeline": large_mode.timeline(scan, lane_of, [i for i, _ in markers]),
+        }
+        columns = {"cut": side["cut"], "limit": side["limit"]}
+        del scan, ops
+    else:
+        columns = encode_history(ops, keep=_cited_ops(sections))
     cls, label = verdict_of(results)
-    header = _header(data, ops, duration)
+    header = _header(data, large["n"] if large else len(ops), tally, duration)
     node_logs = [{"node": node, "href": _rel(path, out_dir), "name": path.name, "size": size} for node, path, size in data.node_files]
     nemesis_log = [script_json(e).replace("\\u003c", "<") for e in data.nemesis_log]
     return _env().get_template("report.html.j2").render(
@@ -430,30 +505,36 @@ def render_report(data: RunData, out_dir: Path, *, plots_dir: Path | None = None
         nemesis_log=nemesis_log,
         nemesis_log_total=data.nemesis_log_total,
         warnings=data.warnings,
-        n_ops=len(ops),
+        n_ops=large["n"] if large else len(ops),
         value_cut=columns["cut"],
         value_limit=columns["limit"],
-        history_json=script_json(columns),
+        large=large,
+        large_ops=data.large_ops,
+        history_json="" if large else script_json(columns),
+        large_json=script_json(large) if large else "",
         meta_json=script_json(meta),
         css=_asset("report.css"),
-        js=_asset("report.js"),
+        js=_asset("timeline.js") + _asset("report-large.js" if large else "report.js"),
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 
 
-def write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> Path:
+def write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None = None, *, large_ops: int | None = None) -> Path:
     """Writes report.html (and plots/) for a run directory or a history file; returns the report's path.
 
     `out_dir` defaults to the run directory, or the folder holding the history file.
+    A JSON Lines history of `large_ops` lines or more (default
+    `prozess.report.large.LARGE_OPS`) gets the large-history report: a downsampled
+    timeline, plots binned from columns and the table in side files (history-pages/).
     """
     # Reading and encoding a big history allocates millions of small objects and no
     # cycles; the cyclic GC would rescan them all again and again (2-3x the CPU).
     with gc_paused():
-        return _write_report(source, out_dir)
+        return _write_report(source, out_dir, large_ops)
 
 
-def _write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None) -> Path:
-    data = load_run(source)
+def _write_report(source: str | os.PathLike, out_dir: str | os.PathLike | None, large_ops: int | None = None) -> Path:
+    data = load_run(source, large_ops=large_ops)
     if out_dir is None:
         out = data.run_dir if data.run_dir is not None else data.history_path.parent
     else:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from prozess.history import History, HistoryError, read_history
+from prozess.report.large import LARGE_OPS, is_large
 from prozess.store import Run, StoreError, history_file, read_json
 
 __all__ = ["ReportSourceError", "RunData", "load_run"]
@@ -43,6 +44,8 @@ class RunData:
     nemesis_log_total: int = 0
     node_files: list[tuple[str, Path, int]] = field(default_factory=list)  # (node, path, bytes)
     warnings: list[str] = field(default_factory=list)
+    large: bool = False  # a large history: `history` is empty, the renderer reads the file as columns
+    large_ops: int = 0  # the line count from which a history is large
 
 
 def _read_json(path: Path, warnings: list[str]) -> Any:
@@ -53,8 +56,13 @@ def _read_json(path: Path, warnings: list[str]) -> Any:
         return None
 
 
-def load_run(source: str | os.PathLike) -> RunData:
-    """Reads a run directory or a history file; raises ReportSourceError when neither is usable."""
+def load_run(source: str | os.PathLike, *, large_ops: int | None = None) -> RunData:
+    """Reads a run directory or a history file; raises ReportSourceError when neither is usable.
+
+    A JSON Lines history of at least `large_ops` lines (default `prozess.report.large.LARGE_OPS`)
+    is not read as op objects: `large` is set, `history` stays empty, and the checkers (when
+    results.json is missing) read the file as columns; the renderer scans it once the
+    ops that anomaly examples cite are known (prozess.report.large)."""
     source = Path(source)
     if not source.exists():
         raise ReportSourceError(f"{source}: no such file or directory; pass a run directory (results/<test>/<time>) or a .jsonl/.edn history")
@@ -76,7 +84,11 @@ def load_run(source: str | os.PathLike) -> RunData:
     if history_path.exists() and not history_path.is_file():
         raise ReportSourceError(f"{history_path}: not a regular file; a history is a plain .jsonl or .edn file")
     try:
-        if run_dir is not None and history_path.exists() and _blank(history_path):
+
+        large = history_path.exists() and is_large(history_path, large_ops)
+        if large:
+            history = History([])
+        elif run_dir is not None and history_path.exists() and _blank(history_path):
             # a run that stopped before its first op leaves an empty history: report what there is
             warnings.append(f"{history_path.name} is empty: the run recorded no ops")
             history = History([])
@@ -85,6 +97,8 @@ def load_run(source: str | os.PathLike) -> RunData:
     except HistoryError as e:
         raise ReportSourceError(f"cannot read the history: {e}") from None
     data = RunData(source=source, run_dir=run_dir, history_path=history_path, history=history, warnings=warnings)
+    data.large = bool(large)
+    data.large_ops = large_ops if large_ops is not None else LARGE_OPS
     if run_dir is not None:
         run = Run(run_dir)
         test_path = run.test_path
@@ -114,7 +128,10 @@ def load_run(source: str | os.PathLike) -> RunData:
         from prozess.checking import check_history
 
         # a checker that crashes makes the verdict unknown, it does not stop the report
-        data.results = check_history(history, data.test or None).result
+        if large:
+            data.results = check_history(history_path, data.test or None, warnings=warnings).result
+        else:
+            data.results = check_history(history, data.test or None).result
         data.results_recomputed = True
         if run_dir is not None:
             warnings.append(f"{Run(run_dir).results_path.name} is missing or unreadable: the history was checked again for this report")

@@ -49,7 +49,6 @@
     if (typeof k === "number") return [D.keys[k]];
     return k.map(function (x) { return D.keys[x]; });
   }
-  function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
 
   // ---- history table ---------------------------------------------------------
   var $ = function (id) { return document.getElementById(id); };
@@ -195,7 +194,6 @@
 
   // ---- timeline ----------------------------------------------------------------
   var canvas = $("timeline-canvas"), wrap = $("timeline-wrap"), tip = $("tooltip");
-  var ctx = canvas.getContext("2d");
   // lanes: nemesis first; then processes packed into as few lanes as overlap allows.
   // A crashed client's process is replaced by a new id (Jepsen semantics), so one
   // lane is one worker over time, as Jepsen's timeline shows threads.
@@ -233,150 +231,37 @@
   var laneBars = []; for (var l = 0; l < LANES; l++) laneBars.push([]);
   for (var b = 0; b < NB; b++) laneBars[laneOf[P[barOp[b]]]].push(b);
   var maxDur = 0; for (b = 0; b < NB; b++) maxDur = Math.max(maxDur, barEnd[b] - barStart[b]);
-
-  var LABEL_W = 78, TOP = 18, AXIS = 22;
-  var laneH = Math.max(3, Math.min(16, Math.floor(520 / LANES)));
-  var view0 = 0, view1 = TMAX;
-  var drawn = 0;
-
-  function size() {
-    var dpr = window.devicePixelRatio || 1, w = wrap.clientWidth || 800, h = TOP + LANES * laneH + AXIS;
-    canvas.style.height = h + "px";
-    canvas.width = Math.round(w * dpr); canvas.height = Math.round(h * dpr);
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    return { w: w, h: h };
-  }
-  function xOf(t, w) { return LABEL_W + (t - view0) / (view1 - view0) * (w - LABEL_W); }
-
-  function draw() {
-    var s = size(), w = s.w, h = s.h;
-    var fg = css("--fg"), muted = css("--muted"), border = css("--border");
-    var colours = [css("--muted"), css("--ok"), css("--fail"), css("--info"), css("--nemesis")];
-    ctx.clearRect(0, 0, w, h);
-    if (N === 0) {
-      ctx.fillStyle = muted; ctx.font = "13px system-ui, sans-serif"; ctx.textBaseline = "middle";
-      ctx.fillText("No ops were recorded.", 8, h / 2);
-      canvas.setAttribute("data-drawn", "0");
-      $("tl-range").textContent = "";
-      return;
-    }
-    ctx.save();
-    ctx.beginPath(); ctx.rect(LABEL_W, 0, w - LABEL_W, h); ctx.clip();
-    // bars, batched by colour
-    var paths = [new Path2D(), new Path2D(), new Path2D(), new Path2D(), new Path2D()];
-    var barH = Math.max(2, laneH - (laneH > 6 ? 3 : 1));
-    var lo = lowerBound(barStart, view0 - maxDur), n = 0;
-    for (var b = lo; b < NB && barStart[b] <= view1; b++) {
-      if (barEnd[b] < view0) continue;
-      var x0 = xOf(barStart[b], w), x1 = xOf(barEnd[b], w);
-      var y = TOP + laneOf[P[barOp[b]]] * laneH + (laneH - barH) / 2;
-      paths[barKind[b]].rect(x0, y, Math.max(1, x1 - x0), barH);
-      n++;
-    }
-    for (var k = 0; k < 5; k++) { ctx.fillStyle = colours[k]; ctx.fill(paths[k]); }
-    // fault windows across all lanes, over the bars so dense lanes still show them
-    META.faults.forEach(function (fw) {
-      var x0 = xOf(fw.start / 1000, w), x1 = xOf(fw.end / 1000, w);
-      if (x1 < LABEL_W || x0 > w) return;
-      ctx.globalAlpha = 0.28; ctx.fillStyle = fw.colour;
-      ctx.fillRect(x0, TOP, Math.max(2, x1 - x0), LANES * laneH);
-      ctx.globalAlpha = 1;
-      ctx.fillRect(x0, 0, Math.max(2, x1 - x0), 4);
-      ctx.fillStyle = fg; ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
-      ctx.fillText((fw.short || fw.kind) + (fw.healed ? "" : " (never healed)"), Math.max(x0, LABEL_W) + 2, 14);
-    });
-    // fault actions that failed: a cross on the nemesis lane (they never get a window)
-    var failColour = css("--fail");
-    (META.failed || []).forEach(function (a) {
-      var t = a.time / 1000; if (t < view0 || t > view1) return;
-      var x = xOf(t, w), y = TOP + laneH / 2, r = Math.max(4, Math.min(7, laneH / 2 + 1));
-      ctx.strokeStyle = failColour; ctx.lineWidth = 2;
-      ctx.beginPath(); ctx.moveTo(x - r, y - r); ctx.lineTo(x + r, y + r); ctx.moveTo(x + r, y - r); ctx.lineTo(x - r, y + r); ctx.stroke();
-      ctx.lineWidth = 1;
-      ctx.fillStyle = failColour; ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
-      ctx.fillText(a.f + " failed", x + r + 2, 14);
-    });
-    canvas.setAttribute("data-failed-drawn", String((META.failed || []).filter(function (a) { var t = a.time / 1000; return t >= view0 && t <= view1; }).length));
-    // ops cited by anomalies
-    ctx.fillStyle = css("--marker");
-    META.markers.forEach(function (m) {
-      var i = m[0]; if (i >= N) return;
-      var t = T[i]; if (t < view0 || t > view1) return;
-      var x = xOf(t, w), y = TOP + laneOf[P[i]] * laneH;
-      ctx.beginPath(); ctx.moveTo(x - 5, y - 2); ctx.lineTo(x + 5, y - 2); ctx.lineTo(x, y + Math.max(6, laneH)); ctx.closePath(); ctx.fill();
-    });
-    ctx.restore();
-    // lane labels
-    ctx.fillStyle = css("--bg"); ctx.fillRect(0, 0, LABEL_W, h);
-    ctx.fillStyle = muted; ctx.font = Math.min(11, laneH) + "px system-ui, sans-serif"; ctx.textBaseline = "middle";
-    var step = Math.max(1, Math.ceil(11 / laneH));
-    for (var lane = 0; lane < laneProcs.length; lane += step) {
-      var procs = laneProcs[lane], label = String(D.procs[procs[0]]);
-      if (label.length > 8) label = label.slice(0, 7) + "…";
-      label = label === "nemesis" ? label : "p " + label + (procs.length > 1 ? " +" + (procs.length - 1) : "");
-      ctx.fillText(label, 4, TOP + lane * laneH + laneH / 2);
-    }
-    ctx.strokeStyle = border; ctx.beginPath(); ctx.moveTo(LABEL_W - 0.5, 0); ctx.lineTo(LABEL_W - 0.5, h); ctx.stroke();
-    // time axis
-    var y0 = TOP + LANES * laneH;
-    ctx.beginPath(); ctx.moveTo(LABEL_W, y0 + 0.5); ctx.lineTo(w, y0 + 0.5); ctx.stroke();
-    var span = (view1 - view0) / 1e6, tick = Math.pow(10, Math.floor(Math.log10(span / 6)));
-    if (span / tick > 12) tick *= 5; else if (span / tick > 6) tick *= 2;
-    ctx.fillStyle = fg; ctx.textBaseline = "top"; ctx.font = "11px system-ui, sans-serif";
-    for (var ts = Math.ceil(view0 / 1e6 / tick) * tick; ts <= view1 / 1e6; ts += tick) {
-      var x = xOf(ts * 1e6, w);
-      ctx.fillRect(x, y0, 1, 4);
-      ctx.fillText((tick < 1 ? ts.toFixed(Math.min(6, -Math.floor(Math.log10(tick)))) : ts.toFixed(0)) + " s", x + 2, y0 + 6);
-    }
-    $("tl-range").textContent = secs(view0) + " – " + secs(view1) + " s of " + secs(TMAX) + " s · " + n + " ops in view";
-    drawn = n;
-    canvas.setAttribute("data-drawn", String(n));
-  }
-
-  function setView(a, b2) {
-    var span = Math.max(50, Math.min(TMAX * 1.02 + 1, b2 - a));
-    if (a < -0.01 * TMAX) a = -0.01 * TMAX;
-    if (a + span > TMAX * 1.01 + 1) a = TMAX * 1.01 + 1 - span;
-    view0 = a; view1 = a + span; requestDraw();
-  }
-  function zoom(factor, atX) {
-    var w = wrap.clientWidth, frac = atX === undefined ? 0.5 : Math.max(0, Math.min(1, (atX - LABEL_W) / (w - LABEL_W)));
-    var t = view0 + frac * (view1 - view0), span = (view1 - view0) * factor;
-    setView(t - frac * span, t - frac * span + span);
-  }
-  var pending = false;
-  function requestDraw() { if (!pending) { pending = true; requestAnimationFrame(function () { pending = false; draw(); }); } }
-
-  $("tl-in").addEventListener("click", function () { zoom(0.5); });
-  $("tl-out").addEventListener("click", function () { zoom(2); });
-  $("tl-reset").addEventListener("click", function () { setView(0, TMAX); });
-  $("tl-prev").addEventListener("click", function () { var s = view1 - view0; setView(view0 - s, view1 - s); });
-  $("tl-next").addEventListener("click", function () { var s = view1 - view0; setView(view0 + s, view1 + s); });
-  canvas.addEventListener("wheel", function (ev) {
-    if (!ev.ctrlKey && !ev.shiftKey && Math.abs(ev.deltaY) < Math.abs(ev.deltaX)) return;
-    ev.preventDefault();
-    var r = canvas.getBoundingClientRect();
-    zoom(ev.deltaY > 0 ? 1.25 : 0.8, ev.clientX - r.left);
-  }, { passive: false });
-  canvas.addEventListener("dblclick", function () { setView(0, TMAX); });
-  var drag = null;
-  canvas.addEventListener("mousedown", function (ev) { drag = { x: ev.clientX, v0: view0, v1: view1, moved: false }; });
-  window.addEventListener("mouseup", function () { if (drag) canvas.classList.remove("dragging"); setTimeout(function () { drag = null; }, 0); });
-  window.addEventListener("mousemove", function (ev) {
-    if (!drag || !(ev.buttons & 1)) return;
-    var dx = ev.clientX - drag.x;
-    if (Math.abs(dx) > 3) { drag.moved = true; canvas.classList.add("dragging"); }
-    var dt = dx / (wrap.clientWidth - LABEL_W) * (drag.v1 - drag.v0);
-    setView(drag.v0 - dt, drag.v1 - dt);
+  var labels = laneProcs.map(function (procs) {
+    var label = String(D.procs[procs[0]]);
+    if (label.length > 8) label = label.slice(0, 7) + "…";
+    return label === "nemesis" ? label : "p " + label + (procs.length > 1 ? " +" + (procs.length - 1) : "");
   });
+  var marks = [];
+  META.markers.forEach(function (m) { var i = m[0]; if (i < N) marks.push([T[i], laneOf[P[i]]]); });
+  var drawn = 0;
+  var TL = window.prozessTimeline({
+    canvas: canvas, wrap: wrap, tmax: TMAX, lanes: LANES, labels: labels, meta: META, marks: marks,
+    empty: N === 0 ? "No ops were recorded." : null,
+    body: function (paths, w, barH) {
+      var v = TL.view(), lo = lowerBound(barStart, v[0] - maxDur), n = 0;
+      for (var b = lo; b < NB && barStart[b] <= v[1]; b++) {
+        if (barEnd[b] < v[0]) continue;
+        var x0 = TL.xOf(barStart[b], w), x1 = TL.xOf(barEnd[b], w);
+        var y = TL.top + laneOf[P[barOp[b]]] * TL.laneH + (TL.laneH - barH) / 2;
+        paths[barKind[b]].rect(x0, y, Math.max(1, x1 - x0), barH);
+        n++;
+      }
+      drawn = n;
+      return n;
+    },
+  });
+  var draw = TL.draw, setView = TL.setView;
 
   function barAt(ev) {
-    var r = canvas.getBoundingClientRect(), x = ev.clientX - r.left, y = ev.clientY - r.top;
-    var lane = Math.floor((y - TOP) / laneH);
-    if (lane < 0 || lane >= LANES || x < LABEL_W) return -1;
-    var w = wrap.clientWidth, t = view0 + (x - LABEL_W) / (w - LABEL_W) * (view1 - view0);
-    var slack = 3 / (w - LABEL_W) * (view1 - view0), best = -1, bestD = Infinity;
-    var list = laneBars[lane], lo = 0, hi = list.length;
+    var a = TL.at(ev);
+    if (!a) return -1;
+    var t = a.t, slack = a.slack, best = -1, bestD = Infinity;
+    var list = laneBars[a.lane], lo = 0, hi = list.length;
     while (lo < hi) { var mid = (lo + hi) >> 1; if (barStart[list[mid]] <= t + slack) lo = mid + 1; else hi = mid; }
     for (var q = lo - 1; q >= 0 && q >= lo - 64; q--) {
       var b = list[q], d = t < barStart[b] ? barStart[b] - t : t > barEnd[b] ? t - barEnd[b] : 0;
@@ -385,7 +270,7 @@
     return best;
   }
   canvas.addEventListener("mousemove", function (ev) {
-    if (drag && drag.moved) { tip.style.display = "none"; return; }
+    if (TL.dragged()) { tip.style.display = "none"; return; }
     var b = barAt(ev);
     if (b < 0) { tip.style.display = "none"; return; }
     var i = barOp[b], c = PARTNER[i], t = c >= 0 ? TYPES[TY[c]] : "no completion";
@@ -398,15 +283,10 @@
   });
   canvas.addEventListener("mouseleave", function () { tip.style.display = "none"; });
   canvas.addEventListener("click", function (ev) {
-    if (drag && drag.moved) return;
+    if (TL.dragged()) return;
     var b = barAt(ev);
     if (b >= 0) showOp(barOp[b]);
   });
-  window.addEventListener("resize", requestDraw);
-  if (window.matchMedia) {
-    var mq = window.matchMedia("(prefers-color-scheme: dark)");
-    if (mq.addEventListener) mq.addEventListener("change", requestDraw);
-  }
 
   TIMINGS.decode = performance.now() - T0 - TIMINGS.parse;
   var T1 = performance.now();
@@ -420,9 +300,8 @@
   function barPoint(i) {
     var b = barOp.indexOf(i);
     if (b < 0) return null;
-    var r = canvas.getBoundingClientRect(), w = wrap.clientWidth;
-    var t = (Math.max(barStart[b], view0) + Math.min(barEnd[b], view1)) / 2;
-    return { x: r.left + xOf(t, w), y: r.top + TOP + laneOf[P[i]] * laneH + laneH / 2 };
+    var v = TL.view();
+    return TL.point((Math.max(barStart[b], v[0]) + Math.min(barEnd[b], v[1])) / 2, laneOf[P[i]]);
   }
   TIMINGS.total = performance.now() - T0;
   window.prozessReport = { n: N, showOp: showOp, applyFilters: applyFilters, setView: setView, barPoint: barPoint, timings: TIMINGS,
