@@ -35,7 +35,8 @@ TOML layout (every key optional)::
     properties_file = "client.properties"   # SASL/SSL etc., passed through
 
     [workload]               # the workload's options fields (prozess.workloads.registry: queue -> QueueOptions)
-    key_count = 8
+    key_count = 8            # (with a [workload] table, its `name` names the workload: TOML allows
+                             #  no `workload = "..."` beside it; [workload_options] is the same table)
 
     [nemesis]                # options for the fault injector (interval_s, ...)
     interval_s = 10
@@ -124,7 +125,6 @@ class TestSpec:
     workload_options: dict[str, Any] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)
     nemesis: dict[str, Any] = field(default_factory=dict)
-    nemesis_schedule: list[Any] | None = None   # a saved fault schedule to replay exactly (set by the nemesis)
     checkers: list[str] | None = None
     ww_deps: bool = False                # infer ww order from offsets in the txn graph (Jepsen's :ww-deps)
     allow: list[str] = field(default_factory=list)   # anomaly types moved to informational
@@ -151,7 +151,13 @@ class TestSpec:
         except tomllib.TOMLDecodeError as e:
             raise SpecError(f"{p}: not valid TOML ({e})") from None
         if "workload" in data and isinstance(data["workload"], dict):
-            data["workload_options"] = data.pop("workload")
+            # TOML cannot hold `workload = "mirror"` beside a [workload] table, so the table names it.
+            table = dict(data.pop("workload"))
+            if "workload_options" in data:
+                raise SpecError(f"{p}: both [workload] and [workload_options] give workload options; keep one of them")
+            if "name" in table:
+                data["workload"] = table.pop("name")
+            data["workload_options"] = table
         return cls.from_dict(data, source=str(p))
 
     @classmethod

@@ -80,3 +80,16 @@ def test_kafka_start_expands_jvm_options_only_through_the_array():
     uses = [line for line in text.splitlines() if "$KAFKA_JVM_OPTS" in line and not line.lstrip().startswith("#")]
     assert uses == ["'; set -- $KAFKA_JVM_OPTS; unset IFS; set +f"]
     assert '"$JAVA" "$@"' in text
+
+
+def test_a_workload_table_names_its_workload_and_gives_its_options(tmp_path):
+    """TOML allows no `workload = "..."` beside a [workload] table, so the table's `name` names it."""
+    p = tmp_path / "spec.toml"
+    p.write_text('[workload]\nname = "compaction"\nkey_count = 4\n')
+    spec = TestSpec.from_toml(p)
+    assert spec.workload == "compaction" and spec.workload_options == {"key_count": 4}
+    p.write_text('[workload]\nkey_count = 4\n')
+    assert TestSpec.from_toml(p).workload == "queue"  # no name: the default workload, with these options
+    p.write_text('[workload]\nname = "queue"\n[workload_options]\nkey_count = 4\n')
+    with pytest.raises(RunSpecError, match=r"both \[workload\] and \[workload_options\]"):
+        TestSpec.from_toml(p)
