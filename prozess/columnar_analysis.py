@@ -25,13 +25,13 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from array import array
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
-from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns
+from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, take
 from prozess.history import Op
 
 __all__ = ["analysis_from_columns"]
@@ -120,25 +120,92 @@ class _Facts:
         keys, values = c.keys, c.values
         out = {}
         offs = self.log_off.tolist()
-        vals = self.log_val.tolist()
         ks = self.key_start.tolist()
         for k in range(len(c.keys)):
             lo, hi = ks[k], ks[k + 1]
             if lo == hi:
                 continue
             extra = {o: [values[v] for v in more] for o, more in sorted(self.extra.get(k, {}).items())}
-            out[keys[k]] = VersionOrder.from_sorted(offs[lo:hi], [values[v] for v in vals[lo:hi]], extra)
+            out[keys[k]] = VersionOrder.from_sorted(offs[lo:hi], take(values, self.log_val[lo:hi]), extra)
         return out
 
 
+SCAN_ROWS = 1 << 20  # read rows per chunk of the read scan (its temporaries are a few dozen bytes per row)
+
+
+class _Quintuples(Sequence):
+    """A list of 5-tuples kept as five int arrays (ids into the columns' tables), made into tuples when read:
+    `ReadScan.rw` holds one per (reader, key) and has millions of them on a long history."""
+
+    def __init__(self, cols: list[np.ndarray], keys: list, values: Any):
+        self._cols = cols
+        self._keys, self._values = keys, values
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    def _rows(self, lo: int, hi: int) -> list[tuple]:
+        i, x, k, a, b = (col[lo:hi] for col in self._cols)
+        keys = self._keys
+        return list(zip(i.tolist(), x.tolist(), [keys[j] for j in k.tolist()], take(self._values, a), take(self._values, b)))
+
+    def __getitem__(self, j: Any) -> Any:
+        if isinstance(j, slice):
+            lo, hi, step = j.indices(len(self))
+            return self._rows(lo, hi)[::step] if step != 1 else self._rows(lo, hi)
+        if j < 0:
+            j += len(self)
+        if not 0 <= j < len(self):
+            raise IndexError(j)
+        return self._rows(j, j + 1)[0]
+
+    def __iter__(self):
+        for lo in range(0, len(self), 1 << 16):
+            yield from self._rows(lo, lo + (1 << 16))
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
+
+
 def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set]) -> ReadScan:
-    """`ReadScan(analysis)` as one vectorised pass over the read rows."""
+    """`ReadScan(analysis)` as vectorised passes over chunks of the read rows (each chunk holds whole ops, so
+    every comparison stays inside one chunk and the temporaries are bounded by the chunk)."""
+    scan = ReadScan.__new__(ReadScan)
+    scan.garbage, scan.precommitted, scan.g1a, scan.int_skip, scan.int_nonmono = [], [], [], [], []
+    scan.wr_links = 0
+    scan.wr_windows = []
+    groups: list[tuple] = []
+    rw: list[tuple] = []
+    read_op = c.read_op
+    n = len(read_op)
+    s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
+    lo = 0
+    while lo < n:
+        hi = min(lo + SCAN_ROWS, n)
+        if hi < n:  # end the chunk at an op boundary
+            hi = int(np.searchsorted(read_op, read_op[hi], "left"))
+            if hi <= lo:
+                hi = int(np.searchsorted(read_op, read_op[lo], "right"))
+        _scan_rows(c, fx, s_self, pollers, rebalanced, lo, hi, scan, groups, rw)
+        lo = hi
+    if not groups:
+        e = np.zeros(0, np.int64)
+        groups.append((e, e, e, e))
+    fx.read_groups = tuple(np.concatenate(parts) for parts in zip(*groups))  # (op, key, first value, last value)
+    scan.rw = _Quintuples([np.concatenate(parts) for parts in zip(*rw)] if rw else [np.zeros(0, np.int64)] * 5,
+                          c.keys, c.values)
+    return scan
+
+
+def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set],
+               lo: int, hi: int, scan: ReadScan, groups: list, rw: list) -> None:
+    """The read scan over rows [lo, hi) (whole ops), appending to `scan`'s lists, `groups` and `rw`."""
     keys, values = c.keys, c.values
     types = c.type
-    n_rows = len(c.read_op)
+    n_rows = hi - lo
     rows = np.arange(n_rows)
-    op_all = c.read_op
-    key_all = c.read_key.astype(np.int64)
+    op_all = c.read_op[lo:hi]
+    key_all = c.read_key[lo:hi].astype(np.int64)
     # The op-object scan visits ops in order, each op's keys in first-seen order, then each key's reads in order.
     nk = max(len(keys), 1)
     g_all = op_all * nk + key_all
@@ -148,16 +215,15 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     else:
         order = rows
     op, key = op_all[order], key_all[order]
-    off = c.read_offset[order]
-    val = c.read_value[order]
-    code = fx.r_code[order]
+    off = c.read_offset[lo:hi][order]
+    val = c.read_value[lo:hi][order]
+    code = fx.r_code[lo:hi][order]
     g = g_all[order]
     t = types[op]
     ok = t == OK
     node = t != FAIL
     w = fx.writer(code)
     idx = fx.dense(code)
-    s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
     sr = np.where(ok, op, s_self[op])
     w_c = np.maximum(w, 0)
     sw = np.where((types[w_c] == OK) & pollers[w_c], w_c, s_self[w_c])
@@ -165,21 +231,20 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     def off_of(o: int) -> Any:
         return None if o == NO_OFFSET else o
 
-    scan = ReadScan.__new__(ReadScan)
     m = np.nonzero(w < 0)[0]
-    scan.garbage = [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i}
+    scan.garbage += [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i}
                     for k, v, o, i in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist())]
     m = np.nonzero(w == op)[0]
     _, first = np.unique(op[m], return_index=True)
     m = m[np.sort(first)]
-    scan.precommitted = [{"key": keys[k], "value": values[v], "offset": off_of(o), "op": i}
+    scan.precommitted += [{"key": keys[k], "value": values[v], "offset": off_of(o), "op": i}
                          for k, v, o, i in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist())]
     link = (w >= 0) & (w != op) & node
-    scan.wr_links = int(link.sum())
+    scan.wr_links += int(link.sum())
     m = np.nonzero(link & (sw > sr))[0]
-    scan.wr_windows = list(zip(sr[m].tolist(), sw[m].tolist()))
+    scan.wr_windows += zip(sr[m].tolist(), sw[m].tolist())
     m = np.nonzero(ok & _lookup(fx.fail_codes, code)[0])[0]
-    scan.g1a = [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
+    scan.g1a += [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
                 for k, v, o, i, x in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist(), w[m].tolist())]
     # internal poll order: successive reads of one key within one op, by dense index
     same = np.zeros(n_rows, bool)
@@ -204,35 +269,31 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
                                        idx[m].tolist()):
             case = {"type": kind, "key": keys[k], "values": [values[int(val[r - 1])], values[int(val[r])]], "delta": dd}
             if kind == "skip":
-                lo = int(ks[k])
-                case["skipped"] = [values[v] for v in log_val[lo + i1 + 1: lo + min(i2, i1 + 17)].tolist()]
+                start = int(ks[k])
+                case["skipped"] = [values[v] for v in log_val[start + i1 + 1: start + min(i2, i1 + 17)].tolist()]
             case["op"] = i
             out.append(case)
         return out
 
-    scan.int_skip = delta_cases(cand & (d > 1), "skip")
-    scan.int_nonmono = delta_cases(cand & (d < 1), "nonmonotonic")
+    scan.int_skip += delta_cases(cand & (d > 1), "skip")
+    scan.int_nonmono += delta_cases(cand & (d < 1), "nonmonotonic")
     # rw: from each (op, key)'s highest read, to the writer of the next value in the key's log
-    rw_arrays = None
     starts = np.nonzero(~same)[0]
     ends = np.append(starts[1:], n_rows) - 1 if n_rows else starts
-    fx.read_groups = (op[starts], key[starts], val[starts], val[ends])  # (op, key, first value, last value)
+    groups.append((op[starts], key[starts], val[starts], val[ends]))
     if n_rows:
-        hi = np.maximum.reduceat(idx, starts)
+        top = np.maximum.reduceat(idx, starts)
         gk = key[starts]
         gop = op[starts]
         length = ks[gk + 1] - ks[gk]
-        sel = node[starts] & (hi >= 0) & (hi + 1 < length)
-        gk, gop, hi = gk[sel], gop[sel], hi[sel]
-        v1 = log_val[ks[gk] + hi]
-        v2 = log_val[ks[gk] + hi + 1]
+        sel = node[starts] & (top >= 0) & (top + 1 < length)
+        gk, gop, top = gk[sel], gop[sel], top[sel]
+        v1 = log_val[ks[gk] + top]
+        v2 = log_val[ks[gk] + top + 1]
         w2 = fx.writer(gk * fx.nv + v2)
         w2c = np.maximum(w2, 0)
         sel = (w2 >= 0) & (w2 != gop) & (types[w2c] != FAIL)
-        rw_arrays = (gop[sel], w2[sel], gk[sel], v1[sel], v2[sel])
-    scan.rw = [] if rw_arrays is None else [
-        (i, x, keys[k], values[a], values[b]) for i, x, k, a, b in zip(*(col.tolist() for col in rw_arrays))]
-    return scan
+        rw.append((gop[sel], w2[sel], gk[sel], v1[sel], v2[sel]))
 
 
 def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.ndarray,
@@ -599,18 +660,18 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     def per_key(codes: np.ndarray):
         kk = codes // nv
         cut = np.searchsorted(kk, np.arange(len(keys) + 1))
-        vv = (codes % nv).tolist()
+        vv = codes % nv
         for k in range(len(keys)):
             if cut[k] < cut[k + 1]:
-                yield keys[k], vv[cut[k]:cut[k + 1]], int(cut[k]), int(cut[k + 1])
+                yield keys[k], take(values, vv[cut[k]:cut[k + 1]]), int(cut[k]), int(cut[k + 1])
 
     w_op = fx.w_op.tolist()
     for k, vs, lo, hi in per_key(fx.w_code):
-        a.writer_of[k] = dict(zip([values[v] for v in vs], w_op[lo:hi]))
+        a.writer_of[k] = dict(zip(vs, w_op[lo:hi]))
     for k, vs, _, _ in per_key(fx.fail_codes):
-        a.failed[k] = {values[v] for v in vs}
+        a.failed[k] = set(vs)
     for k, vs, _, _ in per_key(fx.ok_codes):
-        a.read_ok[k] = {values[v] for v in vs}
+        a.read_ok[k] = set(vs)
     # ---- writes and reads per op, made when a checker asks for an op's
     offsets: dict[int, int] = {}  # one int object per distinct offset, shared by every fact that has it
     a.writes = _Writes(c, offsets)
@@ -620,7 +681,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     if final_ops:
         fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
         for k, vs, _, _ in per_key(_unique(fx.r_code[fin])):
-            a.final_values[k] = {values[v] for v in vs}
+            a.final_values[k] = set(vs)
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:
             for k in kids:

@@ -261,3 +261,13 @@ def test_check_reassign_between_polls_agrees(tmp_path: Path, keep: list):
     write_jsonl(ops, tmp_path / "h.jsonl")
     r = _same_check(tmp_path / "h.jsonl")
     assert ("poll-skip" in r["anomaly-types"]) == ("x" in keep)
+
+
+@pytest.mark.parametrize("kind", sorted(INJECTIONS))
+def test_check_in_small_chunks_agrees(tmp_path: Path, kind: str, monkeypatch):
+    """The read scan runs over chunks of whole ops: chunks of a few rows give the same result as one chunk."""
+    from prozess import columnar_analysis
+
+    monkeypatch.setattr(columnar_analysis, "SCAN_ROWS", 7)
+    write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl")
