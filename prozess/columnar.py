@@ -74,9 +74,19 @@ class Columns:
     subs: dict[int, Any] = field(default_factory=dict)    # position -> value of an assign/subscribe completion
     extra: dict[int, dict] = field(default_factory=dict)  # position -> fields beyond the known ones (final, rebalance-log)
     source: str | None = None
+    value_index: dict | None = None  # value -> id, when the table is a list (values that are not all 64-bit integers)
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def value_id(self, v: Any) -> int | None:
+        """The id of value v in `values` (Python equality: 1, 1.0 and True are one value), or None."""
+        if isinstance(self.values, IntValues):
+            return self.values.id_of(v)
+        try:
+            return self.value_index.get(v)
+        except TypeError:  # an unhashable value is interned by its JSON text
+            return self.value_index.get(("\0json", orjson.dumps(v)))
 
     @property
     def nbytes(self) -> int:
@@ -309,9 +319,10 @@ class _Builder:
         if self.raw:  # values as themselves: the table is their sorted distinct set, ids are ranks in it
             table = _distinct(np.concatenate([_distinct(s_val), _distinct(r_val)]))
             values: Any = IntValues(table)
+            index = None
             s_val, r_val = np.searchsorted(table, s_val), np.searchsorted(table, r_val)
         else:
-            values = self.value_list
+            values, index = self.value_list, self.values
         self.s_val = self.r_val = None
         return Columns(
             index=a(self.index, np.int64), time=a(self.time, np.int64), type=a(self.type, np.int8),
@@ -322,6 +333,7 @@ class _Builder:
             read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.dtype("l")).astype(np.int32),
             read_offset=a(self.r_off, np.int64), read_value=r_val,
             pollers=a(self.pollers, np.int64), final_reads=self.final_reads, subs=self.subs, extra=self.extra, source=source,
+            value_index=index,
         )
 
 
@@ -345,6 +357,16 @@ class IntValues(Sequence):
         if isinstance(i, slice):
             return self.table[i].tolist()
         return int(self.table[i])
+
+    def id_of(self, v: Any) -> int | None:
+        """The id of v (an int, or a float or bool equal to one), or None."""
+        if not isinstance(v, (int, float)):
+            return None
+        try:
+            i = int(self.table.searchsorted(v))
+        except (OverflowError, TypeError):
+            return None
+        return i if i < len(self.table) and self.table[i] == v else None
 
     def take(self, ids: np.ndarray) -> list:
         """The values of many ids at once."""

@@ -32,6 +32,7 @@ import numpy as np
 
 from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
 from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, take
+from prozess.columnar_views import ArrayOrder, IntList, KeyedCodes, Membership
 from prozess.history import Op
 
 __all__ = ["analysis_from_columns"]
@@ -117,16 +118,22 @@ class _Facts:
         return np.where(found, self.bv_idx[pos] if len(self.bv_idx) else 0, -1)
 
     def orders(self, c: Columns) -> dict[str, VersionOrder]:
+        """Each key's `VersionOrder`: views over the log arrays when the key's values are distinct and
+        unconflicted (the usual case), else the dict-based order (Python objects for that key only)."""
         keys, values = c.keys, c.values
         out = {}
-        offs = self.log_off.tolist()
         ks = self.key_start.tolist()
+        by_value = KeyedCodes(self.bv_code, self.nv, keys, c.value_id, values, self.bv_idx)
         for k in range(len(c.keys)):
             lo, hi = ks[k], ks[k + 1]
             if lo == hi:
                 continue
+            bv = by_value[keys[k]]
+            if k not in self.extra and len(bv) == hi - lo:
+                out[keys[k]] = ArrayOrder.of(self.log_off[lo:hi], self.log_val[lo:hi], values, bv)
+                continue
             extra = {o: [values[v] for v in more] for o, more in sorted(self.extra.get(k, {}).items())}
-            out[keys[k]] = VersionOrder.from_sorted(offs[lo:hi], take(values, self.log_val[lo:hi]), extra)
+            out[keys[k]] = VersionOrder.from_sorted(self.log_off[lo:hi].tolist(), take(values, self.log_val[lo:hi]), extra)
         return out
 
 
@@ -618,6 +625,90 @@ class ColumnarAnalysis(Analysis):
             self._s_map = dict(zip(txns.tolist(), s.tolist()))
         return self._s_map
 
+    def columnar_lost_write_cases(self) -> list[dict]:
+        """`queue.lost_write_cases` as joins: per key, the log positions up to the highest one read ok whose
+        value no ok poll read, sent by a writer that must have committed."""
+        from prozess.checkers.analysis import key_sort
+        from prozess.checkers.queue import lost_write_key
+
+        c, fx = self._offset_inputs[0], self._offset_inputs[1]
+        key_id = {k: j for j, k in enumerate(c.keys)}
+        out: list[dict] = []
+        for k in key_sort(self.read_ok):
+            vo = self.orders.get(k)
+            if vo is None:
+                continue
+            if not isinstance(vo, ArrayOrder):  # a key with conflicting or repeated values: the dict-based pass
+                out.extend(lost_write_key(self, k, self.read_ok[k], vo))
+                continue
+            j = key_id[k]
+            lo, hi = int(fx.key_start[j]), int(fx.key_start[j + 1])
+            codes = j * fx.nv + fx.log_val[lo:hi]
+            read = _lookup(fx.ok_codes, codes)[0]
+            if not read.any():
+                continue
+            bound = int(np.nonzero(read)[0][-1])
+            must = np.nonzero(~read[:bound + 1])[0]
+            w = fx.writer(codes[must])
+            keep = (w >= 0) & fx.committed[np.maximum(w, 0)]
+            must, w = must[keep], w[keep]
+            if not len(must):
+                continue
+            max_value = vo.by_index[bound]
+            max_reader = self._first_ok_reader(int(codes[bound]))
+            offs = vo.offsets
+            for i, x, v in zip(must.tolist(), w.tolist(), take(c.values, fx.log_val[lo:hi][must])):
+                out.append({"key": k, "value": v, "index": i, "offset": offs[i], "max-read-index": bound,
+                            "max-read-value": max_value, "max-read-offset": offs[bound], "writer": x, "max-read": max_reader})
+        return out
+
+    def _first_ok_reader(self, code: int) -> int | None:
+        """The first ok op that read the (key, value) of `code`."""
+        c, fx = self._offset_inputs[0], self._offset_inputs[1]
+        rows = np.nonzero(fx.r_code == code)[0]
+        rows = rows[c.type[c.read_op[rows]] == OK]
+        return int(c.read_op[rows].min()) if len(rows) else None
+
+    def columnar_missing_finals(self, keys: set) -> dict:
+        """`truncation`'s {key: values read ok that the final reads no longer returned}, as a join."""
+        c, fx = self._offset_inputs[0], self._offset_inputs[1]
+        key_id = {k: j for j, k in enumerate(c.keys)}
+        ids = np.array(sorted(key_id[k] for k in keys if k in key_id), dtype=np.int64)
+        codes = fx.ok_codes
+        codes = codes[_lookup(ids, codes // fx.nv)[0]] if len(ids) else codes[:0]
+        gone = codes[~_lookup(self._final_codes, codes)[0]]
+        missing: dict = {}
+        for code, v in zip(gone.tolist(), take(c.values, gone % fx.nv)):
+            missing.setdefault(c.keys[code // fx.nv], set()).add(v)
+        return missing
+
+    def columnar_wr_edges(self, members: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(writer, reader) of each value an op in `members` read from another op (both ends any ops; one row
+        per read, as the graph builders walk them)."""
+        c, fx = self._offset_inputs[0], self._offset_inputs[1]
+        given = np.asarray(members, dtype=np.int64)
+        by_op = np.argsort(given, kind="stable")
+        m = given[by_op]
+        rows = np.nonzero(_lookup(m, c.read_op)[0])[0] if len(m) else np.zeros(0, np.int64)
+        if len(rows):  # in the order the dict walk visits them: members as given, each op's keys first-seen, rows
+            rank = by_op[np.searchsorted(m, c.read_op[rows])]
+            g = c.read_op[rows] * max(len(c.keys), 1) + c.read_key[rows].astype(np.int64)
+            _, first, inverse = np.unique(g, return_index=True, return_inverse=True)
+            rows = rows[np.lexsort((rows, first[inverse], rank))]
+        w = fx.writer(fx.r_code[rows])
+        r = c.read_op[rows]
+        keep = (w >= 0) & (w != r)
+        return w[keep], r[keep]
+
+    def vertex_arrays(self) -> tuple[IntList, Membership, tuple[IntList, IntList]]:
+        """The txn graph's vertex facts as arrays: (vertices, membership, (sorted s values, vertices in that
+        order)), so no Python object per vertex exists for the whole history."""
+        txns, s = self._s_columns
+        mask = np.zeros(len(self.ops) + 1, bool)
+        mask[txns] = True
+        order = np.lexsort((txns, s))
+        return self.txns, Membership(mask), (IntList(s[order]), IntList(txns[order]))
+
 
 def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     """The `Analysis` that `Analysis(ops)` builds from the full ops, built from the fact tables instead."""
@@ -630,7 +721,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a.inv = array("q", inv.astype(np.int64).tobytes())  # indexes as Python ints, 8 bytes each
     is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
     is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]
-    a.txns = np.nonzero(client_completion & is_client_f)[0].tolist()
+    a.txns = IntList(np.nonzero(client_completion & is_client_f)[0])  # op positions as an array, read as ints
     a.subs = np.nonzero(client_completion & is_sub_f)[0].tolist()
     a.writes, a.reads, a.writer_of, a.read_ok, a.failed = {}, {}, {}, {}, {}
     a.rebalanced, a.final_keys, a.final_values, a.final_readers, a.final_subs = {}, set(), {}, {}, []
@@ -654,34 +745,22 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     keys = c.keys
     values = c.values
     fx = _Facts(c)
-    # ---- writer_of, failed and read_ok from the joined codes (one dict or set per key)
+    # ---- writer_of, failed and read_ok: views over the joined codes (no Python object per fact)
     nv = fx.nv
-
-    def per_key(codes: np.ndarray):
-        kk = codes // nv
-        cut = np.searchsorted(kk, np.arange(len(keys) + 1))
-        vv = codes % nv
-        for k in range(len(keys)):
-            if cut[k] < cut[k + 1]:
-                yield keys[k], take(values, vv[cut[k]:cut[k + 1]]), int(cut[k]), int(cut[k + 1])
-
-    w_op = fx.w_op.tolist()
-    for k, vs, lo, hi in per_key(fx.w_code):
-        a.writer_of[k] = dict(zip(vs, w_op[lo:hi]))
-    for k, vs, _, _ in per_key(fx.fail_codes):
-        a.failed[k] = set(vs)
-    for k, vs, _, _ in per_key(fx.ok_codes):
-        a.read_ok[k] = set(vs)
+    a.writer_of = KeyedCodes(fx.w_code, nv, keys, c.value_id, values, fx.w_op)
+    a.failed = KeyedCodes(fx.fail_codes, nv, keys, c.value_id, values)
+    a.read_ok = KeyedCodes(fx.ok_codes, nv, keys, c.value_id, values)
     # ---- writes and reads per op, made when a checker asks for an op's
     offsets: dict[int, int] = {}  # one int object per distinct offset, shared by every fact that has it
     a.writes = _Writes(c, offsets)
     a._unseen = _unseen(c, fx)
     a._int_send = _int_send(c, fx)
     a.reads = _Reads(c, offsets)
+    a._final_codes = np.zeros(0, np.int64)
     if final_ops:
         fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
-        for k, vs, _, _ in per_key(_unique(fx.r_code[fin])):
-            a.final_values[k] = set(vs)
+        a._final_codes = _unique(fx.r_code[fin])
+        a.final_values = KeyedCodes(a._final_codes, nv, keys, c.value_id, values)
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:
             for k in kids:
@@ -693,7 +772,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
             a.conflicts[k] = {o: [vo.by_index[bisect.bisect_left(vo.offsets, o)]] + more for o, more in vo.extra.items()}
     pollers = np.zeros(n, bool)
     pollers[c.pollers] = True
-    txns = np.asarray(a.txns, dtype=np.int64)
+    txns = a.txns.array
     s_self = np.where(inv[txns] >= 0, inv[txns], txns)
     a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
