@@ -76,29 +76,30 @@ class _Facts:
         # log facts: poll reads with a log position, in row order, then acknowledged offsets of committed sends
         r_keep = (c.read_offset != NO_OFFSET) & (c.read_offset >= 0)
         s_keep = committed[c.send_op] & (s_type != FAIL) & (c.send_offset != NO_OFFSET)
-        key = np.concatenate([c.read_key[r_keep], c.send_key[s_keep]]).astype(np.int64)
+        key = np.concatenate([c.read_key[r_keep], c.send_key[s_keep]])
         off = np.concatenate([c.read_offset[r_keep], c.send_offset[s_keep]])
-        val = np.concatenate([c.read_value[r_keep], c.send_value[s_keep]])
         order = np.lexsort((off, key))  # stable: the first fact of each (key, offset) comes first
-        key, off, val = key[order], off[order], val[order]
+        key = key[order]  # one array at a time: a history's facts are its largest arrays
+        off = off[order]
+        val = np.concatenate([c.read_value[r_keep], c.send_value[s_keep]])[order]
+        del order, r_keep, s_keep
         new = np.ones(len(key), bool)
         if len(key):
             new[1:] = (key[1:] != key[:-1]) | (off[1:] != off[:-1])
         starts = np.nonzero(new)[0]
-        # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker
-        self.fo_code, first = np.unique(key * nv + val, return_index=True)
-        self.fo_off = off[first]
-        self.log_key = key[starts]
+        self.log_key = key[starts].astype(np.int64)
         self.log_off = off[starts]
         self.log_val = val[starts]
         # conflicts: facts whose value differs from the first one at their (key, offset)
-        group = np.cumsum(new) - 1
+        group = np.cumsum(new, dtype=np.int64) - 1
+        del new, starts
         differ = val != self.log_val[group] if len(key) else np.zeros(0, bool)
         self.extra: dict[int, dict[int, list[int]]] = {}
         for g, v in zip(group[differ].tolist(), val[differ].tolist()):
             more = self.extra.setdefault(int(self.log_key[g]), {}).setdefault(int(self.log_off[g]), [])
             if v not in more:
                 more.append(v)
+        del group, differ
         # per key: [start, end) in the log arrays
         nk = len(c.keys)
         self.key_start = np.searchsorted(self.log_key, np.arange(nk + 1))
@@ -108,6 +109,14 @@ class _Facts:
         rev = lcode[::-1]
         self.bv_code, first = np.unique(rev, return_index=True)
         self.bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker;
+        # needed only for keys whose log repeats a value or has conflicts (the others use the dense index)
+        distinct = np.diff(np.searchsorted(self.bv_code, np.arange(nk + 1, dtype=np.int64) * nv))
+        irregular = distinct != np.diff(self.key_start)
+        irregular[list(self.extra)] = True
+        some = irregular[key] if len(key) else np.zeros(0, bool)
+        self.fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
+        self.fo_off = off[some][first]
 
     def writer(self, codes: np.ndarray) -> np.ndarray:
         found, pos = _lookup(self.w_code, codes)
