@@ -369,8 +369,8 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     nv = fx.nv
     i1 = fx.dense(g_key[has] * nv + pv)
     i2 = fx.dense(g_key[has] * nv + g_first[has])
-    both = (i1 >= 0) & (i2 >= 0)
     d = i2 - i1
+    both = (i1 >= 0) & (i2 >= 0) & (d != 1)  # only the cases become Python objects
     skips, nonmono = [], []
     for j, a1, a2, dd, v1 in zip(has[both].tolist(), i1[both].tolist(), i2[both].tolist(), d[both].tolist(), pv[both].tolist()):
         if dd > 1 or dd < 1:
@@ -511,7 +511,9 @@ class _PerOp(Mapping):
         return x
 
     def __iter__(self):
-        return iter(self._with.tolist())
+        w = self._with
+        for lo in range(0, len(w), 1 << 16):
+            yield from w[lo:lo + (1 << 16)].tolist()
 
     def __len__(self) -> int:
         return len(self._with)
