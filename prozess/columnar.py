@@ -10,8 +10,11 @@ line; the file is never held whole) and keeps:
   `offset` (`NO_OFFSET` when unknown or negative, as the checkers ignore those);
 - a `reads` table, one row per [offset, value] pair a poll micro-op returned: `op`,
   `key`, `offset` (`NO_OFFSET` when null; negative ones kept as given), `value`;
-- `keys` and `values`: interned tables (ids are positions); values keep Python equality
-  (1, 1.0 and True are one value, as in the dict-based checkers).
+- `keys` and `values`: tables (ids are positions). While every value is a 64-bit integer (a
+  Kafka workload's values are), the rows hold the values themselves as they stream past and
+  `values` is their sorted distinct set in one int64 array (`IntValues`, no Python object per
+  value); the first other value turns the rows read so far into ids of an interned table,
+  which keeps Python equality (1, 1.0 and True are one value, as in the dict-based checkers).
 
 Like `History.complete()`, an invocation that never completed gets an `info` completion
 at the end (its sends with unknown offsets), so facts agree with the checkers' view.

@@ -14,10 +14,12 @@ vectorised group-bys and sorted joins over (key, value) codes:
   and windows, rw pairs): one vectorised pass over the read rows in the order the
   op-object scan visits them, with Python dicts made only for the cases found.
 
-The Python dicts the checkers still index (writes and reads per op, writers, values read
-ok) are filled from the tables; the version order and the read scan are never computed
-with per-fact Python loops. `tests/unit/test_columnar.py` holds the whole check equal to
-the op-object path.
+What the checkers index (writers, values read ok, failed sends, final reads, each key's
+version order, the txn graph's vertices) are array-backed views (`prozess.columnar_views`);
+writes and reads per op are made from the tables when a checker asks for an op's. Lost
+writes, truncation and the txn graph's wr edges are joins over the arrays; no pass loops in
+Python over every fact. `tests/unit/test_columnar.py` holds the whole check equal to the
+op-object path.
 """
 
 from __future__ import annotations
