@@ -17,7 +17,10 @@ It prints wall time, CPU time and peak RSS (the child's own rusage) of each, the
 and old/new (wall and CPU), whether old and new verdicts agree, and 10M/1M growth. The machine may be shared: compare
 within one run (ratios), not absolute seconds across runs.
 
-Targets on a 2-core machine: 1M ops <= 8 s and <= 1 GiB; 10M ops <= 90 s and <= 2 GiB.
+Targets on a 2-core machine: 1M ops <= 8 s and <= 1 GiB; 10M ops <= 90 s and <= 2 GiB; 40M ops linear in
+size (40M / 10M <= 4.5x) and <= 2 GiB. At the end it prints that table: the target, the figures before the
+columnar check kept its facts as arrays (`BEFORE`, measured the same way and written in docs/architecture.md),
+this run's figures and the bare scan of the same file in this run.
 
     .venv/bin/python benchmarks/check_scale.py [--sizes 1000000,10000000] [--old-max 1000000]
 """
@@ -43,6 +46,11 @@ PARSE = "import sys; from prozess.history import read_history; h = read_history(
 SCAN = ("import sys, orjson; n = 0\nfor line in open(sys.argv[1], 'rb'):\n    orjson.loads(line); n += 1\nprint(n)")
 OLD = ("import sys, json; from prozess.history import read_history; from prozess.checkers import check; "
        "r = check(read_history(sys.argv[1])); print(json.dumps({'valid': r['valid'], 'anomaly-types': r['anomaly-types']}))")
+
+
+# (wall s, CPU s, peak MiB) of `prozess check` before the facts became arrays (docs/architecture.md, "Histories at scale").
+BEFORE = {1_000_000: (75.71, 11.54, 1019), 10_000_000: (176.47, 119.35, 8872)}
+TARGETS = {1_000_000: ("<= 8 s", 8.0, 1024), 10_000_000: ("<= 90 s", 90.0, 2048), 40_000_000: ("linear (x4.5 of 10M)", None, 2048)}
 
 
 def run(argv: list[str]) -> tuple[float, int, str, float]:
@@ -138,7 +146,7 @@ def main() -> None:
         new = json.loads(nout) if nout.strip() else {"valid": "failed (no result)", "anomaly-types": []}
         new_v = {"valid": new["valid"], "anomaly-types": new["anomaly-types"]}
         agree = "n/a (old not run)" if old is None else ("same" if old == new_v else f"DIFFER old={old}")
-        rows[n] = (nw, nm)
+        rows[n] = (nw, nm, nc, sw, sc, new["valid"])
         dash = f"{'-':>7} {'-':>6} {'-':>6}"
         p = f"{pw:>7.2f} {pc:>6.2f} {pm / 2**20:>6.0f}" if old is not None else dash
         o = f"{ow:>7.2f} {oc:>6.2f} {om / 2**20:>6.0f}" if old is not None else dash
@@ -148,7 +156,27 @@ def main() -> None:
     ns = sorted(rows)
     if len(ns) > 1:
         a, b = ns[0], ns[-1]
-        print(f"{b // a}x ops: new check time x{rows[b][0] / rows[a][0]:.2f}, peak x{rows[b][1] / rows[a][1]:.2f}")
+        print(f"{b // a}x ops: new check time x{rows[b][0] / rows[a][0]:.2f} (CPU x{rows[b][2] / rows[a][2]:.2f}), "
+              f"peak x{rows[b][1] / rows[a][1]:.2f}")
+    print()
+    print("| history | target wall | target peak | before: wall / CPU s / MiB | now: wall / CPU s / MiB | scan: wall / CPU s | met |")
+    print("|---|---|---|---|---|---|---|")
+    for n in ns:
+        nw, nm, nc, sw, sc, valid = rows[n]
+        label, wall_max, mib_max = TARGETS.get(n, ("-", None, None))
+        before = BEFORE.get(n)
+        b = f"{before[0]:.1f} / {before[1]:.1f} / {before[2]}" if before else "-"
+        if wall_max is None and 10_000_000 in rows and n > 10_000_000:  # linear in size against the 10M run
+            ratio = nw / rows[10_000_000][0]
+            wall_ok = ratio <= 4.5 * n / 40_000_000
+            label = f"{label}: x{ratio:.2f} wall, x{nc / rows[10_000_000][2]:.2f} CPU"
+        else:
+            wall_ok = wall_max is None or nw <= wall_max
+        met = ("yes" if wall_ok and (mib_max is None or nm / 2**20 <= mib_max) else "no") if n in TARGETS else "-"
+        if valid not in (True, False):  # e.g. the Analysis ran out of memory under the cap: the check did not finish
+            met = f"no (the check did not finish: valid={valid})"
+        print(f"| {n / 1e6:g}M ops | {label} | {f'<= {mib_max} MiB' if mib_max else '-'} | {b} | "
+              f"{nw:.1f} / {nc:.1f} / {nm / 2**20:.0f} | {sw:.1f} / {sc:.1f} | {met} |")
 
 
 if __name__ == "__main__":

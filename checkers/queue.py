@@ -67,47 +67,54 @@ def _desc(a: Analysis, i: int) -> str:
 
 
 def lost_write_cases(a: Analysis) -> list[dict]:
+    if hasattr(a, "columnar_lost_write_cases"):  # an Analysis built from columns joins the arrays
+        return a.columnar_lost_write_cases()
     out = []
     for k in key_sort(a.read_ok):
-        vs = a.read_ok[k]
         vo = a.orders.get(k)
-        if vo is None:
+        if vo is not None:
+            out.extend(lost_write_key(a, k, a.read_ok[k], vo))
+    return out
+
+
+def lost_write_key(a: Analysis, k: Any, vs: Any, vo: Any) -> list[dict]:
+    """The lost writes of key k: values below the highest one read ok (`vs`: the values read ok)."""
+    out = []
+    if not vo.extra and len(vo.by_value) == len(vo.by_index):
+        bound = -1
+        by_value = vo.by_value
+        for v in vs:
+            i = by_value.get(v)
+            if i is not None and i > bound:
+                bound = i
+        must = [(i, v) for i, v in enumerate(vo.by_index[: bound + 1])]
+        first_index = by_value
+    else:
+        sets = vo.index_sets()
+        first_index: dict = {}
+        last_index: dict = {}
+        for i, s in enumerate(sets):
+            for v in s:
+                first_index.setdefault(v, i)
+                last_index[v] = i
+        bound = max((first_index[v] for v in vs if v in first_index), default=-1)
+        must = sorted(((i, v) for v, i in last_index.items() if i <= bound), key=lambda iv: iv[0])
+    if bound < 0:
+        return out
+    max_value = vo.by_index[bound]
+    max_reader = None
+    wk = a.writer_of.get(k, {})
+    for i, v in must:
+        if v in vs:
             continue
-        if not vo.extra and len(vo.by_value) == len(vo.by_index):
-            bound = -1
-            by_value = vo.by_value
-            for v in vs:
-                i = by_value.get(v)
-                if i is not None and i > bound:
-                    bound = i
-            must = [(i, v) for i, v in enumerate(vo.by_index[: bound + 1])]
-            first_index = by_value
-        else:
-            sets = vo.index_sets()
-            first_index: dict = {}
-            last_index: dict = {}
-            for i, s in enumerate(sets):
-                for v in s:
-                    first_index.setdefault(v, i)
-                    last_index[v] = i
-            bound = max((first_index[v] for v in vs if v in first_index), default=-1)
-            must = sorted(((i, v) for v, i in last_index.items() if i <= bound), key=lambda iv: iv[0])
-        if bound < 0:
+        w = wk.get(v)
+        if w is None or not a.must_have_committed(w):
             continue
-        max_value = vo.by_index[bound]
-        max_reader = None
-        wk = a.writer_of.get(k, {})
-        for i, v in must:
-            if v in vs:
-                continue
-            w = wk.get(v)
-            if w is None or not a.must_have_committed(w):
-                continue
-            if max_reader is None:
-                max_reader = _first_ok_reader(a, k, max_value)
-            out.append({"key": k, "value": v, "index": first_index.get(v, i), "offset": vo.offsets[first_index.get(v, i)],
-                        "max-read-index": bound, "max-read-value": max_value, "max-read-offset": vo.offsets[bound],
-                        "writer": w, "max-read": max_reader})
+        if max_reader is None:
+            max_reader = _first_ok_reader(a, k, max_value)
+        out.append({"key": k, "value": v, "index": first_index.get(v, i), "offset": vo.offsets[first_index.get(v, i)],
+                    "max-read-index": bound, "max-read-value": max_value, "max-read-offset": vo.offsets[bound],
+                    "writer": w, "max-read": max_reader})
     return out
 
 

@@ -29,12 +29,15 @@ def truncated_tail_cases(a: Analysis) -> list[dict]:
     if not keys:
         return []
     missing: dict[Any, set] = {}
-    for k in keys:
-        seen = a.read_ok.get(k)
-        if seen:
-            gone = seen - a.final_values.get(k, set())
-            if gone:
-                missing[k] = gone
+    if hasattr(a, "columnar_missing_finals"):  # an Analysis built from columns joins the arrays
+        missing = a.columnar_missing_finals(keys)
+    else:
+        for k in keys:
+            seen = a.read_ok.get(k)
+            if seen:
+                gone = seen - a.final_values.get(k, set())
+                if gone:
+                    missing[k] = gone
     if not missing:
         return []
     # The first earlier ok poll that read each vanished value (only when there are any).

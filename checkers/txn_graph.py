@@ -35,9 +35,13 @@ class Vertices:
         self.a = a
         # Failed ops are vertices too, as in Jepsen's and Elle's graphs: their completion is a definite
         # real-time point, and a value read from a failed send links it by wr.
-        self.nodes = list(a.txns)
-        self.is_node = set(self.nodes)
         self._by_s: tuple[list, list] | None = None
+        arrays = getattr(a, "vertex_arrays", None)
+        if arrays is not None:  # an Analysis built from columns keeps these as arrays (millions of vertices)
+            self.nodes, self.is_node, self._by_s = arrays()
+        else:
+            self.nodes = list(a.txns)
+            self.is_node = set(self.nodes)
 
     def s(self, i: int) -> int:
         return self.a.s_of(i)
@@ -167,7 +171,13 @@ def compact_graph(ctx: Vertices, members: list[int], kinds: tuple[str, ...]) -> 
     n = len(members)
     pos = {x: j for j, x in enumerate(members)}
     adj: list[list[int]] = [[] for _ in range(n)]
-    if "wr" in kinds:
+    wr_edges = getattr(a, "columnar_wr_edges", None) if "wr" in kinds else None
+    if wr_edges is not None:  # an Analysis built from columns joins the member's reads with the writers at once
+        for w, r in zip(*(x.tolist() for x in wr_edges(members))):
+            pw = pos.get(w)
+            if pw is not None:
+                adj[pw].append(pos[r])
+    elif "wr" in kinds:
         writer_of = a.writer_of
         empty: dict = {}
         for r in members:

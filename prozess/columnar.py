@@ -10,8 +10,11 @@ line; the file is never held whole) and keeps:
   `offset` (`NO_OFFSET` when unknown or negative, as the checkers ignore those);
 - a `reads` table, one row per [offset, value] pair a poll micro-op returned: `op`,
   `key`, `offset` (`NO_OFFSET` when null; negative ones kept as given), `value`;
-- `keys` and `values`: interned tables (ids are positions); values keep Python equality
-  (1, 1.0 and True are one value, as in the dict-based checkers).
+- `keys` and `values`: tables (ids are positions). While every value is a 64-bit integer (a
+  Kafka workload's values are), the rows hold the values themselves as they stream past and
+  `values` is their sorted distinct set in one int64 array (`IntValues`, no Python object per
+  value); the first other value turns the rows read so far into ids of an interned table,
+  which keeps Python equality (1, 1.0 and True are one value, as in the dict-based checkers).
 
 Like `History.complete()`, an invocation that never completed gets an `info` completion
 at the end (its sends with unknown offsets), so facts agree with the checkers' view.
@@ -28,6 +31,7 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -73,9 +77,19 @@ class Columns:
     subs: dict[int, Any] = field(default_factory=dict)    # position -> value of an assign/subscribe completion
     extra: dict[int, dict] = field(default_factory=dict)  # position -> fields beyond the known ones (final, rebalance-log)
     source: str | None = None
+    value_index: dict | None = None  # value -> id, when the table is a list (values that are not all 64-bit integers)
 
     def __len__(self) -> int:
         return len(self.index)
+
+    def value_id(self, v: Any) -> int | None:
+        """The id of value v in `values` (Python equality: 1, 1.0 and True are one value), or None."""
+        if isinstance(self.values, IntValues):
+            return self.values.id_of(v)
+        try:
+            return self.value_index.get(v)
+        except TypeError:  # an unhashable value is interned by its JSON text
+            return self.value_index.get(("\0json", orjson.dumps(v)))
 
     @property
     def nbytes(self) -> int:
@@ -86,6 +100,10 @@ class Columns:
 class Unsupported(Exception):
     """A history the columns cannot hold exactly (offsets that are not 64-bit integers, integers
     beyond 64 bits); the caller reads it as op objects instead."""
+
+
+class _NotRaw(Exception):
+    """A value that is not a 64-bit integer: the builder leaves raw mode (see `_Builder.facts`)."""
 
 
 class _Builder:
@@ -102,6 +120,7 @@ class _Builder:
         self.keys: dict[str, int] = {}
         self.values: dict[Any, int] = {}
         self.value_list: list[Any] = []
+        self.raw = True  # rows hold the values themselves (all 64-bit integers so far), not ids
         self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("l"), array("q"), array("q")
         self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("l"), array("q"), array("q")
         self.pollers = array("q")  # completions with a poll micro-op that returned a non-empty map
@@ -135,9 +154,36 @@ class _Builder:
     def facts(self, pos: int, value: Any, completion: bool, final: list | None = None) -> None:
         """Send and read rows of one client op's micro-ops (an invoke's sends have no offsets).
 
-        `final`, for an op marked final, collects the key of each (poll micro-op, key) read."""
+        `final`, for an op marked final, collects the key of each (poll micro-op, key) read.
+        While every value so far is a 64-bit integer the rows hold the values themselves; the
+        first other value (a string, a float, a bool, a list) turns the rows written so far
+        into ids of the interned table and the rest of the file is read that way."""
         if not value:
             return
+        if self.raw:
+            marks = (len(self.s_op), len(self.r_op), len(self.pollers), len(final) if final is not None else 0)
+            try:
+                self._facts(pos, value, completion, final, True)
+                return
+            except _NotRaw:
+                for arr, n in ((self.s_op, marks[0]), (self.s_key, marks[0]), (self.s_val, marks[0]), (self.s_off, marks[0]),
+                               (self.r_op, marks[1]), (self.r_key, marks[1]), (self.r_val, marks[1]), (self.r_off, marks[1]),
+                               (self.pollers, marks[2])):
+                    del arr[n:]
+                if final is not None:
+                    del final[marks[3]:]
+                self._to_ids()
+        self._facts(pos, value, completion, final, False)
+
+    def _to_ids(self) -> None:
+        """Leaves raw mode: the values written so far become ids of the interned table."""
+        self.raw = False
+        value_id = self.value_id
+        for col in (self.s_val, self.r_val):
+            ids = array("q", [value_id(v) for v in col])
+            col[:] = ids
+
+    def _facts(self, pos: int, value: Any, completion: bool, final: list | None, raw: bool) -> None:
         s_op, s_key, s_val, s_off = self.s_op, self.s_key, self.s_val, self.s_off
         values_get = self.values.get
         for mop in value:
@@ -150,11 +196,16 @@ class _Builder:
                         o = NO_OFFSET
                 else:
                     o, v = NO_OFFSET, x
+                if raw:
+                    if v.__class__ is not int or not -INT64 <= v < INT64:
+                        raise _NotRaw
+                    s_val.append(v)
+                else:
+                    vid = values_get(v) if v.__class__ is int else None
+                    s_val.append(vid if vid is not None else self.value_id(v))
+                s_off.append(o)
                 s_op.append(pos)
                 s_key.append(self.key_id(mop[1]))
-                vid = values_get(v) if v.__class__ is int else None
-                s_val.append(vid if vid is not None else self.value_id(v))
-                s_off.append(o)
             elif kind == "poll" and completion and len(mop) > 1 and mop[1]:
                 if not self.pollers or self.pollers[-1] != pos:
                     self.pollers.append(pos)
@@ -166,11 +217,16 @@ class _Builder:
                     if final is not None:
                         final.append(kid)
                     for o, v in pairs:
+                        if raw:
+                            if v.__class__ is not int or not -INT64 <= v < INT64:
+                                raise _NotRaw
+                            r_val.append(v)
+                        else:
+                            vid = values_get(v) if v.__class__ is int else None
+                            r_val.append(vid if vid is not None else self.value_id(v))
+                        r_off.append(NO_OFFSET if o is None else o)
                         r_op.append(pos)
                         r_key.append(kid)
-                        vid = values_get(v) if v.__class__ is int else None
-                        r_val.append(vid if vid is not None else self.value_id(v))
-                        r_off.append(NO_OFFSET if o is None else o)
 
     def op(self, line_no: int, d: Any, path: Any) -> None:
         try:
@@ -260,17 +316,71 @@ class _Builder:
         self.open.clear()
 
     def columns(self, source: str | None) -> Columns:
-        a = lambda x, dt: np.frombuffer(x, dtype=dt).copy() if len(x) else np.zeros(0, dtype=dt)  # noqa: E731
+        # The arrays are viewed, not copied (numpy keeps the builder's buffers alive): half the peak of a copy.
+        a = lambda x, dt: np.frombuffer(x, dtype=dt) if len(x) else np.zeros(0, dtype=dt)  # noqa: E731
+        s_val, r_val = a(self.s_val, np.int64), a(self.r_val, np.int64)
+        if self.raw:  # values as themselves: the table is their sorted distinct set, ids are ranks in it
+            table = _distinct(np.concatenate([_distinct(s_val), _distinct(r_val)]))
+            values: Any = IntValues(table)
+            index = None
+            s_val, r_val = np.searchsorted(table, s_val), np.searchsorted(table, r_val)
+        else:
+            values, index = self.value_list, self.values
+        self.s_val = self.r_val = None
         return Columns(
             index=a(self.index, np.int64), time=a(self.time, np.int64), type=a(self.type, np.int8),
             process=a(self.process, np.int64), f=a(self.f, np.int16), pair=a(self.pair, np.int64),
-            fs=list(self.fs), keys=list(self.keys), values=self.value_list,
+            fs=list(self.fs), keys=list(self.keys), values=values,
             send_op=a(self.s_op, np.int64), send_key=a(self.s_key, np.dtype("l")).astype(np.int32),
-            send_value=a(self.s_val, np.int64), send_offset=a(self.s_off, np.int64),
+            send_value=s_val, send_offset=a(self.s_off, np.int64),
             read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.dtype("l")).astype(np.int32),
-            read_offset=a(self.r_off, np.int64), read_value=a(self.r_val, np.int64),
+            read_offset=a(self.r_off, np.int64), read_value=r_val,
             pollers=a(self.pollers, np.int64), final_reads=self.final_reads, subs=self.subs, extra=self.extra, source=source,
+            value_index=index,
         )
+
+
+def _distinct(x: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (by sorting: numpy 2's hashing `np.unique` is far slower on int64)."""
+    s = np.sort(x)
+    return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
+class IntValues(Sequence):
+    """The value table of a history whose values are all 64-bit integers: their sorted distinct set in one
+    int64 array (no Python object per value); `values[i]` is the int with id i."""
+
+    def __init__(self, table: np.ndarray):
+        self.table = table
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return self.table[i].tolist()
+        return int(self.table[i])
+
+    def id_of(self, v: Any) -> int | None:
+        """The id of v (an int, or a float or bool equal to one), or None."""
+        if not isinstance(v, (int, float)):
+            return None
+        try:
+            i = int(self.table.searchsorted(v))
+        except (OverflowError, TypeError):
+            return None
+        return i if i < len(self.table) and self.table[i] == v else None
+
+    def take(self, ids: np.ndarray) -> list:
+        """The values of many ids at once."""
+        return self.table[ids].tolist()
+
+
+def take(values: Any, ids: np.ndarray) -> list:
+    """`[values[i] for i in ids]`, in one numpy step when the table is an `IntValues`."""
+    if isinstance(values, IntValues):
+        return values.take(ids)
+    return [values[i] for i in ids.tolist()]
 
 
 def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None] | None = None,

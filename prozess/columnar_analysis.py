@@ -14,10 +14,12 @@ vectorised group-bys and sorted joins over (key, value) codes:
   and windows, rw pairs): one vectorised pass over the read rows in the order the
   op-object scan visits them, with Python dicts made only for the cases found.
 
-The Python dicts the checkers still index (writes and reads per op, writers, values read
-ok) are filled from the tables; the version order and the read scan are never computed
-with per-fact Python loops. `tests/unit/test_columnar.py` holds the whole check equal to
-the op-object path.
+What the checkers index (writers, values read ok, failed sends, final reads, each key's
+version order, the txn graph's vertices) are array-backed views (`prozess.columnar_views`);
+writes and reads per op are made from the tables when a checker asks for an op's. Lost
+writes, truncation and the txn graph's wr edges are joins over the arrays; no pass loops in
+Python over every fact. `tests/unit/test_columnar.py` holds the whole check equal to the
+op-object path.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from array import array
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
-from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns
+from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, take
+from prozess.columnar_views import ArrayOrder, IntList, KeyedCodes, Membership
 from prozess.history import Op
 
 __all__ = ["analysis_from_columns"]
@@ -75,29 +78,30 @@ class _Facts:
         # log facts: poll reads with a log position, in row order, then acknowledged offsets of committed sends
         r_keep = (c.read_offset != NO_OFFSET) & (c.read_offset >= 0)
         s_keep = committed[c.send_op] & (s_type != FAIL) & (c.send_offset != NO_OFFSET)
-        key = np.concatenate([c.read_key[r_keep], c.send_key[s_keep]]).astype(np.int64)
+        key = np.concatenate([c.read_key[r_keep], c.send_key[s_keep]])
         off = np.concatenate([c.read_offset[r_keep], c.send_offset[s_keep]])
-        val = np.concatenate([c.read_value[r_keep], c.send_value[s_keep]])
         order = np.lexsort((off, key))  # stable: the first fact of each (key, offset) comes first
-        key, off, val = key[order], off[order], val[order]
+        key = key[order]  # one array at a time: a history's facts are its largest arrays
+        off = off[order]
+        val = np.concatenate([c.read_value[r_keep], c.send_value[s_keep]])[order]
+        del order, r_keep, s_keep
         new = np.ones(len(key), bool)
         if len(key):
             new[1:] = (key[1:] != key[:-1]) | (off[1:] != off[:-1])
         starts = np.nonzero(new)[0]
-        # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker
-        self.fo_code, first = np.unique(key * nv + val, return_index=True)
-        self.fo_off = off[first]
-        self.log_key = key[starts]
+        self.log_key = key[starts].astype(np.int64)
         self.log_off = off[starts]
         self.log_val = val[starts]
         # conflicts: facts whose value differs from the first one at their (key, offset)
-        group = np.cumsum(new) - 1
+        group = np.cumsum(new, dtype=np.int64) - 1
+        del new, starts
         differ = val != self.log_val[group] if len(key) else np.zeros(0, bool)
         self.extra: dict[int, dict[int, list[int]]] = {}
         for g, v in zip(group[differ].tolist(), val[differ].tolist()):
             more = self.extra.setdefault(int(self.log_key[g]), {}).setdefault(int(self.log_off[g]), [])
             if v not in more:
                 more.append(v)
+        del group, differ
         # per key: [start, end) in the log arrays
         nk = len(c.keys)
         self.key_start = np.searchsorted(self.log_key, np.arange(nk + 1))
@@ -107,6 +111,14 @@ class _Facts:
         rev = lcode[::-1]
         self.bv_code, first = np.unique(rev, return_index=True)
         self.bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker;
+        # needed only for keys whose log repeats a value or has conflicts (the others use the dense index)
+        distinct = np.diff(np.searchsorted(self.bv_code, np.arange(nk + 1, dtype=np.int64) * nv))
+        irregular = distinct != np.diff(self.key_start)
+        irregular[list(self.extra)] = True
+        some = irregular[key] if len(key) else np.zeros(0, bool)
+        self.fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
+        self.fo_off = off[some][first]
 
     def writer(self, codes: np.ndarray) -> np.ndarray:
         found, pos = _lookup(self.w_code, codes)
@@ -117,28 +129,101 @@ class _Facts:
         return np.where(found, self.bv_idx[pos] if len(self.bv_idx) else 0, -1)
 
     def orders(self, c: Columns) -> dict[str, VersionOrder]:
+        """Each key's `VersionOrder`: views over the log arrays when the key's values are distinct and
+        unconflicted (the usual case), else the dict-based order (Python objects for that key only)."""
         keys, values = c.keys, c.values
         out = {}
-        offs = self.log_off.tolist()
-        vals = self.log_val.tolist()
         ks = self.key_start.tolist()
+        by_value = KeyedCodes(self.bv_code, self.nv, keys, c.value_id, values, self.bv_idx)
         for k in range(len(c.keys)):
             lo, hi = ks[k], ks[k + 1]
             if lo == hi:
                 continue
+            bv = by_value[keys[k]]
+            if k not in self.extra and len(bv) == hi - lo:
+                out[keys[k]] = ArrayOrder.of(self.log_off[lo:hi], self.log_val[lo:hi], values, bv)
+                continue
             extra = {o: [values[v] for v in more] for o, more in sorted(self.extra.get(k, {}).items())}
-            out[keys[k]] = VersionOrder.from_sorted(offs[lo:hi], [values[v] for v in vals[lo:hi]], extra)
+            out[keys[k]] = VersionOrder.from_sorted(self.log_off[lo:hi].tolist(), take(values, self.log_val[lo:hi]), extra)
         return out
 
 
+SCAN_ROWS = 1 << 20  # read rows per chunk of the read scan (its temporaries are a few dozen bytes per row)
+
+
+class _Quintuples(Sequence):
+    """A list of 5-tuples kept as five int arrays (ids into the columns' tables), made into tuples when read:
+    `ReadScan.rw` holds one per (reader, key) and has millions of them on a long history."""
+
+    def __init__(self, cols: list[np.ndarray], keys: list, values: Any):
+        self._cols = cols
+        self._keys, self._values = keys, values
+
+    def __len__(self) -> int:
+        return len(self._cols[0])
+
+    def _rows(self, lo: int, hi: int) -> list[tuple]:
+        i, x, k, a, b = (col[lo:hi] for col in self._cols)
+        keys = self._keys
+        return list(zip(i.tolist(), x.tolist(), [keys[j] for j in k.tolist()], take(self._values, a), take(self._values, b)))
+
+    def __getitem__(self, j: Any) -> Any:
+        if isinstance(j, slice):
+            lo, hi, step = j.indices(len(self))
+            return self._rows(lo, hi)[::step] if step != 1 else self._rows(lo, hi)
+        if j < 0:
+            j += len(self)
+        if not 0 <= j < len(self):
+            raise IndexError(j)
+        return self._rows(j, j + 1)[0]
+
+    def __iter__(self):
+        for lo in range(0, len(self), 1 << 16):
+            yield from self._rows(lo, lo + (1 << 16))
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
+
+
 def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set]) -> ReadScan:
-    """`ReadScan(analysis)` as one vectorised pass over the read rows."""
+    """`ReadScan(analysis)` as vectorised passes over chunks of the read rows (each chunk holds whole ops, so
+    every comparison stays inside one chunk and the temporaries are bounded by the chunk)."""
+    scan = ReadScan.__new__(ReadScan)
+    scan.garbage, scan.precommitted, scan.g1a, scan.int_skip, scan.int_nonmono = [], [], [], [], []
+    scan.wr_links = 0
+    scan.wr_windows = []
+    groups: list[tuple] = []
+    rw: list[tuple] = []
+    read_op = c.read_op
+    n = len(read_op)
+    s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
+    lo = 0
+    while lo < n:
+        hi = min(lo + SCAN_ROWS, n)
+        if hi < n:  # end the chunk at an op boundary
+            hi = int(np.searchsorted(read_op, read_op[hi], "left"))
+            if hi <= lo:
+                hi = int(np.searchsorted(read_op, read_op[lo], "right"))
+        _scan_rows(c, fx, s_self, pollers, rebalanced, lo, hi, scan, groups, rw)
+        lo = hi
+    if not groups:
+        e = np.zeros(0, np.int64)
+        groups.append((e, e, e, e))
+    fx.read_groups = tuple(np.concatenate(parts) for parts in zip(*groups))  # (op, key, first value, last value)
+    scan.rw = _Quintuples([np.concatenate(parts) for parts in zip(*rw)] if rw else [np.zeros(0, np.int64)] * 5,
+                          c.keys, c.values)
+    return scan
+
+
+def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set],
+               lo: int, hi: int, scan: ReadScan, groups: list, rw: list) -> None:
+    """The read scan over rows [lo, hi) (whole ops), appending to `scan`'s lists, `groups` and `rw`."""
     keys, values = c.keys, c.values
     types = c.type
-    n_rows = len(c.read_op)
+    n_rows = hi - lo
     rows = np.arange(n_rows)
-    op_all = c.read_op
-    key_all = c.read_key.astype(np.int64)
+    op_all = c.read_op[lo:hi]
+    key_all = c.read_key[lo:hi].astype(np.int64)
     # The op-object scan visits ops in order, each op's keys in first-seen order, then each key's reads in order.
     nk = max(len(keys), 1)
     g_all = op_all * nk + key_all
@@ -148,16 +233,15 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     else:
         order = rows
     op, key = op_all[order], key_all[order]
-    off = c.read_offset[order]
-    val = c.read_value[order]
-    code = fx.r_code[order]
+    off = c.read_offset[lo:hi][order]
+    val = c.read_value[lo:hi][order]
+    code = fx.r_code[lo:hi][order]
     g = g_all[order]
     t = types[op]
     ok = t == OK
     node = t != FAIL
     w = fx.writer(code)
     idx = fx.dense(code)
-    s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
     sr = np.where(ok, op, s_self[op])
     w_c = np.maximum(w, 0)
     sw = np.where((types[w_c] == OK) & pollers[w_c], w_c, s_self[w_c])
@@ -165,21 +249,20 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     def off_of(o: int) -> Any:
         return None if o == NO_OFFSET else o
 
-    scan = ReadScan.__new__(ReadScan)
     m = np.nonzero(w < 0)[0]
-    scan.garbage = [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i}
+    scan.garbage += [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i}
                     for k, v, o, i in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist())]
     m = np.nonzero(w == op)[0]
     _, first = np.unique(op[m], return_index=True)
     m = m[np.sort(first)]
-    scan.precommitted = [{"key": keys[k], "value": values[v], "offset": off_of(o), "op": i}
+    scan.precommitted += [{"key": keys[k], "value": values[v], "offset": off_of(o), "op": i}
                          for k, v, o, i in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist())]
     link = (w >= 0) & (w != op) & node
-    scan.wr_links = int(link.sum())
+    scan.wr_links += int(link.sum())
     m = np.nonzero(link & (sw > sr))[0]
-    scan.wr_windows = list(zip(sr[m].tolist(), sw[m].tolist()))
+    scan.wr_windows += zip(sr[m].tolist(), sw[m].tolist())
     m = np.nonzero(ok & _lookup(fx.fail_codes, code)[0])[0]
-    scan.g1a = [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
+    scan.g1a += [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
                 for k, v, o, i, x in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist(), w[m].tolist())]
     # internal poll order: successive reads of one key within one op, by dense index
     same = np.zeros(n_rows, bool)
@@ -204,35 +287,31 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
                                        idx[m].tolist()):
             case = {"type": kind, "key": keys[k], "values": [values[int(val[r - 1])], values[int(val[r])]], "delta": dd}
             if kind == "skip":
-                lo = int(ks[k])
-                case["skipped"] = [values[v] for v in log_val[lo + i1 + 1: lo + min(i2, i1 + 17)].tolist()]
+                start = int(ks[k])
+                case["skipped"] = [values[v] for v in log_val[start + i1 + 1: start + min(i2, i1 + 17)].tolist()]
             case["op"] = i
             out.append(case)
         return out
 
-    scan.int_skip = delta_cases(cand & (d > 1), "skip")
-    scan.int_nonmono = delta_cases(cand & (d < 1), "nonmonotonic")
+    scan.int_skip += delta_cases(cand & (d > 1), "skip")
+    scan.int_nonmono += delta_cases(cand & (d < 1), "nonmonotonic")
     # rw: from each (op, key)'s highest read, to the writer of the next value in the key's log
-    rw_arrays = None
     starts = np.nonzero(~same)[0]
     ends = np.append(starts[1:], n_rows) - 1 if n_rows else starts
-    fx.read_groups = (op[starts], key[starts], val[starts], val[ends])  # (op, key, first value, last value)
+    groups.append((op[starts], key[starts], val[starts], val[ends]))
     if n_rows:
-        hi = np.maximum.reduceat(idx, starts)
+        top = np.maximum.reduceat(idx, starts)
         gk = key[starts]
         gop = op[starts]
         length = ks[gk + 1] - ks[gk]
-        sel = node[starts] & (hi >= 0) & (hi + 1 < length)
-        gk, gop, hi = gk[sel], gop[sel], hi[sel]
-        v1 = log_val[ks[gk] + hi]
-        v2 = log_val[ks[gk] + hi + 1]
+        sel = node[starts] & (top >= 0) & (top + 1 < length)
+        gk, gop, top = gk[sel], gop[sel], top[sel]
+        v1 = log_val[ks[gk] + top]
+        v2 = log_val[ks[gk] + top + 1]
         w2 = fx.writer(gk * fx.nv + v2)
         w2c = np.maximum(w2, 0)
         sel = (w2 >= 0) & (w2 != gop) & (types[w2c] != FAIL)
-        rw_arrays = (gop[sel], w2[sel], gk[sel], v1[sel], v2[sel])
-    scan.rw = [] if rw_arrays is None else [
-        (i, x, keys[k], values[a], values[b]) for i, x, k, a, b in zip(*(col.tolist() for col in rw_arrays))]
-    return scan
+        rw.append((gop[sel], w2[sel], gk[sel], v1[sel], v2[sel]))
 
 
 def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.ndarray,
@@ -292,8 +371,8 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     nv = fx.nv
     i1 = fx.dense(g_key[has] * nv + pv)
     i2 = fx.dense(g_key[has] * nv + g_first[has])
-    both = (i1 >= 0) & (i2 >= 0)
     d = i2 - i1
+    both = (i1 >= 0) & (i2 >= 0) & (d != 1)  # only the cases become Python objects
     skips, nonmono = [], []
     for j, a1, a2, dd, v1 in zip(has[both].tolist(), i1[both].tolist(), i2[both].tolist(), d[both].tolist(), pv[both].tolist()):
         if dd > 1 or dd < 1:
@@ -434,7 +513,9 @@ class _PerOp(Mapping):
         return x
 
     def __iter__(self):
-        return iter(self._with.tolist())
+        w = self._with
+        for lo in range(0, len(w), 1 << 16):
+            yield from w[lo:lo + (1 << 16)].tolist()
 
     def __len__(self) -> int:
         return len(self._with)
@@ -557,6 +638,90 @@ class ColumnarAnalysis(Analysis):
             self._s_map = dict(zip(txns.tolist(), s.tolist()))
         return self._s_map
 
+    def columnar_lost_write_cases(self) -> list[dict]:
+        """`queue.lost_write_cases` as joins: per key, the log positions up to the highest one read ok whose
+        value no ok poll read, sent by a writer that must have committed."""
+        from prozess.checkers.analysis import key_sort
+        from prozess.checkers.queue import lost_write_key
+
+        c, fx = self._offset_inputs[0], self._offset_inputs[1]
+        key_id = {k: j for j, k in enumerate(c.keys)}
+        out: list[dict] = []
+        for k in key_sort(self.read_ok):
+            vo = self.orders.get(k)
+            if vo is None:
+                continue
+            if not isinstance(vo, ArrayOrder):  # a key with conflicting or repeated values: the dict-based pass
+                out.extend(lost_write_key(self, k, self.read_ok[k], vo))
+                continue
+            j = key_id[k]
+            lo, hi = int(fx.key_start[j]), int(fx.key_start[j + 1])
+            codes = j * fx.nv + fx.log_val[lo:hi]
+            read = _lookup(fx.ok_codes, codes)[0]
+            if not read.any():
+                continue
+            bound = int(np.nonzero(read)[0][-1])
+            must = np.nonzero(~read[:bound + 1])[0]
+            w = fx.writer(codes[must])
+            keep = (w >= 0) & fx.committed[np.maximum(w, 0)]
+            must, w = must[keep], w[keep]
+            if not len(must):
+                continue
+            max_value = vo.by_index[bound]
+            max_reader = self._first_ok_reader(int(codes[bound]))
+            offs = vo.offsets
+            for i, x, v in zip(must.tolist(), w.tolist(), take(c.values, fx.log_val[lo:hi][must])):
+                out.append({"key": k, "value": v, "index": i, "offset": offs[i], "max-read-index": bound,
+                            "max-read-value": max_value, "max-read-offset": offs[bound], "writer": x, "max-read": max_reader})
+        return out
+
+    def _first_ok_reader(self, code: int) -> int | None:
+        """The first ok op that read the (key, value) of `code`."""
+        c, fx = self._offset_inputs[0], self._offset_inputs[1]
+        rows = np.nonzero(fx.r_code == code)[0]
+        rows = rows[c.type[c.read_op[rows]] == OK]
+        return int(c.read_op[rows].min()) if len(rows) else None
+
+    def columnar_missing_finals(self, keys: set) -> dict:
+        """`truncation`'s {key: values read ok that the final reads no longer returned}, as a join."""
+        c, fx = self._offset_inputs[0], self._offset_inputs[1]
+        key_id = {k: j for j, k in enumerate(c.keys)}
+        ids = np.array(sorted(key_id[k] for k in keys if k in key_id), dtype=np.int64)
+        codes = fx.ok_codes
+        codes = codes[_lookup(ids, codes // fx.nv)[0]] if len(ids) else codes[:0]
+        gone = codes[~_lookup(self._final_codes, codes)[0]]
+        missing: dict = {}
+        for code, v in zip(gone.tolist(), take(c.values, gone % fx.nv)):
+            missing.setdefault(c.keys[code // fx.nv], set()).add(v)
+        return missing
+
+    def columnar_wr_edges(self, members: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(writer, reader) of each value an op in `members` read from another op (both ends any ops; one row
+        per read, as the graph builders walk them)."""
+        c, fx = self._offset_inputs[0], self._offset_inputs[1]
+        given = np.asarray(members, dtype=np.int64)
+        by_op = np.argsort(given, kind="stable")
+        m = given[by_op]
+        rows = np.nonzero(_lookup(m, c.read_op)[0])[0] if len(m) else np.zeros(0, np.int64)
+        if len(rows):  # in the order the dict walk visits them: members as given, each op's keys first-seen, rows
+            rank = by_op[np.searchsorted(m, c.read_op[rows])]
+            g = c.read_op[rows] * max(len(c.keys), 1) + c.read_key[rows].astype(np.int64)
+            _, first, inverse = np.unique(g, return_index=True, return_inverse=True)
+            rows = rows[np.lexsort((rows, first[inverse], rank))]
+        w = fx.writer(fx.r_code[rows])
+        r = c.read_op[rows]
+        keep = (w >= 0) & (w != r)
+        return w[keep], r[keep]
+
+    def vertex_arrays(self) -> tuple[IntList, Membership, tuple[IntList, IntList]]:
+        """The txn graph's vertex facts as arrays: (vertices, membership, (sorted s values, vertices in that
+        order)), so no Python object per vertex exists for the whole history."""
+        txns, s = self._s_columns
+        mask = np.zeros(len(self.ops) + 1, bool)
+        mask[txns] = True
+        order = np.lexsort((txns, s))
+        return self.txns, Membership(mask), (IntList(s[order]), IntList(txns[order]))
+
 
 def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     """The `Analysis` that `Analysis(ops)` builds from the full ops, built from the fact tables instead."""
@@ -569,7 +734,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a.inv = array("q", inv.astype(np.int64).tobytes())  # indexes as Python ints, 8 bytes each
     is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
     is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]
-    a.txns = np.nonzero(client_completion & is_client_f)[0].tolist()
+    a.txns = IntList(np.nonzero(client_completion & is_client_f)[0])  # op positions as an array, read as ints
     a.subs = np.nonzero(client_completion & is_sub_f)[0].tolist()
     a.writes, a.reads, a.writer_of, a.read_ok, a.failed = {}, {}, {}, {}, {}
     a.rebalanced, a.final_keys, a.final_values, a.final_readers, a.final_subs = {}, set(), {}, {}, []
@@ -593,34 +758,22 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     keys = c.keys
     values = c.values
     fx = _Facts(c)
-    # ---- writer_of, failed and read_ok from the joined codes (one dict or set per key)
+    # ---- writer_of, failed and read_ok: views over the joined codes (no Python object per fact)
     nv = fx.nv
-
-    def per_key(codes: np.ndarray):
-        kk = codes // nv
-        cut = np.searchsorted(kk, np.arange(len(keys) + 1))
-        vv = (codes % nv).tolist()
-        for k in range(len(keys)):
-            if cut[k] < cut[k + 1]:
-                yield keys[k], vv[cut[k]:cut[k + 1]], int(cut[k]), int(cut[k + 1])
-
-    w_op = fx.w_op.tolist()
-    for k, vs, lo, hi in per_key(fx.w_code):
-        a.writer_of[k] = dict(zip([values[v] for v in vs], w_op[lo:hi]))
-    for k, vs, _, _ in per_key(fx.fail_codes):
-        a.failed[k] = {values[v] for v in vs}
-    for k, vs, _, _ in per_key(fx.ok_codes):
-        a.read_ok[k] = {values[v] for v in vs}
+    a.writer_of = KeyedCodes(fx.w_code, nv, keys, c.value_id, values, fx.w_op)
+    a.failed = KeyedCodes(fx.fail_codes, nv, keys, c.value_id, values)
+    a.read_ok = KeyedCodes(fx.ok_codes, nv, keys, c.value_id, values)
     # ---- writes and reads per op, made when a checker asks for an op's
     offsets: dict[int, int] = {}  # one int object per distinct offset, shared by every fact that has it
     a.writes = _Writes(c, offsets)
     a._unseen = _unseen(c, fx)
     a._int_send = _int_send(c, fx)
     a.reads = _Reads(c, offsets)
+    a._final_codes = np.zeros(0, np.int64)
     if final_ops:
         fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
-        for k, vs, _, _ in per_key(_unique(fx.r_code[fin])):
-            a.final_values[k] = {values[v] for v in vs}
+        a._final_codes = _unique(fx.r_code[fin])
+        a.final_values = KeyedCodes(a._final_codes, nv, keys, c.value_id, values)
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:
             for k in kids:
@@ -632,7 +785,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
             a.conflicts[k] = {o: [vo.by_index[bisect.bisect_left(vo.offsets, o)]] + more for o, more in vo.extra.items()}
     pollers = np.zeros(n, bool)
     pollers[c.pollers] = True
-    txns = np.asarray(a.txns, dtype=np.int64)
+    txns = a.txns.array
     s_self = np.where(inv[txns] >= 0, inv[txns], txns)
     a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)

@@ -261,3 +261,80 @@ def test_check_reassign_between_polls_agrees(tmp_path: Path, keep: list):
     write_jsonl(ops, tmp_path / "h.jsonl")
     r = _same_check(tmp_path / "h.jsonl")
     assert ("poll-skip" in r["anomaly-types"]) == ("x" in keep)
+
+
+@pytest.mark.parametrize("kind", sorted(INJECTIONS))
+def test_check_in_small_chunks_agrees(tmp_path: Path, kind: str, monkeypatch):
+    """The read scan runs over chunks of whole ops: chunks of a few rows give the same result as one chunk."""
+    from prozess import columnar_analysis
+
+    monkeypatch.setattr(columnar_analysis, "SCAN_ROWS", 7)
+    write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl")
+
+
+def test_values_switch_from_raw_integers_to_ids_midway(tmp_path: Path):
+    """Values are kept as themselves while all are 64-bit integers; the first other value (here a string, then a
+    float and an integer beyond 64 bits) turns the rows read so far into ids: same facts, same check."""
+    p = tmp_path / "h.jsonl"
+    lines = []
+    sends = [1, 2, 3, "a", 2.5, 2 ** 63 + 5]
+    for i, v in enumerate(sends):
+        lines.append({"index": 2 * i, "time": 2 * i, "type": "invoke", "process": 0, "f": "send", "value": [["send", "x", v]]})
+        lines.append({"index": 2 * i + 1, "time": 2 * i + 1, "type": "ok", "process": 0, "f": "send",
+                      "value": [["send", "x", [i, v]]]})
+    n = 2 * len(sends)
+    lines.append({"index": n, "time": n, "type": "invoke", "process": 1, "f": "poll", "value": [["poll"]]})
+    lines.append({"index": n + 1, "time": n + 1, "type": "ok", "process": 1, "f": "poll",
+                  "value": [["poll", {"x": [[0, 1], [1, 2], [2, 3], [3, "a"], [4, 2.5], [5, 2 ** 63 + 5]]}]]})
+    import orjson
+
+    p.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in lines))
+    c = read_columns(p)
+    assert c.value_index is not None  # left raw mode
+    assert [c.values[v] for v in c.send_value.tolist()] == sends
+    assert c.read_value.tolist() == c.send_value.tolist()
+    _assert_same(read_history(p).complete(), c)
+    _same_check(p)
+
+
+def test_integer_values_stay_raw(tmp_path: Path):
+    """A history whose values are all integers keeps no value objects: the table is one sorted int64 array."""
+    from prozess.columnar import IntValues
+
+    write_jsonl(simulate(400, seed=6), tmp_path / "h.jsonl")
+    c = read_columns(tmp_path / "h.jsonl")
+    assert isinstance(c.values, IntValues) and c.value_index is None
+    table = c.values.table
+    assert np.all(table[1:] > table[:-1])
+    assert c.value_id(int(table[3])) == 3 and c.value_id(float(table[3])) == 3 and c.value_id("x") is None
+    assert c.value_id(int(table[-1]) + 1) is None and c.value_id(2 ** 70) is None
+
+
+@pytest.mark.parametrize("kind", ["duplicate", "inconsistent-offsets", "lost-write", "truncated-tail", "G1a"])
+def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str):
+    """writer_of, read_ok, failed, final_values and each key's version order of the columnar Analysis are
+    array-backed views; as mappings and sets they equal what the op-object Analysis builds."""
+    from prozess.columnar_analysis import analysis_from_columns
+    from prozess.columnar_check import light_ops
+    from prozess.columnar_views import ArrayOrder
+
+    write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
+    c = read_columns(tmp_path / "h.jsonl")
+    new = analysis_from_columns(c, light_ops(c))
+    old = analyze(read_history(tmp_path / "h.jsonl").complete().ops)
+    assert {k: dict(v) for k, v in new.writer_of.items()} == old.writer_of
+    for name in ("read_ok", "failed", "final_values"):
+        assert {k: set(v) for k, v in getattr(new, name).items()} == getattr(old, name), name
+    assert list(new.txns) == old.txns
+    assert set(new.orders) == set(old.orders)
+    arrays = 0
+    for k, vo in new.orders.items():
+        ref = old.orders[k]
+        assert list(vo.offsets) == ref.offsets and list(vo.by_index) == ref.by_index and vo.extra == ref.extra
+        assert dict(vo.by_value) == ref.by_value and vo.first_offset == ref.first_offset
+        assert all(vo.by_value.get(v) == i for v, i in ref.by_value.items())
+        arrays += isinstance(vo, ArrayOrder)
+    assert arrays  # most keys' orders are views
+    for k, m in new.writer_of.items():
+        assert m.get("not a value") is None and "not a value" not in new.read_ok.get(k, set())
