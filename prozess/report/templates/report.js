@@ -172,25 +172,11 @@
     render();
     var row = $("op-" + i);
     if (!row) return false;
-    var prev = rows.querySelectorAll("tr.hl");
-    for (var x = 0; x < prev.length; x++) prev[x].classList.remove("hl");
-    row.classList.add("hl");
-    if (!noScroll) row.scrollIntoView({ block: "center" });
-    if (location.hash !== "#op-" + i) history.replaceState(null, "", "#op-" + i);
+    window.prozessHighlightRow(rows, row, i, noScroll);
     return true;
   }
 
-  document.addEventListener("click", function (ev) {
-    var a = ev.target.closest ? ev.target.closest("a[data-op]") : null;
-    if (!a) return;
-    ev.preventDefault();
-    showOp(parseInt(a.getAttribute("data-op"), 10));
-  });
-  function fromHash() {
-    var m = /^#op-(\d+)$/.exec(location.hash);
-    if (m) showOp(parseInt(m[1], 10));
-  }
-  window.addEventListener("hashchange", fromHash);
+  var fromHash = window.prozessOpLinks(showOp);
 
   // ---- timeline ----------------------------------------------------------------
   var canvas = $("timeline-canvas"), wrap = $("timeline-wrap"), tip = $("tooltip");

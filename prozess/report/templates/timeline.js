@@ -153,3 +153,31 @@ window.prozessTimeline = function (o) {
     laneH: laneH, top: TOP, xOf: xOf, view: function () { return [view0, view1]; }, dragged: function () { return !!(drag && drag.moved); },
   };
 };
+
+/* Links to ops, shared by both reports: a click on a[data-op] or a #op-N hash shows that op's row
+   (showOp(index)); returns the hash reader, which the page calls once its table is ready. */
+window.prozessOpLinks = function (showOp) {
+  "use strict";
+  document.addEventListener("click", function (ev) {
+    var a = ev.target.closest ? ev.target.closest("a[data-op]") : null;
+    if (!a) return;
+    ev.preventDefault();
+    showOp(parseInt(a.getAttribute("data-op"), 10));
+  });
+  function fromHash() {
+    var m = /^#op-(\d+)$/.exec(location.hash);
+    if (m) showOp(parseInt(m[1], 10));
+  }
+  window.addEventListener("hashchange", fromHash);
+  return fromHash;
+};
+
+/* Marks `row` (op `i`) as the one shown: the only highlighted row of `rows`, scrolled to, named in the hash. */
+window.prozessHighlightRow = function (rows, row, i, noScroll) {
+  "use strict";
+  var prev = rows.querySelectorAll("tr.hl");
+  for (var x = 0; x < prev.length; x++) prev[x].classList.remove("hl");
+  row.classList.add("hl");
+  if (!noScroll) row.scrollIntoView({ block: "center" });
+  if (location.hash !== "#op-" + i) history.replaceState(null, "", "#op-" + i);
+};
