@@ -411,10 +411,14 @@ def topic_settings_spec(spec: Any, cluster_spec: Any) -> Any:
     cluster, also one it attached to or was handed (the detection matrix runs its
     unsafe cells on one cluster started safe). A test that names neither takes the
     cluster's own settings (`prozess run --cluster NAME` on a cluster made unsafe).
+    On brokers reached by `--bootstrap` (no cluster spec) only a named preset is
+    taken whole; otherwise None, and the caller uses the fields the test names.
     """
-    names_settings = spec.preset != type(spec).preset or any(k in spec.cluster for k in TOPIC_FIELDS)
-    if names_settings or cluster_spec is None:
-        return None if spec.bootstrap and not names_settings else spec.cluster_spec()
+    names_preset = spec.preset != type(spec).preset
+    if cluster_spec is None:  # --bootstrap: the brokers' own defaults and the fields the test names (the caller's)
+        return spec.cluster_spec() if names_preset else None
+    if names_preset or any(k in spec.cluster for k in TOPIC_FIELDS):
+        return spec.cluster_spec()
     return cluster_spec
 
 

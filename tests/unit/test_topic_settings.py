@@ -36,4 +36,6 @@ def test_a_test_that_names_nothing_takes_the_clusters_settings():
 
 def test_bootstrap_runs_keep_the_brokers_defaults_unless_the_test_names_settings():
     assert topic_settings_spec(TestSpec(bootstrap="127.0.0.1:9092"), None) is None
+    # `--replication-factor 1` on a one-broker bootstrap: the field alone, never the safe preset's min ISR 2 beside it
+    assert topic_settings_spec(TestSpec(bootstrap="127.0.0.1:9092", cluster={"replication_factor": 1}), None) is None
     assert _settings(topic_settings_spec(TestSpec(bootstrap="127.0.0.1:9092", preset="unsafe"), None)) == (3, 1, True)
