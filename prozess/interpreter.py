@@ -41,6 +41,7 @@ What it does, in Jepsen's terms (`jepsen.generator.interpreter`):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -297,6 +298,8 @@ class Interpreter:
         self.concurrency = concurrency
         self.processes = list(range(concurrency))
         self.clients: list[Any] = [None] * concurrency
+        # Clients of workers left inside a call at a phase's deadline: never closed from another thread.
+        self.abandoned: list[Any] = []
         self.nemesis_ops: list[Op] = []
         self.early = EarlyStop(concurrency, early_stop_after_s)
 
@@ -362,9 +365,16 @@ class Interpreter:
         deadline = time.monotonic() + join_timeout
         for t in threads:
             t.join(max(0.0, deadline - time.monotonic()))
-        stuck = [t.name for t in threads if t.is_alive()]
+        stuck = [i for i, t in enumerate(threads) if t.is_alive()]
         if stuck:
-            log.warning("workers still busy after the phase deadline (their ops stay open, i.e. indeterminate): %s", ", ".join(stuck))
+            log.warning("workers still busy after the phase deadline (their ops stay open, i.e. indeterminate): %s",
+                        ", ".join(threads[i].name for i in stuck))
+        for i in stuck:
+            # The stuck thread is still inside a call on this client: closing it (or handing it to the
+            # next phase's worker) from another thread would free it under that call, which crashes
+            # librdkafka. It is detached and left to its thread; the slot gets a fresh client.
+            self.abandoned.append(self.clients[i])
+            self.clients[i] = None
 
     def _worker(self, phase: Phase, thread: int) -> None:
         wl = self.workload
@@ -404,6 +414,7 @@ class Interpreter:
                 except Exception as e:
                     error = f"no client: {getattr(e, 'error', e)}"
                     backoff = min(2.0, (backoff or 0.1) * 2)
+            client = self.clients[thread]  # this call's client, even if the slot is detached while it runs
             self._record("invoke", process, f, value, extra=marks)
             ctx = Context(phase.now(), process, thread, n)
             with phase.lock:
@@ -412,10 +423,10 @@ class Interpreter:
                 typ = "fail"
             else:
                 try:
-                    if f == "crash" and self.clients[thread] is None:
+                    if f == "crash" and client is None:
                         typ, result, error = "info", value, "crash: no client open"
                     else:
-                        typ, result, error = wl.invoke(self.clients[thread], o)
+                        typ, result, error = wl.invoke(client, o)
                 except Exception as e:
                     typ, result, error = "info", value, f"indeterminate: {type(e).__name__}: {e}"
                     log.debug("op crashed:\n%s", traceback.format_exc())
@@ -426,9 +437,23 @@ class Interpreter:
             ctx = Context(phase.now(), process, thread, n)
             with phase.lock:
                 phase.gen.update(ctx, {"type": typ, "process": process, "f": f, "value": result, "error": error})
+            if self.clients[thread] is not client:
+                # Detached at its phase's deadline while this call ran: the slot belongs to a later
+                # worker now. The call is over, so this thread may close its client, and stops.
+                self._close_abandoned(client)
+                return
             if typ == "info":
                 self._close_client(thread)
                 self.processes[thread] = process + n
+
+    def _close_abandoned(self, client: Any) -> None:
+        with contextlib.suppress(ValueError):
+            self.abandoned.remove(client)
+        if client is not None:
+            try:
+                client.close(timeout=2.0)
+            except Exception:
+                log.debug("closing an abandoned client failed", exc_info=True)
 
     def close_clients(self) -> None:
         for t in range(self.concurrency):

@@ -516,3 +516,23 @@ def test_a_clean_run_keeps_its_verdict():
     res = {"valid": True, "anomaly-types": [], "run": {"ops": 10}}
     out = downgrade_verdict(res, unavailable_apis=None, unavailable_faults={}, error=None)
     assert out == res and out is not res
+
+
+def test_a_stuck_workers_client_is_never_closed_under_its_call(tmp_path):
+    """Closing a librdkafka client while another thread is inside a call on it crashes the process:
+    the client of a worker left stuck at the deadline is detached, not closed, until its call returns."""
+    release = threading.Event()
+    wl = FakeWorkload({1: lambda op: (release.wait(30), ("ok", 1, None))[1]})
+    interp = make(tmp_path, wl)
+    interp.run(Script(ops(1)), lambda: Script([]), FakeNemesis(), random.Random(1),
+               bounds(time_limit_s=0.1, op_timeout_s=0.0, join_slack_s=0.3))
+    try:
+        interp.close_clients()  # what the runner does at teardown
+        assert wl.closed == [] and len(interp.abandoned) == 1  # the stuck call still holds its client
+    finally:
+        release.set()
+    deadline = time.monotonic() + 5
+    while wl.closed != [0] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert wl.closed == [0] and interp.abandoned == []  # its own thread closed it once the call returned
+    interp.writer.close()  # type: ignore[attr-defined]
