@@ -73,6 +73,9 @@ def test_nodes_addresses_and_exec(cluster):
 
 def test_produce_and_consume_with_both_clients(cluster):
     cluster.create_topic("both-clients", partitions=1, replication_factor=3)
+    deadline = time.monotonic() + 30  # a new topic's metadata reaches every broker shortly after creation
+    while sorted(cluster.isr("both-clients", 0)) != ["n1", "n2", "n3"] and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert sorted(cluster.isr("both-clients", 0)) == ["n1", "n2", "n3"]
     a = produce_acked(cluster.bootstrap_servers(), "both-clients", [f"c{i}" for i in range(200)], client="confluent")
     b = produce_acked(cluster.bootstrap_servers(), "both-clients", [f"k{i}" for i in range(200)], client="kafka-python")
