@@ -9,10 +9,10 @@ cluster.
 
 from __future__ import annotations
 
-import importlib.util
+from tests.bench_modules import detection as _detection
+
 import json
 import random
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,16 +20,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _detection():
-    """benchmarks/detection.py as a module (benchmarks/ is not a package)."""
-    name = "prozess_bench_detection"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "detection.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_targeted_schedules_fit_the_run_and_pair_every_fault():

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+from tests.bench_modules import detection as _detection
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _detection():
-    name = "prozess_bench_detection"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "detection.py")
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
 
 
 def test_corrupt_leader_cell_gives_consumers_crc_checks_and_aims_at_the_leader(tmp_path):

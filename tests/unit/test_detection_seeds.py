@@ -3,20 +3,11 @@ and the cell's counts and medians are recomputed over all of them (no cluster)."
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_modules import detection as _detection
 
 
-def _detection():
-    name = "prozess_bench_detection"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "detection.py")
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
+
+
 
 
 def rec(seed, *, detected, ttd=None, ops=None, valid=False):

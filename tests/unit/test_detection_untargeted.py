@@ -3,22 +3,11 @@ schedules), and its table with the fault accounting, rendered without a cluster.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench_modules import detection as _detection
 
 
-def _detection():
-    name = "prozess_bench_detection"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / "detection.py")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
+
+
 
 
 def test_every_unsafe_row_with_faults_and_its_twin_under_each_default_mix():
