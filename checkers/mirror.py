@@ -38,11 +38,16 @@ Anomalies (each makes the history invalid):
   end E as the latest sync's upper bound, a group committed at C may be
   rewound up to 2^(bitlen(E xor C) + 1) records (one bucket level of slack
   for a group just before a bucket's first sync). Example: committed 500 at
-  the head (E = 500), resumed at the copy of 200.
+  the head (E = 500), resumed at the copy of 200. Judged only for a settled
+  failover: one whose invoke says the copy had held every source value for the
+  workload's settle time (`{"settled": true}`; an invoke without that word, as
+  in older histories, counts as settled). Before that MM2 may not yet have
+  checkpointed the group's last commit, so the target still holds an older,
+  correct translation: such rewinds are counted (`unsettled`), not flagged.
 
 Counted, never anomalies: `duplicates` (values copied more than once:
-MM2 is at-least-once), rewinds within the bound, and partitions the failover
-found no translation for. A history without a final target read is
+MM2 is at-least-once), rewinds within the bound, rewinds of unsettled
+failovers (`unsettled`), and partitions the failover found no translation for. A history without a final target read is
 `unknown`.
 """
 
@@ -105,18 +110,18 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
     target_final: tuple[int, dict[int, list[tuple[int, int]]]] | None = None
     committed: dict[int, tuple[int, int, int]] = {}   # p -> (offset, op, completion time) of the latest ok commit
     commits: list[tuple[int, int, dict[int, int]]] = []   # (completion time, op, offsets)
-    failovers: list[tuple[int, int, Any]] = []
-    invoked: dict[Any, tuple[int, int]] = {}
+    failovers: list[tuple[int, int, Any, bool]] = []   # (invoke time, op, value, settled)
+    invoked: dict[Any, tuple[int, int, Any]] = {}
     for op in ops:
         if op.process == "nemesis":
             continue
         if op.type == "invoke":
-            invoked[op.process] = (op.index, op.time)
+            invoked[op.process] = (op.index, op.time, op.value)
             if op.f == "produce":
                 for rec in op.value or []:
                     produced.setdefault(int(rec[1]), op.index)
             continue
-        inv = invoked.pop(op.process, (op.index, op.time))
+        inv = invoked.pop(op.process, (op.index, op.time, None))
         if op.type != "ok":
             continue
         if op.f == "read-source":
@@ -130,7 +135,8 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
             offs = {int(p): int(o) for p, o in ((op.value or {}).get("offsets") or {}).items()}
             commits.append((op.time, op.index, offs))
         elif op.f == "failover":
-            failovers.append((inv[1], op.index, op.value or {}))
+            settled = not isinstance(inv[2], dict) or inv[2].get("settled", True) is not False
+            failovers.append((inv[1], op.index, op.value or {}, settled))
     if target_final is None:
         return unknown("no final read of the target's mirrored topic completed: nothing to check")
     t_op, target = target_final
@@ -169,7 +175,8 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
         ends[p] = max(ends.get(p, 0), off + 1)
     rewinds: list[int] = []
     untranslated = 0
-    for inv_t, f_op, value in failovers:
+    unsettled: list[int] = []
+    for inv_t, f_op, value, settled in failovers:
         before = [c for c in commits if c[0] < inv_t]
         last: dict[int, tuple[int, int]] = {}
         for _, c_op, offs in before:
@@ -193,6 +200,8 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
                           f"partition {p}: the group committed source offset {c} (op {c_op}); failover (op {f_op}) resumed at "
                           f"target offset {t_off}, the copy of source offset {s_off}: {len(skipped)} record(s) skipped",
                           [c_op, f_op, t_op], partition=p)
+            elif not settled:
+                unsettled.append(max(0, c - s_off))
             elif c - s_off > (bound := rewind_bound(c, ends.get(p, c), max_rewind)):
                 found.add("failover-rewind",
                           f"partition {p}: the group committed source offset {c} (op {c_op}); failover (op {f_op}) resumed at "
@@ -202,7 +211,8 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
                 rewinds.append(max(0, c - s_off))
     dups = sum(n - 1 for n in copies.values() if n > 1)
     extra = {"mirror": {"source-values": len(src), "target-values": len(where), "duplicates": dups,
-                        "failovers": len(failovers), "rewinds": sorted(rewinds)[-20:], "untranslated": untranslated}}
+                        "failovers": len(failovers), "rewinds": sorted(rewinds)[-20:], "untranslated": untranslated,
+                        "unsettled": sorted(unsettled)[-20:]}}
     result = build(found.entries(), (), **extra)
     if src_read is None and result["valid"] is True:
         return unknown("no final read of the source completed: loss cannot be told from the source's own", **extra)

@@ -56,6 +56,10 @@ class MirrorOptions(WorkloadOptions):
     read_target_p: float = 0.1
     max_rewind: int = 100                 # MM2's offset.lag.max: the checker's bound on failover rewinds
     mirror_wait_s: float = 30.0
+    # After the copy holds every source value, MM2 still has to emit an offset sync, a checkpoint and a
+    # group-offset sync (one-second intervals in prozess's set-up) before the target's group offsets
+    # reflect the group's last commit: the failover waits this long (within mirror_wait_s).
+    failover_settle_s: float = 5.0
     op_timeout_s: float = 5.0
     read_timeout_s: float = 15.0
     final_time_limit_s: float = 75.0
@@ -75,6 +79,7 @@ class MirrorOptions(WorkloadOptions):
         MirrorSettings(target_nodes=self.target_nodes, target_cluster=self.target_cluster, mm2_version=self.mm2_version,
                        mm2_heap=self.mm2_heap, mm2_properties=self.mm2_properties).validate()
         self.require_between("partitions", 1, 64)
+        self.require_between("failover_settle_s", 0, self.mirror_wait_s)
         for name in ("commit_p", "read_target_p"):
             self.require_between(name, 0, 1)
         if self.mirror_wait_s + self.read_timeout_s * 2 >= self.final_time_limit_s:
@@ -108,14 +113,22 @@ class MirrorGenerator:
 
 
 class MirrorFinal:
-    """Final phase: full source read; target reads until caught up; failover; final target read."""
+    """Final phase: full source read; target reads until caught up and settled; failover; final target read.
+
+    The failover's invoke value says whether the copy had caught up and for how long
+    (`{"caught_up": bool, "settled": bool}`): the checker judges rewinds only for a
+    settled failover, since a translation MM2 had no time to make is stale, not wrong.
+    """
 
     def __init__(self, options: MirrorOptions):
         self.o = options
         self.source_values: set[int] | None = None
-        self.caught_up = False
+        self.caught_up_at: float | None = None    # phase time of the first read that held every source value
         self.stage = "wait"          # thread 2: wait -> failover -> final -> done
         self.source_done = False
+
+    def _settled(self, now: float) -> bool:
+        return self.caught_up_at is not None and now - self.caught_up_at >= self.o.failover_settle_s
 
     def op(self, ctx: Context) -> Any:
         if ctx.thread == 0:
@@ -123,12 +136,12 @@ class MirrorFinal:
         if ctx.thread != 2:
             return None
         if self.stage == "wait":
-            if self.source_values is not None and (self.caught_up or ctx.time >= self.o.mirror_wait_s):
+            if self.source_values is not None and (self._settled(ctx.time) or ctx.time >= self.o.mirror_wait_s):
                 self.stage = "failover"
             else:
                 return {"f": "read-target", "value": {"final": False}, "time": ctx.time + 1.0}
         if self.stage == "failover":
-            return {"f": "failover", "value": None}
+            return {"f": "failover", "value": {"caught_up": self.caught_up_at is not None, "settled": self._settled(ctx.time)}}
         if self.stage == "final":
             return {"f": "read-target", "value": {"final": True}}
         return None
@@ -143,9 +156,10 @@ class MirrorFinal:
         elif f == "read-target" and typ == "ok" and isinstance(v, dict):
             if v.get("final"):
                 self.stage = "done"
-            elif self.source_values is not None:
+            elif self.source_values is not None and self.caught_up_at is None:
                 got = {int(x[1]) for rs in (v.get("records") or {}).values() for x in rs}
-                self.caught_up = self.source_values <= got
+                if self.source_values <= got:
+                    self.caught_up_at = ctx.time
         elif f == "failover" and typ != "invoke":
             self.stage = "final"
 
@@ -186,6 +200,12 @@ def _read_all(consumer: Any, topic: str, partitions: int, timeout_s: float) -> d
     return recs
 
 
+# The group's consumer is reopened after this many commit-source ops in a row that found nothing to
+# commit before it ever consumed: one that assigned its partitions while the source was still
+# electing group coordinators was seen to fetch nothing for a whole 40 s campaign.
+REOPEN_AFTER_EMPTY_POLLS = 8
+
+
 class MirrorClient(WorkloadClient):
     """One process's clients for its role (made on first use)."""
 
@@ -193,6 +213,7 @@ class MirrorClient(WorkloadClient):
         super().__init__(workload, process)
         self.clients: dict[str, Any] = {}
         self.consumed: dict[int, int] = {}   # source partition -> next offset of the group's consumer
+        self._empty_polls = 0                # the group consumer's polls in a row that returned no record yet
 
     def _conf(self, bootstrap: str, suffix: str) -> dict[str, Any]:
         return common_conf(self.copts, f"{self.copts.client_id}-mirror-{suffix}-p{self.process}", log, bootstrap)
@@ -236,12 +257,20 @@ class MirrorClient(WorkloadClient):
 
         c = self._get("group")
         try:
+            errors = []
             for m in c.consume(500, 0.5):
                 if m.error() is None:
                     self.consumed[m.partition()] = m.offset() + 1   # the group's position: next to consume
+                else:
+                    errors.append(str(m.error()))
             offs = [TopicPartition(self.w.topic, p, o) for p, o in sorted(self.consumed.items())]
             if not offs:
-                raise ClientOpError(FAIL, "nothing consumed yet: no position to commit")
+                self._empty_polls += 1
+                if self._empty_polls >= REOPEN_AFTER_EMPTY_POLLS:   # a consumer stuck since its start: open a new one
+                    self._empty_polls = 0
+                    close_quietly(self.clients.pop("group", None))
+                raise ClientOpError(FAIL, "nothing consumed yet: no position to commit"
+                                    + (f" (consumer errors: {'; '.join(errors[:3])})" if errors else ""))
             c.commit(offsets=offs, asynchronous=False)
         except ClientOpError:
             raise
