@@ -108,7 +108,6 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
     src: dict[int, tuple[int, int]] = {}          # value -> (partition, source offset), from the final source read
     src_read: int | None = None
     target_final: tuple[int, dict[int, list[tuple[int, int]]]] | None = None
-    committed: dict[int, tuple[int, int, int]] = {}   # p -> (offset, op, completion time) of the latest ok commit
     commits: list[tuple[int, int, dict[int, int]]] = []   # (completion time, op, offsets)
     failovers: list[tuple[int, int, Any, bool]] = []   # (invoke time, op, value, settled)
     invoked: dict[Any, tuple[int, int, Any]] = {}
