@@ -260,7 +260,7 @@ def _cluster_text(cluster: Any) -> str:
     overrides = cluster.get("broker_overrides") or {}
     if isinstance(overrides, dict) and overrides:
         parts.append("overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
-    known = {"nodes", "controllers", "controller_count", "replication_factor", "min_insync_replicas", "unclean_leader_election", "broker_overrides", "kafka_version", "metadata", "zookeeper_count", "heap"}
+    known = {"nodes", "controllers", "controller_count", "replication_factor", "min_insync_replicas", "unclean_leader_election", "broker_overrides", "kafka_version", "metadata", "zookeeper_count", "heap", "system", "tansu_version"}
     for k, v in cluster.items():
         if k not in known and v not in (None, "", [], {}):
             parts.append(f"{k}={v}")
@@ -320,6 +320,8 @@ def _header(data: RunData, n_ops: int, tally: tuple[dict[str, int], int], durati
     mode = cluster.get("metadata") if isinstance(cluster, dict) else None
     if kafka and mode:
         kafka = f"{kafka} ({'ZooKeeper' if mode == 'zookeeper' else 'KRaft'} mode)"
+    if isinstance(cluster, dict) and cluster.get("system") == "tansu":   # another broker speaking the Kafka API
+        kafka = f"Tansu {cluster.get('tansu_version') or 'unknown'} (Kafka API)"
     counts, nemesis = tally
     rows = [
         ("test", str(test.get("name") or (data.run_dir.parent.name if data.run_dir else data.history_path.stem))),

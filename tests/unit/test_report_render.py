@@ -179,3 +179,17 @@ def test_header_shows_the_topics_replication_settings_over_the_clusters(tmp_path
     (run / "test.json").write_text(json.dumps(test))
     html = write_report(run).read_text()
     assert "min ISR 1" in html and "unclean leader election ON" in html and "min ISR 2" not in html
+
+
+def test_header_names_the_system_and_shows_no_spec_internals(tmp_path):
+    """The cluster line holds no `system=`/`tansu_version=` leftovers; a Tansu run names Tansu, not a Kafka version."""
+    run = make_demo_run(tmp_path / "demo" / "20260101T000000Z", lost=0, seed=1)
+    test = json.loads((run / "test.json").read_text())
+    test["cluster"] = {**test["cluster"], "system": "kafka", "tansu_version": "0.6.0"}
+    (run / "test.json").write_text(json.dumps(test))
+    html = write_report(run).read_text()
+    assert "system=" not in html and "tansu_version=" not in html and "Tansu" not in html
+    test["cluster"]["system"] = "tansu"
+    (run / "test.json").write_text(json.dumps(test))
+    html = write_report(run).read_text()
+    assert 'data-fact="Kafka">Tansu 0.6.0 (Kafka API)<' in html
