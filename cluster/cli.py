@@ -191,7 +191,12 @@ def down(name: Optional[str] = typer.Argument(None), all_: bool = typer.Option(F
         if all_ and not state_path(n).exists():
             continue  # a mirror campaign's target, removed with its source
         try:
-            attach_cluster(n).down()
+            cluster = attach_cluster(n)
+            source = cluster.state.get("mirror_of")
+            if source and state_path(source).exists():
+                raise ClusterError(f"cluster {n} is the target of the mirror set-up {source} (its MirrorMaker 2 node is "
+                                   f"on {n}'s network): remove the whole set-up with `prozess cluster down {source}`")
+            cluster.down()
             typer.echo(f"cluster {n} removed")
         except ClusterError as e:
             typer.echo(f"prozess: error: {e}", err=True)

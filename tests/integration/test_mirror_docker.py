@@ -9,7 +9,8 @@ applied. The set-up is kept for the second half: `prozess cluster status` and
 `logs` name all three parts; faults left on it on purpose (MM2 killed and cut
 off, a target broker paused) are cleared by `prozess heal NAME`; and `prozess
 cluster down NAME` removes source, target and MM2 node with nothing left
-behind (no container, no network, no state file).
+behind (no container, no network, no state file), while `down` of the
+target alone refuses with one error naming that command.
 """
 
 from __future__ import annotations
@@ -105,6 +106,11 @@ def test_mirror_campaign_on_docker_is_valid_and_heals_and_downs_cleanly(tmp_path
         assert res.returncode == 0, res.stdout + res.stderr
         assert leftovers(ex) == {}
         assert c.kafka_running("mm2") and c.kafka_running("t2")
+
+        # -- the target alone cannot be removed under MM2: one error naming the command that can --------
+        res = _prozess("cluster", "down", f"{name}-t")
+        assert res.returncode == 1 and f"prozess cluster down {name}`" in res.stderr and "Traceback" not in res.stderr, res.stderr
+        assert c.kafka_running("t1") and state_path(f"{name}-t").exists()
     finally:
         res = _prozess("cluster", "down", name)
     assert res.returncode == 0, res.stdout + res.stderr
