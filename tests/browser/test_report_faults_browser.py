@@ -69,3 +69,31 @@ def test_a_failed_kill_has_no_window_a_marker_and_its_reason(browser, failed_kil
         assert_offline(p, "file://")
     finally:
         p.close()
+
+
+def test_fault_window_labels_never_overlap_and_are_cut_only_when_narrow(browser, tmp_path):  # noqa: F811
+    """Two windows close together: on a narrow page the first label is cut with an ellipsis where the next begins;
+    on a wide page both are whole. Read from what the canvas drew (`data-window-labels`: text, x from, x to)."""
+    run = make_demo_run(tmp_path / "results" / "queue-safe" / "20260105T000000Z", lost=0, seed=3, name="queue-safe")
+    ops = list(read_history(run / "history.jsonl"))
+    start = next(op for op in ops if op.process == "nemesis" and op.f == "start-partition" and op.type != "invoke" and op.value == "majority-ring")
+    ops[start.index] = start._replace(value={"nodes": ["n1", "n2", "n3", "n4", "n5", "n6"], "grudge": "majority-ring"})  # a long label
+    write_jsonl(ops, run / "history.jsonl")
+    write_report(run)
+    seen = {}
+    for width in (420, 1600):
+        p = Page(browser)
+        try:
+            p.page.set_viewport_size({"width": width, "height": 900})
+            page = p.open((run / "report.html").as_uri())
+            labels = json.loads(page.get_attribute("#timeline-canvas", "data-window-labels"))
+            assert len(labels) == 2, labels
+            for (_, _, end), (_, start, _) in zip(labels, labels[1:]):
+                assert end <= start, labels
+            seen[width] = [text for text, _, _ in labels]
+            assert p.errors == []
+        finally:
+            p.close()
+    assert any(t.endswith("\u2026") for t in seen[420]), seen
+    assert not any(t.endswith("\u2026") for t in seen[1600]), seen
+    assert all(whole.startswith(cut.rstrip("\u2026")) for cut, whole in zip(seen[420], seen[1600])), seen

@@ -12,6 +12,13 @@ window.prozessTimeline = function (o) {
   var LABEL_W = 78, TOP = 18, AXIS = 22;
   var laneH = Math.max(3, Math.min(16, Math.floor(520 / LANES)));
   var view0 = 0, view1 = TMAX;
+  // `s` cut to at most `room` pixels in the current font, ending in an ellipsis; "" when not even "x…" fits
+  function fitText(s, room) {
+    if (ctx.measureText(s).width <= room) return s;
+    var n = s.length;
+    while (n > 1 && ctx.measureText(s.slice(0, n) + "\u2026").width > room) n--;
+    return n > 1 ? s.slice(0, n) + "\u2026" : "";
+  }
   function css(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
   function secs(us) { return (us / 1e6).toFixed(3); }
   function size() {
@@ -42,16 +49,29 @@ window.prozessTimeline = function (o) {
     var n = o.body(paths, w, Math.max(2, laneH - (laneH > 6 ? 3 : 1)));
     for (var k = 0; k < 5; k++) { ctx.fillStyle = colours[k]; ctx.fill(paths[k]); }
     // fault windows across all lanes, over the bars so dense lanes still show them
-    META.faults.forEach(function (fw) {
+    // each window's label runs at most to where the next label starts, cut with an ellipsis (zoom in for the rest)
+    var wins = META.faults.slice().sort(function (a, b) { return a.start - b.start; });
+    var labelsDrawn = [], textEnd = -Infinity;
+    ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
+    wins.forEach(function (fw, i) {
       var x0 = xOf(fw.start / 1000, w), x1 = xOf(fw.end / 1000, w);
       if (x1 < LABEL_W || x0 > w) return;
       ctx.globalAlpha = 0.28; ctx.fillStyle = fw.colour;
       ctx.fillRect(x0, TOP, Math.max(2, x1 - x0), LANES * laneH);
       ctx.globalAlpha = 1;
       ctx.fillRect(x0, 0, Math.max(2, x1 - x0), 4);
-      ctx.fillStyle = fg; ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
-      ctx.fillText((fw.short || fw.kind) + (fw.healed ? "" : " (never healed)"), Math.max(x0, LABEL_W) + 2, 14);
+      var tx = Math.max(x0, LABEL_W, textEnd + 4) + 2, room = w - tx;
+      for (var j = i + 1; j < wins.length; j++) {
+        var nx = Math.max(xOf(wins[j].start / 1000, w), LABEL_W) + 2;
+        if (nx > tx) { room = nx - tx - 6; break; }
+      }
+      var text = fitText((fw.short || fw.kind) + (fw.healed ? "" : " (never healed)"), room);
+      if (!text) return;
+      ctx.fillStyle = fg; ctx.fillText(text, tx, 14);
+      textEnd = tx + ctx.measureText(text).width;
+      labelsDrawn.push([text, Math.round(tx), Math.round(textEnd)]);
     });
+    canvas.setAttribute("data-window-labels", JSON.stringify(labelsDrawn));
     // fault actions that failed: a cross on the nemesis lane (they never get a window)
     var failColour = css("--fail");
     (META.failed || []).forEach(function (a) {
