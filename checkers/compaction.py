@@ -61,7 +61,7 @@ import bisect
 from collections import defaultdict
 from typing import Any
 
-from prozess.checkers.result import MAX_EXAMPLES, build, unknown
+from prozess.checkers.result import Found, build, unknown
 from prozess.compaction_model import DEFAULTS, Rec, parse_read_record
 
 __all__ = ["DEFINITIONS", "check_compaction"]
@@ -104,20 +104,6 @@ class _Read:
         self.recs = [parse_read_record(x) for x in value.get("records") or []]
         self.inv, self.inv_t, self.done, self.done_t = inv, inv_t, done, done_t
         self.at = {r.offset: r for r in self.recs}
-
-
-class _Found:
-    def __init__(self) -> None:
-        self.cases: dict[str, list] = defaultdict(list)
-
-    def add(self, kind: str, explanation: str, ops: Any, **data: Any) -> None:
-        c = self.cases[kind]
-        c.append({"explanation": explanation, "ops": sorted({int(i) for i in ops if i is not None}), **data}
-                 if len(c) < MAX_EXAMPLES else None)
-
-    def entries(self) -> dict[str, dict]:
-        return {k: {"count": len(v), "definition": DEFINITIONS[k], "examples": [c for c in v if c is not None]}
-                for k, v in sorted(self.cases.items())}
 
 
 def _options(test: dict | None) -> dict[str, Any]:
@@ -185,7 +171,7 @@ def _check(ops: list, opts: dict[str, Any]) -> dict:
     if not reads:
         return unknown("no read-all completed: nothing to check")
 
-    found = _Found()
+    found = Found(DEFINITIONS)
     # -- what is known at each offset: acknowledgements and reads -----------------------------
     at: dict[tuple[int, int], tuple[int, int]] = {}        # (tp, offset) -> (key, seq) first seen
     at_src: dict[tuple[int, int], int] = {}                 # ... and the op that showed it

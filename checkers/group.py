@@ -31,11 +31,12 @@ drain) make the result "unknown" unless something makes it false.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterable
+from typing import Any
+
+from prozess.checkers.result import Found
 
 __all__ = ["CHECKERS", "DEFINITIONS", "check_group"]
 
-MAX_EXAMPLES = 8
 
 DEFINITIONS: dict[str, str] = {
     "offset-regression": "A partition's committed offset was observed lower than an earlier observation that completed before it began.",
@@ -45,19 +46,6 @@ DEFINITIONS: dict[str, str] = {
     "delivery-repeat": "While one member owned a partition, it was delivered an offset it had already been delivered.",
     "undelivered": "A record below the group's final committed offset that no member ever received.",
 }
-
-
-class _Found:
-    def __init__(self) -> None:
-        self.cases: dict[str, list] = defaultdict(list)
-
-    def add(self, kind: str, explanation: str, ops: Iterable[int], **data: Any) -> None:
-        c = self.cases[kind]
-        c.append({"explanation": explanation, "ops": sorted(set(ops)), **data} if len(c) < MAX_EXAMPLES else None)
-
-    def result(self) -> dict[str, dict]:
-        return {k: {"count": len(v), "definition": DEFINITIONS[k], "examples": [c for c in v if c is not None]}
-                for k, v in sorted(self.cases.items())}
 
 
 def check_group(history: Any, test: dict | None = None) -> dict:
@@ -86,7 +74,7 @@ class _Own:
 
 
 def _check(ops: list) -> dict:
-    found = _Found()
+    found = Found(DEFINITIONS)
     exists: set[tuple[int, int]] = set()
     ends: dict[int, int] = {}
     for op in ops:
@@ -194,7 +182,7 @@ def _check(ops: list) -> dict:
         found.add("undelivered", f"Partition {p}: the group's committed offset reached {committed_end[p]}, but no member ever received "
                   f"offset(s) {offs[:10]}{' ...' if len(offs) > 10 else ''}. Those records are lost to the group.",
                   [], partition=p, offsets=offs[:50], count=len(offs))
-    entries = found.result()
+    entries = found.entries()
     redelivered = sum(n - 1 for n in delivered.values() if n > 1)
     result: dict[str, Any] = {
         "valid": not entries,
@@ -216,7 +204,7 @@ def _check(ops: list) -> dict:
     return result
 
 
-def _deliver(found: _Found, owners: dict, delivered: dict, existing_between: Any, proc: Any, p: int, rs: list, i: int) -> None:
+def _deliver(found: Found, owners: dict, delivered: dict, existing_between: Any, proc: Any, p: int, rs: list, i: int) -> None:
     own = owners.get((proc, p))
     if own is None:
         own = owners[(proc, p)] = _Own(None, None)

@@ -56,7 +56,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from prozess.checkers.result import MAX_EXAMPLES, build, unknown
+from prozess.checkers.result import Found, build, unknown
 
 __all__ = ["DEFINITIONS", "check_mirror", "rewind_bound"]
 
@@ -77,20 +77,6 @@ def rewind_bound(committed: int, end: int, max_rewind: int) -> int:
     return max(max_rewind, 2 ** ((end ^ committed).bit_length() + 1))
 
 
-class _Found:
-    def __init__(self) -> None:
-        self.cases: dict[str, list] = defaultdict(list)
-
-    def add(self, kind: str, explanation: str, ops: Any, **data: Any) -> None:
-        c = self.cases[kind]
-        c.append({"explanation": explanation, "ops": sorted({int(i) for i in ops if i is not None}), **data}
-                 if len(c) < MAX_EXAMPLES else None)
-
-    def entries(self) -> dict[str, dict]:
-        return {k: {"count": len(v), "definition": DEFINITIONS[k], "examples": [c for c in v if c is not None]}
-                for k, v in sorted(self.cases.items())}
-
-
 def _records(value: Any) -> dict[int, list[tuple[int, int]]]:
     out: dict[int, list[tuple[int, int]]] = {}
     for p, rs in ((value or {}).get("records") or {}).items():
@@ -103,7 +89,7 @@ def check_mirror(history: Any, test: dict | None = None) -> dict:
     ops = list(history.ops if hasattr(history, "ops") else history)
     wo = ((test or {}).get("workload_options") or {}) if isinstance(test, dict) else {}
     max_rewind = int(wo.get("max_rewind", wo.get("offset_lag_max", 100)))
-    found = _Found()
+    found = Found(DEFINITIONS)
     produced: dict[int, int] = {}                 # value -> op that produced it
     src: dict[int, tuple[int, int]] = {}          # value -> (partition, source offset), from the final source read
     src_read: int | None = None

@@ -61,6 +61,24 @@ DEFINITIONS: dict[str, str] = {
 _RANK = {True: 0, "unknown": 1, False: 2}
 
 
+class Found:
+    """A checker's anomaly cases by kind as it walks a history: every case counted, the first
+    `MAX_EXAMPLES` of each kind kept as examples; `entries()` is the `found` that `build` takes."""
+
+    def __init__(self, definitions: dict[str, str]) -> None:
+        self.definitions = definitions
+        self.cases: dict[str, list] = {}
+
+    def add(self, kind: str, explanation: str, ops: Iterable[Any], **data: Any) -> None:
+        c = self.cases.setdefault(kind, [])
+        c.append({"explanation": explanation, "ops": sorted({int(i) for i in ops if i is not None}), **data}
+                 if len(c) < MAX_EXAMPLES else None)
+
+    def entries(self) -> dict[str, dict]:
+        return {k: {"count": len(v), "definition": self.definitions[k], "examples": [c for c in v if c is not None]}
+                for k, v in sorted(self.cases.items())}
+
+
 def merge_valid(values: Iterable[Any]) -> Any:
     """false > unknown > true; an empty merge is true."""
     worst = True

@@ -47,6 +47,34 @@ def system_for(spec: ClusterSpec):
 SIGNALS = {"KILL", "TERM", "STOP", "CONT", "INT", "HUP"}
 
 
+def signal_name(sig: str) -> str:
+    """`sig` as the scripts name it ("sigstop" -> "STOP"); ValueError naming the known ones if it is none of them."""
+    name = sig.upper().removeprefix("SIG")
+    if name not in SIGNALS:
+        raise ValueError(f"signal {name!r} is not one of {', '.join(sorted(SIGNALS))}")
+    return name
+
+
+class ProcessControl:
+    """Pause, resume and liveness of a node's process, for anything with `kill_kafka` and `kafka_pid`
+    (a cluster, or a mirror set-up routing to its clusters and its MirrorMaker 2 node)."""
+
+    def kill_kafka(self, node: str, sig: str = "KILL") -> None:
+        raise NotImplementedError
+
+    def kafka_pid(self, node: str) -> int | None:
+        raise NotImplementedError
+
+    def pause_kafka(self, node: str) -> None:
+        self.kill_kafka(node, "STOP")
+
+    def resume_kafka(self, node: str) -> None:
+        self.kill_kafka(node, "CONT")
+
+    def kafka_running(self, node: str) -> bool:
+        return self.kafka_pid(node) is not None
+
+
 class ClusterError(RuntimeError):
     """A cluster could not be brought up, reached or torn down; the message says why and what to do."""
 
@@ -55,7 +83,7 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
 
-class Cluster:
+class Cluster(ProcessControl):
     """One Kafka cluster. Kafka nodes are "n1".."nN" (node nK has Kafka id K); in ZooKeeper
     mode the ensemble's nodes "zk1".."zkK" follow them.
 
@@ -251,25 +279,14 @@ class Cluster:
 
     def kill_kafka(self, node: str, sig: str = "KILL") -> None:
         """Sends `sig` (KILL, TERM, STOP, CONT, ...) to the node's process; after KILL/TERM waits until it is gone."""
-        sig = sig.upper().removeprefix("SIG")
-        if sig not in SIGNALS:
-            raise ValueError(f"signal {sig!r} is not one of {', '.join(sorted(SIGNALS))}")
+        sig = signal_name(sig)
         try:
             self.system.signal(self, self._node(node), sig)
         except ProcessError as e:
             raise ClusterError(str(e)) from None
 
-    def pause_kafka(self, node: str) -> None:
-        self.kill_kafka(node, "STOP")
-
-    def resume_kafka(self, node: str) -> None:
-        self.kill_kafka(node, "CONT")
-
     def kafka_pid(self, node: str) -> int | None:
         return self.system.pid(self, self._node(node))
-
-    def kafka_running(self, node: str) -> bool:
-        return self.kafka_pid(node) is not None
 
     # --- Kafka metadata -------------------------------------------------------------------
     def admin(self):

@@ -38,9 +38,9 @@ from typing import Any, Callable, Mapping
 
 from prozess.cluster import addresses as addr
 from prozess.cluster.backends.base import ExecError, ExecResult
-from prozess.cluster.cluster import SIGNALS, ClusterError
+from prozess.cluster.cluster import ClusterError, ProcessControl, signal_name
 from prozess.cluster.jars import MIRROR_VERSION
-from prozess.cluster.kafka import CLIENT_PORT, FAKETIME_PATH, NodeLayout
+from prozess.cluster.kafka import FAKETIME_PATH, NodeLayout
 from prozess.cluster.system_parts import ProcessError, script_pid, script_signal, script_start
 
 __all__ = ["MM2", "MirrorCluster", "MirrorError", "MirrorSettings", "attach_mirror", "mm2_properties", "open_mirror", "setup_options", "target_node"]
@@ -162,7 +162,7 @@ def _node_env(heap: str) -> str:
             f"JAVA=java\nMM2_LIBS={MIRROR_LIBS}\nMM2_HEAP={heap}\n")
 
 
-class MirrorCluster:
+class MirrorCluster(ProcessControl):
     """Source + target + MM2 node as one `ClusterControl` (see the module docstring)."""
 
     faketime_path: str = FAKETIME_PATH
@@ -297,26 +297,15 @@ class MirrorCluster:
         c, n = self._route(node)
         if c is not None:
             return c.kill_kafka(n, sig)
-        sig = sig.upper().removeprefix("SIG")
-        if sig not in SIGNALS:
-            raise ValueError(f"signal {sig!r} is not one of {', '.join(sorted(SIGNALS))}")
+        sig = signal_name(sig)
         try:
             script_signal(self, MM2, ["proc-signal", "mm2-pid", sig], sig, "MirrorMaker 2")
         except ProcessError as e:
             raise MirrorError(str(e)) from None
 
-    def pause_kafka(self, node: str) -> None:
-        self.kill_kafka(node, "STOP")
-
-    def resume_kafka(self, node: str) -> None:
-        self.kill_kafka(node, "CONT")
-
     def kafka_pid(self, node: str) -> int | None:
         c, n = self._route(node)
         return c.kafka_pid(n) if c is not None else script_pid(self, MM2, ["mm2-pid"])
-
-    def kafka_running(self, node: str) -> bool:
-        return self.kafka_pid(node) is not None
 
     # --- metadata: the source's, or the target's for a mirrored topic ---------------------
     def _mirrored(self, topic: str) -> bool:
