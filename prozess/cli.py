@@ -361,7 +361,7 @@ def serve(
     """Browse all stored runs in a local web page (loopback only)."""
     from prozess.store import default_results_dir
 
-    from prozess.report.server import make_server
+    from prozess.report.server import make_server, serve_until_interrupted
 
     root = default_results_dir(results_dir)
     try:
@@ -370,12 +370,7 @@ def serve(
         fail(f"cannot serve {root} on 127.0.0.1:{port}: {e.strerror if isinstance(e, OSError) and e.strerror else e}")
         return
     typer.echo(f"serving {root} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)")
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_interrupted(server)
 
 
 # ------------------------------------------------------------------ commands of other areas

@@ -31,7 +31,7 @@ from typing import Any
 
 from prozess.store import REPORT, Run
 
-__all__ = ["serve", "make_server", "check_loopback", "REPORT_TIMEOUT_S", "REPORT_MEMORY_BYTES"]
+__all__ = ["serve", "serve_until_interrupted", "make_server", "check_loopback", "REPORT_TIMEOUT_S", "REPORT_MEMORY_BYTES"]
 
 REPORT_TIMEOUT_S = 300.0  # a million-op report takes well under a minute
 REPORT_MEMORY_BYTES = 8 * 2**30  # address space of the report builder: a 1M-op run needs ~2.5 GB resident, numpy reserves more
@@ -211,7 +211,11 @@ def make_server(
 
 def serve(results_dir: str | os.PathLike, port: int = 8000, host: str = "127.0.0.1") -> None:
     """Serves until interrupted (Ctrl-C), then closes the socket."""
-    server = make_server(results_dir, port=port, host=host)
+    serve_until_interrupted(make_server(results_dir, port=port, host=host))
+
+
+def serve_until_interrupted(server: Any) -> None:
+    """Runs a made server until Ctrl-C, then closes its socket."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:
