@@ -26,6 +26,12 @@ MAX_BUCKETS = 2000  # per plot, whatever the span: a history's times must not de
 _NICE = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600]
 
 
+def _printable(name: Any) -> str:
+    """An op's f or a fault kind as a plot label: characters no font draws (controls) shown as escapes."""
+    text = str(name)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def fault_colours(windows: list[FaultWindow]) -> dict[str, str]:
     """One colour per fault kind, in order of first appearance (shared by plots and timeline)."""
     out: dict[str, str] = {}
@@ -161,7 +167,7 @@ def render_plots(pairs: dict[str, Any], windows: list[FaultWindow], colours: dic
     x_max = max(duration_s, float(pairs["t1"].max()) if pairs["t1"].size else 0.0, 1e-3)
     width = max(width, x_max / MAX_BUCKETS)  # past the nicest width (600 s), bound the count instead
     n_buckets = int(x_max / width) + 1
-    kinds = [Patch(color=colours[k], alpha=0.35, label=k) for k in colours]
+    kinds = [Patch(color=colours[k], alpha=0.35, label=_printable(k)) for k in colours]
     out: dict[str, str] = {}
     for metric in ("latency", "throughput"):
         fig = Figure(figsize=(10, 1.9 * len(by_count) + 0.6))
@@ -179,7 +185,7 @@ def render_plots(pairs: dict[str, Any], windows: list[FaultWindow], colours: dic
                         _steps(ax, xs, qs[name], width, color=QUANTILE_COLOURS[name], lw=1.2, label=name)
                     if float(lat.max()) > 0 and float(lat.max()) / max(float(np.median(lat)), 1e-6) > 50:
                         ax.set_yscale("log")
-                ax.set_ylabel(f"{fs[c]}\nlatency ms", fontsize=8)
+                ax.set_ylabel(f"{_printable(fs[c])}\nlatency ms", fontsize=8)
             else:
                 t1 = pairs["t1"]
                 for code, name in ((1, "ok"), (2, "fail"), (3, "info")):
@@ -189,7 +195,7 @@ def render_plots(pairs: dict[str, Any], windows: list[FaultWindow], colours: dic
                     b = np.clip(np.floor(t1[m] / width).astype(np.int64), 0, n_buckets - 1)
                     counts = np.bincount(b, minlength=n_buckets)  # empty buckets are zeros, not gaps
                     _steps(ax, np.arange(counts.size) * width, counts / width, width, color=OUTCOME_COLOURS[name], lw=1.2, label=name)
-                ax.set_ylabel(f"{fs[c]}\nops/s", fontsize=8)
+                ax.set_ylabel(f"{_printable(fs[c])}\nops/s", fontsize=8)
             ax.set_xlim(0, x_max)
             _style(ax)
             handles, labels = ax.get_legend_handles_labels()

@@ -33,3 +33,15 @@ def test_svgs_render_with_fault_windows():
 
 def test_no_client_ops_no_plots():
     assert render_plots(op_pairs(History([])), [], {}, 0.0) == {}
+
+
+def test_control_characters_in_names_are_drawn_as_escapes_without_font_warnings():
+    """A fuzzed history's f (or fault kind) with control characters: no glyph-missing warning, the name still shown."""
+    import warnings
+
+    ops = [Op(0, 0, "invoke", 0, "se\x1bnd", None), Op(1, 1_000_000, "ok", 0, "se\x1bnd", None)]
+    w = [FaultWindow("kill\x07", 0, 500_000, 0, 1, None)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svgs = render_plots(op_pairs(History(ops)), w, fault_colours(w), 1.0)
+    assert all("se\\x1bnd" in svg and "kill\\x07" in svg for svg in svgs.values())
