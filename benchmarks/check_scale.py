@@ -75,7 +75,7 @@ def run(argv: list[str]) -> tuple[float, int, str, float]:
 def history(n: int, seed: int) -> Path:
     """The cached history of about n ops (chunks of CHUNK ops with disjoint keys), made on first use."""
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"history-{n}-s{seed}.jsonl"
+    path = OUT / f"history-{n}-s{seed}-p.jsonl"  # -p: process ids never collide across copies
     if path.exists():
         return path
     chunk = OUT / f"chunk-{min(n, CHUNK)}-s{seed}.jsonl"
@@ -89,6 +89,9 @@ def history(n: int, seed: int) -> Path:
     import orjson
 
     key = re.compile(rb'"(\d+)"')
+    # Each copy's process ids move past every id of the chunk (a crashed process gets a new id, so a chunk
+    # holds thousands): no id of one copy reappears in another, as no process of a real run comes back.
+    stride = process_stride(chunk)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as out:
         index = 0
@@ -103,11 +106,24 @@ def history(n: int, seed: int) -> Path:
                     last_time = d["time"]
                     d["time"] += t_base
                     if isinstance(d["process"], int):
-                        d["process"] += copy * 1000
+                        d["process"] += copy * stride
                     out.write(orjson.dumps(d) + b"\n")
             t_base += last_time + 1_000_000
     tmp.rename(path)
     return path
+
+
+def process_stride(chunk: Path) -> int:
+    """The shift of process ids per copy of `chunk`: a power of ten above its highest client process id."""
+    import orjson
+
+    top = 0
+    with open(chunk, "rb") as fh:
+        for line in fh:
+            p = orjson.loads(line)["process"]
+            if isinstance(p, int) and p > top:
+                top = p
+    return 10 ** len(str(top + 1))
 
 
 def main() -> None:
