@@ -37,10 +37,8 @@ from typing import Any, Callable
 import numpy as np
 import orjson
 
-from prozess.history import (
-    _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, check_not_blank, gc_paused, json_line_depth, op_from_dict,
-    open_regular_file,
-)
+from prozess.history import _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, gc_paused, op_from_dict
+from prozess.history_model import jsonl_lines, line_too_deep
 
 TYPE_NAMES = ("invoke", "ok", "fail", "info")
 _TYPE_CODE = {t: i for i, t in enumerate(TYPE_NAMES)}
@@ -394,25 +392,10 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
     """
     path = Path(path)
     b = _Builder()
-    loads = orjson.loads
     op = b.op
-    done = 0
-    with gc_paused(), open_regular_file(path) as fh:
-        total = os.fstat(fh.fileno()).st_size
-        check_not_blank(fh.peek(4096)[:4096], path)
-        for n, line in enumerate(fh, 1):
-            done += len(line)
-            if line.isspace():
-                continue
-            try:
-                d = loads(line)
-            except orjson.JSONDecodeError as e:
-                if not line.endswith(b"\n") and done >= total and n > 1:
-                    if warnings is not None:
-                        warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
-                    break
-                raise HistoryError(f"not valid JSON ({e})", path=path, line=n) from None
-            if line.count(b"[") + line.count(b"{") > MAX_DEPTH and json_line_depth(line, MAX_DEPTH + 1) > MAX_DEPTH + 1:
+    with gc_paused():
+        for n, line, d in jsonl_lines(path, warnings, progress=progress):
+            if line.count(b"[") + line.count(b"{") > MAX_DEPTH and line_too_deep(line):  # counts first: no call per line
                 try:
                     op_from_dict(d)  # the reader's own words for the field nested too deep
                 except HistoryError as e:
@@ -425,14 +408,13 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
                 raise HistoryError(e.problem, path=path, line=n) from None
             except (TypeError, OverflowError, ValueError, IndexError, KeyError, AttributeError) as e:  # odd offsets or micro-ops
                 raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
-            if progress is not None and n % 1_000_000 == 0:
-                progress(done, total)
         if not b.index:
             raise HistoryError("holds no ops; a history to check, show, convert or report needs at least one", path=path)
         if complete:
             b.complete()
         cols = b.columns(str(path))
     if progress is not None:
+        total = os.stat(path).st_size
         progress(total, total)
     return cols
 
