@@ -119,8 +119,8 @@ class _Builder:
         self.values: dict[Any, int] = {}
         self.value_list: list[Any] = []
         self.raw = True  # rows hold the values themselves (all 64-bit integers so far), not ids
-        self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("l"), array("q"), array("q")
-        self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("l"), array("q"), array("q")
+        self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("i"), array("q"), array("q")
+        self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("i"), array("q"), array("q")
         self.pollers = array("q")  # completions with a poll micro-op that returned a non-empty map
         self.subs: dict[int, Any] = {}
         self.final_reads: dict[int, list[int]] = {}  # position of a final poll -> key ids read, per micro-op
@@ -321,21 +321,39 @@ class _Builder:
             table = _distinct(np.concatenate([_distinct(s_val), _distinct(r_val)]))
             values: Any = IntValues(table)
             index = None
-            s_val, r_val = np.searchsorted(table, s_val), np.searchsorted(table, r_val)
+            self.s_val = self.r_val = None
+            s_val = _ranks(table, s_val)  # one at a time: each raw array is freed once ranked
+            r_val = _ranks(table, r_val)
         else:
             values, index = self.value_list, self.values
-        self.s_val = self.r_val = None
+            self.s_val = self.r_val = None
+            s_val = s_val.astype(_id_dtype(len(values)))
+            r_val = r_val.astype(_id_dtype(len(values)))
         return Columns(
             index=a(self.index, np.int64), time=a(self.time, np.int64), type=a(self.type, np.int8),
             process=a(self.process, np.int64), f=a(self.f, np.int16), pair=a(self.pair, np.int64),
             fs=list(self.fs), keys=list(self.keys), values=values,
-            send_op=a(self.s_op, np.int64), send_key=a(self.s_key, np.dtype("l")).astype(np.int32),
+            send_op=a(self.s_op, np.int64), send_key=a(self.s_key, np.int32),
             send_value=s_val, send_offset=a(self.s_off, np.int64),
-            read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.dtype("l")).astype(np.int32),
+            read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.int32),
             read_offset=a(self.r_off, np.int64), read_value=r_val,
             pollers=a(self.pollers, np.int64), final_reads=self.final_reads, subs=self.subs, extra=self.extra, source=source,
             value_index=index,
         )
+
+
+def _id_dtype(n: int) -> np.dtype:
+    """The narrowest of int32 and int64 that holds ids below n (value ids: 4 bytes per fact row, not 8)."""
+    return np.dtype(np.int32) if n < 2**31 else np.dtype(np.int64)
+
+
+def _ranks(table: np.ndarray, x: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """The position of each value of `x` in the sorted `table`, as ids (`_id_dtype`), a chunk at a time so
+    no 8-byte temporary covers all of `x`."""
+    out = np.empty(len(x), _id_dtype(len(table)))
+    for lo in range(0, len(x), chunk):
+        out[lo:lo + chunk] = np.searchsorted(table, x[lo:lo + chunk])
+    return out
 
 
 def _distinct(x: np.ndarray) -> np.ndarray:

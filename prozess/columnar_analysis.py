@@ -59,18 +59,22 @@ class _Facts:
     def __init__(self, c: Columns):
         n = len(c)
         self.nv = nv = max(len(c.values), 1)
-        self.s_code = c.send_key.astype(np.int64) * nv + c.send_value
-        self.r_code = c.read_key.astype(np.int64) * nv + c.read_value
+        # the (key, value) codes of the rows are made when a pass needs them, not kept (8 bytes per fact)
+        self._send = (c.send_key, c.send_value)
+        self._read = (c.read_key, c.read_value)
         s_type = c.type[c.send_op]
         r_type = c.type[c.read_op]
+        s_code = self.s_codes()
         # writer_of: the last send of each (key, value)
-        rev = self.s_code[::-1]
+        rev = s_code[::-1]
         self.w_code, first = np.unique(rev, return_index=True)
         self.w_op = c.send_op[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
-        self.ok_codes = _unique(self.r_code[r_type == OK])
-        self.fail_codes = _unique(self.s_code[s_type == FAIL])
+        del rev, first
+        self.ok_codes = _unique(self.r_codes(np.nonzero(r_type == OK)[0]))
+        self.fail_codes = _unique(s_code[s_type == FAIL])
         # sends that must have committed: ok, or info with a value some ok poll read
-        read_ok_row = _lookup(self.ok_codes, self.s_code)[0]
+        read_ok_row = _lookup(self.ok_codes, s_code)[0]
+        del s_code
         committed = np.zeros(n, bool)
         committed[c.type == OK] = True
         committed[c.send_op[(s_type == INFO) & read_ok_row]] = True
@@ -119,6 +123,16 @@ class _Facts:
         some = irregular[key] if len(key) else np.zeros(0, bool)
         self.fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
         self.fo_off = off[some][first]
+
+    def s_codes(self, rows: Any = slice(None)) -> np.ndarray:
+        """The (key, value) codes of the send rows `rows` (a slice or an index array)."""
+        key, value = self._send
+        return key[rows].astype(np.int64) * self.nv + value[rows]
+
+    def r_codes(self, rows: Any = slice(None)) -> np.ndarray:
+        """The (key, value) codes of the read rows `rows` (a slice or an index array)."""
+        key, value = self._read
+        return key[rows].astype(np.int64) * self.nv + value[rows]
 
     def writer(self, codes: np.ndarray) -> np.ndarray:
         found, pos = _lookup(self.w_code, codes)
@@ -235,7 +249,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     op, key = op_all[order], key_all[order]
     off = c.read_offset[lo:hi][order]
     val = c.read_value[lo:hi][order]
-    code = fx.r_code[lo:hi][order]
+    code = fx.r_codes(slice(lo, hi))[order]
     g = g_all[order]
     t = types[op]
     ok = t == OK
@@ -314,41 +328,61 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
         rw.append((gop[sel], w2[sel], gk[sel], v1[sel], v2[sel]))
 
 
+PROCESS_ROWS = 1 << 20  # groups per chunk of the process-order pass (its temporaries are a few dozen bytes per group)
+
+
 def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.ndarray,
               subs: dict[int, list[tuple[int, set[int]]]]) -> np.ndarray:
     """For each group (process, key, op position), the group of the latest earlier eligible op of the same
     process on the same key (-1 if none), unless an ok/info assign/subscribe of that process in between
-    dropped the key (the op-object pass then forgets the process's state for it)."""
+    dropped the key (the op-object pass then forgets the process's state for it).
+
+    After one sort by (process, key, position) the groups are walked in chunks of about `PROCESS_ROWS`
+    that end where a process's groups end, so every comparison stays inside a chunk and the temporaries
+    are bounded by it."""
     n = len(pos)
     prev = np.full(n, -1, np.int64)
     if not n:
         return prev
     order = np.lexsort((pos, key, proc))
-    p, k = proc[order], key[order]
-    run = np.ones(n, bool)
-    run[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
-    run_start = np.maximum.accumulate(np.where(run, np.arange(n), 0))
-    last = np.maximum.accumulate(np.where(eligible[order], np.arange(n), -1))
-    before = np.full(n, -1, np.int64)
-    before[1:] = last[:-1]
-    before[before < run_start] = -1
-    has = before >= 0
-    prev[order[has]] = order[before[has]]
+    p_sorted = proc[order]
+    lo = 0
+    while lo < n:
+        hi = min(lo + PROCESS_ROWS, n)
+        if hi < n:  # end the chunk where a process's groups end
+            cut = int(np.searchsorted(p_sorted, p_sorted[hi], "left"))
+            hi = cut if cut > lo else int(np.searchsorted(p_sorted, p_sorted[hi], "right"))
+        o = order[lo:hi]
+        p, k = p_sorted[lo:hi], key[o]
+        m = hi - lo
+        run = np.ones(m, bool)
+        run[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
+        at = np.arange(m)
+        run_start = np.maximum.accumulate(np.where(run, at, 0))
+        last = np.maximum.accumulate(np.where(eligible[o], at, -1))
+        before = np.full(m, -1, np.int64)
+        before[1:] = last[:-1]
+        before[before < run_start] = -1
+        has = before >= 0
+        prev[o[has]] = o[before[has]]
+        lo = hi
+    del order, p_sorted
     if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
         span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
-        procs = _unique(np.concatenate([proc, np.array(list(subs), dtype=np.int64)]))
+        procs = _unique(np.concatenate([_unique(proc), np.array(list(subs), dtype=np.int64)]))
         sub_codes = np.sort(np.array([int(np.searchsorted(procs, q)) * span + x for q, lst in subs.items() for x, _ in lst],
                                      dtype=np.int64))
-        j = np.nonzero(prev >= 0)[0]
-        rank = np.searchsorted(procs, proc[j]) * span
-        between = np.searchsorted(sub_codes, rank + pos[j]) - np.searchsorted(sub_codes, rank + pos[prev[j]])
         sub_pos = {q: [x for x, _ in lst] for q, lst in subs.items()}
-        for jj in j[between > 0].tolist():
-            q = int(proc[jj])
-            lo, hi = bisect.bisect_left(sub_pos[q], int(pos[prev[jj]])), bisect.bisect_left(sub_pos[q], int(pos[jj]))
-            kk = int(key[jj])
-            if any(kk not in keep for _, keep in subs[q][lo:hi]):
-                prev[jj] = -1
+        for lo in range(0, n, PROCESS_ROWS):
+            j = lo + np.nonzero(prev[lo:lo + PROCESS_ROWS] >= 0)[0]
+            rank = np.searchsorted(procs, proc[j]) * span
+            between = np.searchsorted(sub_codes, rank + pos[j]) - np.searchsorted(sub_codes, rank + pos[prev[j]])
+            for jj in j[between > 0].tolist():
+                q = int(proc[jj])
+                a, b = bisect.bisect_left(sub_pos[q], int(pos[prev[jj]])), bisect.bisect_left(sub_pos[q], int(pos[jj]))
+                kk = int(key[jj])
+                if any(kk not in keep for _, keep in subs[q][a:b]):
+                    prev[jj] = -1
     return prev
 
 
@@ -568,7 +602,7 @@ class _Writes(_PerOp):
 
 def _unseen(c: Columns, fx: _Facts) -> list[dict]:
     """The cases of `queue.unseen_cases`: sends of ok ops whose value no ok poll read, in history order."""
-    m = np.nonzero((c.type[c.send_op] == OK) & ~_lookup(fx.ok_codes, fx.s_code)[0])[0]
+    m = np.nonzero((c.type[c.send_op] == OK) & ~_lookup(fx.ok_codes, fx.s_codes())[0])[0]
     keys, values = c.keys, c.values
     return [{"key": keys[k], "value": values[v], "offset": None if o == NO_OFFSET else o, "writer": i}
             for i, k, v, o in zip(c.send_op[m].tolist(), c.send_key[m].tolist(), c.send_value[m].tolist(),
@@ -589,8 +623,8 @@ def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
     prev = order[:-1][same[1:]]
     keep = np.argsort(cur, kind="stable")  # in history order of the later send
     cur, prev = cur[keep], prev[keep]
-    i1 = fx.dense(fx.s_code[prev])
-    i2 = fx.dense(fx.s_code[cur])
+    i1 = fx.dense(fx.s_codes(prev))
+    i2 = fx.dense(fx.s_codes(cur))
     both = (i1 >= 0) & (i2 >= 0)
     cur, prev, i1, i2 = cur[both], prev[both], i1[both], i2[both]
     d = i2 - i1
@@ -656,7 +690,7 @@ class ColumnarAnalysis(Analysis):
                 continue
             j = key_id[k]
             lo, hi = int(fx.key_start[j]), int(fx.key_start[j + 1])
-            codes = j * fx.nv + fx.log_val[lo:hi]
+            codes = np.int64(j * fx.nv) + fx.log_val[lo:hi]
             read = _lookup(fx.ok_codes, codes)[0]
             if not read.any():
                 continue
@@ -678,9 +712,14 @@ class ColumnarAnalysis(Analysis):
     def _first_ok_reader(self, code: int) -> int | None:
         """The first ok op that read the (key, value) of `code`."""
         c, fx = self._offset_inputs[0], self._offset_inputs[1]
-        rows = np.nonzero(fx.r_code == code)[0]
-        rows = rows[c.type[c.read_op[rows]] == OK]
-        return int(c.read_op[rows].min()) if len(rows) else None
+        first = None
+        for lo in range(0, len(c.read_op), SCAN_ROWS):  # in chunks: no code array for every read row at once
+            rows = lo + np.nonzero(fx.r_codes(slice(lo, lo + SCAN_ROWS)) == code)[0]
+            rows = rows[c.type[c.read_op[rows]] == OK]
+            if len(rows):
+                m = int(c.read_op[rows].min())
+                first = m if first is None else min(first, m)
+        return first
 
     def columnar_missing_finals(self, keys: set) -> dict:
         """`truncation`'s {key: values read ok that the final reads no longer returned}, as a join."""
@@ -708,7 +747,7 @@ class ColumnarAnalysis(Analysis):
             g = c.read_op[rows] * max(len(c.keys), 1) + c.read_key[rows].astype(np.int64)
             _, first, inverse = np.unique(g, return_index=True, return_inverse=True)
             rows = rows[np.lexsort((rows, first[inverse], rank))]
-        w = fx.writer(fx.r_code[rows])
+        w = fx.writer(fx.r_codes(rows))
         r = c.read_op[rows]
         keep = (w >= 0) & (w != r)
         return w[keep], r[keep]
@@ -772,7 +811,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a._final_codes = np.zeros(0, np.int64)
     if final_ops:
         fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
-        a._final_codes = _unique(fx.r_code[fin])
+        a._final_codes = _unique(fx.r_codes(np.nonzero(fin)[0]))
         a.final_values = KeyedCodes(a._final_codes, nv, keys, c.value_id, values)
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:
