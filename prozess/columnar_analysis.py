@@ -328,6 +328,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
         rw.append((gop[sel], w2[sel], gk[sel], v1[sel], v2[sel]))
 
 
+OFFSET_ROWS = 1 << 20  # send rows per batch of keys of the linearizable-offsets sweep
 PROCESS_ROWS = 1 << 20  # groups per chunk of the process-order pass (its temporaries are a few dozen bytes per group)
 
 
@@ -444,18 +445,37 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
     """`prozess.checkers.offsets.violations` over the tables: per key, a sweep of invocations and
     completions of committed writers in history order, with the highest position completed so far
     as a running maximum."""
-    keys, values = c.keys, c.values
+    keys = c.keys
     types = c.type
-    nv = fx.nv
-    rows = np.nonzero(fx.committed[c.send_op] & (types[c.send_op] != FAIL))[0]
-    key = c.send_key[rows].astype(np.int64)
-    code = key * nv + c.send_value[rows]
     # position of a value: its dense index when no value of the key repeats, else its lowest offset
     first_mode = np.zeros(len(keys) + 1, bool)
     key_id = {k: j for j, k in enumerate(keys)}
     for k, vo in orders.items():
         if vo.first_offset is not None:
             first_mode[key_id[k]] = True
+    live = fx.committed[c.send_op] & (types[c.send_op] != FAIL)
+    skey = c.send_key
+    # keys in batches of about OFFSET_ROWS send rows (a key is never split: the sweep is per key)
+    per_key = np.cumsum(np.bincount(skey[live], minlength=len(keys))) if len(keys) else np.zeros(0, np.int64)
+    out: list[tuple] = []
+    klo = 0
+    while klo < len(keys):
+        khi = max(int(np.searchsorted(per_key, (per_key[klo - 1] if klo else 0) + OFFSET_ROWS, "right")), klo + 1)
+        rows = np.nonzero(live & (skey >= klo) & (skey < khi))[0] if (klo, khi) != (0, len(keys)) else np.nonzero(live)[0]
+        _offset_batch(c, fx, inv, rows, first_mode, out)
+        klo = khi
+    out.sort(key=lambda e: (e[0], e[1]))
+    return [e[2] for e in out]
+
+
+def _offset_batch(c: Columns, fx: _Facts, inv: np.ndarray, rows: np.ndarray, first_mode: np.ndarray, out: list) -> None:
+    """`_offset_violations` over the send rows `rows` (all the rows of some keys), appending (invocation
+    position, first row of the later group, case) to `out`."""
+    keys, values = c.keys, c.values
+    types = c.type
+    nv = fx.nv
+    key = c.send_key[rows].astype(np.int64)
+    code = key * nv + c.send_value[rows]
     dense = fx.dense(code)
     found, at = _lookup(fx.fo_code, code)
     lowest = np.where(found, fx.fo_off[at] if len(fx.fo_off) else 0, -1)
@@ -463,8 +483,9 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
     P = np.where(use_first, lowest, dense)
     known = np.where(use_first, found, dense >= 0)
     rows, key, P = rows[known], key[known], P[known]
+    del code, dense, found, at, lowest, use_first, known
     if not len(rows):
-        return []
+        return
     op = c.send_op[rows]
     val = c.send_value[rows]
     # per (op, key) group, in first-sent order: lowest and highest position (first row wins ties)
@@ -477,8 +498,7 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
     hi_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
     gop, gkey = ug // nk, ug % nk
     glo, ghi, vlo, vhi = P[lo_row], P[hi_row], val[lo_row], val[hi_row]
-    rank = np.argsort(np.argsort(first_row, kind="stable"), kind="stable")  # first-sent order of the groups
-    out: list[tuple] = []
+    rank = rows[first_row]  # the first send row of each group: sorts the groups in first-sent order, across batches
     ks = fx.key_start
     for k in _unique(gkey).tolist():
         sel = np.nonzero(gkey == k)[0]
@@ -510,8 +530,6 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
             out.append((int(ev_pos[j]), int(rank[y]),
                         {"key": keys[k], "ops": [int(gop[x]), int(gop[y])], "offsets": [o1, o2],
                          "values": [values[int(vhi[x])], values[int(vlo[y])]], "invoked": int(ev_pos[j])}))
-    out.sort(key=lambda e: (e[0], e[1]))
-    return [e[2] for e in out]
 
 
 class _PerOp(Mapping):

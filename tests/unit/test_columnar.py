@@ -271,12 +271,13 @@ def test_check_reassign_between_polls_agrees(tmp_path: Path, keep: list, chunk: 
 
 @pytest.mark.parametrize("kind", sorted(INJECTIONS))
 def test_check_in_small_chunks_agrees(tmp_path: Path, kind: str, monkeypatch):
-    """The read scan runs over chunks of whole ops and the process-order pass over chunks of whole processes:
-    chunks of a few rows give the same result as one chunk."""
+    """The read scan runs over chunks of whole ops, the process-order pass over chunks of whole processes and
+    the offsets sweep over batches of whole keys: chunks of a few rows give the same result as one chunk."""
     from prozess import columnar, columnar_analysis
 
     monkeypatch.setattr(columnar_analysis, "SCAN_ROWS", 7)
     monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", 5)
+    monkeypatch.setattr(columnar_analysis, "OFFSET_ROWS", 3)
     monkeypatch.setattr(columnar, "_ranks", lambda table, x, chunk=3, f=columnar._ranks: f(table, x, chunk))
     write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
     _same_check(tmp_path / "h.jsonl")
