@@ -325,7 +325,8 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
         w2 = fx.writer(gk * fx.nv + v2)
         w2c = np.maximum(w2, 0)
         sel = (w2 >= 0) & (w2 != gop) & (types[w2c] != FAIL)
-        rw.append((gop[sel], w2[sel], gk[sel], v1[sel], v2[sel]))
+        pos_t = np.int32 if len(types) < 2**31 else np.int64  # op positions in 4 bytes: millions of rw pairs are kept
+        rw.append((gop[sel].astype(pos_t), w2[sel].astype(pos_t), gk[sel].astype(np.int32), v1[sel], v2[sel]))
 
 
 OFFSET_ROWS = 1 << 20  # send rows per batch of keys of the linearizable-offsets sweep
@@ -414,22 +415,35 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
             (skips if dd > 1 else nonmono).append(
                 case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
                      [int(g_op[prev[j]]), int(g_op[j])]))
+    del t, proc, prev, has, pv, i1, i2, d, both  # the sends' pass below needs as much again
     # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order
     s_op = c.send_op
-    live = (types[s_op] == OK) | (types[s_op] == INFO)
-    rows = np.nonzero(live)[0]
     nk = max(len(keys), 1)
-    g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
     nm_send: list[dict] = []
-    if len(g):
+    parts = []
+    n_rows = len(s_op)
+    lo = 0
+    while lo < n_rows:  # in chunks of whole ops (rows are in op order, a group never spans two ops)
+        hi = min(lo + PROCESS_ROWS, n_rows)
+        if hi < n_rows:
+            hi = int(np.searchsorted(s_op, s_op[hi], "left"))
+            if hi <= lo:
+                hi = int(np.searchsorted(s_op, s_op[lo], "right"))
+        t_chunk = types[s_op[lo:hi]]
+        rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
+        lo = hi
+        if not len(rows):
+            continue
+        g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
         ug, first_row = np.unique(g, return_index=True)
         _, rev_first = np.unique(g[::-1], return_index=True)
         last_row = len(g) - 1 - rev_first
         order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
-        w_op = ug[order] // nk
-        w_key = ug[order] % nk
-        w_first = c.send_value[rows[first_row[order]]]
-        w_last = c.send_value[rows[last_row[order]]]
+        parts.append((ug[order] // nk, ug[order] % nk, c.send_value[rows[first_row[order]]],
+                      c.send_value[rows[last_row[order]]]))
+    if parts:
+        w_op, w_key, w_first, w_last = (np.concatenate(x) for x in zip(*parts))
+        del parts
         prev = _previous(c.process[w_op], w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
         has = np.nonzero(prev >= 0)[0]
         pv = w_last[prev[has]]
@@ -543,7 +557,11 @@ class _PerOp(Mapping):
         self._with = ops_with  # sorted op positions that have an entry
         self._has = np.zeros(n_ops + 1, bool)
         self._has[ops_with] = True
-        self._start = np.searchsorted(row_op, np.arange(n_ops + 1))  # the table's rows of op i: [start[i], start[i+1])
+        # the table's rows of op i: [start[i], start[i+1]); 4 bytes per op while the table has < 2**31 rows
+        self._start = np.empty(n_ops + 1, np.int32 if len(row_op) < 2**31 else np.int64)
+        for lo in range(0, n_ops + 1, 1 << 20):
+            hi = min(lo + (1 << 20), n_ops + 1)
+            self._start[lo:hi] = np.searchsorted(row_op, np.arange(lo, hi))
         self._cache: dict[int, Any] = {}
         self._all: dict[int, Any] | None = None
 
