@@ -79,50 +79,78 @@ class _Facts:
         committed[c.type == OK] = True
         committed[c.send_op[(s_type == INFO) & read_ok_row]] = True
         self.committed = committed
-        # log facts: poll reads with a log position, in row order, then acknowledged offsets of committed sends
+        # log facts: poll reads with a log position, in row order, then acknowledged offsets of committed sends;
+        # sorted a batch of whole keys at a time (about LOG_ROWS facts), so no sort covers every fact at once
         r_keep = (c.read_offset != NO_OFFSET) & (c.read_offset >= 0)
         s_keep = committed[c.send_op] & (s_type != FAIL) & (c.send_offset != NO_OFFSET)
-        key = np.concatenate([c.read_key[r_keep], c.send_key[s_keep]])
-        off = np.concatenate([c.read_offset[r_keep], c.send_offset[s_keep]])
+        del s_type, r_type, read_ok_row
+        nk = len(c.keys)
+        per_key = np.cumsum(np.bincount(c.read_key[r_keep], minlength=nk) + np.bincount(c.send_key[s_keep], minlength=nk))
+        self.extra: dict[int, dict[int, list[int]]] = {}
+        parts = []
+        klo = 0
+        while klo < nk:
+            khi = max(int(np.searchsorted(per_key, (per_key[klo - 1] if klo else 0) + LOG_ROWS, "right")), klo + 1)
+            if (klo, khi) == (0, nk):
+                r_rows, s_rows = np.nonzero(r_keep)[0], np.nonzero(s_keep)[0]
+            else:
+                r_rows = np.nonzero(r_keep & (c.read_key >= klo) & (c.read_key < khi))[0]
+                s_rows = np.nonzero(s_keep & (c.send_key >= klo) & (c.send_key < khi))[0]
+            parts.append(self._log_batch(c, r_rows, s_rows, klo, khi))
+            klo = khi
+        del r_keep, s_keep
+        if not parts:
+            e = np.zeros(0, np.int64)
+            parts.append((e, e, e.astype(np.int32), e, e, e, e, e))
+        log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = (
+            np.concatenate([x[i] for x in parts]) for i in (0, 1, 2, 3, 4, 5, 6))
+        self.log_off, self.log_val = log_off, log_val
+        self.bv_code, self.bv_idx, self.fo_code, self.fo_off = bv_code, bv_idx, fo_code, fo_off
+        # per key: [start, end) in the log arrays
+        self.key_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+    def _log_batch(self, c: Columns, r_rows: np.ndarray, s_rows: np.ndarray, klo: int, khi: int) -> tuple:
+        """The log of keys [klo, khi) from their fact rows: (offsets, values, by-value codes, dense indices,
+        lowest-offset codes, lowest offsets, log length per key); conflicts go into `self.extra`."""
+        nv = self.nv
+        key = np.concatenate([c.read_key[r_rows], c.send_key[s_rows]])
+        off = np.concatenate([c.read_offset[r_rows], c.send_offset[s_rows]])
         order = np.lexsort((off, key))  # stable: the first fact of each (key, offset) comes first
         key = key[order]  # one array at a time: a history's facts are its largest arrays
         off = off[order]
-        val = np.concatenate([c.read_value[r_keep], c.send_value[s_keep]])[order]
-        del order, r_keep, s_keep
+        val = np.concatenate([c.read_value[r_rows], c.send_value[s_rows]])[order]
+        del order
         new = np.ones(len(key), bool)
         if len(key):
             new[1:] = (key[1:] != key[:-1]) | (off[1:] != off[:-1])
         starts = np.nonzero(new)[0]
-        self.log_key = key[starts].astype(np.int64)
-        self.log_off = off[starts]
-        self.log_val = val[starts]
+        log_key = key[starts].astype(np.int64)
+        log_off = off[starts]
+        log_val = val[starts]
         # conflicts: facts whose value differs from the first one at their (key, offset)
         group = np.cumsum(new, dtype=np.int64) - 1
         del new, starts
-        differ = val != self.log_val[group] if len(key) else np.zeros(0, bool)
-        self.extra: dict[int, dict[int, list[int]]] = {}
+        differ = val != log_val[group] if len(key) else np.zeros(0, bool)
         for g, v in zip(group[differ].tolist(), val[differ].tolist()):
-            more = self.extra.setdefault(int(self.log_key[g]), {}).setdefault(int(self.log_off[g]), [])
+            more = self.extra.setdefault(int(log_key[g]), {}).setdefault(int(log_off[g]), [])
             if v not in more:
                 more.append(v)
         del group, differ
-        # per key: [start, end) in the log arrays
-        nk = len(c.keys)
-        self.key_start = np.searchsorted(self.log_key, np.arange(nk + 1))
-        dense = np.arange(len(self.log_key)) - self.key_start[self.log_key] if len(self.log_key) else np.zeros(0, np.int64)
+        key_start = np.searchsorted(log_key, np.arange(klo, khi + 1))
+        dense = np.arange(len(log_key)) - key_start[log_key - klo] if len(log_key) else np.zeros(0, np.int64)
         # dense index of each (key, value): its last position in the key's log (as VersionOrder.by_value)
-        lcode = self.log_key * nv + self.log_val
-        rev = lcode[::-1]
-        self.bv_code, first = np.unique(rev, return_index=True)
-        self.bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        rev = (log_key * nv + log_val)[::-1]
+        bv_code, first = np.unique(rev, return_index=True)
+        bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        del rev, dense, first
         # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker;
         # needed only for keys whose log repeats a value or has conflicts (the others use the dense index)
-        distinct = np.diff(np.searchsorted(self.bv_code, np.arange(nk + 1, dtype=np.int64) * nv))
-        irregular = distinct != np.diff(self.key_start)
-        irregular[list(self.extra)] = True
-        some = irregular[key] if len(key) else np.zeros(0, bool)
-        self.fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
-        self.fo_off = off[some][first]
+        distinct = np.diff(np.searchsorted(bv_code, np.arange(klo, khi + 1, dtype=np.int64) * nv))
+        irregular = distinct != np.diff(key_start)
+        irregular[[k - klo for k in self.extra if klo <= k < khi]] = True
+        some = irregular[key - klo] if len(key) else np.zeros(0, bool)
+        fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
+        return log_off, log_val, bv_code, bv_idx, fo_code, off[some][first], np.diff(key_start)
 
     def s_codes(self, rows: Any = slice(None)) -> np.ndarray:
         """The (key, value) codes of the send rows `rows` (a slice or an index array)."""
@@ -329,6 +357,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
         rw.append((gop[sel].astype(pos_t), w2[sel].astype(pos_t), gk[sel].astype(np.int32), v1[sel], v2[sel]))
 
 
+LOG_ROWS = 1 << 21  # log facts per batch of keys sorted at once
 OFFSET_ROWS = 1 << 20  # send rows per batch of keys of the linearizable-offsets sweep
 PROCESS_ROWS = 1 << 20  # groups per chunk of the process-order pass (its temporaries are a few dozen bytes per group)
 

@@ -272,12 +272,14 @@ def test_check_reassign_between_polls_agrees(tmp_path: Path, keep: list, chunk: 
 @pytest.mark.parametrize("kind", sorted(INJECTIONS))
 def test_check_in_small_chunks_agrees(tmp_path: Path, kind: str, monkeypatch):
     """The read scan runs over chunks of whole ops, the process-order pass over chunks of whole processes and
-    the offsets sweep over batches of whole keys: chunks of a few rows give the same result as one chunk."""
+    the offsets sweep and the log sort over batches of whole keys: chunks of a few rows give the same result as one
+    chunk."""
     from prozess import columnar, columnar_analysis
 
     monkeypatch.setattr(columnar_analysis, "SCAN_ROWS", 7)
     monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", 5)
     monkeypatch.setattr(columnar_analysis, "OFFSET_ROWS", 3)
+    monkeypatch.setattr(columnar_analysis, "LOG_ROWS", 4)
     monkeypatch.setattr(columnar, "_ranks", lambda table, x, chunk=3, f=columnar._ranks: f(table, x, chunk))
     write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
     _same_check(tmp_path / "h.jsonl")
@@ -324,11 +326,17 @@ def test_integer_values_stay_raw(tmp_path: Path):
     assert c.value_id(int(table[-1]) + 1) is None and c.value_id(2 ** 70) is None
 
 
+@pytest.mark.parametrize("log_rows", [None, 4])
 @pytest.mark.parametrize("kind", ["duplicate", "inconsistent-offsets", "lost-write", "truncated-tail", "G1a"])
-def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str):
+def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str, log_rows: int | None, monkeypatch):
     """writer_of, read_ok, failed, final_values and each key's version order of the columnar Analysis are
-    array-backed views; as mappings and sets they equal what the op-object Analysis builds."""
+    array-backed views; as mappings and sets they equal what the op-object Analysis builds (also with the
+    log sorted in batches of a key or two)."""
+    from prozess import columnar_analysis
     from prozess.columnar_analysis import analysis_from_columns
+
+    if log_rows is not None:
+        monkeypatch.setattr(columnar_analysis, "LOG_ROWS", log_rows)
     from prozess.columnar_check import light_ops
     from prozess.columnar_views import ArrayOrder
 
