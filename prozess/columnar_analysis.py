@@ -806,7 +806,11 @@ class ColumnarAnalysis(Analysis):
         given = np.asarray(members, dtype=np.int64)
         by_op = np.argsort(given, kind="stable")
         m = given[by_op]
-        rows = np.nonzero(_lookup(m, c.read_op)[0])[0] if len(m) else np.zeros(0, np.int64)
+        rows = np.zeros(0, np.int64)
+        if len(m):  # the members' read rows, found a chunk of rows at a time (no temporary per read row)
+            read_op = c.read_op
+            rows = np.concatenate([lo + np.nonzero(_lookup(m, read_op[lo:lo + SCAN_ROWS])[0])[0]
+                                   for lo in range(0, len(read_op), SCAN_ROWS)] or [rows])
         if len(rows):  # in the order the dict walk visits them: members as given, each op's keys first-seen, rows
             rank = by_op[np.searchsorted(m, c.read_op[rows])]
             g = c.read_op[rows] * max(len(c.keys), 1) + c.read_key[rows].astype(np.int64)
