@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
-from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, take
+from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, release_free_memory, take
 from prozess.columnar_views import ArrayOrder, IntList, KeyedCodes, Membership
 from prozess.history import Op
 
@@ -866,6 +866,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     keys = c.keys
     values = c.values
     fx = _Facts(c)
+    release_free_memory()
     # ---- writer_of, failed and read_ok: views over the joined codes (no Python object per fact)
     nv = fx.nv
     a.writer_of = KeyedCodes(fx.w_code, nv, keys, c.value_id, values, fx.w_op)
@@ -897,6 +898,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     s_self = np.where(inv[txns] >= 0, inv[txns], txns)
     a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
+    release_free_memory()
     a._violations = None
     a._offset_inputs = (dataclasses.replace(c), fx, inv, a.orders)  # a copy: the caller may release c's tables
     key_id = {k: j for j, k in enumerate(keys)}
@@ -910,4 +912,5 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
         a._process = None
     else:
         a._process = _process_cases(c, fx, sub_keeps)
+        release_free_memory()
     return a
