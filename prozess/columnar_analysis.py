@@ -27,7 +27,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,6 +51,32 @@ def _lookup(table: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarra
     pos_c = np.minimum(pos, max(len(table) - 1, 0))
     found = (pos < len(table)) & (table[pos_c] == codes) if len(table) else np.zeros(len(codes), bool)
     return found, pos_c
+
+
+def _runs(sorted_values: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi) chunks of about `size` rows of a sorted array, cut only where its value changes (so a pass
+    grouped by that value sees each group whole; one value with more rows than `size` is one chunk)."""
+    n = len(sorted_values)
+    lo = 0
+    while lo < n:
+        hi = min(lo + size, n)
+        if hi < n:
+            hi = int(np.searchsorted(sorted_values, sorted_values[hi], "left"))
+            if hi <= lo:
+                hi = int(np.searchsorted(sorted_values, sorted_values[lo], "right"))
+        yield lo, hi
+        lo = hi
+
+
+def _key_batches(counts: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
+    """[klo, khi) ranges of key ids whose rows (`counts[k]` per key) add up to about `size`; a key is never
+    split, so one key with more rows than `size` is a batch of its own."""
+    per_key = np.cumsum(counts)
+    klo = 0
+    while klo < len(counts):
+        khi = max(int(np.searchsorted(per_key, (per_key[klo - 1] if klo else 0) + size, "right")), klo + 1)
+        yield klo, khi
+        klo = khi
 
 
 class _Facts:
@@ -85,19 +111,16 @@ class _Facts:
         s_keep = committed[c.send_op] & (s_type != FAIL) & (c.send_offset != NO_OFFSET)
         del s_type, r_type, read_ok_row
         nk = len(c.keys)
-        per_key = np.cumsum(np.bincount(c.read_key[r_keep], minlength=nk) + np.bincount(c.send_key[s_keep], minlength=nk))
+        counts = np.bincount(c.read_key[r_keep], minlength=nk) + np.bincount(c.send_key[s_keep], minlength=nk)
         self.extra: dict[int, dict[int, list[int]]] = {}
         parts = []
-        klo = 0
-        while klo < nk:
-            khi = max(int(np.searchsorted(per_key, (per_key[klo - 1] if klo else 0) + LOG_ROWS, "right")), klo + 1)
+        for klo, khi in _key_batches(counts, LOG_ROWS):
             if (klo, khi) == (0, nk):
                 r_rows, s_rows = np.nonzero(r_keep)[0], np.nonzero(s_keep)[0]
             else:
                 r_rows = np.nonzero(r_keep & (c.read_key >= klo) & (c.read_key < khi))[0]
                 s_rows = np.nonzero(s_keep & (c.send_key >= klo) & (c.send_key < khi))[0]
             parts.append(self._log_batch(c, r_rows, s_rows, klo, khi))
-            klo = khi
         del r_keep, s_keep
         if not parts:
             e = np.zeros(0, np.int64)
@@ -236,18 +259,9 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     scan.wr_windows = []
     groups: list[tuple] = []
     rw: list[tuple] = []
-    read_op = c.read_op
-    n = len(read_op)
     s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
-    lo = 0
-    while lo < n:
-        hi = min(lo + SCAN_ROWS, n)
-        if hi < n:  # end the chunk at an op boundary
-            hi = int(np.searchsorted(read_op, read_op[hi], "left"))
-            if hi <= lo:
-                hi = int(np.searchsorted(read_op, read_op[lo], "right"))
+    for lo, hi in _runs(c.read_op, SCAN_ROWS):  # chunks of whole ops
         _scan_rows(c, fx, s_self, pollers, rebalanced, lo, hi, scan, groups, rw)
-        lo = hi
     if not groups:
         e = np.zeros(0, np.int64)
         groups.append((e, e, e, e))
@@ -377,12 +391,7 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
         return prev
     order = np.lexsort((pos, key, proc))
     p_sorted = proc[order]
-    lo = 0
-    while lo < n:
-        hi = min(lo + PROCESS_ROWS, n)
-        if hi < n:  # end the chunk where a process's groups end
-            cut = int(np.searchsorted(p_sorted, p_sorted[hi], "left"))
-            hi = cut if cut > lo else int(np.searchsorted(p_sorted, p_sorted[hi], "right"))
+    for lo, hi in _runs(p_sorted, PROCESS_ROWS):  # chunks of whole processes
         o = order[lo:hi]
         p, k = p_sorted[lo:hi], key[o]
         m = hi - lo
@@ -396,7 +405,6 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
         before[before < run_start] = -1
         has = before >= 0
         prev[o[has]] = o[before[has]]
-        lo = hi
     del order, p_sorted
     if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
         span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
@@ -450,17 +458,9 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     nk = max(len(keys), 1)
     nm_send: list[dict] = []
     parts = []
-    n_rows = len(s_op)
-    lo = 0
-    while lo < n_rows:  # in chunks of whole ops (rows are in op order, a group never spans two ops)
-        hi = min(lo + PROCESS_ROWS, n_rows)
-        if hi < n_rows:
-            hi = int(np.searchsorted(s_op, s_op[hi], "left"))
-            if hi <= lo:
-                hi = int(np.searchsorted(s_op, s_op[lo], "right"))
+    for lo, hi in _runs(s_op, PROCESS_ROWS):  # chunks of whole ops (rows are in op order, a group never spans two)
         t_chunk = types[s_op[lo:hi]]
         rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
-        lo = hi
         if not len(rows):
             continue
         g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
@@ -499,14 +499,10 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
     live = fx.committed[c.send_op] & (types[c.send_op] != FAIL)
     skey = c.send_key
     # keys in batches of about OFFSET_ROWS send rows (a key is never split: the sweep is per key)
-    per_key = np.cumsum(np.bincount(skey[live], minlength=len(keys))) if len(keys) else np.zeros(0, np.int64)
     out: list[tuple] = []
-    klo = 0
-    while klo < len(keys):
-        khi = max(int(np.searchsorted(per_key, (per_key[klo - 1] if klo else 0) + OFFSET_ROWS, "right")), klo + 1)
+    for klo, khi in _key_batches(np.bincount(skey[live], minlength=len(keys)), OFFSET_ROWS):
         rows = np.nonzero(live & (skey >= klo) & (skey < khi))[0] if (klo, khi) != (0, len(keys)) else np.nonzero(live)[0]
         _offset_batch(c, fx, inv, rows, first_mode, out)
-        klo = khi
     out.sort(key=lambda e: (e[0], e[1]))
     return [e[2] for e in out]
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prozess.checkers import stats as old_stats
 from prozess.checkers.analysis import analyze
@@ -370,3 +372,34 @@ def test_id_width():
     x = np.array([7, 2**63 - 1, -(2**63), 0, -5, 7, 0], np.int64)
     for chunk in (1, 2, 3, 100):
         assert _ranks(table, x, chunk).tolist() == [3, 4, 0, 2, 1, 3, 2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=60), st.integers(1, 9))
+def test_runs_cover_the_rows_and_cut_only_between_values(values: list, size: int):
+    """The chunks of the read scan, the process-order pass and the sends' groups: contiguous, covering every
+    row once, cut only where the sorted value changes, and no longer than `size` unless one value fills it."""
+    from prozess.columnar_analysis import _runs
+
+    arr = np.array(sorted(values), np.int64)
+    chunks = list(_runs(arr, size))
+    assert [lo for lo, _ in chunks] == [0, *(hi for _, hi in chunks)][:len(chunks)]
+    assert (chunks[-1][1] if chunks else 0) == len(arr)
+    for lo, hi in chunks:
+        assert hi > lo
+        assert hi == len(arr) or arr[hi - 1] != arr[hi]
+        assert hi - lo <= size or arr[lo] == arr[hi - 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 12), max_size=30), st.integers(1, 20))
+def test_key_batches_cover_the_keys_whole(counts: list, size: int):
+    """The key batches of the log sort and the offsets sweep: contiguous ranges covering every key once, each
+    within `size` rows unless it is a single key."""
+    from prozess.columnar_analysis import _key_batches
+
+    batches = list(_key_batches(np.array(counts, np.int64), size))
+    assert [lo for lo, _ in batches] == [0, *(hi for _, hi in batches)][:len(batches)]
+    assert (batches[-1][1] if batches else 0) == len(counts)
+    for lo, hi in batches:
+        assert hi > lo and (sum(counts[lo:hi]) <= size or hi - lo == 1)
