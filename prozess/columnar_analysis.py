@@ -832,10 +832,10 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a = ColumnarAnalysis.__new__(ColumnarAnalysis)
     a.ops = ops
     n = len(ops)
-    inv = c.pair.copy()
     client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
-    inv[~client_completion] = -1
-    a.inv = array("q", inv.astype(np.int64).tobytes())  # indexes as Python ints, 8 bytes each
+    a.inv = array("q")  # indexes as Python ints, 8 bytes each
+    a.inv.frombytes(memoryview(np.where(client_completion, c.pair, -1).astype(np.int64, copy=False)).cast("B"))
+    inv = np.frombuffer(a.inv, np.int64)  # the passes' view of the same memory: one invocation column, not two
     is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
     is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]
     a.txns = IntList(np.nonzero(client_completion & is_client_f)[0])  # op positions as an array, read as ints
