@@ -19,8 +19,8 @@ within one run (ratios), not absolute seconds across runs.
 
 Targets on a 2-core machine: 1M ops <= 8 s and <= 1 GiB; 10M ops <= 90 s and <= 2 GiB; 40M ops linear in
 size (40M / 10M <= 4.5x) and <= 2 GiB. At the end it prints that table: the target, the figures before the
-columnar check kept its facts as arrays (`BEFORE`, measured the same way and written in docs/architecture.md),
-this run's figures and the bare scan of the same file in this run.
+columnar check's passes were cut into chunks and batches (`BEFORE`, measured the same way and written in
+docs/architecture.md), this run's figures and the bare scan of the same file in this run.
 
     .venv/bin/python benchmarks/check_scale.py [--sizes 1000000,10000000] [--old-max 1000000]
 """
@@ -48,8 +48,9 @@ OLD = ("import sys, json; from prozess.history import read_history; from prozess
        "r = check(read_history(sys.argv[1])); print(json.dumps({'valid': r['valid'], 'anomaly-types': r['anomaly-types']}))")
 
 
-# (wall s, CPU s, peak MiB) of `prozess check` before the facts became arrays (docs/architecture.md, "Histories at scale").
-BEFORE = {1_000_000: (75.71, 11.54, 1019), 10_000_000: (176.47, 119.35, 8872)}
+# (wall s, CPU s, peak MiB) of `prozess check` with the facts as arrays, before the passes ran in chunks and batches
+# (docs/architecture.md, "Histories at scale").
+BEFORE = {1_000_000: (42.83, 9.35, 542), 10_000_000: (411.81, 99.62, 4026)}
 TARGETS = {1_000_000: ("<= 8 s", 8.0, 1024), 10_000_000: ("<= 90 s", 90.0, 2048), 40_000_000: ("linear (x4.5 of 10M)", None, 2048)}
 
 
@@ -75,7 +76,7 @@ def run(argv: list[str]) -> tuple[float, int, str, float]:
 def history(n: int, seed: int) -> Path:
     """The cached history of about n ops (chunks of CHUNK ops with disjoint keys), made on first use."""
     OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"history-{n}-s{seed}.jsonl"
+    path = OUT / f"history-{n}-s{seed}-p.jsonl"  # -p: process ids never collide across copies
     if path.exists():
         return path
     chunk = OUT / f"chunk-{min(n, CHUNK)}-s{seed}.jsonl"
@@ -89,6 +90,9 @@ def history(n: int, seed: int) -> Path:
     import orjson
 
     key = re.compile(rb'"(\d+)"')
+    # Each copy's process ids move past every id of the chunk (a crashed process gets a new id, so a chunk
+    # holds thousands): no id of one copy reappears in another, as no process of a real run comes back.
+    stride = process_stride(chunk)
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as out:
         index = 0
@@ -103,11 +107,24 @@ def history(n: int, seed: int) -> Path:
                     last_time = d["time"]
                     d["time"] += t_base
                     if isinstance(d["process"], int):
-                        d["process"] += copy * 1000
+                        d["process"] += copy * stride
                     out.write(orjson.dumps(d) + b"\n")
             t_base += last_time + 1_000_000
     tmp.rename(path)
     return path
+
+
+def process_stride(chunk: Path) -> int:
+    """The shift of process ids per copy of `chunk`: a power of ten above its highest client process id."""
+    import orjson
+
+    top = 0
+    with open(chunk, "rb") as fh:
+        for line in fh:
+            p = orjson.loads(line)["process"]
+            if isinstance(p, int) and p > top:
+                top = p
+    return 10 ** len(str(top + 1))
 
 
 def main() -> None:

@@ -37,10 +37,8 @@ from typing import Any, Callable
 import numpy as np
 import orjson
 
-from prozess.history import (
-    _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, check_not_blank, gc_paused, json_line_depth, op_from_dict,
-    open_regular_file,
-)
+from prozess.history import _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, gc_paused, op_from_dict
+from prozess.history_model import jsonl_lines, line_too_deep
 
 TYPE_NAMES = ("invoke", "ok", "fail", "info")
 _TYPE_CODE = {t: i for i, t in enumerate(TYPE_NAMES)}
@@ -121,8 +119,8 @@ class _Builder:
         self.values: dict[Any, int] = {}
         self.value_list: list[Any] = []
         self.raw = True  # rows hold the values themselves (all 64-bit integers so far), not ids
-        self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("l"), array("q"), array("q")
-        self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("l"), array("q"), array("q")
+        self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("i"), array("q"), array("q")
+        self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("i"), array("q"), array("q")
         self.pollers = array("q")  # completions with a poll micro-op that returned a non-empty map
         self.subs: dict[int, Any] = {}
         self.final_reads: dict[int, list[int]] = {}  # position of a final poll -> key ids read, per micro-op
@@ -323,21 +321,62 @@ class _Builder:
             table = _distinct(np.concatenate([_distinct(s_val), _distinct(r_val)]))
             values: Any = IntValues(table)
             index = None
-            s_val, r_val = np.searchsorted(table, s_val), np.searchsorted(table, r_val)
+            self.s_val = self.r_val = None
+            s_val = _ranks(table, s_val)  # one at a time: each raw array is freed once ranked
+            r_val = _ranks(table, r_val)
         else:
             values, index = self.value_list, self.values
-        self.s_val = self.r_val = None
+            self.s_val = self.r_val = None
+            s_val = s_val.astype(_id_dtype(len(values)))
+            r_val = r_val.astype(_id_dtype(len(values)))
         return Columns(
             index=a(self.index, np.int64), time=a(self.time, np.int64), type=a(self.type, np.int8),
             process=a(self.process, np.int64), f=a(self.f, np.int16), pair=a(self.pair, np.int64),
             fs=list(self.fs), keys=list(self.keys), values=values,
-            send_op=a(self.s_op, np.int64), send_key=a(self.s_key, np.dtype("l")).astype(np.int32),
+            send_op=a(self.s_op, np.int64), send_key=a(self.s_key, np.int32),
             send_value=s_val, send_offset=a(self.s_off, np.int64),
-            read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.dtype("l")).astype(np.int32),
+            read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.int32),
             read_offset=a(self.r_off, np.int64), read_value=r_val,
             pollers=a(self.pollers, np.int64), final_reads=self.final_reads, subs=self.subs, extra=self.extra, source=source,
             value_index=index,
         )
+
+
+_TRIM: Any = None
+
+
+def release_free_memory() -> None:
+    """Hands the C heap's free pages back to the system (glibc's `malloc_trim`; nothing elsewhere).
+
+    The passes make and drop temporaries of a few MB each; glibc keeps such freed blocks in its heap,
+    so without this the resident size after a pass stays near its peak and every later pass's peak
+    stacks on top. Costs milliseconds, so it runs between passes, not inside them."""
+    global _TRIM
+    if _TRIM is None:
+        _TRIM = False
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+            except (OSError, AttributeError):
+                pass
+    if _TRIM:
+        _TRIM(0)
+
+
+def _id_dtype(n: int) -> np.dtype:
+    """The narrowest of int32 and int64 that holds ids below n (value ids: 4 bytes per fact row, not 8)."""
+    return np.dtype(np.int32) if n < 2**31 else np.dtype(np.int64)
+
+
+def _ranks(table: np.ndarray, x: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """The position of each value of `x` in the sorted `table`, as ids (`_id_dtype`), a chunk at a time so
+    no 8-byte temporary covers all of `x`."""
+    out = np.empty(len(x), _id_dtype(len(table)))
+    for lo in range(0, len(x), chunk):
+        out[lo:lo + chunk] = np.searchsorted(table, x[lo:lo + chunk])
+    return out
 
 
 def _distinct(x: np.ndarray) -> np.ndarray:
@@ -394,25 +433,10 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
     """
     path = Path(path)
     b = _Builder()
-    loads = orjson.loads
     op = b.op
-    done = 0
-    with gc_paused(), open_regular_file(path) as fh:
-        total = os.fstat(fh.fileno()).st_size
-        check_not_blank(fh.peek(4096)[:4096], path)
-        for n, line in enumerate(fh, 1):
-            done += len(line)
-            if line.isspace():
-                continue
-            try:
-                d = loads(line)
-            except orjson.JSONDecodeError as e:
-                if not line.endswith(b"\n") and done >= total and n > 1:
-                    if warnings is not None:
-                        warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
-                    break
-                raise HistoryError(f"not valid JSON ({e})", path=path, line=n) from None
-            if line.count(b"[") + line.count(b"{") > MAX_DEPTH and json_line_depth(line, MAX_DEPTH + 1) > MAX_DEPTH + 1:
+    with gc_paused():
+        for n, line, d in jsonl_lines(path, warnings, progress=progress):
+            if line.count(b"[") + line.count(b"{") > MAX_DEPTH and line_too_deep(line):  # counts first: no call per line
                 try:
                     op_from_dict(d)  # the reader's own words for the field nested too deep
                 except HistoryError as e:
@@ -425,14 +449,13 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
                 raise HistoryError(e.problem, path=path, line=n) from None
             except (TypeError, OverflowError, ValueError, IndexError, KeyError, AttributeError) as e:  # odd offsets or micro-ops
                 raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
-            if progress is not None and n % 1_000_000 == 0:
-                progress(done, total)
         if not b.index:
             raise HistoryError("holds no ops; a history to check, show, convert or report needs at least one", path=path)
         if complete:
             b.complete()
         cols = b.columns(str(path))
     if progress is not None:
+        total = os.stat(path).st_size
         progress(total, total)
     return cols
 

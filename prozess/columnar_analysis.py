@@ -27,13 +27,13 @@ from __future__ import annotations
 import bisect
 import dataclasses
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
-from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, take
+from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, release_free_memory, take
 from prozess.columnar_views import ArrayOrder, IntList, KeyedCodes, Membership
 from prozess.history import Op
 
@@ -53,72 +53,137 @@ def _lookup(table: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return found, pos_c
 
 
+def _runs(sorted_values: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi) chunks of about `size` rows of a sorted array, cut only where its value changes (so a pass
+    grouped by that value sees each group whole; one value with more rows than `size` is one chunk)."""
+    n = len(sorted_values)
+    lo = 0
+    while lo < n:
+        hi = min(lo + size, n)
+        if hi < n:
+            hi = int(np.searchsorted(sorted_values, sorted_values[hi], "left"))
+            if hi <= lo:
+                hi = int(np.searchsorted(sorted_values, sorted_values[lo], "right"))
+        yield lo, hi
+        lo = hi
+
+
+def _key_batches(counts: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
+    """[klo, khi) ranges of key ids whose rows (`counts[k]` per key) add up to about `size`; a key is never
+    split, so one key with more rows than `size` is a batch of its own."""
+    per_key = np.cumsum(counts)
+    klo = 0
+    while klo < len(counts):
+        khi = max(int(np.searchsorted(per_key, (per_key[klo - 1] if klo else 0) + size, "right")), klo + 1)
+        yield klo, khi
+        klo = khi
+
+
 class _Facts:
     """The vectorised joins every pass shares (all arrays, ids into the columns' tables)."""
 
     def __init__(self, c: Columns):
         n = len(c)
         self.nv = nv = max(len(c.values), 1)
-        self.s_code = c.send_key.astype(np.int64) * nv + c.send_value
-        self.r_code = c.read_key.astype(np.int64) * nv + c.read_value
+        # the (key, value) codes of the rows are made when a pass needs them, not kept (8 bytes per fact)
+        self._send = (c.send_key, c.send_value)
+        self._read = (c.read_key, c.read_value)
         s_type = c.type[c.send_op]
         r_type = c.type[c.read_op]
+        s_code = self.s_codes()
         # writer_of: the last send of each (key, value)
-        rev = self.s_code[::-1]
+        rev = s_code[::-1]
         self.w_code, first = np.unique(rev, return_index=True)
         self.w_op = c.send_op[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
-        self.ok_codes = _unique(self.r_code[r_type == OK])
-        self.fail_codes = _unique(self.s_code[s_type == FAIL])
+        del rev, first
+        self.ok_codes = _unique(self.r_codes(np.nonzero(r_type == OK)[0]))
+        self.fail_codes = _unique(s_code[s_type == FAIL])
         # sends that must have committed: ok, or info with a value some ok poll read
-        read_ok_row = _lookup(self.ok_codes, self.s_code)[0]
+        read_ok_row = _lookup(self.ok_codes, s_code)[0]
+        del s_code
         committed = np.zeros(n, bool)
         committed[c.type == OK] = True
         committed[c.send_op[(s_type == INFO) & read_ok_row]] = True
         self.committed = committed
-        # log facts: poll reads with a log position, in row order, then acknowledged offsets of committed sends
+        # log facts: poll reads with a log position, in row order, then acknowledged offsets of committed sends;
+        # sorted a batch of whole keys at a time (about LOG_ROWS facts), so no sort covers every fact at once
         r_keep = (c.read_offset != NO_OFFSET) & (c.read_offset >= 0)
         s_keep = committed[c.send_op] & (s_type != FAIL) & (c.send_offset != NO_OFFSET)
-        key = np.concatenate([c.read_key[r_keep], c.send_key[s_keep]])
-        off = np.concatenate([c.read_offset[r_keep], c.send_offset[s_keep]])
+        del s_type, r_type, read_ok_row
+        nk = len(c.keys)
+        counts = np.bincount(c.read_key[r_keep], minlength=nk) + np.bincount(c.send_key[s_keep], minlength=nk)
+        self.extra: dict[int, dict[int, list[int]]] = {}
+        parts = []
+        for klo, khi in _key_batches(counts, LOG_ROWS):
+            if (klo, khi) == (0, nk):
+                r_rows, s_rows = np.nonzero(r_keep)[0], np.nonzero(s_keep)[0]
+            else:
+                r_rows = np.nonzero(r_keep & (c.read_key >= klo) & (c.read_key < khi))[0]
+                s_rows = np.nonzero(s_keep & (c.send_key >= klo) & (c.send_key < khi))[0]
+            parts.append(self._log_batch(c, r_rows, s_rows, klo, khi))
+        del r_keep, s_keep
+        if not parts:
+            e = np.zeros(0, np.int64)
+            parts.append((e, e, e.astype(np.int32), e, e, e, e, e))
+        log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = (
+            np.concatenate([x[i] for x in parts]) for i in (0, 1, 2, 3, 4, 5, 6))
+        self.log_off, self.log_val = log_off, log_val
+        self.bv_code, self.bv_idx, self.fo_code, self.fo_off = bv_code, bv_idx, fo_code, fo_off
+        # per key: [start, end) in the log arrays
+        self.key_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+    def _log_batch(self, c: Columns, r_rows: np.ndarray, s_rows: np.ndarray, klo: int, khi: int) -> tuple:
+        """The log of keys [klo, khi) from their fact rows: (offsets, values, by-value codes, dense indices,
+        lowest-offset codes, lowest offsets, log length per key); conflicts go into `self.extra`."""
+        nv = self.nv
+        key = np.concatenate([c.read_key[r_rows], c.send_key[s_rows]])
+        off = np.concatenate([c.read_offset[r_rows], c.send_offset[s_rows]])
         order = np.lexsort((off, key))  # stable: the first fact of each (key, offset) comes first
         key = key[order]  # one array at a time: a history's facts are its largest arrays
         off = off[order]
-        val = np.concatenate([c.read_value[r_keep], c.send_value[s_keep]])[order]
-        del order, r_keep, s_keep
+        val = np.concatenate([c.read_value[r_rows], c.send_value[s_rows]])[order]
+        del order
         new = np.ones(len(key), bool)
         if len(key):
             new[1:] = (key[1:] != key[:-1]) | (off[1:] != off[:-1])
         starts = np.nonzero(new)[0]
-        self.log_key = key[starts].astype(np.int64)
-        self.log_off = off[starts]
-        self.log_val = val[starts]
+        log_key = key[starts].astype(np.int64)
+        log_off = off[starts]
+        log_val = val[starts]
         # conflicts: facts whose value differs from the first one at their (key, offset)
         group = np.cumsum(new, dtype=np.int64) - 1
         del new, starts
-        differ = val != self.log_val[group] if len(key) else np.zeros(0, bool)
-        self.extra: dict[int, dict[int, list[int]]] = {}
+        differ = val != log_val[group] if len(key) else np.zeros(0, bool)
         for g, v in zip(group[differ].tolist(), val[differ].tolist()):
-            more = self.extra.setdefault(int(self.log_key[g]), {}).setdefault(int(self.log_off[g]), [])
+            more = self.extra.setdefault(int(log_key[g]), {}).setdefault(int(log_off[g]), [])
             if v not in more:
                 more.append(v)
         del group, differ
-        # per key: [start, end) in the log arrays
-        nk = len(c.keys)
-        self.key_start = np.searchsorted(self.log_key, np.arange(nk + 1))
-        dense = np.arange(len(self.log_key)) - self.key_start[self.log_key] if len(self.log_key) else np.zeros(0, np.int64)
+        key_start = np.searchsorted(log_key, np.arange(klo, khi + 1))
+        dense = np.arange(len(log_key)) - key_start[log_key - klo] if len(log_key) else np.zeros(0, np.int64)
         # dense index of each (key, value): its last position in the key's log (as VersionOrder.by_value)
-        lcode = self.log_key * nv + self.log_val
-        rev = lcode[::-1]
-        self.bv_code, first = np.unique(rev, return_index=True)
-        self.bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        rev = (log_key * nv + log_val)[::-1]
+        bv_code, first = np.unique(rev, return_index=True)
+        bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        del rev, dense, first
         # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker;
         # needed only for keys whose log repeats a value or has conflicts (the others use the dense index)
-        distinct = np.diff(np.searchsorted(self.bv_code, np.arange(nk + 1, dtype=np.int64) * nv))
-        irregular = distinct != np.diff(self.key_start)
-        irregular[list(self.extra)] = True
-        some = irregular[key] if len(key) else np.zeros(0, bool)
-        self.fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
-        self.fo_off = off[some][first]
+        distinct = np.diff(np.searchsorted(bv_code, np.arange(klo, khi + 1, dtype=np.int64) * nv))
+        irregular = distinct != np.diff(key_start)
+        irregular[[k - klo for k in self.extra if klo <= k < khi]] = True
+        some = irregular[key - klo] if len(key) else np.zeros(0, bool)
+        fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
+        return log_off, log_val, bv_code, bv_idx, fo_code, off[some][first], np.diff(key_start)
+
+    def s_codes(self, rows: Any = slice(None)) -> np.ndarray:
+        """The (key, value) codes of the send rows `rows` (a slice or an index array)."""
+        key, value = self._send
+        return key[rows].astype(np.int64) * self.nv + value[rows]
+
+    def r_codes(self, rows: Any = slice(None)) -> np.ndarray:
+        """The (key, value) codes of the read rows `rows` (a slice or an index array)."""
+        key, value = self._read
+        return key[rows].astype(np.int64) * self.nv + value[rows]
 
     def writer(self, codes: np.ndarray) -> np.ndarray:
         found, pos = _lookup(self.w_code, codes)
@@ -194,18 +259,9 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     scan.wr_windows = []
     groups: list[tuple] = []
     rw: list[tuple] = []
-    read_op = c.read_op
-    n = len(read_op)
     s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
-    lo = 0
-    while lo < n:
-        hi = min(lo + SCAN_ROWS, n)
-        if hi < n:  # end the chunk at an op boundary
-            hi = int(np.searchsorted(read_op, read_op[hi], "left"))
-            if hi <= lo:
-                hi = int(np.searchsorted(read_op, read_op[lo], "right"))
+    for lo, hi in _runs(c.read_op, SCAN_ROWS):  # chunks of whole ops
         _scan_rows(c, fx, s_self, pollers, rebalanced, lo, hi, scan, groups, rw)
-        lo = hi
     if not groups:
         e = np.zeros(0, np.int64)
         groups.append((e, e, e, e))
@@ -235,7 +291,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     op, key = op_all[order], key_all[order]
     off = c.read_offset[lo:hi][order]
     val = c.read_value[lo:hi][order]
-    code = fx.r_code[lo:hi][order]
+    code = fx.r_codes(slice(lo, hi))[order]
     g = g_all[order]
     t = types[op]
     ok = t == OK
@@ -311,44 +367,61 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
         w2 = fx.writer(gk * fx.nv + v2)
         w2c = np.maximum(w2, 0)
         sel = (w2 >= 0) & (w2 != gop) & (types[w2c] != FAIL)
-        rw.append((gop[sel], w2[sel], gk[sel], v1[sel], v2[sel]))
+        pos_t = np.int32 if len(types) < 2**31 else np.int64  # op positions in 4 bytes: millions of rw pairs are kept
+        rw.append((gop[sel].astype(pos_t), w2[sel].astype(pos_t), gk[sel].astype(np.int32), v1[sel], v2[sel]))
+
+
+LOG_ROWS = 1 << 21  # log facts per batch of keys sorted at once
+OFFSET_ROWS = 1 << 20  # send rows per batch of keys of the linearizable-offsets sweep
+PROCESS_ROWS = 1 << 20  # groups per chunk of the process-order pass (its temporaries are a few dozen bytes per group)
 
 
 def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.ndarray,
               subs: dict[int, list[tuple[int, set[int]]]]) -> np.ndarray:
     """For each group (process, key, op position), the group of the latest earlier eligible op of the same
     process on the same key (-1 if none), unless an ok/info assign/subscribe of that process in between
-    dropped the key (the op-object pass then forgets the process's state for it)."""
+    dropped the key (the op-object pass then forgets the process's state for it).
+
+    After one sort by (process, key, position) the groups are walked in chunks of about `PROCESS_ROWS`
+    that end where a process's groups end, so every comparison stays inside a chunk and the temporaries
+    are bounded by it."""
     n = len(pos)
     prev = np.full(n, -1, np.int64)
     if not n:
         return prev
     order = np.lexsort((pos, key, proc))
-    p, k = proc[order], key[order]
-    run = np.ones(n, bool)
-    run[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
-    run_start = np.maximum.accumulate(np.where(run, np.arange(n), 0))
-    last = np.maximum.accumulate(np.where(eligible[order], np.arange(n), -1))
-    before = np.full(n, -1, np.int64)
-    before[1:] = last[:-1]
-    before[before < run_start] = -1
-    has = before >= 0
-    prev[order[has]] = order[before[has]]
+    p_sorted = proc[order]
+    for lo, hi in _runs(p_sorted, PROCESS_ROWS):  # chunks of whole processes
+        o = order[lo:hi]
+        p, k = p_sorted[lo:hi], key[o]
+        m = hi - lo
+        run = np.ones(m, bool)
+        run[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
+        at = np.arange(m)
+        run_start = np.maximum.accumulate(np.where(run, at, 0))
+        last = np.maximum.accumulate(np.where(eligible[o], at, -1))
+        before = np.full(m, -1, np.int64)
+        before[1:] = last[:-1]
+        before[before < run_start] = -1
+        has = before >= 0
+        prev[o[has]] = o[before[has]]
+    del order, p_sorted
     if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
         span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
-        procs = _unique(np.concatenate([proc, np.array(list(subs), dtype=np.int64)]))
+        procs = _unique(np.concatenate([_unique(proc), np.array(list(subs), dtype=np.int64)]))
         sub_codes = np.sort(np.array([int(np.searchsorted(procs, q)) * span + x for q, lst in subs.items() for x, _ in lst],
                                      dtype=np.int64))
-        j = np.nonzero(prev >= 0)[0]
-        rank = np.searchsorted(procs, proc[j]) * span
-        between = np.searchsorted(sub_codes, rank + pos[j]) - np.searchsorted(sub_codes, rank + pos[prev[j]])
         sub_pos = {q: [x for x, _ in lst] for q, lst in subs.items()}
-        for jj in j[between > 0].tolist():
-            q = int(proc[jj])
-            lo, hi = bisect.bisect_left(sub_pos[q], int(pos[prev[jj]])), bisect.bisect_left(sub_pos[q], int(pos[jj]))
-            kk = int(key[jj])
-            if any(kk not in keep for _, keep in subs[q][lo:hi]):
-                prev[jj] = -1
+        for lo in range(0, n, PROCESS_ROWS):
+            j = lo + np.nonzero(prev[lo:lo + PROCESS_ROWS] >= 0)[0]
+            rank = np.searchsorted(procs, proc[j]) * span
+            between = np.searchsorted(sub_codes, rank + pos[j]) - np.searchsorted(sub_codes, rank + pos[prev[j]])
+            for jj in j[between > 0].tolist():
+                q = int(proc[jj])
+                a, b = bisect.bisect_left(sub_pos[q], int(pos[prev[jj]])), bisect.bisect_left(sub_pos[q], int(pos[jj]))
+                kk = int(key[jj])
+                if any(kk not in keep for _, keep in subs[q][a:b]):
+                    prev[jj] = -1
     return prev
 
 
@@ -379,22 +452,27 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
             (skips if dd > 1 else nonmono).append(
                 case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
                      [int(g_op[prev[j]]), int(g_op[j])]))
+    del t, proc, prev, has, pv, i1, i2, d, both  # the sends' pass below needs as much again
     # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order
     s_op = c.send_op
-    live = (types[s_op] == OK) | (types[s_op] == INFO)
-    rows = np.nonzero(live)[0]
     nk = max(len(keys), 1)
-    g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
     nm_send: list[dict] = []
-    if len(g):
+    parts = []
+    for lo, hi in _runs(s_op, PROCESS_ROWS):  # chunks of whole ops (rows are in op order, a group never spans two)
+        t_chunk = types[s_op[lo:hi]]
+        rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
+        if not len(rows):
+            continue
+        g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
         ug, first_row = np.unique(g, return_index=True)
         _, rev_first = np.unique(g[::-1], return_index=True)
         last_row = len(g) - 1 - rev_first
         order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
-        w_op = ug[order] // nk
-        w_key = ug[order] % nk
-        w_first = c.send_value[rows[first_row[order]]]
-        w_last = c.send_value[rows[last_row[order]]]
+        parts.append((ug[order] // nk, ug[order] % nk, c.send_value[rows[first_row[order]]],
+                      c.send_value[rows[last_row[order]]]))
+    if parts:
+        w_op, w_key, w_first, w_last = (np.concatenate(x) for x in zip(*parts))
+        del parts
         prev = _previous(c.process[w_op], w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
         has = np.nonzero(prev >= 0)[0]
         pv = w_last[prev[has]]
@@ -410,18 +488,33 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
     """`prozess.checkers.offsets.violations` over the tables: per key, a sweep of invocations and
     completions of committed writers in history order, with the highest position completed so far
     as a running maximum."""
-    keys, values = c.keys, c.values
+    keys = c.keys
     types = c.type
-    nv = fx.nv
-    rows = np.nonzero(fx.committed[c.send_op] & (types[c.send_op] != FAIL))[0]
-    key = c.send_key[rows].astype(np.int64)
-    code = key * nv + c.send_value[rows]
     # position of a value: its dense index when no value of the key repeats, else its lowest offset
     first_mode = np.zeros(len(keys) + 1, bool)
     key_id = {k: j for j, k in enumerate(keys)}
     for k, vo in orders.items():
         if vo.first_offset is not None:
             first_mode[key_id[k]] = True
+    live = fx.committed[c.send_op] & (types[c.send_op] != FAIL)
+    skey = c.send_key
+    # keys in batches of about OFFSET_ROWS send rows (a key is never split: the sweep is per key)
+    out: list[tuple] = []
+    for klo, khi in _key_batches(np.bincount(skey[live], minlength=len(keys)), OFFSET_ROWS):
+        rows = np.nonzero(live & (skey >= klo) & (skey < khi))[0] if (klo, khi) != (0, len(keys)) else np.nonzero(live)[0]
+        _offset_batch(c, fx, inv, rows, first_mode, out)
+    out.sort(key=lambda e: (e[0], e[1]))
+    return [e[2] for e in out]
+
+
+def _offset_batch(c: Columns, fx: _Facts, inv: np.ndarray, rows: np.ndarray, first_mode: np.ndarray, out: list) -> None:
+    """`_offset_violations` over the send rows `rows` (all the rows of some keys), appending (invocation
+    position, first row of the later group, case) to `out`."""
+    keys, values = c.keys, c.values
+    types = c.type
+    nv = fx.nv
+    key = c.send_key[rows].astype(np.int64)
+    code = key * nv + c.send_value[rows]
     dense = fx.dense(code)
     found, at = _lookup(fx.fo_code, code)
     lowest = np.where(found, fx.fo_off[at] if len(fx.fo_off) else 0, -1)
@@ -429,8 +522,9 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
     P = np.where(use_first, lowest, dense)
     known = np.where(use_first, found, dense >= 0)
     rows, key, P = rows[known], key[known], P[known]
+    del code, dense, found, at, lowest, use_first, known
     if not len(rows):
-        return []
+        return
     op = c.send_op[rows]
     val = c.send_value[rows]
     # per (op, key) group, in first-sent order: lowest and highest position (first row wins ties)
@@ -443,8 +537,7 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
     hi_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
     gop, gkey = ug // nk, ug % nk
     glo, ghi, vlo, vhi = P[lo_row], P[hi_row], val[lo_row], val[hi_row]
-    rank = np.argsort(np.argsort(first_row, kind="stable"), kind="stable")  # first-sent order of the groups
-    out: list[tuple] = []
+    rank = rows[first_row]  # the first send row of each group: sorts the groups in first-sent order, across batches
     ks = fx.key_start
     for k in _unique(gkey).tolist():
         sel = np.nonzero(gkey == k)[0]
@@ -476,8 +569,6 @@ def _offset_violations(c: Columns, fx: _Facts, inv: np.ndarray, orders: dict[str
             out.append((int(ev_pos[j]), int(rank[y]),
                         {"key": keys[k], "ops": [int(gop[x]), int(gop[y])], "offsets": [o1, o2],
                          "values": [values[int(vhi[x])], values[int(vlo[y])]], "invoked": int(ev_pos[j])}))
-    out.sort(key=lambda e: (e[0], e[1]))
-    return [e[2] for e in out]
 
 
 class _PerOp(Mapping):
@@ -491,7 +582,11 @@ class _PerOp(Mapping):
         self._with = ops_with  # sorted op positions that have an entry
         self._has = np.zeros(n_ops + 1, bool)
         self._has[ops_with] = True
-        self._start = np.searchsorted(row_op, np.arange(n_ops + 1))  # the table's rows of op i: [start[i], start[i+1])
+        # the table's rows of op i: [start[i], start[i+1]); 4 bytes per op while the table has < 2**31 rows
+        self._start = np.empty(n_ops + 1, np.int32 if len(row_op) < 2**31 else np.int64)
+        for lo in range(0, n_ops + 1, 1 << 20):
+            hi = min(lo + (1 << 20), n_ops + 1)
+            self._start[lo:hi] = np.searchsorted(row_op, np.arange(lo, hi))
         self._cache: dict[int, Any] = {}
         self._all: dict[int, Any] | None = None
 
@@ -568,7 +663,7 @@ class _Writes(_PerOp):
 
 def _unseen(c: Columns, fx: _Facts) -> list[dict]:
     """The cases of `queue.unseen_cases`: sends of ok ops whose value no ok poll read, in history order."""
-    m = np.nonzero((c.type[c.send_op] == OK) & ~_lookup(fx.ok_codes, fx.s_code)[0])[0]
+    m = np.nonzero((c.type[c.send_op] == OK) & ~_lookup(fx.ok_codes, fx.s_codes())[0])[0]
     keys, values = c.keys, c.values
     return [{"key": keys[k], "value": values[v], "offset": None if o == NO_OFFSET else o, "writer": i}
             for i, k, v, o in zip(c.send_op[m].tolist(), c.send_key[m].tolist(), c.send_value[m].tolist(),
@@ -589,8 +684,8 @@ def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
     prev = order[:-1][same[1:]]
     keep = np.argsort(cur, kind="stable")  # in history order of the later send
     cur, prev = cur[keep], prev[keep]
-    i1 = fx.dense(fx.s_code[prev])
-    i2 = fx.dense(fx.s_code[cur])
+    i1 = fx.dense(fx.s_codes(prev))
+    i2 = fx.dense(fx.s_codes(cur))
     both = (i1 >= 0) & (i2 >= 0)
     cur, prev, i1, i2 = cur[both], prev[both], i1[both], i2[both]
     d = i2 - i1
@@ -656,7 +751,7 @@ class ColumnarAnalysis(Analysis):
                 continue
             j = key_id[k]
             lo, hi = int(fx.key_start[j]), int(fx.key_start[j + 1])
-            codes = j * fx.nv + fx.log_val[lo:hi]
+            codes = np.int64(j * fx.nv) + fx.log_val[lo:hi]
             read = _lookup(fx.ok_codes, codes)[0]
             if not read.any():
                 continue
@@ -678,9 +773,14 @@ class ColumnarAnalysis(Analysis):
     def _first_ok_reader(self, code: int) -> int | None:
         """The first ok op that read the (key, value) of `code`."""
         c, fx = self._offset_inputs[0], self._offset_inputs[1]
-        rows = np.nonzero(fx.r_code == code)[0]
-        rows = rows[c.type[c.read_op[rows]] == OK]
-        return int(c.read_op[rows].min()) if len(rows) else None
+        first = None
+        for lo in range(0, len(c.read_op), SCAN_ROWS):  # in chunks: no code array for every read row at once
+            rows = lo + np.nonzero(fx.r_codes(slice(lo, lo + SCAN_ROWS)) == code)[0]
+            rows = rows[c.type[c.read_op[rows]] == OK]
+            if len(rows):
+                m = int(c.read_op[rows].min())
+                first = m if first is None else min(first, m)
+        return first
 
     def columnar_missing_finals(self, keys: set) -> dict:
         """`truncation`'s {key: values read ok that the final reads no longer returned}, as a join."""
@@ -702,13 +802,17 @@ class ColumnarAnalysis(Analysis):
         given = np.asarray(members, dtype=np.int64)
         by_op = np.argsort(given, kind="stable")
         m = given[by_op]
-        rows = np.nonzero(_lookup(m, c.read_op)[0])[0] if len(m) else np.zeros(0, np.int64)
+        rows = np.zeros(0, np.int64)
+        if len(m):  # the members' read rows, found a chunk of rows at a time (no temporary per read row)
+            read_op = c.read_op
+            rows = np.concatenate([lo + np.nonzero(_lookup(m, read_op[lo:lo + SCAN_ROWS])[0])[0]
+                                   for lo in range(0, len(read_op), SCAN_ROWS)] or [rows])
         if len(rows):  # in the order the dict walk visits them: members as given, each op's keys first-seen, rows
             rank = by_op[np.searchsorted(m, c.read_op[rows])]
             g = c.read_op[rows] * max(len(c.keys), 1) + c.read_key[rows].astype(np.int64)
             _, first, inverse = np.unique(g, return_index=True, return_inverse=True)
             rows = rows[np.lexsort((rows, first[inverse], rank))]
-        w = fx.writer(fx.r_code[rows])
+        w = fx.writer(fx.r_codes(rows))
         r = c.read_op[rows]
         keep = (w >= 0) & (w != r)
         return w[keep], r[keep]
@@ -728,10 +832,10 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a = ColumnarAnalysis.__new__(ColumnarAnalysis)
     a.ops = ops
     n = len(ops)
-    inv = c.pair.copy()
     client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
-    inv[~client_completion] = -1
-    a.inv = array("q", inv.astype(np.int64).tobytes())  # indexes as Python ints, 8 bytes each
+    a.inv = array("q")  # indexes as Python ints, 8 bytes each
+    a.inv.frombytes(memoryview(np.where(client_completion, c.pair, -1).astype(np.int64, copy=False)).cast("B"))
+    inv = np.frombuffer(a.inv, np.int64)  # the passes' view of the same memory: one invocation column, not two
     is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
     is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]
     a.txns = IntList(np.nonzero(client_completion & is_client_f)[0])  # op positions as an array, read as ints
@@ -758,6 +862,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     keys = c.keys
     values = c.values
     fx = _Facts(c)
+    release_free_memory()
     # ---- writer_of, failed and read_ok: views over the joined codes (no Python object per fact)
     nv = fx.nv
     a.writer_of = KeyedCodes(fx.w_code, nv, keys, c.value_id, values, fx.w_op)
@@ -772,7 +877,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a._final_codes = np.zeros(0, np.int64)
     if final_ops:
         fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
-        a._final_codes = _unique(fx.r_code[fin])
+        a._final_codes = _unique(fx.r_codes(np.nonzero(fin)[0]))
         a.final_values = KeyedCodes(a._final_codes, nv, keys, c.value_id, values)
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:
@@ -789,6 +894,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     s_self = np.where(inv[txns] >= 0, inv[txns], txns)
     a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
+    release_free_memory()
     a._violations = None
     a._offset_inputs = (dataclasses.replace(c), fx, inv, a.orders)  # a copy: the caller may release c's tables
     key_id = {k: j for j, k in enumerate(keys)}
@@ -802,4 +908,5 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
         a._process = None
     else:
         a._process = _process_cases(c, fx, sub_keeps)
+        release_free_memory()
     return a

@@ -17,7 +17,7 @@ import time as _time
 from collections.abc import Sequence
 from typing import Any, Callable
 
-from prozess.columnar import NEMESIS_P, TYPE_NAMES, Columns, perf, read_columns, stats
+from prozess.columnar import NEMESIS_P, TYPE_NAMES, Columns, perf, read_columns, release_free_memory, stats
 from prozess.columnar_analysis import analysis_from_columns
 from prozess.history import NEMESIS, Op, gc_paused
 
@@ -69,6 +69,7 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
     with gc_paused():
         _, allow, forbid = policy.options(test)
         phase = getattr(progress, "phase", None) or (lambda text: None)
+        release_free_memory()  # what reading the file left in the heap
         phase(f"building the analysis of {len(c)} ops")
         ops = light_ops(c)
         analysis = None
@@ -81,11 +82,15 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
         if release:  # the fact tables now live in the Analysis; stats and perf need the op columns only
             for name in ("send_op", "send_key", "send_value", "send_offset", "read_op", "read_key", "read_offset", "read_value"):
                 setattr(c, name, None)
+        release_free_memory()
         own: dict[str, Callable[[Columns], dict]] = {"stats": stats, "perf": perf}
 
         def run(name: str) -> dict:
             phase(f"checker {name}")
-            return own[name](c) if name in own else CHECKERS[name](ops, test, analysis)
+            try:
+                return own[name](c) if name in own else CHECKERS[name](ops, test, analysis)
+            finally:
+                release_free_memory()  # each checker's temporaries, before the next one's
 
         return compose(names, run,
                        ops=ops, analysis_error=analysis_error, allow=allow, forbid=forbid, t0=t0)

@@ -18,12 +18,12 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from typing import IO, Any, Iterable, Iterator, NamedTuple
+from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 
 __all__ = [
     "COMPLETIONS", "History", "HistoryError", "INT64", "KNOWN", "MAX_DEPTH", "NEMESIS", "Op", "Pairing", "REQUIRED", "TYPES",
     "check_not_blank", "extra_fields", "json_line_depth", "nesting_depth", "nemesis_actions", "op_from_dict",
-    "open_regular_file", "read_regular_file",
+    "jsonl_lines", "line_too_deep", "open_regular_file", "read_regular_file",
 ]
 
 
@@ -225,6 +225,57 @@ def check_not_blank(data: bytes, path: str | os.PathLike) -> None:
         raise HistoryError("is gzip-compressed; decompress it first (gunzip -k FILE) and pass the result", path=path)
     if b"\x00" in data[:4096]:
         raise HistoryError("holds binary data (NUL bytes); pass a text history (.jsonl or .edn)", path=path)
+
+
+def line_too_deep(line: bytes) -> bool:
+    """Whether one line of valid JSON nests deeper than an op may (`MAX_DEPTH` below the op object).
+
+    Counting brackets first keeps the usual line (a few dozen) to two C-speed counts."""
+    return line.count(b"[") + line.count(b"{") > MAX_DEPTH and json_line_depth(line, MAX_DEPTH + 1) > MAX_DEPTH + 1
+
+
+def jsonl_lines(path: str | os.PathLike, warnings: list[str] | None = None, *, exact_fallback: bool = False,
+                progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[int, bytes, Any]]:
+    """(line number, line, parsed JSON) of each non-blank line of a JSON Lines history, streamed (orjson per line).
+
+    The one line loop of the streaming readers (the columnar check, the large report), so they
+    agree on what a history file is: it must be a regular file (`open_regular_file`) and not
+    plainly another kind (`check_not_blank`); blank lines are skipped; a torn last line (no
+    newline, not JSON, after at least one other line: a writer stopped mid-line) ends the
+    lines with a warning appended to `warnings`; any other line that is not JSON raises
+    HistoryError naming file and line. With `exact_fallback`, a line orjson refuses is given
+    to the standard library's parser first (it reads what orjson cannot, such as integers
+    beyond 64 bits in some orjson versions). `progress(bytes_read, total_bytes)` is called
+    every million lines. Checking that a line is an op is the caller's."""
+    import orjson
+
+    loads = orjson.loads
+    decode_error = orjson.JSONDecodeError
+    with open_regular_file(path) as fh:
+        total = os.fstat(fh.fileno()).st_size
+        check_not_blank(fh.peek(4096)[:4096], path)
+        for n, line in enumerate(fh, 1):
+            if line.isspace():
+                continue
+            try:
+                d = loads(line)
+            except decode_error as e:
+                if not line.endswith(b"\n") and n > 1:  # only the last line read can lack its newline
+                    if warnings is not None:
+                        warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
+                    return
+                problem = f"not valid JSON ({str(e)[:200]})"
+                if not exact_fallback:
+                    raise HistoryError(problem, path=path, line=n) from None
+                import json
+
+                try:
+                    d = json.loads(line)
+                except (ValueError, RecursionError):
+                    raise HistoryError(problem, path=path, line=n) from None
+            yield n, line, d
+            if progress is not None and n % 1_000_000 == 0:
+                progress(fh.tell(), total)
 
 
 @dataclass(frozen=True, slots=True)

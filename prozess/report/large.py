@@ -26,18 +26,14 @@ Memory is the columns (about 30 bytes per op) plus one chunk of op objects at a 
 from __future__ import annotations
 
 import itertools
-import json
-import os
 import shutil
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
-from prozess.history import (
-    _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, HistoryError, Op, check_not_blank, extra_fields, json_line_depth, op_from_dict,
-    open_regular_file,
-)
+from prozess.history import _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, HistoryError, Op, extra_fields, op_from_dict
+from prozess.history_model import jsonl_lines, line_too_deep
 
 __all__ = ["LARGE_OPS", "CHUNK", "PAGES_DIR", "count_lines", "is_large", "Scan", "scan", "pairs", "timeline", "write_pages"]
 
@@ -102,46 +98,26 @@ def _lines(path: Path, warnings: list[str], ops: bool = True) -> Iterator[tuple[
     Well-formed lines take the readers' fast path (`prozess.history.read_jsonl`'s checks
     inline); anything else goes through `op_from_dict` for its exact complaint. With
     `ops=False` the checked JSON object comes instead of an op (no object made per line)."""
-    import orjson
-
-    loads = orjson.loads
-    with open_regular_file(path) as fh:
-        total = os.fstat(fh.fileno()).st_size
-        check_not_blank(fh.peek(4096)[:4096], path)
-        done = 0
-        for n, line in enumerate(fh, 1):
-            done += len(line)
-            if line.isspace():
+    for n, line, d in jsonl_lines(path, warnings, exact_fallback=True):
+        try:
+            index, time, typ, process, f = d["index"], d["time"], d["type"], d["process"], d["f"]
+        except (KeyError, TypeError, IndexError):
+            index = None
+        if (type(index) is int and index >= 0 and type(time) is int and type(typ) is str and typ in _TYPE_CODE
+                and -INT64 <= time < INT64 and ((type(process) is int and -INT64 <= process < INT64) or process == NEMESIS)
+                and type(f) is str and f and type(d.get("node")) in _NODE_TYPES
+                and (line.count(b"[") + line.count(b"{") <= MAX_DEPTH or not line_too_deep(line))):
+            if not ops:
+                yield n, d
                 continue
-            try:
-                d = loads(line)
-            except orjson.JSONDecodeError as e:
-                if not line.endswith(b"\n") and done >= total and n > 1:
-                    warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
-                    return
-                try:  # an integer beyond 64 bits, which the standard library reads exactly
-                    d = json.loads(line)
-                except (ValueError, RecursionError):
-                    raise HistoryError(f"not valid JSON ({str(e)[:200]})", path=path, line=n) from None
-            try:
-                index, time, typ, process, f = d["index"], d["time"], d["type"], d["process"], d["f"]
-            except (KeyError, TypeError, IndexError):
-                index = None
-            if (type(index) is int and index >= 0 and type(time) is int and type(typ) is str and typ in _TYPE_CODE
-                    and -INT64 <= time < INT64 and ((type(process) is int and -INT64 <= process < INT64) or process == NEMESIS)
-                    and type(f) is str and f and type(d.get("node")) in _NODE_TYPES
-                    and (line.count(b"[") + line.count(b"{") <= MAX_DEPTH or json_line_depth(line, MAX_DEPTH + 1) <= MAX_DEPTH + 1)):
-                if not ops:
-                    yield n, d
-                    continue
-                yield n, Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"),
-                            None if len(d) <= 5 or (len(d) == 6 and "value" in d) else extra_fields(d))
-                continue
-            try:
-                op = op_from_dict(d)
-            except HistoryError as e:
-                raise HistoryError(e.problem, path=path, line=n) from None
-            yield n, op if ops else op.to_dict()
+            yield n, Op(index, time, typ, process, f, d.get("value"), d.get("node"), d.get("error"),
+                        None if len(d) <= 5 or (len(d) == 6 and "value" in d) else extra_fields(d))
+            continue
+        try:
+            op = op_from_dict(d)
+        except HistoryError as e:
+            raise HistoryError(e.problem, path=path, line=n) from None
+        yield n, op if ops else op.to_dict()
 
 
 def scan(path: Path, cited: set[int] = frozenset()) -> Scan:

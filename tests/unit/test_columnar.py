@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prozess.checkers import stats as old_stats
 from prozess.checkers.analysis import analyze
@@ -232,11 +234,17 @@ def test_check_with_policy_and_ww_deps_agrees(tmp_path: Path, kind: str):
     _same_check(tmp_path / "h.jsonl", {"checkers": ["queue", "stats"]})
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 2])
 @pytest.mark.parametrize("keep", [["x", "y"], ["y"]])
-def test_check_reassign_between_polls_agrees(tmp_path: Path, keep: list):
+def test_check_reassign_between_polls_agrees(tmp_path: Path, keep: list, chunk: int | None, monkeypatch):
     """A process that re-assigns between two polls of a key forgets where it was on the keys it dropped:
-    the later poll that starts further on is a poll-skip only if the key stayed assigned (both paths)."""
+    the later poll that starts further on is a poll-skip only if the key stayed assigned (both paths, and
+    with the process-order pass cut into chunks of one or two groups)."""
+    from prozess import columnar_analysis
     from prozess.history import Op
+
+    if chunk is not None:
+        monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", chunk)
 
     ops, t = [], 0
 
@@ -265,10 +273,16 @@ def test_check_reassign_between_polls_agrees(tmp_path: Path, keep: list):
 
 @pytest.mark.parametrize("kind", sorted(INJECTIONS))
 def test_check_in_small_chunks_agrees(tmp_path: Path, kind: str, monkeypatch):
-    """The read scan runs over chunks of whole ops: chunks of a few rows give the same result as one chunk."""
-    from prozess import columnar_analysis
+    """The read scan runs over chunks of whole ops, the process-order pass over chunks of whole processes and
+    the offsets sweep and the log sort over batches of whole keys: chunks of a few rows give the same result as one
+    chunk."""
+    from prozess import columnar, columnar_analysis
 
     monkeypatch.setattr(columnar_analysis, "SCAN_ROWS", 7)
+    monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", 5)
+    monkeypatch.setattr(columnar_analysis, "OFFSET_ROWS", 3)
+    monkeypatch.setattr(columnar_analysis, "LOG_ROWS", 4)
+    monkeypatch.setattr(columnar, "_ranks", lambda table, x, chunk=3, f=columnar._ranks: f(table, x, chunk))
     write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
     _same_check(tmp_path / "h.jsonl")
 
@@ -292,6 +306,7 @@ def test_values_switch_from_raw_integers_to_ids_midway(tmp_path: Path):
     p.write_bytes(b"".join(orjson.dumps(d) + b"\n" for d in lines))
     c = read_columns(p)
     assert c.value_index is not None  # left raw mode
+    assert c.send_value.dtype == c.read_value.dtype == np.int32
     assert [c.values[v] for v in c.send_value.tolist()] == sends
     assert c.read_value.tolist() == c.send_value.tolist()
     _assert_same(read_history(p).complete(), c)
@@ -305,17 +320,25 @@ def test_integer_values_stay_raw(tmp_path: Path):
     write_jsonl(simulate(400, seed=6), tmp_path / "h.jsonl")
     c = read_columns(tmp_path / "h.jsonl")
     assert isinstance(c.values, IntValues) and c.value_index is None
+    # ids and keys are 4 bytes per fact row (ranks in the table), whatever the values' own size
+    assert c.send_value.dtype == c.read_value.dtype == c.send_key.dtype == c.read_key.dtype == np.int32
     table = c.values.table
     assert np.all(table[1:] > table[:-1])
     assert c.value_id(int(table[3])) == 3 and c.value_id(float(table[3])) == 3 and c.value_id("x") is None
     assert c.value_id(int(table[-1]) + 1) is None and c.value_id(2 ** 70) is None
 
 
+@pytest.mark.parametrize("log_rows", [None, 4])
 @pytest.mark.parametrize("kind", ["duplicate", "inconsistent-offsets", "lost-write", "truncated-tail", "G1a"])
-def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str):
+def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str, log_rows: int | None, monkeypatch):
     """writer_of, read_ok, failed, final_values and each key's version order of the columnar Analysis are
-    array-backed views; as mappings and sets they equal what the op-object Analysis builds."""
+    array-backed views; as mappings and sets they equal what the op-object Analysis builds (also with the
+    log sorted in batches of a key or two)."""
+    from prozess import columnar_analysis
     from prozess.columnar_analysis import analysis_from_columns
+
+    if log_rows is not None:
+        monkeypatch.setattr(columnar_analysis, "LOG_ROWS", log_rows)
     from prozess.columnar_check import light_ops
     from prozess.columnar_views import ArrayOrder
 
@@ -338,3 +361,45 @@ def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str):
     assert arrays  # most keys' orders are views
     for k, m in new.writer_of.items():
         assert m.get("not a value") is None and "not a value" not in new.read_ok.get(k, set())
+
+
+def test_id_width():
+    """Value ids are 4 bytes while the table has fewer than 2**31 values, 8 beyond."""
+    from prozess.columnar import _id_dtype, _ranks
+
+    assert _id_dtype(2**31 - 1) == np.int32 and _id_dtype(2**31) == np.int64
+    table = np.array([-(2**63), -5, 0, 7, 2**63 - 1], np.int64)
+    x = np.array([7, 2**63 - 1, -(2**63), 0, -5, 7, 0], np.int64)
+    for chunk in (1, 2, 3, 100):
+        assert _ranks(table, x, chunk).tolist() == [3, 4, 0, 2, 1, 3, 2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=60), st.integers(1, 9))
+def test_runs_cover_the_rows_and_cut_only_between_values(values: list, size: int):
+    """The chunks of the read scan, the process-order pass and the sends' groups: contiguous, covering every
+    row once, cut only where the sorted value changes, and no longer than `size` unless one value fills it."""
+    from prozess.columnar_analysis import _runs
+
+    arr = np.array(sorted(values), np.int64)
+    chunks = list(_runs(arr, size))
+    assert [lo for lo, _ in chunks] == [0, *(hi for _, hi in chunks)][:len(chunks)]
+    assert (chunks[-1][1] if chunks else 0) == len(arr)
+    for lo, hi in chunks:
+        assert hi > lo
+        assert hi == len(arr) or arr[hi - 1] != arr[hi]
+        assert hi - lo <= size or arr[lo] == arr[hi - 1]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 12), max_size=30), st.integers(1, 20))
+def test_key_batches_cover_the_keys_whole(counts: list, size: int):
+    """The key batches of the log sort and the offsets sweep: contiguous ranges covering every key once, each
+    within `size` rows unless it is a single key."""
+    from prozess.columnar_analysis import _key_batches
+
+    batches = list(_key_batches(np.array(counts, np.int64), size))
+    assert [lo for lo, _ in batches] == [0, *(hi for _, hi in batches)][:len(batches)]
+    assert (batches[-1][1] if batches else 0) == len(counts)
+    for lo, hi in batches:
+        assert hi > lo and (sum(counts[lo:hi]) <= size or hi - lo == 1)
