@@ -97,3 +97,26 @@ def test_fault_window_labels_never_overlap_and_are_cut_only_when_narrow(browser,
     assert any(t.endswith("\u2026") for t in seen[420]), seen
     assert not any(t.endswith("\u2026") for t in seen[1600]), seen
     assert all(whole.startswith(cut.rstrip("\u2026")) for cut, whole in zip(seen[420], seen[1600])), seen
+
+
+def test_overlapping_fault_windows_are_both_labelled(browser, tmp_path):  # noqa: F811
+    """A kill that starts while a partition is on (as `partition+kill` campaigns do): the partition's label is
+    not swallowed by the kill's; both are drawn whole, one after the other."""
+    run = make_demo_run(tmp_path / "results" / "queue-safe" / "20260106T000000Z", lost=0, seed=3, name="queue-safe")
+    ops = list(read_history(run / "history.jsonl"))
+    nem = [op for op in ops if op.process == "nemesis"]
+    stop_p, kill = [op for op in nem if op.f == "stop-partition"], [op for op in nem if op.f == "kill"]
+    for a, b in zip(stop_p, kill):   # the partition now heals after the kill began: 3.0-7.0 s and 5.5-8.0 s
+        ops[a.index], ops[b.index] = a._replace(f=b.f, value=b.value), b._replace(f=a.f, value=a.value)
+    write_jsonl(ops, run / "history.jsonl")
+    write_report(run)
+    p = Page(browser)
+    try:
+        p.page.set_viewport_size({"width": 1600, "height": 900})
+        page = p.open((run / "report.html").as_uri())
+        labels = json.loads(page.get_attribute("#timeline-canvas", "data-window-labels"))
+        assert [t for t, _, _ in labels] == ["partition", "kill"], labels
+        assert labels[0][2] <= labels[1][1], labels
+        assert p.errors == []
+    finally:
+        p.close()

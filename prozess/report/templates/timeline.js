@@ -49,7 +49,8 @@ window.prozessTimeline = function (o) {
     var n = o.body(paths, w, Math.max(2, laneH - (laneH > 6 ? 3 : 1)));
     for (var k = 0; k < 5; k++) { ctx.fillStyle = colours[k]; ctx.fill(paths[k]); }
     // fault windows across all lanes, over the bars so dense lanes still show them
-    // each window's label runs at most to where the next label starts, cut with an ellipsis (zoom in for the rest)
+    // labels left to right, each after the one before; a label may run to the end of its own window or to
+    // where the next window starts, whichever is further, and is cut with an ellipsis there (zoom in for the rest)
     var wins = META.faults.slice().sort(function (a, b) { return a.start - b.start; });
     var labelsDrawn = [], textEnd = -Infinity;
     ctx.font = "11px system-ui, sans-serif"; ctx.textBaseline = "alphabetic";
@@ -60,11 +61,9 @@ window.prozessTimeline = function (o) {
       ctx.fillRect(x0, TOP, Math.max(2, x1 - x0), LANES * laneH);
       ctx.globalAlpha = 1;
       ctx.fillRect(x0, 0, Math.max(2, x1 - x0), 4);
-      var tx = Math.max(x0, LABEL_W, textEnd + 4) + 2, room = w - tx;
-      for (var j = i + 1; j < wins.length; j++) {
-        var nx = Math.max(xOf(wins[j].start / 1000, w), LABEL_W) + 2;
-        if (nx > tx) { room = nx - tx - 6; break; }
-      }
+      var tx = Math.max(x0, LABEL_W, textEnd + 4) + 2;
+      var until = i + 1 < wins.length ? Math.max(x1, xOf(wins[i + 1].start / 1000, w)) : w;
+      var room = Math.min(until, w) - tx - 4;
       var text = fitText((fw.short || fw.kind) + (fw.healed ? "" : " (never healed)"), room);
       if (!text) return;
       ctx.fillStyle = fg; ctx.fillText(text, tx, 14);
