@@ -224,20 +224,14 @@ def ensure_base(client, *, log=print) -> str:
 def ensure_node_image(client, version: str, *, log=print) -> str:
     """The node image tag for Kafka `version`, building base and node layers when missing."""
     ensure_jars(version)
-    tag = node_tag(version)
-    if image_present(client, tag):
-        return tag
-    base = ensure_base(client, log=log)
-    with _build_lock():
-        if image_present(client, tag):
-            return tag
-        log(f"docker build {tag} (BASE={base})")
-        _build(client, tag, _context_files(version), {"BASE": base}, "the node image")
-        from prozess.cluster.spec import KAFKA_VERSION
+    from prozess.cluster.spec import KAFKA_VERSION
 
+    def tag_latest(tag: str) -> None:
         if version == KAFKA_VERSION:  # docker-compose's image is the default version's
             client.images.get(tag).tag(tag.partition(":")[0], "latest")
-    return tag
+
+    return _ensure_on_base(client, node_tag(version), lambda: _context_files(version), "the node image", log=log,
+                           after=tag_latest)
 
 
 def _build(client, tag: str, files: dict[str, Path], buildargs: dict[str, str], what: str) -> None:
@@ -287,15 +281,23 @@ def ensure_tansu_image(client, version: str, *, log=print) -> str:
     from prozess.cluster.tansu import ensure_tansu
 
     ensure_tansu(version, log=log)
-    tag = tansu_tag(version)
+    return _ensure_on_base(client, tansu_tag(version), lambda: _tansu_context_files(version), "the Tansu node image",
+                           log=log, note="; installs PostgreSQL from Debian")
+
+
+def _ensure_on_base(client, tag: str, context, what: str, *, log=print, note: str = "", after=None) -> str:
+    """Image `tag` built on the base image from `context()` unless present (checked again under the build lock,
+    so two runs building at once build it once); `after(tag)` runs once it was built."""
     if image_present(client, tag):
         return tag
     base = ensure_base(client, log=log)
     with _build_lock():
         if image_present(client, tag):
             return tag
-        log(f"docker build {tag} (BASE={base}; installs PostgreSQL from Debian)")
-        _build(client, tag, _tansu_context_files(version), {"BASE": base}, "the Tansu node image")
+        log(f"docker build {tag} (BASE={base}{note})")
+        _build(client, tag, context(), {"BASE": base}, what)
+        if after is not None:
+            after(tag)
     return tag
 
 
