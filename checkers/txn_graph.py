@@ -9,9 +9,10 @@ from the per-key version order and from time:
 - process: T1 and T2 ran on one process, T1 first;
 - realtime: T1 completed before T2 was invoked.
 
-Two shapes of the same graph: `compact_graph`, plain int adjacency lists with real
-time encoded as a chain of barrier vertices (three edges per op, for finding the
-strongly connected components of large vertex sets), and `dependency_graph`, a
+Two shapes of the same graph: `compact_graph`, int arrays in compressed rows with
+real time encoded as a chain of barrier vertices (three edges per op, for finding
+the strongly connected components of large vertex sets without a Python object per
+vertex or edge), and `dependency_graph`, a
 networkx DiGraph whose edges carry the data of each kind (Elle's real-time frontier
 edges), for the shortest-cycle search and the explanation. `spans` and `select`
 pick the vertices worth a look: every vertex of an error cycle lies inside the span
@@ -148,6 +149,8 @@ def select(ctx: Vertices, merged: list[list[int]], cap: int | None = None) -> tu
     if not merged:
         return [], False
     keys, verts = ctx.by_s()
+    if hasattr(verts, "array"):  # vertex arrays (a columnar Analysis): the spans' vertices as one array
+        return _select_arrays(keys.array, verts, merged, cap)
     out: list[int] = []
     for lo, hi in merged:
         j = bisect.bisect_left(keys, lo)
@@ -156,6 +159,24 @@ def select(ctx: Vertices, merged: list[list[int]], cap: int | None = None) -> tu
             return out, True
         out.extend(verts[j:k])
     return out, False
+
+
+def _select_arrays(keys: np.ndarray, verts: Any, merged: list[list[int]], cap: int | None) -> tuple[Any, bool]:
+    """`select` over sorted arrays: every span's range found by one search, the vertices taken with one mask
+    (the spans are disjoint and sorted, so the order is the loop's); an `IntList`, not a list of ints."""
+    lo, hi = np.array(merged, np.int64).T
+    j = np.searchsorted(keys, lo, "left")
+    k = np.maximum(np.searchsorted(keys, hi, "right"), j)
+    cut = False
+    if cap is not None:
+        over = np.nonzero(np.cumsum(k - j) > cap)[0]
+        if len(over):
+            j, k, cut = j[:over[0]], k[:over[0]], True
+    edge = np.zeros(len(keys) + 1, np.int32)
+    np.add.at(edge, j, 1)
+    np.add.at(edge, k, -1)
+    take = np.cumsum(edge[:-1], dtype=np.int32) > 0
+    return type(verts)(verts.array[take]), cut
 
 
 # ------------------------------------------------------------------ the two graph shapes

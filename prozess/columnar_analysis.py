@@ -835,7 +835,8 @@ class ColumnarAnalysis(Analysis):
         mask = np.zeros(len(self.ops) + 1, bool)
         mask[txns] = True
         order = np.lexsort((txns, s))
-        return self.txns, Membership(mask), (IntList(s[order]), IntList(txns[order]))
+        pos_t = np.int32 if len(self.ops) < 2**31 else np.int64  # op positions in 4 bytes: millions of vertices
+        return self.txns, Membership(mask), (IntList(s[order].astype(pos_t)), IntList(txns[order].astype(pos_t)))
 
 
 def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:

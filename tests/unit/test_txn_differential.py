@@ -156,6 +156,27 @@ def test_compact_graph_components_are_the_full_graphs(kind, tmp_path):
     assert found[GRAPH_KINDS[1]]  # with ww and rw edges, a simulated history has cycles
 
 
+@settings(max_examples=300, deadline=None)
+@given(s=st.lists(st.integers(0, 40), max_size=30), windows=st.lists(st.tuples(st.integers(-2, 42), st.integers(0, 12)),
+                                                                      min_size=1, max_size=8),
+       cap=st.one_of(st.none(), st.integers(0, 30)))
+def test_select_over_arrays_is_the_loop(s: list, windows: list, cap):
+    """The vertices of the spans taken from the vertex arrays with one search and one mask are the loop's
+    over the same sorted lists, in the same order, cut at the same span by `cap`."""
+    from types import SimpleNamespace
+
+    from prozess.columnar_views import IntList
+
+    s.sort()
+    verts = [1000 + 7 * j for j in range(len(s))]
+    merged = txn_graph.spans([(lo, lo + w) for lo, w in windows])
+    as_lists = SimpleNamespace(by_s=lambda: (s, verts))
+    as_arrays = SimpleNamespace(by_s=lambda: (IntList(np.array(s, np.int32)), IntList(np.array(verts, np.int32))))
+    out, cut = txn_graph.select(as_arrays, merged, cap)
+    assert isinstance(out, IntList)
+    assert (list(out), cut) == txn_graph.select(as_lists, merged, cap)
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), k=st.integers(0, 8))
 def test_realtime_barriers_are_the_event_walk(data, k: int):
