@@ -278,7 +278,7 @@ def compact_graph(ctx: Vertices, members: Sequence[int], kinds: tuple[str, ...])
     here.
     """
     a = ctx.a
-    m = np.asarray(members if not hasattr(members, "array") else members.array, dtype=np.int64)
+    m = np.asarray(getattr(members, "array", members), dtype=np.int64)  # a list of ops, or an IntList's array
     n = len(m)
     pos = _Positions(m)
     srcs: list[np.ndarray] = []
