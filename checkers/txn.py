@@ -36,8 +36,9 @@ pure sends, info ops). Every vertex of a
 cycle therefore lies inside the span [s(b), s(a)] of some *backward* edge a -> b,
 so the error pass looks only at ops inside those spans (usually a sliver of the
 history: polls racing the acknowledgement of a transaction they read from). There
-it finds strongly connected components with an iterative Tarjan over int lists,
-real time encoded as a chain of barrier vertices (three edges per op); only the
+it finds strongly connected components with an iterative Tarjan over int arrays
+(the graph in compressed rows, no Python object per vertex or edge), real time
+encoded as a chain of barrier vertices (three edges per op); only the
 cyclic components become networkx graphs (with Elle's real-time frontier edges)
 for the shortest-cycle search and the explanation. The informational pass (ww and
 rw classes) looks at the whole graph up to INFO_CAP vertices, else at the first

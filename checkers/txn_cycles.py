@@ -1,7 +1,7 @@
 """Cycle search for the txn checker: strongly connected components, then shortest cycles inside them, on a budget.
 
 `components` finds the strongly connected components of a compact graph (int
-adjacency lists from `prozess.checkers.txn_graph.compact_graph`); only those
+arrays in compressed rows from `prozess.checkers.txn_graph.compact_graph`); only those
 components are worth a shortest-cycle search. `find_cycle` runs a breadth-first
 search for a shortest cycle through the lowest vertex of some component, using
 only edges of the allowed kinds; `rw_closing_cycle` looks for a cycle of exactly
@@ -14,7 +14,10 @@ chains of order edges into the one real-time edge they imply.
 from __future__ import annotations
 
 import time as _time
-from typing import Any
+from array import array
+from typing import Any, Sequence
+
+import numpy as np
 
 from prozess.checkers.analysis import Analysis
 
@@ -44,53 +47,64 @@ class SearchTimeout(Exception):
     """A cycle search ran out of its budget."""
 
 
-def components(adj: list[list[int]], members: list[int]) -> list[set]:
+def components(g: Any, members: Sequence[int]) -> list[set]:
     """Strongly connected components of two or more real vertices, as sets of `members`, sorted by lowest vertex.
 
-    Vertex j < len(members) of `adj` is members[j]; the vertices after them are
-    barriers (see `compact_graph`) and are left out of the components.
+    `g` is a `CompactGraph` (compressed rows, see `txn_graph.compact_graph`): vertex
+    j < g.n is members[j]; the vertices after them are barriers and are left out of the
+    components. An iterative Tarjan whose state is int arrays (4 or 8 bytes per vertex,
+    no Python object per vertex or edge). The components do not depend on the order
+    the search visits vertices in, and they are returned sorted by their lowest op.
     """
-    n = len(members)
-    total = len(adj)
-    index = [-1] * total
-    low = [0] * total
-    on = [False] * total
-    stack: list[int] = []
+    n = g.n
+    total = len(g)
+    ptr = array("q", g.indptr.astype(np.int64, copy=False).tobytes())
+    succ = array("q", g.indices.astype(np.int64, copy=False).tobytes()) if total >= 2**31 else \
+        array("i", g.indices.astype(np.int32, copy=False).tobytes())
+    index = array("q", [-1]) * total
+    low = array("q", [0]) * total
+    on = bytearray(total)
+    stack = array("q")
+    work_v = array("q")  # the depth-first path: vertices, and the next edge of each to look at
+    work_e = array("q")
     out: list[set] = []
     counter = 0
-    for root in range(total):  # iterative Tarjan
+    for root in range(total):
         if index[root] >= 0:
             continue
-        work = [(root, 0)]
         index[root] = low[root] = counter
         counter += 1
         stack.append(root)
-        on[root] = True
-        while work:
-            v, i = work[-1]
-            nbrs = adj[v]
-            if i < len(nbrs):
-                work[-1] = (v, i + 1)
-                w = nbrs[i]
+        on[root] = 1
+        work_v.append(root)
+        work_e.append(ptr[root])
+        while work_v:
+            v = work_v[-1]
+            e = work_e[-1]
+            if e < ptr[v + 1]:
+                work_e[-1] = e + 1
+                w = succ[e]
                 if index[w] < 0:
                     index[w] = low[w] = counter
                     counter += 1
                     stack.append(w)
-                    on[w] = True
-                    work.append((w, 0))
+                    on[w] = 1
+                    work_v.append(w)
+                    work_e.append(ptr[w])
                 elif on[w] and index[w] < low[v]:
                     low[v] = index[w]
                 continue
-            work.pop()
-            if work:
-                u = work[-1][0]
+            work_v.pop()
+            work_e.pop()
+            if work_v:
+                u = work_v[-1]
                 if low[v] < low[u]:
                     low[u] = low[v]
             if low[v] == index[v]:
                 comp = []
                 while True:
                     w = stack.pop()
-                    on[w] = False
+                    on[w] = 0
                     if w < n:
                         comp.append(members[w])
                     if w == v:

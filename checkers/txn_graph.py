@@ -9,9 +9,10 @@ from the per-key version order and from time:
 - process: T1 and T2 ran on one process, T1 first;
 - realtime: T1 completed before T2 was invoked.
 
-Two shapes of the same graph: `compact_graph`, plain int adjacency lists with real
-time encoded as a chain of barrier vertices (three edges per op, for finding the
-strongly connected components of large vertex sets), and `dependency_graph`, a
+Two shapes of the same graph: `compact_graph`, int arrays in compressed rows with
+real time encoded as a chain of barrier vertices (three edges per op, for finding
+the strongly connected components of large vertex sets without a Python object per
+vertex or edge), and `dependency_graph`, a
 networkx DiGraph whose edges carry the data of each kind (Elle's real-time frontier
 edges), for the shortest-cycle search and the explanation. `spans` and `select`
 pick the vertices worth a look: every vertex of an error cycle lies inside the span
@@ -21,11 +22,14 @@ of some backward wr edge (see `prozess.checkers.txn`).
 from __future__ import annotations
 
 import bisect
-from typing import Any, Iterator
+from array import array
+from typing import Any, Iterable, Iterator, NamedTuple, Sequence
+
+import numpy as np
 
 from prozess.checkers.analysis import Analysis
 
-__all__ = ["Vertices", "compact_graph", "dependency_graph", "rw_pairs", "select", "spans", "ww_pairs"]
+__all__ = ["CompactGraph", "Vertices", "compact_graph", "dependency_graph", "rw_pairs", "select", "spans", "ww_pairs"]
 
 
 class Vertices:
@@ -145,6 +149,8 @@ def select(ctx: Vertices, merged: list[list[int]], cap: int | None = None) -> tu
     if not merged:
         return [], False
     keys, verts = ctx.by_s()
+    if hasattr(verts, "array"):  # vertex arrays (a columnar Analysis): the spans' vertices as one array
+        return _select_arrays(keys.array, verts, merged, cap)
     out: list[int] = []
     for lo, hi in merged:
         j = bisect.bisect_left(keys, lo)
@@ -155,75 +161,179 @@ def select(ctx: Vertices, merged: list[list[int]], cap: int | None = None) -> tu
     return out, False
 
 
+def _select_arrays(keys: np.ndarray, verts: Any, merged: list[list[int]], cap: int | None) -> tuple[Any, bool]:
+    """`select` over sorted arrays: every span's range found by one search, the vertices taken with one mask
+    (the spans are disjoint and sorted, so the order is the loop's); an `IntList`, not a list of ints."""
+    lo, hi = np.array(merged, np.int64).T
+    j = np.searchsorted(keys, lo, "left")
+    k = np.maximum(np.searchsorted(keys, hi, "right"), j)
+    cut = False
+    if cap is not None:
+        over = np.nonzero(np.cumsum(k - j) > cap)[0]
+        if len(over):
+            j, k, cut = j[:over[0]], k[:over[0]], True
+    edge = np.zeros(len(keys) + 1, np.int32)
+    np.add.at(edge, j, 1)
+    np.add.at(edge, k, -1)
+    take = np.cumsum(edge[:-1], dtype=np.int32) > 0
+    return type(verts)(verts.array[take]), cut
+
+
 # ------------------------------------------------------------------ the two graph shapes
 
 
-def compact_graph(ctx: Vertices, members: list[int], kinds: tuple[str, ...]) -> list[list[int]]:
-    """Adjacency lists over positions 0..len(members)-1 (vertex members[j] is j), plus barrier vertices after them.
+class CompactGraph(NamedTuple):
+    """A directed graph in compressed rows: vertex j's successors are `indices[indptr[j]:indptr[j + 1]]`.
 
-    No networkx: real-time order is encoded with one barrier vertex per completion
-    (op -> barrier at its completion -> next barrier -> ... -> ops invoked later), so
-    it costs three edges per op instead of one per pair; process order is contained
-    in real-time order and needs no edges here.
+    Vertices 0..n-1 are the members (member j is `members[j]`); the vertices after
+    them are real-time barriers. Two int arrays: a graph over a million members holds
+    no Python object per vertex or edge.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    n: int
+
+    def __len__(self) -> int:  # every vertex, members and barriers
+        return len(self.indptr) - 1
+
+    def successors(self, j: int) -> list[int]:
+        return self.indices[self.indptr[j]:self.indptr[j + 1]].tolist()
+
+
+def _pairs(edges: Iterable[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """The first two items of each (x, y, ...) as two int64 arrays."""
+    xs, ys = array("q"), array("q")
+    for x, y, *_ in edges:
+        xs.append(x)
+        ys.append(y)
+    return np.frombuffer(xs, np.int64), np.frombuffer(ys, np.int64)
+
+
+class _Positions:
+    """Op -> its position in `members` (distinct ops), -1 for ops not in it; a sorted copy and a search."""
+
+    def __init__(self, m: np.ndarray):
+        self.order = np.argsort(m, kind="stable")
+        self.sorted = m[self.order]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.int64)
+        if not len(self.sorted):
+            return np.full(len(x), -1, np.int64)
+        j = np.minimum(np.searchsorted(self.sorted, x), len(self.sorted) - 1)
+        return np.where(self.sorted[j] == x, self.order[j], -1)
+
+
+def _times(ctx: Vertices, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(invocation position, completed) of each op of `m`: where it was invoked (the op itself when no
+    invocation was recorded), and whether its completion is a point in real time (it is not info)."""
+    times = getattr(ctx.a, "columnar_vertex_times", None)
+    if times is not None:  # an Analysis built from columns answers from its columns
+        return times(m)
+    ops = ctx.a.ops
+    xs = m.tolist()
+    inv = np.fromiter((ctx.inv_pos(x) for x in xs), np.int64, len(xs))
+    done = np.fromiter((ops[x].type != "info" for x in xs), bool, len(xs))
+    return inv, done
+
+
+def _realtime(ctx: Vertices, m: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Real-time order as a chain of barriers: (sources, targets, barriers), barrier b being vertex len(m) + b.
+
+    Events are the members' invocations and completions sorted by position (an
+    invocation before a completion at the same position: an op with no recorded
+    invocation). Each completion makes the next barrier: the completed op and the
+    previous barrier point to it; each invocation is pointed to by the last barrier
+    before it. So T1 -> T2 by a path exactly when T1 completed before T2 was invoked.
+    """
+    n = len(m)
+    inv, done = _times(ctx, m)
+    j = np.arange(n, dtype=np.int64)
+    jc = j[done]
+    pos = np.concatenate([inv, m[done]])
+    kind = np.concatenate([np.zeros(n, np.int8), np.ones(len(jc), np.int8)])
+    who = np.concatenate([j, jc])
+    order = np.lexsort((who, kind, pos))
+    del pos
+    kind, who = kind[order], who[order]
+    del order
+    completed = np.cumsum(kind, dtype=np.int64)  # completions up to and including each event
+    is_c = kind == 1
+    b = n + completed[is_c] - 1  # each completion's barrier
+    after = ~is_c & (completed > 0)  # invocations with a barrier before them
+    src = np.concatenate([who[is_c], b[:-1], n + completed[after] - 1])
+    dst = np.concatenate([b, b[1:], who[after]])
+    return src, dst, len(b)
+
+
+def compact_graph(ctx: Vertices, members: Sequence[int], kinds: tuple[str, ...]) -> CompactGraph:
+    """The graph over `members` with edges of `kinds`, as compressed rows (`CompactGraph`), plus barrier vertices.
+
+    No networkx and no Python object per vertex or edge: each kind's edges are two
+    int arrays (member positions), joined into rows by one sort. Real-time order is
+    encoded with one barrier vertex per completion (op -> barrier at its completion ->
+    next barrier -> ... -> ops invoked later), so it costs three edges per op instead
+    of one per pair; process order is contained in real-time order and needs no edges
+    here.
     """
     a = ctx.a
-    ops = a.ops
-    n = len(members)
-    pos = {x: j for j, x in enumerate(members)}
-    adj: list[list[int]] = [[] for _ in range(n)]
-    wr_edges = getattr(a, "columnar_wr_edges", None) if "wr" in kinds else None
-    if wr_edges is not None:  # an Analysis built from columns joins the member's reads with the writers at once
-        for w, r in zip(*(x.tolist() for x in wr_edges(members))):
-            pw = pos.get(w)
-            if pw is not None:
-                adj[pw].append(pos[r])
-    elif "wr" in kinds:
-        writer_of = a.writer_of
-        empty: dict = {}
-        for r in members:
-            rs = a.reads.get(r)
-            if not rs:
-                continue
-            pr = pos[r]
-            for k, lst in rs.items():
-                wk = writer_of.get(k, empty)
-                for _, v in lst:
-                    w = wk.get(v)
-                    if w is not None and w != r:
-                        pw = pos.get(w)
-                        if pw is not None:
-                            adj[pw].append(pr)
-    pairs = []
+    m = np.asarray(getattr(members, "array", members), dtype=np.int64)  # a list of ops, or an IntList's array
+    n = len(m)
+    pos = _Positions(m)
+    srcs: list[np.ndarray] = []
+    dsts: list[np.ndarray] = []
+
+    def add(x: np.ndarray, y: np.ndarray) -> None:
+        px = pos(x)
+        py = pos(y)
+        keep = (px >= 0) & (py >= 0)
+        srcs.append(px[keep])
+        dsts.append(py[keep])
+
+    if "wr" in kinds:
+        wr_edges = getattr(a, "columnar_wr_edges", None)
+        if wr_edges is not None:  # an Analysis built from columns joins the members' reads with the writers at once
+            add(*wr_edges(m))
+        else:
+            add(*_pairs(_wr_pairs(a, m.tolist())))
     if "ww" in kinds:
-        pairs.append(ww_pairs(ctx, set(members)))
+        add(*_pairs(ww_pairs(ctx, set(m.tolist()))))
     if "rw" in kinds:
-        pairs.append(a.scan.rw)
-    for edges in pairs:
-        for x, y, *_ in edges:
-            p1 = pos.get(x)
-            if p1 is not None:
-                p2 = pos.get(y)
-                if p2 is not None:
-                    adj[p1].append(p2)
-    if "realtime" in kinds:
-        events = []
-        for x in members:
-            events.append((ctx.inv_pos(x), 0, pos[x]))
-            if ops[x].type != "info":
-                events.append((x, 1, pos[x]))
-        events.sort()
-        last_barrier = -1
-        for _, kind, j in events:
-            if kind == 1:
-                b = len(adj)
-                adj.append([])
-                if last_barrier >= 0:
-                    adj[last_barrier].append(b)
-                adj[j].append(b)
-                last_barrier = b
-            elif last_barrier >= 0:
-                adj[last_barrier].append(j)
-    return adj
+        ends = getattr(a.scan.rw, "ends", None)
+        add(*(ends() if ends is not None else _pairs(a.scan.rw)))
+    barriers = 0
+    if "realtime" in kinds and n:
+        src, dst, barriers = _realtime(ctx, m)
+        srcs.append(src)
+        dsts.append(dst)
+    total = n + barriers
+    it = np.int32 if total < 2**31 else np.int64
+    src = np.concatenate(srcs).astype(it) if srcs else np.zeros(0, it)
+    dst = np.concatenate(dsts).astype(it) if dsts else np.zeros(0, it)
+    del srcs, dsts
+    order = np.argsort(src, kind="stable")
+    indices = dst[order]
+    del dst, order
+    indptr = np.zeros(total + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=total), out=indptr[1:])
+    return CompactGraph(indptr, indices, n)
+
+
+def _wr_pairs(a: Analysis, members: list[int]) -> Iterator[tuple[int, int]]:
+    """(writer, reader) of each value a member read from another op, in the order of its reads."""
+    writer_of = a.writer_of
+    empty: dict = {}
+    for r in members:
+        rs = a.reads.get(r)
+        if not rs:
+            continue
+        for k, lst in rs.items():
+            wk = writer_of.get(k, empty)
+            for _, v in lst:
+                w = wk.get(v)
+                if w is not None and w != r:
+                    yield w, r
 
 
 def dependency_graph(ctx: Vertices, members: list[int], kinds: tuple[str, ...]) -> Any:

@@ -246,6 +246,10 @@ class _Quintuples(Sequence):
         for lo in range(0, len(self), 1 << 16):
             yield from self._rows(lo, lo + (1 << 16))
 
+    def ends(self) -> tuple[np.ndarray, np.ndarray]:
+        """The first two items of every tuple as two arrays (the graph's edges: no tuple per pair)."""
+        return self._cols[0], self._cols[1]
+
     def __eq__(self, other: object) -> bool:
         return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
 
@@ -817,6 +821,13 @@ class ColumnarAnalysis(Analysis):
         keep = (w >= 0) & (w != r)
         return w[keep], r[keep]
 
+    def columnar_vertex_times(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(invocation position, completed) of each op of `members`, from the columns: where it was invoked
+        (the op itself when no invocation was recorded) and whether it is not info (the graph's real time)."""
+        m = np.asarray(members, np.int64)
+        inv = np.frombuffer(self.inv, np.int64)[m]
+        return np.where(inv >= 0, inv, m), self._offset_inputs[0].type[m] != INFO
+
     def vertex_arrays(self) -> tuple[IntList, Membership, tuple[IntList, IntList]]:
         """The txn graph's vertex facts as arrays: (vertices, membership, (sorted s values, vertices in that
         order)), so no Python object per vertex exists for the whole history."""
@@ -824,7 +835,8 @@ class ColumnarAnalysis(Analysis):
         mask = np.zeros(len(self.ops) + 1, bool)
         mask[txns] = True
         order = np.lexsort((txns, s))
-        return self.txns, Membership(mask), (IntList(s[order]), IntList(txns[order]))
+        pos_t = np.int32 if len(self.ops) < 2**31 else np.int64  # op positions in 4 bytes: millions of vertices
+        return self.txns, Membership(mask), (IntList(s[order].astype(pos_t)), IntList(txns[order].astype(pos_t)))
 
 
 def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:

@@ -31,7 +31,7 @@ _BATCH = 1 << 16
 
 
 class IntList(Sequence):
-    """Python ints over an int64 array; slices are lists."""
+    """Python ints over an int array (int64, or int32 for op positions); slices are lists."""
 
     def __init__(self, arr: np.ndarray):
         self.array = arr

@@ -19,9 +19,13 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from prozess.checkers import txn
+from prozess.checkers import txn, txn_cycles, txn_graph
+from prozess.checkers.analysis import analyze
 from prozess.checkers.result import jsonable
 from prozess.history import read_history
 from prozess.simulate import inject, simulate
@@ -75,6 +79,149 @@ def test_the_cases_reach_the_error_pass():
     recorded = json.loads(RECORDED.read_text())
     assert any(r["valid"] is False for r in recorded.values())
     assert any(r.get("informational-types") for r in recorded.values())
+
+
+# ------------------------------------------------------------------ the compact graph and its components
+
+
+def _components_by_networkx(ctx, members: list[int], kinds: tuple[str, ...]) -> list[set]:
+    """The reference: strongly connected components of networkx's graph with every edge of `kinds` (Elle's
+    real-time frontier edges, process edges), sorted by lowest op as `components` returns them."""
+    import networkx as nx
+
+    g = txn_graph.dependency_graph(ctx, members, kinds + ("process",))
+    return sorted((c for c in nx.strongly_connected_components(g) if len(c) > 1), key=min)
+
+
+def _rows(g) -> list[list[int]]:
+    return [sorted(g.successors(j)) for j in range(len(g))]
+
+
+def _barrier_chain(ctx, members: list[int]) -> list[list[int]]:
+    """The reference for real time: adjacency lists built event by event, one barrier per completion."""
+    pos = {x: j for j, x in enumerate(members)}
+    adj: list[list[int]] = [[] for _ in members]
+    events = sorted([(ctx.inv_pos(x), 0, pos[x]) for x in members]
+                    + [(x, 1, pos[x]) for x in members if ctx.a.ops[x].type != "info"])
+    last = -1
+    for _, kind, j in events:
+        if kind == 1:
+            adj.append([])
+            if last >= 0:
+                adj[last].append(len(adj) - 1)
+            adj[j].append(len(adj) - 1)
+            last = len(adj) - 1
+        elif last >= 0:
+            adj[last].append(j)
+    return [sorted(row) for row in adj]
+
+
+GRAPH_KINDS = (("wr", "realtime"), ("ww", "wr", "rw", "realtime"))
+
+
+@pytest.mark.parametrize("kind", [None, *INJECTED])
+def test_compact_graph_components_are_the_full_graphs(kind, tmp_path):
+    """The compact graph (edge arrays in compressed rows, real time as a barrier chain) and its Tarjan find
+    the same components as networkx over the graph with every edge, for the error pass's kinds and for every
+    kind, on the op-object Analysis and on the columnar one; and both Analyses build the same compact graph."""
+    from prozess.columnar import read_columns
+    from prozess.columnar_analysis import analysis_from_columns
+    from prozess.columnar_check import light_ops
+    from prozess.history import write_jsonl
+
+    ops = simulate(1500, keys=6, processes=6, seed=1)
+    if kind is not None:
+        ops = inject(ops, kind, seed=1)
+    write_jsonl(ops, tmp_path / "h.jsonl")
+    c = read_columns(tmp_path / "h.jsonl")
+    old = analyze(read_history(tmp_path / "h.jsonl").complete().ops)
+    new = analysis_from_columns(c, light_ops(c))
+    found = {}
+    for kinds in GRAPH_KINDS:
+        graphs = []
+        for a in (old, new):
+            ctx = txn_graph.Vertices(a)
+            members = list(ctx.nodes)
+            g = txn_graph.compact_graph(ctx, members, kinds)
+            comps = txn_cycles.components(g, members)
+            assert comps == _components_by_networkx(ctx, members, kinds), kinds
+            graphs.append(_rows(g))
+            found[kinds] = comps
+        assert graphs[0] == graphs[1], kinds
+    ctx = txn_graph.Vertices(old)
+    members = list(ctx.nodes)
+    assert _rows(txn_graph.compact_graph(ctx, members, ("realtime",))) == _barrier_chain(ctx, members)
+    if kind == "G1c-realtime":  # the injected cycle is one of wr and real-time edges
+        assert found[GRAPH_KINDS[0]]
+    assert found[GRAPH_KINDS[1]]  # with ww and rw edges, a simulated history has cycles
+
+
+@settings(max_examples=300, deadline=None)
+@given(s=st.lists(st.integers(0, 40), max_size=30), windows=st.lists(st.tuples(st.integers(-2, 42), st.integers(0, 12)),
+                                                                      min_size=1, max_size=8),
+       cap=st.one_of(st.none(), st.integers(0, 30)))
+def test_select_over_arrays_is_the_loop(s: list, windows: list, cap):
+    """The vertices of the spans taken from the vertex arrays with one search and one mask are the loop's
+    over the same sorted lists, in the same order, cut at the same span by `cap`."""
+    from types import SimpleNamespace
+
+    from prozess.columnar_views import IntList
+
+    s.sort()
+    verts = [1000 + 7 * j for j in range(len(s))]
+    merged = txn_graph.spans([(lo, lo + w) for lo, w in windows])
+    as_lists = SimpleNamespace(by_s=lambda: (s, verts))
+    as_arrays = SimpleNamespace(by_s=lambda: (IntList(np.array(s, np.int32)), IntList(np.array(verts, np.int32))))
+    out, cut = txn_graph.select(as_arrays, merged, cap)
+    assert isinstance(out, IntList)
+    assert (list(out), cut) == txn_graph.select(as_lists, merged, cap)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), k=st.integers(0, 8))
+def test_realtime_barriers_are_the_event_walk(data, k: int):
+    """The real-time barrier chain built with arrays equals the event-by-event walk on any interleaving of
+    invocations and completions (ops with no recorded invocation, info ops, members in any order)."""
+    from types import SimpleNamespace
+
+    slots = data.draw(st.permutations(range(2 * k)))
+    inv, members = {}, []
+    for j in range(k):
+        lo, hi = sorted(slots[2 * j:2 * j + 2])
+        members.append(hi)
+        inv[hi] = lo if data.draw(st.booleans()) else hi  # no recorded invocation: the op itself
+    info = {x: data.draw(st.booleans()) for x in members}
+    members = data.draw(st.permutations(members))
+    ops = {x: SimpleNamespace(type="info" if info[x] else "ok") for x in members}
+    ctx = SimpleNamespace(a=SimpleNamespace(ops=ops), inv_pos=inv.__getitem__)
+    assert _rows(txn_graph.compact_graph(ctx, members, ("realtime",))) == _barrier_chain(ctx, members)
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=st.integers(0, 12), barriers=st.integers(0, 6), data=st.data())
+def test_components_are_networkx_components(n: int, barriers: int, data):
+    """Tarjan over compressed rows gives networkx's strongly connected components of two or more members
+    (barriers left out), sorted by lowest member, on any graph."""
+    import networkx as nx
+
+    total = n + barriers
+    edges = data.draw(st.lists(st.tuples(st.integers(0, max(total - 1, 0)), st.integers(0, max(total - 1, 0))),
+                               max_size=40)) if total else []
+    members = [100 + 3 * j for j in range(n)]
+    src = np.array([x for x, _ in edges], np.int32)
+    order = np.argsort(src, kind="stable")
+    indptr = np.zeros(total + 1, np.int64)
+    np.cumsum(np.bincount(src, minlength=total), out=indptr[1:])
+    g = txn_graph.CompactGraph(indptr, np.array([y for _, y in edges], np.int32)[order], n)
+    ref = nx.DiGraph()
+    ref.add_nodes_from(range(total))
+    ref.add_edges_from(edges)
+    want = []
+    for comp in nx.strongly_connected_components(ref):
+        real = {members[w] for w in comp if w < n}
+        if len(real) > 1:
+            want.append(real)
+    assert txn_cycles.components(g, members) == sorted(want, key=min)
 
 
 if __name__ == "__main__":
