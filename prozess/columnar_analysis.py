@@ -267,9 +267,10 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     for lo, hi in _runs(c.read_op, SCAN_ROWS):  # chunks of whole ops
         _scan_rows(c, fx, s_self, pollers, rebalanced, lo, hi, scan, groups, rw)
     if not groups:
-        e = np.zeros(0, np.int64)
+        e = np.zeros(0, np.int32)
         groups.append((e, e, e, e))
     fx.read_groups = tuple(np.concatenate(parts) for parts in zip(*groups))  # (op, key, first value, last value)
+    del groups  # the process-order pass takes (and drops) fx.read_groups
     scan.rw = _Quintuples([np.concatenate(parts) for parts in zip(*rw)] if rw else [np.zeros(0, np.int64)] * 5,
                           c.keys, c.values)
     return scan
@@ -358,7 +359,8 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     # rw: from each (op, key)'s highest read, to the writer of the next value in the key's log
     starts = np.nonzero(~same)[0]
     ends = np.append(starts[1:], n_rows) - 1 if n_rows else starts
-    groups.append((op[starts], key[starts], val[starts], val[ends]))
+    pos_t = np.int32 if len(types) < 2**31 else np.int64  # kept for the process-order pass: 4 bytes per op position and key
+    groups.append((op[starts].astype(pos_t), key[starts].astype(np.int32), val[starts], val[ends]))
     if n_rows:
         top = np.maximum.reduceat(idx, starts)
         gk = key[starts]
@@ -388,31 +390,25 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
 
     After one sort by (process, key, position) the groups are walked in chunks of about `PROCESS_ROWS`
     that end where a process's groups end, so every comparison stays inside a chunk and the temporaries
-    are bounded by it."""
+    are bounded by it. What lives for the whole pass is 8 bytes per group (the sort order and the
+    result, 4 bytes each while there are under 2^31 groups): the sorted processes are only held long
+    enough to cut the chunks."""
     n = len(pos)
-    prev = np.full(n, -1, np.int64)
+    idx_t = np.int32 if n < 2**31 else np.int64
+    prev = np.full(n, -1, idx_t)
     if not n:
         return prev
-    order = np.lexsort((pos, key, proc))
+    order = np.lexsort((pos, key, proc)).astype(idx_t, copy=False)
     p_sorted = proc[order]
-    for lo, hi in _runs(p_sorted, PROCESS_ROWS):  # chunks of whole processes
-        o = order[lo:hi]
-        p, k = p_sorted[lo:hi], key[o]
-        m = hi - lo
-        run = np.ones(m, bool)
-        run[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
-        at = np.arange(m)
-        run_start = np.maximum.accumulate(np.where(run, at, 0))
-        last = np.maximum.accumulate(np.where(eligible[o], at, -1))
-        before = np.full(m, -1, np.int64)
-        before[1:] = last[:-1]
-        before[before < run_start] = -1
-        has = before >= 0
-        prev[o[has]] = o[before[has]]
-    del order, p_sorted
+    bounds = list(_runs(p_sorted, PROCESS_ROWS))  # chunks of whole processes
+    seen = p_sorted[np.concatenate(([True], p_sorted[1:] != p_sorted[:-1]))] if subs else None  # distinct processes
+    del p_sorted
+    for lo, hi in bounds:
+        _previous_chunk(order[lo:hi], proc, key, eligible, prev)
+    del order
     if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
         span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
-        procs = _unique(np.concatenate([_unique(proc), np.array(list(subs), dtype=np.int64)]))
+        procs = _unique(np.concatenate([seen, np.array(list(subs), dtype=np.int64)]))
         sub_codes = np.sort(np.array([int(np.searchsorted(procs, q)) * span + x for q, lst in subs.items() for x, _ in lst],
                                      dtype=np.int64))
         sub_pos = {q: [x for x, _ in lst] for q, lst in subs.items()}
@@ -429,6 +425,24 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
     return prev
 
 
+def _previous_chunk(o: np.ndarray, proc: np.ndarray, key: np.ndarray, eligible: np.ndarray, prev: np.ndarray) -> None:
+    """`_previous` over the groups `o` (positions in sort order, whole processes): writes their `prev`.
+    A function of its own so its temporaries (views of the sort order among them) die with the chunk."""
+    p, k = proc[o], key[o]
+    m = len(o)
+    run = np.ones(m, bool)
+    run[1:] = (p[1:] != p[:-1]) | (k[1:] != k[:-1])
+    del p, k
+    at = np.arange(m)
+    run_start = np.maximum.accumulate(np.where(run, at, 0))
+    last = np.maximum.accumulate(np.where(eligible[o], at, -1))
+    before = np.full(m, -1, np.int64)
+    before[1:] = last[:-1]
+    before[before < run_start] = -1
+    has = before >= 0
+    prev[o[has]] = o[before[has]]
+
+
 def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]
                    ) -> tuple[list[dict], list[dict], list[dict]]:
     """`prozess.checkers.queue.process_cases` (poll-skip, nonmonotonic-poll, nonmonotonic-send) over the tables."""
@@ -440,28 +454,34 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
 
     # ---- polls: groups (op, key) in the order the op-object pass visits them
     g_op, g_key, g_first, g_last = fx.read_groups
-    t = types[g_op]
+    fx.read_groups = None  # nothing after this pass needs them: they do not stay resident under the checkers
     proc = c.process[g_op]
-    prev = _previous(proc, g_key, g_op, t == OK, sub_keeps)
-    has = np.nonzero(prev >= 0)[0]
-    pv = g_last[prev[has]]
+    prev = _previous(proc, g_key, g_op, types[g_op] == OK, sub_keeps)
+    del proc
     nv = fx.nv
-    i1 = fx.dense(g_key[has] * nv + pv)
-    i2 = fx.dense(g_key[has] * nv + g_first[has])
-    d = i2 - i1
-    both = (i1 >= 0) & (i2 >= 0) & (d != 1)  # only the cases become Python objects
     skips, nonmono = [], []
-    for j, a1, a2, dd, v1 in zip(has[both].tolist(), i1[both].tolist(), i2[both].tolist(), d[both].tolist(), pv[both].tolist()):
-        if dd > 1 or dd < 1:
-            (skips if dd > 1 else nonmono).append(
-                case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
-                     [int(g_op[prev[j]]), int(g_op[j])]))
-    del t, proc, prev, has, pv, i1, i2, d, both  # the sends' pass below needs as much again
+    for lo in range(0, len(prev), PROCESS_ROWS):  # the pairs a chunk of groups at a time, in group order
+        has = lo + np.nonzero(prev[lo:lo + PROCESS_ROWS] >= 0)[0]
+        pv = g_last[prev[has]]
+        gk = g_key[has].astype(np.int64)
+        i1 = fx.dense(gk * nv + pv)
+        i2 = fx.dense(gk * nv + g_first[has])
+        d = i2 - i1
+        both = (i1 >= 0) & (i2 >= 0) & (d != 1)  # only the cases become Python objects
+        for j, a1, a2, dd, v1 in zip(has[both].tolist(), i1[both].tolist(), i2[both].tolist(), d[both].tolist(),
+                                     pv[both].tolist()):
+            if dd > 1 or dd < 1:
+                (skips if dd > 1 else nonmono).append(
+                    case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
+                         [int(g_op[prev[j]]), int(g_op[j])]))
+    del g_op, g_key, g_first, g_last, prev  # the sends' pass below needs as much again
+    release_free_memory()  # glibc keeps the freed chunk temporaries in its heap otherwise, under the sends' pass
     # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order
     s_op = c.send_op
     nk = max(len(keys), 1)
     nm_send: list[dict] = []
     parts = []
+    pos_t = np.int32 if len(types) < 2**31 else np.int64  # op positions in 4 bytes
     for lo, hi in _runs(s_op, PROCESS_ROWS):  # chunks of whole ops (rows are in op order, a group never spans two)
         t_chunk = types[s_op[lo:hi]]
         rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
@@ -472,19 +492,25 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
         _, rev_first = np.unique(g[::-1], return_index=True)
         last_row = len(g) - 1 - rev_first
         order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
-        parts.append((ug[order] // nk, ug[order] % nk, c.send_value[rows[first_row[order]]],
+        ug = ug[order]
+        parts.append(((ug // nk).astype(pos_t), (ug % nk).astype(np.int32), c.send_value[rows[first_row[order]]],
                       c.send_value[rows[last_row[order]]]))
     if parts:
         w_op, w_key, w_first, w_last = (np.concatenate(x) for x in zip(*parts))
         del parts
-        prev = _previous(c.process[w_op], w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
-        has = np.nonzero(prev >= 0)[0]
-        pv = w_last[prev[has]]
-        i1 = fx.dense(w_key[has] * nv + pv)
-        i2 = fx.dense(w_key[has] * nv + w_first[has])
-        bad = (i1 >= 0) & (i2 >= 0) & (i2 - i1 < 1)
-        for j, a1, a2, v1 in zip(has[bad].tolist(), i1[bad].tolist(), i2[bad].tolist(), pv[bad].tolist()):
-            nm_send.append(case("nonmonotonic", int(w_key[j]), v1, int(w_first[j]), a1, a2, [int(w_op[prev[j]]), int(w_op[j])]))
+        proc = c.process[w_op]
+        prev = _previous(proc, w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
+        del proc
+        for lo in range(0, len(prev), PROCESS_ROWS):  # the pairs a chunk of groups at a time, in group order
+            has = lo + np.nonzero(prev[lo:lo + PROCESS_ROWS] >= 0)[0]
+            pv = w_last[prev[has]]
+            wk = w_key[has].astype(np.int64)
+            i1 = fx.dense(wk * nv + pv)
+            i2 = fx.dense(wk * nv + w_first[has])
+            bad = (i1 >= 0) & (i2 >= 0) & (i2 - i1 < 1)
+            for j, a1, a2, v1 in zip(has[bad].tolist(), i1[bad].tolist(), i2[bad].tolist(), pv[bad].tolist()):
+                nm_send.append(case("nonmonotonic", int(w_key[j]), v1, int(w_first[j]), a1, a2,
+                                    [int(w_op[prev[j]]), int(w_op[j])]))
     return skips, nonmono, nm_send
 
 

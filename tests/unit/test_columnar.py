@@ -403,3 +403,39 @@ def test_key_batches_cover_the_keys_whole(counts: list, size: int):
     assert (batches[-1][1] if batches else 0) == len(counts)
     for lo, hi in batches:
         assert hi > lo and (sum(counts[lo:hi]) <= size or hi - lo == 1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sets(st.integers(0, 3), min_size=1, max_size=3), st.booleans()),
+                max_size=30),
+       st.lists(st.tuples(st.integers(0, 29), st.sets(st.integers(0, 3), max_size=3)), max_size=6),
+       st.integers(1, 8), st.booleans())
+def test_previous_in_chunks_equals_the_definition(ops: list, subs_at: list, chunk: int, narrow: bool):
+    """The process-order pass's `_previous`, in chunks of any number of groups and with 4- or 8-byte inputs:
+    for each (op, key) group, the latest earlier eligible group of the same process on the same key, unless an
+    assign/subscribe of that process in between dropped the key (a loop over every pair, as the definition says)."""
+    from prozess import columnar_analysis
+    from prozess.columnar_analysis import _previous
+
+    proc, key, pos, eligible = [], [], [], []
+    for i, (p, ks, ok) in enumerate(ops):  # op i at position 2i; groups in op order, an op's keys in order
+        for k in sorted(ks):
+            proc.append(p), key.append(k), pos.append(2 * i), eligible.append(ok)
+    subs: dict = {}
+    for x, keep in sorted(subs_at):  # assigns at odd positions, of the process of a nearby op
+        if ops:
+            subs.setdefault(ops[x % len(ops)][0], []).append((2 * x + 1, keep))
+    ref = []
+    for j in range(len(pos)):
+        earlier = [i for i in range(len(pos)) if proc[i] == proc[j] and key[i] == key[j] and pos[i] < pos[j] and eligible[i]]
+        i = max(earlier, key=lambda i: pos[i], default=-1)
+        if i >= 0 and any(pos[i] <= x < pos[j] and key[j] not in keep for x, keep in subs.get(proc[j], [])):
+            i = -1
+        ref.append(i)
+    t = np.int32 if narrow else np.int64
+    saved, columnar_analysis.PROCESS_ROWS = columnar_analysis.PROCESS_ROWS, chunk  # not monkeypatch: one per example
+    try:
+        got = _previous(np.array(proc, np.int64), np.array(key, t), np.array(pos, t), np.array(eligible, bool), subs)
+    finally:
+        columnar_analysis.PROCESS_ROWS = saved
+    assert got.tolist() == ref
