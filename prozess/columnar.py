@@ -485,12 +485,14 @@ def _latency_rows(c: Columns) -> tuple[np.ndarray, np.ndarray]:
 
     The dict-based perf pairs a completion with its process's latest invocation; on a
     valid (paired) history that is exactly `pair`."""
-    comp = (c.type != INVOKE) & (c.process != NEMESIS_P)
-    pos = np.nonzero(comp)[0]
-    inv = c.pair[pos]
-    has = inv >= 0
-    pos, inv = pos[has], inv[has]
-    return pos, c.time[pos] - c.time[inv]
+    paired = c.type != INVOKE  # one mask, narrowed in place: no second copy of the positions
+    paired &= c.process != NEMESIS_P
+    paired &= c.pair >= 0
+    pos = np.nonzero(paired)[0]
+    del paired
+    lat = c.time[pos]
+    lat -= c.time[c.pair[pos]]
+    return pos, lat
 
 
 def perf(c: Columns) -> dict:
@@ -502,14 +504,18 @@ def perf(c: Columns) -> dict:
     if len(pos):
         fcol = c.f[pos]
         tcol = c.type[pos]
-        ms = lat / 1e6
-        second = c.time[pos] // 1_000_000_000
+        ms = lat.astype(np.float64)  # the same doubles as lat / 1e6, made in place, with lat freed
+        del lat
+        ms /= 1e6
+        second = c.time[pos]
+        second //= 1_000_000_000
+        del pos
         for fid in sorted(set(np.unique(fcol).tolist()), key=lambda i: c.fs[i]):
             sel = fcol == fid
             name = c.fs[fid]
-            latency[name] = _quantiles(ms[sel])
+            msel = ms[sel]  # one copy per f, for its latency and its latency by type
+            latency[name] = _quantiles(msel)
             tsel = tcol[sel]
-            msel = ms[sel]
             latency_by_type[name] = {TYPE_NAMES[t]: _quantiles(msel[tsel == t])
                                      for t in sorted(set(np.unique(tsel).tolist()), key=lambda t: TYPE_NAMES[t])}
             secs, n = np.unique(second[sel], return_counts=True)

@@ -443,6 +443,47 @@ def _previous_chunk(o: np.ndarray, proc: np.ndarray, key: np.ndarray, eligible: 
     prev[o[has]] = o[before[has]]
 
 
+def _processes(c: Columns, op: np.ndarray) -> np.ndarray:
+    """The processes of the ops `op`, in 4 bytes when every one fits (client process ids are small), else 8:
+    the pass sorts and walks them, so this is 4 bytes less per group for the whole pass."""
+    p = c.process[op]
+    if len(p) and -2**31 <= int(p.min()) and int(p.max()) < 2**31:
+        return p.astype(np.int32)
+    return p
+
+
+def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarray, prev: np.ndarray, lo: int, hi: int
+                 ) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Of the groups [lo, hi) that have a previous group, those whose first value is not the one right after
+    the previous group's last value in the key's log (both values in it): (group, that last value's dense
+    index, this first value's, that last value), as Python ints. Only these become cases, so what outlives
+    the chunk is the cases alone."""
+    has = lo + np.nonzero(prev[lo:hi] >= 0)[0]
+    pv = last[prev[has]]
+    k = key[has].astype(np.int64) * fx.nv
+    i1 = fx.dense(k + pv)
+    i2 = fx.dense(k + first[has])
+    m = (i1 >= 0) & (i2 >= 0) & (i2 - i1 != 1)
+    return has[m].tolist(), i1[m].tolist(), i2[m].tolist(), pv[m].tolist()
+
+
+def _send_groups(c: Columns, s_op: np.ndarray, lo: int, hi: int, nk: int, pos_t: type) -> tuple | None:
+    """The (op, key) groups of the ok/info send rows [lo, hi) (whole ops) in first-sent order: (op, key, first
+    value, last value), or None if there are none. A function of its own so the chunk's temporaries die with it."""
+    t_chunk = c.type[s_op[lo:hi]]
+    rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
+    if not len(rows):
+        return None
+    g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
+    ug, first_row = np.unique(g, return_index=True)
+    _, rev_first = np.unique(g[::-1], return_index=True)
+    last_row = len(g) - 1 - rev_first
+    order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
+    ug = ug[order]
+    return ((ug // nk).astype(pos_t), (ug % nk).astype(np.int32), c.send_value[rows[first_row[order]]],
+            c.send_value[rows[last_row[order]]])
+
+
 def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]
                    ) -> tuple[list[dict], list[dict], list[dict]]:
     """`prozess.checkers.queue.process_cases` (poll-skip, nonmonotonic-poll, nonmonotonic-send) over the tables."""
@@ -455,25 +496,16 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     # ---- polls: groups (op, key) in the order the op-object pass visits them
     g_op, g_key, g_first, g_last = fx.read_groups
     fx.read_groups = None  # nothing after this pass needs them: they do not stay resident under the checkers
-    proc = c.process[g_op]
+    proc = _processes(c, g_op)
     prev = _previous(proc, g_key, g_op, types[g_op] == OK, sub_keeps)
     del proc
-    nv = fx.nv
     skips, nonmono = [], []
     for lo in range(0, len(prev), PROCESS_ROWS):  # the pairs a chunk of groups at a time, in group order
-        has = lo + np.nonzero(prev[lo:lo + PROCESS_ROWS] >= 0)[0]
-        pv = g_last[prev[has]]
-        gk = g_key[has].astype(np.int64)
-        i1 = fx.dense(gk * nv + pv)
-        i2 = fx.dense(gk * nv + g_first[has])
-        d = i2 - i1
-        both = (i1 >= 0) & (i2 >= 0) & (d != 1)  # only the cases become Python objects
-        for j, a1, a2, dd, v1 in zip(has[both].tolist(), i1[both].tolist(), i2[both].tolist(), d[both].tolist(),
-                                     pv[both].tolist()):
-            if dd > 1 or dd < 1:
-                (skips if dd > 1 else nonmono).append(
-                    case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
-                         [int(g_op[prev[j]]), int(g_op[j])]))
+        for j, a1, a2, v1 in zip(*_out_of_step(fx, g_key, g_first, g_last, prev, lo, lo + PROCESS_ROWS)):
+            dd = a2 - a1
+            (skips if dd > 1 else nonmono).append(
+                case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
+                     [int(g_op[prev[j]]), int(g_op[j])]))
     del g_op, g_key, g_first, g_last, prev  # the sends' pass below needs as much again
     release_free_memory()  # glibc keeps the freed chunk temporaries in its heap otherwise, under the sends' pass
     # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order
@@ -483,34 +515,20 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     parts = []
     pos_t = np.int32 if len(types) < 2**31 else np.int64  # op positions in 4 bytes
     for lo, hi in _runs(s_op, PROCESS_ROWS):  # chunks of whole ops (rows are in op order, a group never spans two)
-        t_chunk = types[s_op[lo:hi]]
-        rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
-        if not len(rows):
-            continue
-        g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
-        ug, first_row = np.unique(g, return_index=True)
-        _, rev_first = np.unique(g[::-1], return_index=True)
-        last_row = len(g) - 1 - rev_first
-        order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
-        ug = ug[order]
-        parts.append(((ug // nk).astype(pos_t), (ug % nk).astype(np.int32), c.send_value[rows[first_row[order]]],
-                      c.send_value[rows[last_row[order]]]))
+        part = _send_groups(c, s_op, lo, hi, nk, pos_t)
+        if part is not None:
+            parts.append(part)
     if parts:
         w_op, w_key, w_first, w_last = (np.concatenate(x) for x in zip(*parts))
         del parts
-        proc = c.process[w_op]
+        proc = _processes(c, w_op)
         prev = _previous(proc, w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
         del proc
         for lo in range(0, len(prev), PROCESS_ROWS):  # the pairs a chunk of groups at a time, in group order
-            has = lo + np.nonzero(prev[lo:lo + PROCESS_ROWS] >= 0)[0]
-            pv = w_last[prev[has]]
-            wk = w_key[has].astype(np.int64)
-            i1 = fx.dense(wk * nv + pv)
-            i2 = fx.dense(wk * nv + w_first[has])
-            bad = (i1 >= 0) & (i2 >= 0) & (i2 - i1 < 1)
-            for j, a1, a2, v1 in zip(has[bad].tolist(), i1[bad].tolist(), i2[bad].tolist(), pv[bad].tolist()):
-                nm_send.append(case("nonmonotonic", int(w_key[j]), v1, int(w_first[j]), a1, a2,
-                                    [int(w_op[prev[j]]), int(w_op[j])]))
+            for j, a1, a2, v1 in zip(*_out_of_step(fx, w_key, w_first, w_last, prev, lo, lo + PROCESS_ROWS)):
+                if a2 - a1 < 1:
+                    nm_send.append(case("nonmonotonic", int(w_key[j]), v1, int(w_first[j]), a1, a2,
+                                        [int(w_op[prev[j]]), int(w_op[j])]))
     return skips, nonmono, nm_send
 
 

@@ -435,7 +435,7 @@ def test_previous_in_chunks_equals_the_definition(ops: list, subs_at: list, chun
     t = np.int32 if narrow else np.int64
     saved, columnar_analysis.PROCESS_ROWS = columnar_analysis.PROCESS_ROWS, chunk  # not monkeypatch: one per example
     try:
-        got = _previous(np.array(proc, np.int64), np.array(key, t), np.array(pos, t), np.array(eligible, bool), subs)
+        got = _previous(np.array(proc, t), np.array(key, t), np.array(pos, t), np.array(eligible, bool), subs)
     finally:
         columnar_analysis.PROCESS_ROWS = saved
     assert got.tolist() == ref
