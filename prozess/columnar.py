@@ -27,6 +27,7 @@ per micro-op fact; the interned tables grow with distinct keys and values only.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from array import array
 from dataclasses import dataclass, field
@@ -107,7 +108,7 @@ class _NotRaw(Exception):
 class _Builder:
     """Accumulates columns in compact `array`s while the lines stream past."""
 
-    def __init__(self) -> None:
+    def __init__(self, part: bool = False) -> None:
         self.index = array("q")
         self.time = array("q")
         self.type = array("b")
@@ -126,6 +127,10 @@ class _Builder:
         self.final_reads: dict[int, list[int]] = {}  # position of a final poll -> key ids read, per micro-op
         self.extra: dict[int, dict] = {}
         self.open: dict[Any, tuple[int, str, Any, int]] = {}  # process -> (position, f, invoke value, index)
+        # Reading a part of the file that does not begin it (`prozess.columnar_split`): a completion with no
+        # invocation before it in the part is kept here as (position, process, f), unpaired, and paired with
+        # an invocation of the part before it when the parts are merged.
+        self.orphans: list[tuple[int, Any, str]] | None = [] if part else None
 
     def key_id(self, k: Any) -> int:
         if k.__class__ is not str:
@@ -279,11 +284,14 @@ class _Builder:
             return
         j = self.open.pop(p, None)
         if j is None:
-            raise HistoryError(f"{typ} completion of {f!r} by process {p} has no invocation before it", path=path, line=line_no)
-        if j[1] != f:
-            raise HistoryError(f"completion f {f!r} differs from its invocation's f {j[1]!r} (index {j[3]})", path=path, line=line_no)
-        self.pair[j[0]] = pos
-        self.pair[pos] = j[0]
+            if self.orphans is None:
+                raise HistoryError(f"{typ} completion of {f!r} by process {p} has no invocation before it", path=path, line=line_no)
+            self.orphans.append((pos, p, f))
+        else:
+            if j[1] != f:
+                raise HistoryError(f"completion f {f!r} differs from its invocation's f {j[1]!r} (index {j[3]})", path=path, line=line_no)
+            self.pair[j[0]] = pos
+            self.pair[pos] = j[0]
         if f in CLIENT_FS:
             more = self.extra.get(pos)
             final = None
@@ -430,25 +438,20 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
     or that breaks the pairing rules (as `read_jsonl` does). A torn last line (no
     newline, not JSON) is skipped, as `read_jsonl` does. Raises `Unsupported` for what
     the columns cannot hold exactly (the op-object path then reads the history).
+
+    A file of at least `SPLIT_BYTES` is read in two halves at once, one in a child process
+    (`prozess.columnar_split`), with the same columns, errors and warnings as one pass.
     """
     path = Path(path)
-    b = _Builder()
-    op = b.op
     with gc_paused():
-        for n, line, d in jsonl_lines(path, warnings, progress=progress):
-            if line.count(b"[") + line.count(b"{") > MAX_DEPTH and line_too_deep(line):  # counts first: no call per line
-                try:
-                    op_from_dict(d)  # the reader's own words for the field nested too deep
-                except HistoryError as e:
-                    raise HistoryError(e.problem, path=path, line=n) from None
-                raise HistoryError(f"an op nested more than {MAX_DEPTH} deep; no Kafka op is, so the file is damaged or not a history",
-                                   path=path, line=n)
-            try:
-                op(n, d, path)
-            except HistoryError as e:
-                raise HistoryError(e.problem, path=path, line=n) from None
-            except (TypeError, OverflowError, ValueError, IndexError, KeyError, AttributeError) as e:  # odd offsets or micro-ops
-                raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
+        cut = split_point(path)
+        if cut is None:
+            b = _Builder()
+            read_lines(b, jsonl_lines(path, warnings, progress=progress), path)
+        else:
+            from prozess.columnar_split import read_split
+
+            b = read_split(path, cut, warnings=warnings, progress=progress)
         if not b.index:
             raise HistoryError("holds no ops; a history to check, show, convert or report needs at least one", path=path)
         if complete:
@@ -458,6 +461,53 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
         total = os.stat(path).st_size
         progress(total, total)
     return cols
+
+
+SPLIT_BYTES = 8 << 20  # files this large are read in two halves at once (measured: see docs/architecture.md)
+
+
+def split_point(path: Path) -> int | None:
+    """Where a file of at least `SPLIT_BYTES` is cut for reading in two halves (the start of the first line
+    at or after its middle), or None: read it in one pass (a small file, one line, or not a regular file,
+    which the one pass then refuses with its own words)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size < max(SPLIT_BYTES, 2) or (os.cpu_count() or 1) < 2:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(st.st_size // 2)
+        at = st.st_size // 2
+        while True:
+            chunk = fh.read(1 << 16)
+            if not chunk:
+                return None
+            i = chunk.find(b"\n")
+            if i >= 0:
+                cut = at + i + 1
+                return cut if cut < st.st_size else None
+            at += len(chunk)
+
+
+def read_lines(b: _Builder, lines: Any, path: Path) -> None:
+    """Feeds the (line number, line, parsed JSON) of `jsonl_lines` to builder `b`, turning what an op
+    cannot be into HistoryError (file and line) or `Unsupported`."""
+    op = b.op
+    for n, line, d in lines:
+        if line.count(b"[") + line.count(b"{") > MAX_DEPTH and line_too_deep(line):  # counts first: no call per line
+            try:
+                op_from_dict(d)  # the reader's own words for the field nested too deep
+            except HistoryError as e:
+                raise HistoryError(e.problem, path=path, line=n) from None
+            raise HistoryError(f"an op nested more than {MAX_DEPTH} deep; no Kafka op is, so the file is damaged or not a history",
+                               path=path, line=n)
+        try:
+            op(n, d, path)
+        except HistoryError as e:
+            raise HistoryError(e.problem, path=path, line=n) from None
+        except (TypeError, OverflowError, ValueError, IndexError, KeyError, AttributeError) as e:  # odd offsets or micro-ops
+            raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
 
 
 # ------------------------------------------------------------------ stats and perf
