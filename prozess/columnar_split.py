@@ -24,8 +24,10 @@ second half itself, on from where it stopped: the one-pass result and the one-pa
 (same message, same line), at one-pass speed. So the split never changes what a history
 reads as; it only makes a clean large one faster.
 
-The child is forked when this process runs no other thread (cheap: nothing to import) and
-spawned otherwise (forking a threaded process can deadlock the child).
+The child is forked when this process runs no other thread (cheap: nothing to import). Otherwise
+(forking a threaded process can deadlock the child) it is a fresh interpreter running this module
+(`python -m prozess.columnar_split`), which sends its result on its standard output; not
+multiprocessing's spawn, which would import the caller's main module again in the child.
 """
 
 from __future__ import annotations
@@ -50,17 +52,15 @@ _KEY = ("s_key", "r_key")                     # key ids: through the map to the 
 _COLUMNS = ("index", "time", "type", "process", "f", "pair", "s_op", "s_key", "s_val", "s_off",
             "r_op", "r_key", "r_val", "r_off", "pollers")
 MERGE_ROWS = 1 << 22  # rows of one column appended at a time (bounds the merge's temporaries)
-START_METHOD: str | None = None  # "fork" or "spawn" to force one (tests); None: fork unless other threads run
+START_METHOD: str | None = None  # "fork" or "exec" to force one (tests); None: fork unless other threads run
 
 
 def read_split(path: Path, cut: int, *, warnings: list[str] | None = None,
                progress: Callable[[int, int], None] | None = None) -> _Builder:
     """The builder of the whole file, read as bytes [0, cut) here and [cut, end) in a child process at once."""
-    ctx = multiprocessing.get_context(_start_method())
     fd, tmp = tempfile.mkstemp(prefix="prozess-columns-", suffix=".bin")
     os.close(fd)
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_read_part, args=(str(path), cut, tmp, send), daemon=True, name="prozess-read-half")
+    child = _Child(_start_method(), str(path), cut, tmp)
     total = os.stat(path).st_size
     half_progress = None
     if progress is not None:  # the first half's bytes stand for both halves' (they are read at the same pace)
@@ -68,15 +68,10 @@ def read_split(path: Path, cut: int, *, warnings: list[str] | None = None,
             progress(min(total, done * total // max(cut, 1)), total)
     try:
         child.start()
-        send.close()
         b = _Builder()
         count = LinesRead()
         read_lines(b, jsonl_lines(path, warnings, progress=half_progress, stop=cut, count=count), path)
-        try:
-            outcome = receive.recv()
-        except EOFError:  # the child died (killed, out of memory): read its half here
-            outcome = ("again", "the second half's reader ended without a result")
-        child.join()
+        outcome = child.result()
         if outcome[0] == "done" and _mergeable(b, outcome[1]):
             meta = outcome[1]
             _merge(b, meta, tmp)
@@ -86,10 +81,7 @@ def read_split(path: Path, cut: int, *, warnings: list[str] | None = None,
         read_lines(b, jsonl_lines(path, warnings, progress=progress, start=cut, first_line=count.lines + 1), path)
         return b
     finally:
-        if child.is_alive():
-            child.terminate()
-            child.join()
-        receive.close()
+        child.stop()
         try:
             os.unlink(tmp)
         except OSError:
@@ -101,7 +93,74 @@ def _start_method() -> str:
         return START_METHOD
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
-    return "spawn"
+    return "exec"
+
+
+class _Child:
+    """The reader of the second half: a forked process answering through a pipe, or a fresh interpreter
+    (`python -m prozess.columnar_split PATH START OUT`) answering on its standard output."""
+
+    def __init__(self, method: str, path: str, start: int, out: str):
+        self.method, self.args = method, (path, start, out)
+        self.process: Any = None
+        self.receive: Any = None
+
+    def start(self) -> None:
+        if self.method == "fork":
+            ctx = multiprocessing.get_context("fork")
+            self.receive, send = ctx.Pipe(duplex=False)
+            self.process = ctx.Process(target=_read_part, args=(*self.args, send), daemon=True, name="prozess-read-half")
+            self.process.start()
+            send.close()
+        else:
+            import subprocess
+            import sys
+
+            self.process = subprocess.Popen([sys.executable, "-m", "prozess.columnar_split", *map(str, self.args)],
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+
+    def result(self) -> tuple[str, Any]:
+        """("done", what the child sent) or ("again", why not); waits for the child."""
+        import pickle
+
+        try:
+            if self.method == "fork":
+                outcome = self.receive.recv()
+                self.process.join()
+                return outcome
+            data = self.process.stdout.read()
+            self.process.wait()
+            return pickle.loads(data) if self.process.returncode == 0 else ("again", f"exit {self.process.returncode}")
+        except (EOFError, OSError, pickle.UnpicklingError):  # the child died (killed, out of memory)
+            return ("again", "the second half's reader ended without a result")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        if self.method == "fork":
+            if self.process.is_alive():
+                self.process.terminate()
+                self.process.join()
+            self.receive.close()
+        else:
+            if self.process.poll() is None:
+                self.process.kill()
+                self.process.wait()
+            self.process.stdout.close()
+
+
+class _Stdout:
+    """`send` as a pickle on the standard output, for the child run as `python -m prozess.columnar_split`."""
+
+    def send(self, obj: Any) -> None:
+        import pickle
+        import sys
+
+        sys.stdout.buffer.write(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+        sys.stdout.buffer.flush()
+
+    def close(self) -> None:
+        pass
 
 
 def _read_part(path: str, start: int, out: str, conn: Any) -> None:
@@ -215,3 +274,9 @@ def _intern(table: dict[str, int], name: str) -> int:
     if i is None:
         i = table[name] = len(table)
     return i
+
+
+if __name__ == "__main__":
+    import sys
+
+    _read_part(sys.argv[1], int(sys.argv[2]), sys.argv[3], _Stdout())

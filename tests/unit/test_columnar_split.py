@@ -271,12 +271,12 @@ def _die(*args) -> None:
     os._exit(3)
 
 
-def test_a_spawned_child_reads_the_same(tmp_path: Path, monkeypatch, merges):
-    """A process running other threads spawns the child instead of forking it."""
+def test_a_child_in_a_fresh_interpreter_reads_the_same(tmp_path: Path, monkeypatch, merges):
+    """A process running other threads starts the child as a fresh interpreter instead of forking it."""
     p = tmp_path / "h.jsonl"
     write_jsonl(inject(simulate(600, seed=8), "lost-write", seed=2), p)
     whole = _one_pass(p, monkeypatch)
-    monkeypatch.setattr(split, "START_METHOD", "spawn")
+    monkeypatch.setattr(split, "START_METHOD", "exec")
     cut = _line_starts(p)[300]
     monkeypatch.setattr(columnar, "split_point", lambda q: cut)
     _assert_same_columns(whole, read_columns(p))
@@ -331,3 +331,17 @@ def test_the_check_of_a_split_read_is_the_one_pass_check(tmp_path: Path, monkeyp
         for v in r["checkers"].values():
             v.pop("seconds", None)
     assert (two, n2) == (one, n1) and one["valid"] is False and len(merges) == 1
+
+
+def test_a_process_running_other_threads_does_not_fork():
+    import threading
+
+    assert split._start_method() == "fork"  # pytest runs the tests on one thread
+    done = threading.Event()
+    t = threading.Thread(target=done.wait)
+    t.start()
+    try:
+        assert split._start_method() == "exec"
+    finally:
+        done.set()
+        t.join()
