@@ -32,13 +32,13 @@ SAVED = sorted((Path(__file__).parents[1] / "histories").rglob("history.jsonl"))
 def merges(monkeypatch) -> list[int]:
     """Counts the merges of a child's half (a read that fell back to one pass does not merge)."""
     calls: list[int] = []
-    real = split._merge
+    real = columnar._merge
 
     def spy(b, meta, path):
         calls.append(len(meta["orphans"]))
         return real(b, meta, path)
 
-    monkeypatch.setattr(split, "_merge", spy)
+    monkeypatch.setattr(columnar, "_merge", spy)
     return calls
 
 
@@ -259,7 +259,7 @@ def test_a_child_that_dies_leaves_the_second_half_to_the_parent(tmp_path: Path, 
     p = tmp_path / "h.jsonl"
     write_jsonl(simulate(200, seed=5), p)
     whole = _one_pass(p, monkeypatch)
-    monkeypatch.setattr(split, "_read_part", _die)
+    monkeypatch.setattr(columnar, "_read_part", _die)
     monkeypatch.setattr(split, "START_METHOD", "fork")
     cut = _line_starts(p)[100]
     monkeypatch.setattr(columnar, "split_point", lambda q: cut)
@@ -345,3 +345,16 @@ def test_a_process_running_other_threads_does_not_fork():
     finally:
         done.set()
         t.join()
+
+
+def test_no_child_process_to_be_had_leaves_the_second_half_to_the_parent(tmp_path: Path, monkeypatch, merges):
+    p = tmp_path / "h.jsonl"
+    write_jsonl(simulate(200, seed=5), p)
+    whole = _one_pass(p, monkeypatch)
+
+    def no_process(self) -> None:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(split.Child, "_start", no_process)
+    _assert_same_columns(whole, _split_at(p, _line_starts(p)[100], monkeypatch))
+    assert merges == []
