@@ -463,7 +463,7 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
 
 
 # Files this large are read in two halves at once; a process running other threads starts the half's reader as
-# a fresh interpreter (about 0.2 s more), so it splits from 8x this. Measured: docs/architecture.md.
+# a fresh interpreter (a few tenths of a second more), so it splits from 8x this. Measured: docs/architecture.md.
 SPLIT_BYTES = 4 << 20
 
 
