@@ -11,7 +11,9 @@ line at a time. Then it runs, each in a fresh subprocess, side by side:
          up to --old-max ops: it needs ~1.5 GB per million ops);
 - old:   `prozess.checkers.check(read_history(...))`, the op-object path (~2 GB per million ops);
 - new:   `prozess check --json FILE`, which checks JSON Lines through numpy columns
-         (`prozess.columnar_check`).
+         (`prozess.columnar_check`), reading a large file in two halves at once;
+- 1pass: the same check with the file read in one pass (`prozess.columnar.SPLIT_BYTES` out of reach),
+         the reading before it was split over two processes.
 
 It prints wall time, CPU time and peak RSS (the child's own rusage) of each, the ratios new/scan
 and old/new (wall and CPU), whether old and new verdicts agree, and 10M/1M growth. The machine may be shared: compare
@@ -44,6 +46,8 @@ _PREEXEC = None  # set by main(): the children's address-space cap
 PARSE = "import sys; from prozess.history import read_history; h = read_history(sys.argv[1]); print(len(h))"
 # The floor of any reader: orjson on every line, nothing kept.
 SCAN = ("import sys, orjson; n = 0\nfor line in open(sys.argv[1], 'rb'):\n    orjson.loads(line); n += 1\nprint(n)")
+ONE_PASS = ("import sys, prozess.columnar as c; c.SPLIT_BYTES = 1 << 62; "
+            "sys.argv = ['prozess', 'check', '--json', sys.argv[1]]; from prozess.cli import main; main()")
 OLD = ("import sys, json; from prozess.history import read_history; from prozess.checkers import check; "
        "r = check(read_history(sys.argv[1])); print(json.dumps({'valid': r['valid'], 'anomaly-types': r['anomaly-types']}))")
 
@@ -132,6 +136,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000000,10000000")
     ap.add_argument("--old-max", type=int, default=1_000_000, help="run the op-object path only up to this size")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--one-pass", action="store_true", help="also run the columnar check reading the file in one pass")
     ap.add_argument("--max-rss-gib", type=float, default=12.0,
                     help="address-space cap of each child (a shared machine must survive a path that does not scale)")
     args = ap.parse_args()
@@ -148,6 +153,7 @@ def main() -> None:
     print(f"{'ops':>10} {'MB':>6} | {'scan s':>6} {'cpu':>6} | {'parse s':>7} {'cpu':>6} {'MiB':>6} | {'old s':>7} {'cpu':>6} {'MiB':>6} | "
           f"{'new s':>7} {'cpu':>6} {'MiB':>6} | {'new/scan':>8} {'old/new':>7} {'cpu':>5}  verdicts")
     rows = {}
+    one_pass: dict[int, tuple] = {}
     for n in [int(s) for s in args.sizes.split(",")]:
         path = history(n, args.seed)
         lines = sum(1 for _ in open(path, "rb"))
@@ -160,6 +166,10 @@ def main() -> None:
             pw = pm = pc = ow = om = oc = 0
             old = None
         nw, nm, nout, nc = run([exe, "check", "--json", str(path)])
+        if args.one_pass:
+            one = run([sys.executable, "-c", ONE_PASS, str(path)])
+            same = "same verdict" if json.loads(one[2])["valid"] == json.loads(nout)["valid"] else "VERDICTS DIFFER"
+            one_pass[n] = (one[0], one[3], one[1], same)
         new = json.loads(nout) if nout.strip() else {"valid": "failed (no result)", "anomaly-types": []}
         new_v = {"valid": new["valid"], "anomaly-types": new["anomaly-types"]}
         agree = "n/a (old not run)" if old is None else ("same" if old == new_v else f"DIFFER old={old}")
@@ -170,6 +180,9 @@ def main() -> None:
         print(f"{lines:>10} {path.stat().st_size / 1e6:>6.0f} | {sw:>6.2f} {sc:>6.2f} | {p} | {o} | "
               f"{nw:>7.2f} {nc:>6.2f} {nm / 2**20:>6.0f} | {nw / sw:>8.2f} {(ow / nw if old else 0):>7.2f} "
               f"{(oc / nc if old else 0):>5.2f}  valid={new['valid']} {agree}", flush=True)
+    for n, (w, c, m, same) in sorted(one_pass.items()):
+        print(f"{n:>10} ops, read in one pass: {w:.2f} s wall, {c:.2f} s CPU, {m / 2**20:.0f} MiB; "
+              f"two halves: {rows[n][0]:.2f} s wall, {rows[n][2]:.2f} s CPU, {rows[n][1] / 2**20:.0f} MiB ({same})")
     ns = sorted(rows)
     if len(ns) > 1:
         a, b = ns[0], ns[-1]

@@ -1,7 +1,8 @@
 """A columnar history: numpy arrays instead of one Python object per op, for histories of millions of ops.
 
 `read_columns(path)` makes one streaming pass over a JSON Lines history (orjson per
-line; the file is never held whole) and keeps:
+line; the file is never held whole; a large file in two halves at once, see
+`prozess.columnar_split`) and keeps:
 
 - per op (row = position in the file): `index`, `time` (int64), `type` (int8 code,
   `TYPE_NAMES`), `process` (int64; `NEMESIS_P` for the nemesis), `f` (int16 code into
@@ -27,6 +28,7 @@ per micro-op fact; the interned tables grow with distinct keys and values only.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from array import array
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ import numpy as np
 import orjson
 
 from prozess.history import _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, gc_paused, op_from_dict
-from prozess.history_model import jsonl_lines, line_too_deep
+from prozess.history_model import LinesRead, jsonl_lines, line_too_deep, torn_line_warning
 
 TYPE_NAMES = ("invoke", "ok", "fail", "info")
 _TYPE_CODE = {t: i for i, t in enumerate(TYPE_NAMES)}
@@ -107,7 +109,7 @@ class _NotRaw(Exception):
 class _Builder:
     """Accumulates columns in compact `array`s while the lines stream past."""
 
-    def __init__(self) -> None:
+    def __init__(self, part: bool = False) -> None:
         self.index = array("q")
         self.time = array("q")
         self.type = array("b")
@@ -126,6 +128,10 @@ class _Builder:
         self.final_reads: dict[int, list[int]] = {}  # position of a final poll -> key ids read, per micro-op
         self.extra: dict[int, dict] = {}
         self.open: dict[Any, tuple[int, str, Any, int]] = {}  # process -> (position, f, invoke value, index)
+        # Reading a part of the file that does not begin it (`prozess.columnar_split`): a completion with no
+        # invocation before it in the part is kept here as (position, process, f), unpaired, and paired with
+        # an invocation of the part before it when the parts are merged.
+        self.orphans: list[tuple[int, Any, str]] | None = [] if part else None
 
     def key_id(self, k: Any) -> int:
         if k.__class__ is not str:
@@ -279,11 +285,14 @@ class _Builder:
             return
         j = self.open.pop(p, None)
         if j is None:
-            raise HistoryError(f"{typ} completion of {f!r} by process {p} has no invocation before it", path=path, line=line_no)
-        if j[1] != f:
-            raise HistoryError(f"completion f {f!r} differs from its invocation's f {j[1]!r} (index {j[3]})", path=path, line=line_no)
-        self.pair[j[0]] = pos
-        self.pair[pos] = j[0]
+            if self.orphans is None:
+                raise HistoryError(f"{typ} completion of {f!r} by process {p} has no invocation before it", path=path, line=line_no)
+            self.orphans.append((pos, p, f))
+        else:
+            if j[1] != f:
+                raise HistoryError(f"completion f {f!r} differs from its invocation's f {j[1]!r} (index {j[3]})", path=path, line=line_no)
+            self.pair[j[0]] = pos
+            self.pair[pos] = j[0]
         if f in CLIENT_FS:
             more = self.extra.get(pos)
             final = None
@@ -430,25 +439,18 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
     or that breaks the pairing rules (as `read_jsonl` does). A torn last line (no
     newline, not JSON) is skipped, as `read_jsonl` does. Raises `Unsupported` for what
     the columns cannot hold exactly (the op-object path then reads the history).
+
+    A file of at least `SPLIT_BYTES` is read in two halves at once, one in a child process
+    (`prozess.columnar_split`), with the same columns, errors and warnings as one pass.
     """
     path = Path(path)
-    b = _Builder()
-    op = b.op
     with gc_paused():
-        for n, line, d in jsonl_lines(path, warnings, progress=progress):
-            if line.count(b"[") + line.count(b"{") > MAX_DEPTH and line_too_deep(line):  # counts first: no call per line
-                try:
-                    op_from_dict(d)  # the reader's own words for the field nested too deep
-                except HistoryError as e:
-                    raise HistoryError(e.problem, path=path, line=n) from None
-                raise HistoryError(f"an op nested more than {MAX_DEPTH} deep; no Kafka op is, so the file is damaged or not a history",
-                                   path=path, line=n)
-            try:
-                op(n, d, path)
-            except HistoryError as e:
-                raise HistoryError(e.problem, path=path, line=n) from None
-            except (TypeError, OverflowError, ValueError, IndexError, KeyError, AttributeError) as e:  # odd offsets or micro-ops
-                raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
+        cut = split_point(path)
+        if cut is None:
+            b = _Builder()
+            read_lines(b, jsonl_lines(path, warnings, progress=progress), path)
+        else:
+            b = read_split(path, cut, warnings=warnings, progress=progress)
         if not b.index:
             raise HistoryError("holds no ops; a history to check, show, convert or report needs at least one", path=path)
         if complete:
@@ -458,6 +460,219 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
         total = os.stat(path).st_size
         progress(total, total)
     return cols
+
+
+# Files this large are read in two halves at once; a process running other threads starts the half's reader as
+# a fresh interpreter (a few tenths of a second more), so it splits from 8x this. Measured: docs/architecture.md.
+SPLIT_BYTES = 4 << 20
+
+
+def split_point(path: Path) -> int | None:
+    """Where a file of at least `SPLIT_BYTES` (see there) is cut for reading in two halves (the start of the first line
+    at or after its middle), or None: read it in one pass (a small file, one line, or not a regular file,
+    which the one pass then refuses with its own words)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    import threading
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    limit = SPLIT_BYTES if threading.active_count() == 1 else 8 * SPLIT_BYTES
+    if not stat.S_ISREG(st.st_mode) or st.st_size < max(limit, 2) or cores < 2:
+        return None
+    with open(path, "rb") as fh:
+        fh.seek(st.st_size // 2)
+        at = st.st_size // 2
+        while True:
+            chunk = fh.read(1 << 16)
+            if not chunk:
+                return None
+            i = chunk.find(b"\n")
+            if i >= 0:
+                cut = at + i + 1
+                return cut if cut < st.st_size else None
+            at += len(chunk)
+
+
+def read_lines(b: _Builder, lines: Any, path: Path) -> None:
+    """Feeds the (line number, line, parsed JSON) of `jsonl_lines` to builder `b`, turning what an op
+    cannot be into HistoryError (file and line) or `Unsupported`."""
+    op = b.op
+    for n, line, d in lines:
+        if line.count(b"[") + line.count(b"{") > MAX_DEPTH and line_too_deep(line):  # counts first: no call per line
+            try:
+                op_from_dict(d)  # the reader's own words for the field nested too deep
+            except HistoryError as e:
+                raise HistoryError(e.problem, path=path, line=n) from None
+            raise HistoryError(f"an op nested more than {MAX_DEPTH} deep; no Kafka op is, so the file is damaged or not a history",
+                               path=path, line=n)
+        try:
+            op(n, d, path)
+        except HistoryError as e:
+            raise HistoryError(e.problem, path=path, line=n) from None
+        except (TypeError, OverflowError, ValueError, IndexError, KeyError, AttributeError) as e:  # odd offsets or micro-ops
+            raise Unsupported(f"line {n}: {type(e).__name__}: {e}") from None
+
+
+# ------------------------------------------------------------------ reading in two halves (prozess.columnar_split)
+
+
+# The builder's arrays in the order the child writes them, and how the merge shifts or maps each.
+_SHIFT = ("pair", "s_op", "r_op", "pollers")  # positions: + the first half's op count (-1 stays -1 in pair)
+_KEY = ("s_key", "r_key")                     # key ids: through the map to the first half's key table
+_COLUMNS = ("index", "time", "type", "process", "f", "pair", "s_op", "s_key", "s_val", "s_off",
+            "r_op", "r_key", "r_val", "r_off", "pollers")
+MERGE_ROWS = 1 << 22  # rows of one column appended at a time (bounds the merge's temporaries)
+def read_split(path: Path, cut: int, *, warnings: list[str] | None = None,
+               progress: Callable[[int, int], None] | None = None) -> _Builder:
+    """The builder of the whole file, read as bytes [0, cut) here and [cut, end) in a child process at once
+    (see `prozess.columnar_split` for the whole design)."""
+    import tempfile
+
+    from prozess.columnar_split import Child
+
+    fd, tmp = tempfile.mkstemp(prefix="prozess-columns-", suffix=".bin")
+    os.close(fd)
+    child = Child(_read_part, (str(path), cut, tmp))
+    total = os.stat(path).st_size
+    half_progress = None
+    if progress is not None:  # the first half's bytes stand for both halves' (they are read at the same pace)
+        def half_progress(done: int, _total: int) -> None:
+            progress(min(total, done * total // max(cut, 1)), total)
+    try:
+        child.start()
+        b = _Builder()
+        count = LinesRead()
+        read_lines(b, jsonl_lines(path, warnings, progress=half_progress, stop=cut, count=count), path)
+        outcome = child.result()
+        if outcome[0] == "done" and _mergeable(b, outcome[1]):
+            meta = outcome[1]
+            _merge(b, meta, tmp)
+            if meta["torn"] is not None and warnings is not None:
+                warnings.append(torn_line_warning(path, meta["torn"] + count.lines))
+            return b
+        read_lines(b, jsonl_lines(path, warnings, progress=progress, start=cut, first_line=count.lines + 1), path)
+        return b
+    finally:
+        child.stop()
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+
+
+def _read_part(path: str, start: int, out: str, conn: Any) -> None:
+    """The child: reads bytes [start, end) of `path` into a builder, writes its arrays to `out` and sends
+    ("done", the rest) — or ("again", why) when the parent must read this half itself."""
+    try:
+        with gc_paused():
+            b = _Builder(part=True)
+            count = LinesRead()
+            read_lines(b, jsonl_lines(path, [], start=start, count=count), Path(path))
+            if not b.raw:
+                conn.send(("again", "a value that is not a 64-bit integer"))
+                return
+            with open(out, "wb") as fh:
+                for name in _COLUMNS:
+                    getattr(b, name).tofile(fh)
+            process = np.frombuffer(b.process, np.int64) if len(b.process) else np.zeros(0, np.int64)
+            kind = np.frombuffer(b.type, np.int8) if len(b.type) else np.zeros(0, np.int8)
+            client = np.nonzero(process != NEMESIS_P)[0]
+            ps, first = np.unique(process[client], return_index=True)
+            nemesis = np.nonzero(process == NEMESIS_P)[0]
+            fs = list(b.fs)
+            conn.send(("done", {
+                "lengths": {name: len(getattr(b, name)) for name in _COLUMNS},
+                "fs": fs, "keys": list(b.keys),
+                "first_index": b.index[0] if b.index else None,
+                # processes whose first op in this half is an invocation (one still open before it is an error)
+                "first_invokes": ps[kind[client[first]] == INVOKE].tolist(),
+                "orphans": b.orphans, "open": b.open,
+                "nemesis": [(int(i), int(kind[i]), fs[b.f[i]]) for i in nemesis.tolist()],
+                "subs": b.subs, "extra": b.extra, "final_reads": b.final_reads,
+                "torn": count.torn,
+            }))
+    except BaseException as e:  # noqa: BLE001 — whatever it was, the parent reads this half itself and says it
+        try:
+            conn.send(("again", f"{type(e).__name__}: {e}"))
+        except Exception:  # noqa: BLE001 — the pipe is gone; the parent sees EOF
+            pass
+    finally:
+        conn.close()
+
+
+def _mergeable(b: _Builder, meta: dict) -> bool:
+    """Whether the child's half joins the first half's builder `b` exactly as one pass would have read on."""
+    if not b.raw:
+        return False
+    if b.index and meta["first_index"] is not None and meta["first_index"] <= b.index[-1]:
+        return False
+    open_client = {p for p in b.open if p != NEMESIS}
+    if open_client.intersection(meta["first_invokes"]):
+        return False
+    claimed = set()
+    for _, p, f in meta["orphans"]:
+        j = b.open.get(p) if p != NEMESIS else None
+        if j is None or j[1] != f or p in claimed:
+            return False
+        claimed.add(p)
+    return True
+
+
+def _merge(b: _Builder, meta: dict, path: str) -> None:
+    """Appends the child's half (`meta` and the arrays in file `path`) to the first half's builder `b`."""
+    n = len(b.index)
+    fmap = np.array([_intern(b.fs, f) for f in meta["fs"]] or [0], np.int16)
+    kmap = np.array([b.key_id(k) for k in meta["keys"]] or [0], np.int32)
+    lengths = meta["lengths"]
+    with open(path, "rb") as fh:
+        for name in _COLUMNS:
+            col: array = getattr(b, name)
+            rows = lengths[name]
+            for lo in range(0, rows, MERGE_ROWS):
+                chunk = np.empty(min(MERGE_ROWS, rows - lo), np.dtype(col.typecode))
+                if fh.readinto(memoryview(chunk).cast("B")) != chunk.nbytes:
+                    raise OSError(f"{path}: the second half's columns are shorter than written")
+                if name == "f":
+                    chunk = fmap[chunk]
+                elif name in _KEY:
+                    chunk = kmap[chunk]
+                elif name == "pair":
+                    chunk[chunk >= 0] += n
+                elif name in _SHIFT:
+                    chunk += n
+                col.frombytes(memoryview(chunk).cast("B"))
+    b.subs.update((pos + n, v) for pos, v in meta["subs"].items())
+    b.extra.update((pos + n, v) for pos, v in meta["extra"].items())
+    b.final_reads.update((pos + n, kmap[keys].tolist() if keys else []) for pos, keys in meta["final_reads"].items())
+    for pos, p, _ in meta["orphans"]:  # completions of invocations the first half left open
+        j = b.open.pop(p)[0]
+        b.pair[j] = pos + n
+        b.pair[pos + n] = j
+    child_open = {p: (pos + n, f, value, index) for p, (pos, f, value, index) in meta["open"].items()}
+    if NEMESIS in b.open:  # replay the nemesis's pairing over the child's nemesis ops from the open one
+        state = b.open.pop(NEMESIS)
+        child_open.pop(NEMESIS, None)
+        for pos, _, _ in meta["nemesis"]:
+            b.pair[pos + n] = -1
+        for pos, t, f in meta["nemesis"]:
+            if state is not None and t != INVOKE and state[1] == f:
+                b.pair[state[0]] = pos + n
+                b.pair[pos + n] = state[0]
+                state = None
+            else:
+                state = (pos + n, f, None, b.index[pos + n])
+        if state is not None:
+            child_open[NEMESIS] = state
+    b.open.update(child_open)
+
+
+def _intern(table: dict[str, int], name: str) -> int:
+    i = table.get(name)
+    if i is None:
+        i = table[name] = len(table)
+    return i
 
 
 # ------------------------------------------------------------------ stats and perf

@@ -14,6 +14,7 @@ It imports nothing else of prozess.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import stat
@@ -23,7 +24,7 @@ from typing import IO, Any, Callable, Iterable, Iterator, NamedTuple
 __all__ = [
     "COMPLETIONS", "History", "HistoryError", "INT64", "KNOWN", "MAX_DEPTH", "NEMESIS", "Op", "Pairing", "REQUIRED", "TYPES",
     "check_not_blank", "extra_fields", "json_line_depth", "nesting_depth", "nemesis_actions", "op_from_dict",
-    "jsonl_lines", "line_too_deep", "open_regular_file", "read_regular_file",
+    "LinesRead", "jsonl_lines", "line_too_deep", "open_regular_file", "read_regular_file", "torn_line_warning",
 ]
 
 
@@ -234,8 +235,52 @@ def line_too_deep(line: bytes) -> bool:
     return line.count(b"[") + line.count(b"{") > MAX_DEPTH and json_line_depth(line, MAX_DEPTH + 1) > MAX_DEPTH + 1
 
 
+@dataclass
+class LinesRead:
+    """What `jsonl_lines` read, filled in when its loop ends: how many lines (blank ones too) and the
+    number of a torn last line it skipped (None when there was none)."""
+
+    lines: int = 0
+    torn: int | None = None
+
+
+def torn_line_warning(path: str | os.PathLike, line: int) -> str:
+    """The warning for a torn last line (no newline, not JSON: a writer stopped mid-line), which is skipped."""
+    return f"{path}:{line}: last line is torn (the writer stopped mid-line); skipped"
+
+
+class _ByteRange(io.RawIOBase):
+    """Bytes `start` up to `stop` (None: the end) of an open file, read by position (`pread`).
+
+    Under a `BufferedReader` it iterates lines as the file object does, so a reader of part
+    of a file pays nothing per line for the range."""
+
+    def __init__(self, fd: int, start: int, stop: int | None):
+        self.fd, self.pos, self.stop = fd, start, stop
+
+    def readable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self.pos
+
+    def readinto(self, buf: Any) -> int:
+        n = len(buf) if self.stop is None else min(len(buf), self.stop - self.pos)
+        if n <= 0:
+            return 0
+        if hasattr(os, "preadv"):
+            got = os.preadv(self.fd, [memoryview(buf)[:n]], self.pos)
+        else:
+            data = os.pread(self.fd, n, self.pos)
+            got = len(data)
+            buf[:got] = data
+        self.pos += got
+        return got
+
+
 def jsonl_lines(path: str | os.PathLike, warnings: list[str] | None = None, *, exact_fallback: bool = False,
-                progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[int, bytes, Any]]:
+                progress: Callable[[int, int], None] | None = None, start: int = 0, stop: int | None = None,
+                first_line: int = 1, count: LinesRead | None = None) -> Iterator[tuple[int, bytes, Any]]:
     """(line number, line, parsed JSON) of each non-blank line of a JSON Lines history, streamed (orjson per line).
 
     The one line loop of the streaming readers (the columnar check, the large report), so they
@@ -246,23 +291,32 @@ def jsonl_lines(path: str | os.PathLike, warnings: list[str] | None = None, *, e
     HistoryError naming file and line. With `exact_fallback`, a line orjson refuses is given
     to the standard library's parser first (it reads what orjson cannot, such as integers
     beyond 64 bits in some orjson versions). `progress(bytes_read, total_bytes)` is called
-    every million lines. Checking that a line is an op is the caller's."""
+    every million lines. Checking that a line is an op is the caller's.
+
+    `start` and `stop` (byte offsets at line starts) read part of the file, numbering its lines
+    from `first_line` (a part that does not begin the file is never its first line, for the
+    torn-line rule); `count`, when given, is filled in when the loop ends."""
     import orjson
 
     loads = orjson.loads
     decode_error = orjson.JSONDecodeError
+    n = first_line - 1
     with open_regular_file(path) as fh:
         total = os.fstat(fh.fileno()).st_size
-        check_not_blank(fh.peek(4096)[:4096], path)
-        for n, line in enumerate(fh, 1):
+        if start == 0:
+            check_not_blank(fh.peek(4096)[:4096], path)
+        src: IO[bytes] = fh if start == 0 and stop is None else io.BufferedReader(_ByteRange(fh.fileno(), start, stop), 1 << 20)
+        for n, line in enumerate(src, first_line):
             if line.isspace():
                 continue
             try:
                 d = loads(line)
             except decode_error as e:
-                if not line.endswith(b"\n") and n > 1:  # only the last line read can lack its newline
+                if not line.endswith(b"\n") and (n > 1 or start > 0):  # only the last line read can lack its newline
                     if warnings is not None:
-                        warnings.append(f"{path}:{n}: last line is torn (the writer stopped mid-line); skipped")
+                        warnings.append(torn_line_warning(path, n))
+                    if count is not None:
+                        count.lines, count.torn = n - first_line + 1, n
                     return
                 problem = f"not valid JSON ({str(e)[:200]})"
                 if not exact_fallback:
@@ -275,7 +329,9 @@ def jsonl_lines(path: str | os.PathLike, warnings: list[str] | None = None, *, e
                     raise HistoryError(problem, path=path, line=n) from None
             yield n, line, d
             if progress is not None and n % 1_000_000 == 0:
-                progress(fh.tell(), total)
+                progress(src.tell(), total)
+    if count is not None:
+        count.lines = n - first_line + 1
 
 
 @dataclass(frozen=True, slots=True)
