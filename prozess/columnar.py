@@ -336,8 +336,8 @@ class _Builder:
         else:
             values, index = self.value_list, self.values
             self.s_val = self.r_val = None
-            s_val = s_val.astype(_id_dtype(len(values)))
-            r_val = r_val.astype(_id_dtype(len(values)))
+            s_val = s_val.astype(index_dtype(len(values)))
+            r_val = r_val.astype(index_dtype(len(values)))
         return Columns(
             index=a(self.index, np.int64), time=a(self.time, np.int64), type=a(self.type, np.int8),
             process=a(self.process, np.int64), f=a(self.f, np.int16), pair=a(self.pair, np.int64),
@@ -374,15 +374,16 @@ def release_free_memory() -> None:
         _TRIM(0)
 
 
-def _id_dtype(n: int) -> np.dtype:
-    """The narrowest of int32 and int64 that holds ids below n (value ids: 4 bytes per fact row, not 8)."""
+def index_dtype(n: int) -> np.dtype:
+    """The narrowest of int32 and int64 that holds ids or positions below n (4 bytes per row, not 8, while
+    n < 2**31): value ids here, op positions and group indices in the passes."""
     return np.dtype(np.int32) if n < 2**31 else np.dtype(np.int64)
 
 
 def _ranks(table: np.ndarray, x: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """The position of each value of `x` in the sorted `table`, as ids (`_id_dtype`), a chunk at a time so
+    """The position of each value of `x` in the sorted `table`, as ids (`index_dtype`), a chunk at a time so
     no 8-byte temporary covers all of `x`."""
-    out = np.empty(len(x), _id_dtype(len(table)))
+    out = np.empty(len(x), index_dtype(len(table)))
     for lo in range(0, len(x), chunk):
         out[lo:lo + chunk] = np.searchsorted(table, x[lo:lo + chunk])
     return out

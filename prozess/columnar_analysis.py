@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
-from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, release_free_memory, take
+from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, index_dtype, release_free_memory, take
 from prozess.columnar_views import ArrayOrder, IntList, KeyedCodes, Membership
 from prozess.history import Op
 
@@ -84,7 +84,7 @@ class _Facts:
 
     def __init__(self, c: Columns):
         n = len(c)
-        self.nv = nv = max(len(c.values), 1)
+        self.nv = max(len(c.values), 1)
         # the (key, value) codes of the rows are made when a pass needs them, not kept (8 bytes per fact)
         self._send = (c.send_key, c.send_value)
         self._read = (c.read_key, c.read_value)
@@ -359,7 +359,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     # rw: from each (op, key)'s highest read, to the writer of the next value in the key's log
     starts = np.nonzero(~same)[0]
     ends = np.append(starts[1:], n_rows) - 1 if n_rows else starts
-    pos_t = np.int32 if len(types) < 2**31 else np.int64  # kept for the process-order pass: 4 bytes per op position and key
+    pos_t = index_dtype(len(types))  # kept for the process-order pass: 4 bytes per op position and key
     groups.append((op[starts].astype(pos_t), key[starts].astype(np.int32), val[starts], val[ends]))
     if n_rows:
         top = np.maximum.reduceat(idx, starts)
@@ -373,7 +373,6 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
         w2 = fx.writer(gk * fx.nv + v2)
         w2c = np.maximum(w2, 0)
         sel = (w2 >= 0) & (w2 != gop) & (types[w2c] != FAIL)
-        pos_t = np.int32 if len(types) < 2**31 else np.int64  # op positions in 4 bytes: millions of rw pairs are kept
         rw.append((gop[sel].astype(pos_t), w2[sel].astype(pos_t), gk[sel].astype(np.int32), v1[sel], v2[sel]))
 
 
@@ -394,7 +393,7 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
     result, 4 bytes each while there are under 2^31 groups): the sorted processes are only held long
     enough to cut the chunks."""
     n = len(pos)
-    idx_t = np.int32 if n < 2**31 else np.int64
+    idx_t = index_dtype(n)
     prev = np.full(n, -1, idx_t)
     if not n:
         return prev
@@ -467,7 +466,7 @@ def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarra
     return has[m].tolist(), i1[m].tolist(), i2[m].tolist(), pv[m].tolist()
 
 
-def _send_groups(c: Columns, s_op: np.ndarray, lo: int, hi: int, nk: int, pos_t: type) -> tuple | None:
+def _send_groups(c: Columns, s_op: np.ndarray, lo: int, hi: int, nk: int, pos_t: np.dtype) -> tuple | None:
     """The (op, key) groups of the ok/info send rows [lo, hi) (whole ops) in first-sent order: (op, key, first
     value, last value), or None if there are none. A function of its own so the chunk's temporaries die with it."""
     t_chunk = c.type[s_op[lo:hi]]
@@ -513,7 +512,7 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
     nk = max(len(keys), 1)
     nm_send: list[dict] = []
     parts = []
-    pos_t = np.int32 if len(types) < 2**31 else np.int64  # op positions in 4 bytes
+    pos_t = index_dtype(len(types))  # op positions in 4 bytes
     for lo, hi in _runs(s_op, PROCESS_ROWS):  # chunks of whole ops (rows are in op order, a group never spans two)
         part = _send_groups(c, s_op, lo, hi, nk, pos_t)
         if part is not None:
@@ -631,7 +630,7 @@ class _PerOp(Mapping):
         self._has = np.zeros(n_ops + 1, bool)
         self._has[ops_with] = True
         # the table's rows of op i: [start[i], start[i+1]); 4 bytes per op while the table has < 2**31 rows
-        self._start = np.empty(n_ops + 1, np.int32 if len(row_op) < 2**31 else np.int64)
+        self._start = np.empty(n_ops + 1, index_dtype(len(row_op)))
         for lo in range(0, n_ops + 1, 1 << 20):
             hi = min(lo + (1 << 20), n_ops + 1)
             self._start[lo:hi] = np.searchsorted(row_op, np.arange(lo, hi))
@@ -879,7 +878,7 @@ class ColumnarAnalysis(Analysis):
         mask = np.zeros(len(self.ops) + 1, bool)
         mask[txns] = True
         order = np.lexsort((txns, s))
-        pos_t = np.int32 if len(self.ops) < 2**31 else np.int64  # op positions in 4 bytes: millions of vertices
+        pos_t = index_dtype(len(self.ops))  # op positions in 4 bytes: millions of vertices
         return self.txns, Membership(mask), (IntList(s[order].astype(pos_t)), IntList(txns[order].astype(pos_t)))
 
 

@@ -365,9 +365,9 @@ def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str, log_rows: 
 
 def test_id_width():
     """Value ids are 4 bytes while the table has fewer than 2**31 values, 8 beyond."""
-    from prozess.columnar import _id_dtype, _ranks
+    from prozess.columnar import _ranks, index_dtype
 
-    assert _id_dtype(2**31 - 1) == np.int32 and _id_dtype(2**31) == np.int64
+    assert index_dtype(2**31 - 1) == np.int32 and index_dtype(2**31) == np.int64
     table = np.array([-(2**63), -5, 0, 7, 2**63 - 1], np.int64)
     x = np.array([7, 2**63 - 1, -(2**63), 0, -5, 7, 0], np.int64)
     for chunk in (1, 2, 3, 100):
