@@ -696,46 +696,80 @@ def stats(c: Columns) -> dict:
             "by-f": {f: by_f[f] for f in sorted(by_f)}, "counts": counts}
 
 
-def _latency_rows(c: Columns) -> tuple[np.ndarray, np.ndarray]:
-    """(completion positions, latency ns) of completed client ops whose process had an open invocation.
+PERF_ROWS = 1 << 20  # op rows per chunk of the perf pass (its temporaries are a few dozen bytes per row)
+
+
+def _latency_rows(c: Columns, lo: int = 0, hi: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(completion positions, latency ns) of completed client ops among rows [lo, hi) whose process had
+    an open invocation.
 
     The dict-based perf pairs a completion with its process's latest invocation; on a
     valid (paired) history that is exactly `pair`."""
-    paired = c.type != INVOKE  # one mask, narrowed in place: no second copy of the positions
-    paired &= c.process != NEMESIS_P
-    paired &= c.pair >= 0
-    pos = np.nonzero(paired)[0]
+    hi = len(c) if hi is None else hi
+    paired = c.type[lo:hi] != INVOKE  # one mask, narrowed in place: no second copy of the positions
+    paired &= c.process[lo:hi] != NEMESIS_P
+    paired &= c.pair[lo:hi] >= 0
+    pos = lo + np.nonzero(paired)[0]
     del paired
     lat = c.time[pos]
     lat -= c.time[c.pair[pos]]
     return pos, lat
 
 
-def perf(c: Columns) -> dict:
-    """`prozess.checkers.stats.perf` as a pass over the columns (same quantiles, linear interpolation)."""
-    pos, lat = _latency_rows(c)
-    latency: dict[str, dict] = {}
-    latency_by_type: dict[str, dict] = {}
-    throughput: dict[str, list] = {}
-    if len(pos):
-        fcol = c.f[pos]
-        tcol = c.type[pos]
-        ms = lat.astype(np.float64)  # the same doubles as lat / 1e6, made in place, with lat freed
+def _per_second(seconds: np.ndarray) -> list[list[int]]:
+    """[[second, ops completed in it], ...] in second order, for the seconds that have any.
+
+    A bincount over the span of seconds when that span is not much longer than the list
+    (a run's seconds are consecutive ones); a sort otherwise."""
+    if not len(seconds):
+        return []
+    lo, hi = int(seconds.min()), int(seconds.max())
+    if hi - lo <= 4 * len(seconds) + 1024:
+        counts = np.bincount(seconds - lo, minlength=hi - lo + 1)
+        secs = np.nonzero(counts)[0]
+        return [[s + lo, int(k)] for s, k in zip(secs.tolist(), counts[secs].tolist())]
+    secs, n = np.unique(seconds, return_counts=True)
+    return [[int(s), int(k)] for s, k in zip(secs.tolist(), n.tolist())]
+
+
+def perf(c: Columns, rows: int = PERF_ROWS) -> dict:
+    """`prozess.checkers.stats.perf` as a pass over the columns (same quantiles, linear interpolation).
+
+    The op rows are taken `rows` at a time: each chunk's latencies are kept per (f, type), as
+    doubles, and its completions are counted per second; the quantiles are then taken over
+    each f's and each (f, type)'s latencies (a quantile does not depend on the order of its
+    inputs). So only the latencies themselves live for the whole pass, not the chunk's
+    positions, times and masks."""
+    ms_of: dict[tuple[int, int], list[np.ndarray]] = {}  # (f, type) -> its latencies in ms, a chunk at a time
+    per_second: dict[int, dict[int, int]] = {}  # f -> second -> completions
+    for lo in range(0, len(c), rows):
+        pos, lat = _latency_rows(c, lo, min(lo + rows, len(c)))
+        if not len(pos):
+            continue
+        group = c.f[pos].astype(np.int64) * 4 + c.type[pos]
+        ms = lat.astype(np.float64)  # the same doubles as lat / 1e6
         del lat
         ms /= 1e6
         second = c.time[pos]
-        second //= 1_000_000_000
         del pos
-        for fid in sorted(set(np.unique(fcol).tolist()), key=lambda i: c.fs[i]):
-            sel = fcol == fid
-            name = c.fs[fid]
-            msel = ms[sel]  # one copy per f, for its latency and its latency by type
-            latency[name] = _quantiles(msel)
-            tsel = tcol[sel]
-            latency_by_type[name] = {TYPE_NAMES[t]: _quantiles(msel[tsel == t])
-                                     for t in sorted(set(np.unique(tsel).tolist()), key=lambda t: TYPE_NAMES[t])}
-            secs, n = np.unique(second[sel], return_counts=True)
-            throughput[name] = [[int(s), int(k)] for s, k in zip(secs.tolist(), n.tolist())]
+        second //= 1_000_000_000
+        for g in np.nonzero(np.bincount(group))[0].tolist():
+            sel = group == g
+            ms_of.setdefault((g // 4, g % 4), []).append(ms[sel])
+            counts = per_second.setdefault(g // 4, {})
+            for s, n in _per_second(second[sel]):
+                counts[s] = counts.get(s, 0) + n
+    latency: dict[str, dict] = {}
+    latency_by_type: dict[str, dict] = {}
+    throughput: dict[str, list] = {}
+    for fid in sorted({f for f, _ in ms_of}, key=lambda i: c.fs[i]):
+        name = c.fs[fid]
+        types = sorted((t for f, t in ms_of if f == fid), key=lambda t: TYPE_NAMES[t])
+        by_type = {t: np.concatenate(ms_of.pop((fid, t))) for t in types}
+        latency[name] = _quantiles(np.concatenate(list(by_type.values())))
+        latency_by_type[name] = {TYPE_NAMES[t]: _quantiles(by_type[t]) for t in types}
+        del by_type
+        throughput[name] = [[s, n] for s, n in sorted(per_second[fid].items())]
     return {"valid": True, "anomaly-types": [], "anomalies": {},
             "latency-ms": latency, "latency-ms-by-type": latency_by_type, "throughput": throughput}
 
