@@ -834,12 +834,15 @@ class ColumnarAnalysis(Analysis):
         c, fx = self._offset_inputs[0], self._offset_inputs[1]
         key_id = {k: j for j, k in enumerate(c.keys)}
         ids = np.array(sorted(key_id[k] for k in keys if k in key_id), dtype=np.int64)
-        codes = fx.ok_codes
-        codes = codes[_lookup(ids, codes // fx.nv)[0]] if len(ids) else codes[:0]
-        gone = codes[~_lookup(self._final_codes, codes)[0]]
         missing: dict = {}
-        for code, v in zip(gone.tolist(), take(c.values, gone % fx.nv)):
-            missing.setdefault(c.keys[code // fx.nv], set()).add(v)
+        if not len(ids):
+            return missing
+        for lo in range(0, len(fx.ok_codes), SCAN_ROWS):  # a chunk of codes at a time: no temporary per code
+            codes = fx.ok_codes[lo:lo + SCAN_ROWS]
+            codes = codes[_lookup(ids, codes // fx.nv)[0]]
+            gone = codes[~_lookup(self._final_codes, codes)[0]]
+            for code, v in zip(gone.tolist(), take(c.values, gone % fx.nv)):
+                missing.setdefault(c.keys[code // fx.nv], set()).add(v)
         return missing
 
     def columnar_wr_edges(self, members: list[int]) -> tuple[np.ndarray, np.ndarray]:
