@@ -858,12 +858,20 @@ class ColumnarAnalysis(Analysis):
             rows = np.concatenate([lo + np.nonzero(_lookup(m, read_op[lo:lo + SCAN_ROWS])[0])[0]
                                    for lo in range(0, len(read_op), SCAN_ROWS)] or [rows])
         if len(rows):  # in the order the dict walk visits them: members as given, each op's keys first-seen, rows
-            rank = by_op[np.searchsorted(m, c.read_op[rows])]
-            g = c.read_op[rows] * max(len(c.keys), 1) + c.read_key[rows].astype(np.int64)
-            _, first, inverse = np.unique(g, return_index=True, return_inverse=True)
-            rows = rows[np.lexsort((rows, first[inverse], rank))]
+            op = c.read_op[rows].astype(np.int64)
+            rank = by_op[np.searchsorted(m, op)]
+            del given, by_op, m
+            op *= max(len(c.keys), 1)
+            op += c.read_key[rows]  # the (op, key) group of each row
+            _, first, inverse = np.unique(op, return_index=True, return_inverse=True)
+            del op
+            first = first[inverse]
+            del inverse
+            rows = rows[np.lexsort((rows, first, rank))]
+            del first, rank
         w = fx.writer(fx.r_codes(rows))
         r = c.read_op[rows]
+        del rows
         keep = (w >= 0) & (w != r)
         return w[keep], r[keep]
 
