@@ -178,18 +178,19 @@ class _Builder:
             return
         if self.raw:
             marks = (len(self.s_op), len(self.r_op), len(self.pollers), len(final) if final is not None else 0)
-            nulls = self.null_reads
             try:
                 self._facts(pos, value, completion, final, True)
                 return
             except _NotRaw:
+                # the op's null read offsets are read again below (a mark the file gave itself is not a null,
+                # so counting it here too leaves the count short, and `columns()` refuses the file, as it should)
+                self.null_reads -= self.r_off[marks[1]:].count(NO_OFFSET)
                 for arr, n in ((self.s_op, marks[0]), (self.s_key, marks[0]), (self.s_val, marks[0]), (self.s_off, marks[0]),
                                (self.r_op, marks[1]), (self.r_key, marks[1]), (self.r_val, marks[1]), (self.r_off, marks[1]),
                                (self.pollers, marks[2])):
                     del arr[n:]
                 if final is not None:
                     del final[marks[3]:]
-                self.null_reads = nulls
                 self._to_ids()
         self._facts(pos, value, completion, final, False)
 

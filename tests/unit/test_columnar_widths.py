@@ -204,3 +204,25 @@ def test_no_pass_multiplies_four_byte_positions_by_the_key_count(tmp_path: Path,
         for v in r["checkers"].values():
             v.pop("seconds", None)
     assert padded == plain
+
+
+def test_null_read_offsets_are_counted_once_when_values_turn_into_ids(tmp_path: Path):
+    """An op whose reads begin with integers and then hold a string is read twice (raw, then as ids): its null
+    offsets count once, so the mark check still holds, and a mark given by the file is still refused."""
+    lines = [
+        {"index": 0, "time": 1, "type": "invoke", "process": 0, "f": "send", "value": [["send", "x", 1]]},
+        {"index": 1, "time": 2, "type": "ok", "process": 0, "f": "send", "value": [["send", "x", [0, 1]]]},
+        {"index": 2, "time": 3, "type": "invoke", "process": 1, "f": "poll", "value": [["poll"]]},
+        {"index": 3, "time": 4, "type": "ok", "process": 1, "f": "poll",
+         "value": [["poll", {"x": [[None, 1], [0, 1], [None, "a"]]}]]},
+    ]
+    p = tmp_path / "h.jsonl"
+    p.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    c = read_columns(p)
+    assert c.read_offset.tolist() == [NO_OFFSET, 0, NO_OFFSET] and c.value_index is not None
+    _same_check(p)
+    lines[3]["value"][0][1]["x"][1][0] = NO_OFFSET
+    p.write_text("".join(json.dumps(d) + "\n" for d in lines))
+    with pytest.raises(Unsupported, match="unknown offset"):
+        read_columns(p)
+    _same_check(p)
