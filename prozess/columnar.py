@@ -5,7 +5,7 @@ line; the file is never held whole; a large file in two halves at once, see
 `prozess.columnar_split`) and keeps:
 
 - per op (row = position in the file): `index`, `time` (int64), `type` (int8 code,
-  `TYPE_NAMES`), `process` (int64; `NEMESIS_P` for the nemesis), `f` (int16 code into
+  `TYPE_NAMES`), `process` (`NEMESIS_P` for the nemesis), `f` (int16 code into
   `fs`), and `pair` (the position of the matching invocation/completion, -1 if none);
 - a `sends` table, one row per send micro-op of a completion: `op`, `key`, `value`,
   `offset` (`NO_OFFSET` when unknown or negative, as the checkers ignore those);
@@ -16,6 +16,12 @@ line; the file is never held whole; a large file in two halves at once, see
   `values` is their sorted distinct set in one int64 array (`IntValues`, no Python object per
   value); the first other value turns the rows read so far into ids of an interned table,
   which keeps Python equality (1, 1.0 and True are one value, as in the dict-based checkers).
+
+Op positions (`pair`, `send_op`, `read_op`, `pollers`), `process` and the offsets are int32 where
+their values fit (a history of fewer than 2**31 ops; client ids and offsets below 2**31), else
+int64; `index` is not stored at all when every op's index is its position (`DenseIndex`). The
+markers `NEMESIS_P` and `NO_OFFSET` are -2**31 in either width. So a user multiplying or adding
+these columns widens them first (`.astype(np.int64)`), as it does the int32 key and value ids.
 
 Like `History.complete()`, an invocation that never completed gets an `info` completion
 at the end (its sends with unknown offsets), so facts agree with the checkers' view.
@@ -45,8 +51,10 @@ from prozess.history_model import LinesRead, jsonl_lines, line_too_deep, torn_li
 TYPE_NAMES = ("invoke", "ok", "fail", "info")
 _TYPE_CODE = {t: i for i, t in enumerate(TYPE_NAMES)}
 INVOKE, OK, FAIL, INFO = 0, 1, 2, 3
-NEMESIS_P = np.iinfo(np.int64).min  # the nemesis's process in the `process` column
-NO_OFFSET = np.iinfo(np.int64).min  # an unknown (null or negative) offset
+# The markers are the 32-bit minimum, so they read the same in a 4-byte column and an 8-byte one (see `_narrow`);
+# a history that gives this number itself (a client process, a read offset) is read as op objects (`Unsupported`).
+NEMESIS_P = -2**31  # the nemesis's process in the `process` column
+NO_OFFSET = -2**31  # an unknown (null or negative) offset
 CLIENT_FS = frozenset({"send", "poll", "txn"})
 SUB_FS = frozenset({"assign", "subscribe"})
 
@@ -55,7 +63,7 @@ SUB_FS = frozenset({"assign", "subscribe"})
 class Columns:
     """The columns of one history (see the module docstring)."""
 
-    index: np.ndarray
+    index: np.ndarray | DenseIndex
     time: np.ndarray
     type: np.ndarray
     process: np.ndarray
@@ -121,6 +129,10 @@ class _Builder:
         self.values: dict[Any, int] = {}
         self.value_list: list[Any] = []
         self.raw = True  # rows hold the values themselves (all 64-bit integers so far), not ids
+        # How many rows hold a marker (`NEMESIS_P`, `NO_OFFSET` for a null read offset): `columns()` checks the
+        # columns hold no more, i.e. no op gave the marker's number itself.
+        self.nemesis = 0
+        self.null_reads = 0
         self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("i"), array("q"), array("q")
         self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("i"), array("q"), array("q")
         self.pollers = array("q")  # completions with a poll micro-op that returned a non-empty map
@@ -170,6 +182,9 @@ class _Builder:
                 self._facts(pos, value, completion, final, True)
                 return
             except _NotRaw:
+                # the op's null read offsets are read again below (a mark the file gave itself is not a null,
+                # so counting it here too leaves the count short, and `columns()` refuses the file, as it should)
+                self.null_reads -= self.r_off[marks[1]:].count(NO_OFFSET)
                 for arr, n in ((self.s_op, marks[0]), (self.s_key, marks[0]), (self.s_val, marks[0]), (self.s_off, marks[0]),
                                (self.r_op, marks[1]), (self.r_key, marks[1]), (self.r_val, marks[1]), (self.r_off, marks[1]),
                                (self.pollers, marks[2])):
@@ -228,7 +243,10 @@ class _Builder:
                         else:
                             vid = values_get(v) if v.__class__ is int else None
                             r_val.append(vid if vid is not None else self.value_id(v))
-                        r_off.append(NO_OFFSET if o is None else o)
+                        if o is None:
+                            o = NO_OFFSET
+                            self.null_reads += 1
+                        r_off.append(o)
                         r_op.append(pos)
                         r_key.append(kid)
 
@@ -266,6 +284,7 @@ class _Builder:
                 self.extra[pos] = more
         if p == NEMESIS:
             self.process.append(NEMESIS_P)
+            self.nemesis += 1
             j = self.open.get(NEMESIS)
             if j is not None and t != INVOKE and j[1] == f:
                 self.pair[j[0]] = pos
@@ -314,7 +333,11 @@ class _Builder:
             next_index += 1
             self.time.append(last_time)
             self.type.append(INFO)
-            self.process.append(NEMESIS_P if p == NEMESIS else p)
+            if p == NEMESIS:
+                self.process.append(NEMESIS_P)
+                self.nemesis += 1
+            else:
+                self.process.append(p)
             self.f.append(self.f[j])
             self.pair.append(j)
             self.pair[j] = pos
@@ -323,7 +346,10 @@ class _Builder:
         self.open.clear()
 
     def columns(self, source: str | None) -> Columns:
-        # The arrays are viewed, not copied (numpy keeps the builder's buffers alive): half the peak of a copy.
+        """The columns, each in 4 bytes per row where its values fit (`_narrow`), else a view of the builder's
+        8-byte buffer (numpy keeps it alive; no copy). One column at a time: each narrowed column's 8-byte
+        buffer is freed before the next is made, so the peak is one column's copy above the builder's."""
+        n = len(self.index)
         a = lambda x, dt: np.frombuffer(x, dtype=dt) if len(x) else np.zeros(0, dtype=dt)  # noqa: E731
         s_val, r_val = a(self.s_val, np.int64), a(self.r_val, np.int64)
         if self.raw:  # values as themselves: the table is their sorted distinct set, ids are ranks in it
@@ -338,17 +364,56 @@ class _Builder:
             self.s_val = self.r_val = None
             s_val = s_val.astype(index_dtype(len(values)))
             r_val = r_val.astype(index_dtype(len(values)))
+        process = self._narrow("process", n)
+        if self.nemesis != np.count_nonzero(process == NEMESIS_P):
+            raise Unsupported(f"a client process is {NEMESIS_P}, the columns' mark for the nemesis")
+        read_offset = self._narrow("r_off", n)
+        if self.null_reads != np.count_nonzero(read_offset == NO_OFFSET):
+            raise Unsupported(f"a poll read offset {NO_OFFSET}, the columns' mark for an unknown offset")
         return Columns(
-            index=a(self.index, np.int64), time=a(self.time, np.int64), type=a(self.type, np.int8),
-            process=a(self.process, np.int64), f=a(self.f, np.int16), pair=a(self.pair, np.int64),
+            index=self._index(), time=a(self.time, np.int64), type=a(self.type, np.int8),
+            process=process, f=a(self.f, np.int16), pair=self._narrow("pair", n),
             fs=list(self.fs), keys=list(self.keys), values=values,
-            send_op=a(self.s_op, np.int64), send_key=a(self.s_key, np.int32),
-            send_value=s_val, send_offset=a(self.s_off, np.int64),
-            read_op=a(self.r_op, np.int64), read_key=a(self.r_key, np.int32),
-            read_offset=a(self.r_off, np.int64), read_value=r_val,
-            pollers=a(self.pollers, np.int64), final_reads=self.final_reads, subs=self.subs, extra=self.extra, source=source,
-            value_index=index,
+            send_op=self._narrow("s_op", n), send_key=a(self.s_key, np.int32),
+            send_value=s_val, send_offset=self._narrow("s_off", n),
+            read_op=self._narrow("r_op", n), read_key=a(self.r_key, np.int32),
+            read_offset=read_offset, read_value=r_val,
+            pollers=self._narrow("pollers", n), final_reads=self.final_reads, subs=self.subs, extra=self.extra,
+            source=source, value_index=index,
         )
+
+    def _narrow(self, name: str, n: int) -> np.ndarray:
+        """Builder array `name` (8-byte ints) as an int32 copy when every value fits, freeing the 8-byte buffer;
+        else an int64 view of it. Op positions (and -1) fit while the history has fewer than 2**31 ops
+        (`index_dtype`), without a look at the values; processes and offsets are looked at."""
+        col = getattr(self, name)
+        setattr(self, name, None)
+        if not len(col):
+            return np.zeros(0, np.int32)
+        x = np.frombuffer(col, np.int64)
+        if name in ("process", "s_off", "r_off"):
+            fits = -2**31 <= int(x.min()) and int(x.max()) < 2**31
+        else:
+            fits = index_dtype(n) == np.int32
+        if not fits:
+            return x
+        out = x.astype(np.int32)
+        del x, col  # the last references to the 8-byte buffer
+        return out
+
+    def _index(self) -> Any:
+        """The index column: `DenseIndex` (nothing stored) when every op's index is its position, as in a
+        history the harness wrote; else the values, narrowed like a position column."""
+        n = len(self.index)
+        if not n:
+            self.index = None
+            return np.zeros(0, np.int64)
+        if self.index[0] == 0 and self.index[-1] == n - 1:  # strictly increasing ints: 0 .. n-1 means dense
+            self.index = None
+            return DenseIndex(n)
+        x = np.frombuffer(self.index, np.int64)
+        self.index = None
+        return x.astype(np.int32) if int(x[-1]) < 2**31 else x
 
 
 _TRIM: Any = None
@@ -393,6 +458,52 @@ def _distinct(x: np.ndarray) -> np.ndarray:
     """Sorted distinct values (by sorting: numpy 2's hashing `np.unique` is far slower on int64)."""
     s = np.sort(x)
     return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
+class DenseIndex:
+    """The `index` column of a history whose indices are its positions 0 .. n-1 (nothing stored: 8 bytes per op
+    saved). Reads like the int64 array it stands for: `x[i]`, `x[rows]`, `len(x)`, `tolist()`, and any numpy
+    function through `__array__` (which makes the array)."""
+
+    dtype = np.dtype(np.int64)
+    nbytes = 0
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, (int, np.integer)):
+            j = int(i) + (self.n if i < 0 else 0)
+            if not 0 <= j < self.n:
+                raise IndexError(f"index {i} is out of bounds for {self.n} ops")
+            return np.int64(j)
+        if isinstance(i, slice):
+            return np.arange(*i.indices(self.n), dtype=np.int64)
+        i = np.asarray(i)
+        if i.dtype == bool:
+            if i.shape != (self.n,):
+                raise IndexError(f"a mask of shape {i.shape} for {self.n} ops")
+            return np.nonzero(i)[0].astype(np.int64)
+        out = i.astype(np.int64)
+        out[out < 0] += self.n
+        if out.size and not (0 <= int(out.min()) and int(out.max()) < self.n):
+            raise IndexError(f"an index out of bounds for {self.n} ops")
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return np.arange(self.n, dtype=dtype or np.int64)
+
+    def tolist(self) -> list[int]:
+        return list(range(self.n))
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, DenseIndex) and other.n == self.n
+
+    def __repr__(self) -> str:
+        return f"DenseIndex({self.n})"
 
 
 class IntValues(Sequence):
@@ -592,7 +703,7 @@ def _read_part(path: str, start: int, out: str, conn: Any) -> None:
                 "orphans": b.orphans, "open": b.open,
                 "nemesis": [(int(i), int(kind[i]), fs[b.f[i]]) for i in nemesis.tolist()],
                 "subs": b.subs, "extra": b.extra, "final_reads": b.final_reads,
-                "torn": count.torn,
+                "torn": count.torn, "marks": (b.nemesis, b.null_reads),
             }))
     except BaseException as e:  # noqa: BLE001 — whatever it was, the parent reads this half itself and says it
         try:
@@ -644,6 +755,8 @@ def _merge(b: _Builder, meta: dict, path: str) -> None:
                 elif name in _SHIFT:
                     chunk += n
                 col.frombytes(memoryview(chunk).cast("B"))
+    b.nemesis += meta["marks"][0]
+    b.null_reads += meta["marks"][1]
     b.subs.update((pos + n, v) for pos, v in meta["subs"].items())
     b.extra.update((pos + n, v) for pos, v in meta["extra"].items())
     b.final_reads.update((pos + n, kmap[keys].tolist() if keys else []) for pos, keys in meta["final_reads"].items())

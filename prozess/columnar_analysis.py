@@ -287,7 +287,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     key_all = c.read_key[lo:hi].astype(np.int64)
     # The op-object scan visits ops in order, each op's keys in first-seen order, then each key's reads in order.
     nk = max(len(keys), 1)
-    g_all = op_all * nk + key_all
+    g_all = op_all.astype(np.int64) * nk + key_all
     if n_rows and not np.all(g_all[1:] >= g_all[:-1]):
         ug, first_row, inverse = np.unique(g_all, return_index=True, return_inverse=True)
         order = np.lexsort((rows, first_row[inverse]))
@@ -473,7 +473,7 @@ def _send_groups(c: Columns, s_op: np.ndarray, lo: int, hi: int, nk: int, pos_t:
     rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
     if not len(rows):
         return None
-    g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
+    g = s_op[rows].astype(np.int64) * nk + c.send_key[rows].astype(np.int64)
     ug, first_row = np.unique(g, return_index=True)
     _, rev_first = np.unique(g[::-1], return_index=True)
     last_row = len(g) - 1 - rev_first
@@ -576,7 +576,7 @@ def _offset_batch(c: Columns, fx: _Facts, inv: np.ndarray, rows: np.ndarray, fir
     val = c.send_value[rows]
     # per (op, key) group, in first-sent order: lowest and highest position (first row wins ties)
     nk = max(len(keys), 1)
-    g = op * nk + key
+    g = op.astype(np.int64) * nk + key
     ug, first_row, inverse = np.unique(g, return_index=True, return_inverse=True)
     order = np.lexsort((np.arange(len(g)), P, inverse))
     lo_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
@@ -599,7 +599,7 @@ def _offset_batch(c: Columns, fx: _Facts, inv: np.ndarray, rows: np.ndarray, fir
         o = np.argsort(ev_pos, kind="stable")
         ev_pos, ev_grp, ev_kind = ev_pos[o], ev_grp[o], ev_kind[o]
         low = np.iinfo(np.int64).min
-        vals = np.where(ev_kind == 1, ghi[ev_grp], low)
+        vals = np.where(ev_kind == 1, ghi[ev_grp].astype(np.int64), low)
         cm = np.maximum.accumulate(vals)
         prev_cm = np.empty_like(cm)
         prev_cm[:1] = low
@@ -723,7 +723,7 @@ def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
     if not n:
         return [], []
     nk = max(len(c.keys), 1)
-    g = c.send_op * nk + c.send_key.astype(np.int64)
+    g = c.send_op.astype(np.int64) * nk + c.send_key.astype(np.int64)
     order = np.argsort(g, kind="stable")
     same = np.zeros(n, bool)
     same[1:] = g[order][1:] == g[order][:-1]

@@ -358,3 +358,31 @@ def test_no_child_process_to_be_had_leaves_the_second_half_to_the_parent(tmp_pat
     monkeypatch.setattr(split.Child, "_start", no_process)
     _assert_same_columns(whole, _split_at(p, _line_starts(p)[100], monkeypatch))
     assert merges == []
+
+
+@pytest.mark.parametrize("shift", [0, 2**31])
+def test_column_widths_and_marks_of_a_split_read_are_the_one_pass_ones(tmp_path: Path, monkeypatch, merges, shift: int):
+    """Processes and offsets beyond 32 bits (8-byte columns) or not (4-byte), a nemesis op and a null read
+    offset in each half: the merged builder's columns have the one pass's widths, values and mark counts."""
+    from prozess.history import NEMESIS
+
+    ops = simulate(120, seed=3)
+    half = len(ops) // 2
+    nemesis = ops[0]._replace(process=NEMESIS, f="kill", value=None, type="info")
+    null_read = {"x": [[None, 7]]}
+    extra = [nemesis, ops[0]._replace(process=10**6, f="poll", type="invoke", value=[["poll"]]),
+             ops[0]._replace(process=10**6, f="poll", type="ok", value=[["poll", null_read]])]
+    ops = ops[:half] + extra + ops[half:] + extra
+    ops = [op._replace(index=i, process=op.process if op.process == NEMESIS else op.process + shift,
+                       value=[["send", m[1], [m[2][0] + shift, m[2][1]]] if m[0] == "send" and isinstance(m[2], list)
+                              else m for m in op.value] if op.type == "ok" and isinstance(op.value, list) else op.value)
+           for i, op in enumerate(ops)]
+    p = tmp_path / "h.jsonl"
+    write_jsonl(ops, p)
+    whole = _one_pass(p, monkeypatch)
+    width = np.int32 if not shift else np.int64
+    assert whole.process.dtype == width and whole.send_offset.dtype == width
+    starts = _line_starts(p)
+    for cut in starts[len(starts) // 3::max(1, len(starts) // 6)]:
+        _assert_same_columns(whole, _split_at(p, cut, monkeypatch))
+    assert merges
