@@ -213,7 +213,7 @@ class _Facts:
         return out
 
 
-SCAN_ROWS = 1 << 20  # read rows per chunk of the read scan (its temporaries are a few dozen bytes per row)
+SCAN_ROWS = 1 << 18  # read rows per chunk of the read scan (its temporaries are about 100 bytes per row: ~25 MiB)
 
 
 class _Quintuples(Sequence):
@@ -254,6 +254,27 @@ class _Quintuples(Sequence):
         return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
 
 
+def _concat(parts: list[tuple], empty: list[np.ndarray]) -> list[np.ndarray]:
+    """The columns of a list of tuples of arrays (one tuple per chunk), concatenated one column at a time with
+    that column's chunks dropped before the next is made: the parts and the whole coexist for one column, not
+    all of them (the read scan's groups and rw pairs are among the largest arrays it keeps). Empties `parts`."""
+    if not parts:
+        return empty
+    chunks = [list(x) for x in zip(*parts)]
+    parts.clear()
+    out = []
+    for j in range(len(chunks)):
+        out.append(np.concatenate(chunks[j]))
+        chunks[j] = None  # type: ignore[call-overload]
+    return out
+
+
+def _selves(inv: np.ndarray, ops: np.ndarray) -> np.ndarray:
+    """The invocation of each op of `ops`, or the op itself when it has none (no column of it for every op)."""
+    s = inv[ops]
+    return np.where(s >= 0, s, ops)
+
+
 def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set]) -> ReadScan:
     """`ReadScan(analysis)` as vectorised passes over chunks of the read rows (each chunk holds whole ops, so
     every comparison stays inside one chunk and the temporaries are bounded by the chunk)."""
@@ -263,49 +284,59 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     scan.wr_windows = []
     groups: list[tuple] = []
     rw: list[tuple] = []
-    s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
+    exempt = _exempt(c, rebalanced)
     for lo, hi in _runs(c.read_op, SCAN_ROWS):  # chunks of whole ops
-        _scan_rows(c, fx, s_self, pollers, rebalanced, lo, hi, scan, groups, rw)
-    if not groups:
-        e = np.zeros(0, np.int32)
-        groups.append((e, e, e, e))
-    fx.read_groups = tuple(np.concatenate(parts) for parts in zip(*groups))  # (op, key, first value, last value)
-    del groups  # the process-order pass takes (and drops) fx.read_groups
-    scan.rw = _Quintuples([np.concatenate(parts) for parts in zip(*rw)] if rw else [np.zeros(0, np.int64)] * 5,
-                          c.keys, c.values)
+        _scan_rows(c, fx, inv, pollers, exempt, lo, hi, scan, groups, rw)
+    pos_t = index_dtype(len(c.type))
+    e4, ep, ev = np.zeros(0, np.int32), np.zeros(0, pos_t), np.zeros(0, c.read_value.dtype)
+    fx.read_groups = tuple(_concat(groups, [ep, e4, ev, ev]))  # (op, key, first value, last value)
+    # the process-order pass takes (and drops) fx.read_groups
+    scan.rw = _Quintuples(_concat(rw, [ep, ep, e4, ev, ev]), c.keys, c.values)
     return scan
 
 
-def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set],
+def _exempt(c: Columns, rebalanced: dict[int, set]) -> np.ndarray | None:
+    """The sorted (op, key) codes whose internal poll order says nothing (Jepsen: a key the op's rebalance-log
+    names was reassigned mid-op), or None when no op has a rebalance-log."""
+    if not rebalanced:
+        return None
+    nk = max(len(c.keys), 1)
+    key_id = {k: j for j, k in enumerate(c.keys)}
+    return _unique(np.array([i * nk + key_id[k] for i, ks in rebalanced.items() for k in ks if k in key_id],
+                            dtype=np.int64))
+
+
+def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exempt: np.ndarray | None,
                lo: int, hi: int, scan: ReadScan, groups: list, rw: list) -> None:
     """The read scan over rows [lo, hi) (whole ops), appending to `scan`'s lists, `groups` and `rw`."""
     keys, values = c.keys, c.values
     types = c.type
     n_rows = hi - lo
-    rows = np.arange(n_rows)
-    op_all = c.read_op[lo:hi]
-    key_all = c.read_key[lo:hi].astype(np.int64)
     # The op-object scan visits ops in order, each op's keys in first-seen order, then each key's reads in order.
     nk = max(len(keys), 1)
-    g_all = op_all * nk + key_all
-    if n_rows and not np.all(g_all[1:] >= g_all[:-1]):
-        ug, first_row, inverse = np.unique(g_all, return_index=True, return_inverse=True)
-        order = np.lexsort((rows, first_row[inverse]))
-    else:
-        order = rows
-    op, key = op_all[order], key_all[order]
-    off = c.read_offset[lo:hi][order]
-    val = c.read_value[lo:hi][order]
-    code = fx.r_codes(slice(lo, hi))[order]
-    g = g_all[order]
+    op = c.read_op[lo:hi].astype(np.int64)  # 8 bytes whatever the column's: op * nk can pass 2**31
+    key = c.read_key[lo:hi].astype(np.int64)
+    g = op * nk + key
+    order = None
+    if n_rows and not np.all(g[1:] >= g[:-1]):
+        _, first_row, inverse = np.unique(g, return_index=True, return_inverse=True)
+        order = np.argsort(first_row[inverse], kind="stable")
+        del first_row, inverse
+        op, key, g = op[order], key[order], g[order]
+    off = c.read_offset[lo:hi] if order is None else c.read_offset[lo:hi][order]
+    val = c.read_value[lo:hi] if order is None else c.read_value[lo:hi][order]
+    del order
+    code = key * fx.nv + val
     t = types[op]
     ok = t == OK
     node = t != FAIL
+    del t
     w = fx.writer(code)
     idx = fx.dense(code)
-    sr = np.where(ok, op, s_self[op])
+    sr = np.where(ok, op, _selves(inv, op))
     w_c = np.maximum(w, 0)
-    sw = np.where((types[w_c] == OK) & pollers[w_c], w_c, s_self[w_c])
+    sw = np.where((types[w_c] == OK) & pollers[w_c], w_c, _selves(inv, w_c))
+    del w_c
 
     def off_of(o: int) -> Any:
         return None if o == NO_OFFSET else o
@@ -322,6 +353,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     scan.wr_links += int(link.sum())
     m = np.nonzero(link & (sw > sr))[0]
     scan.wr_windows += zip(sr[m].tolist(), sw[m].tolist())
+    del link, sr, sw
     m = np.nonzero(ok & _lookup(fx.fail_codes, code)[0])[0]
     scan.g1a += [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
                 for k, v, o, i, x in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist(), w[m].tolist())]
@@ -333,10 +365,8 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     prev_idx[:1] = -1
     prev_idx[1:] = idx[:-1]
     cand = same & (idx >= 0) & (prev_idx >= 0)
-    if rebalanced:  # Jepsen: a key the op's rebalance-log names was reassigned mid-op; its internal order says nothing
-        key_id = {k: j for j, k in enumerate(keys)}
-        exempt = [i * nk + key_id[k] for i, ks in rebalanced.items() for k in ks if k in key_id]
-        cand &= ~_lookup(_unique(np.array(exempt, dtype=np.int64)), g)[0]
+    if exempt is not None:  # a key the op's rebalance-log names was reassigned mid-op: its internal order says nothing
+        cand &= ~_lookup(exempt, g)[0]
     d = idx - prev_idx
     ks = fx.key_start
     log_val = fx.log_val
