@@ -94,9 +94,10 @@ class _Facts:
         # writer_of: the last send of each (key, value)
         rev = s_code[::-1]
         self.w_code, first = np.unique(rev, return_index=True)
-        self.w_op = c.send_op[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        pos_t = index_dtype(n)  # op positions in 4 bytes while they fit
+        self.w_op = c.send_op[len(rev) - 1 - first].astype(pos_t) if len(rev) else np.zeros(0, pos_t)
         del rev, first
-        self.ok_codes = _unique(self.r_codes(np.nonzero(r_type == OK)[0]))
+        self.ok_codes = self._distinct_read_codes(r_type == OK)
         self.fail_codes = _unique(s_code[s_type == FAIL])
         # sends that must have committed: ok, or info with a value some ok poll read
         read_ok_row = _lookup(self.ok_codes, s_code)[0]
@@ -122,11 +123,9 @@ class _Facts:
                 s_rows = np.nonzero(s_keep & (c.send_key >= klo) & (c.send_key < khi))[0]
             parts.append(self._log_batch(c, r_rows, s_rows, klo, khi))
         del r_keep, s_keep
-        if not parts:
-            e = np.zeros(0, np.int64)
-            parts.append((e, e, e.astype(np.int32), e, e, e, e, e))
-        log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = (
-            np.concatenate([x[i] for x in parts]) for i in (0, 1, 2, 3, 4, 5, 6))
+        e = np.zeros(0, np.int64)
+        log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = _concat(
+            parts, [e, e.astype(c.read_value.dtype), e, e.astype(np.int32), e, e, e])
         self.log_off, self.log_val = log_off, log_val
         self.bv_code, self.bv_idx, self.fo_code, self.fo_off = bv_code, bv_idx, fo_code, fo_off
         # per key: [start, end) in the log arrays
@@ -164,7 +163,8 @@ class _Facts:
         # dense index of each (key, value): its last position in the key's log (as VersionOrder.by_value)
         rev = (log_key * nv + log_val)[::-1]
         bv_code, first = np.unique(rev, return_index=True)
-        bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        # a dense index is below its key's log length: 4 bytes per log entry while the log has < 2**31
+        bv_idx = dense[len(rev) - 1 - first].astype(index_dtype(len(log_key))) if len(rev) else np.zeros(0, np.int32)
         del rev, dense, first
         # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker;
         # needed only for keys whose log repeats a value or has conflicts (the others use the dense index)
@@ -174,6 +174,12 @@ class _Facts:
         some = irregular[key - klo] if len(key) else np.zeros(0, bool)
         fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
         return log_off, log_val, bv_code, bv_idx, fo_code, off[some][first], np.diff(key_start)
+
+    def _distinct_read_codes(self, mask: np.ndarray) -> np.ndarray:
+        """The sorted distinct (key, value) codes of the read rows where `mask` holds, a chunk of `SCAN_ROWS`
+        rows at a time: no 8-byte index or code array for every read row (they are a history's most)."""
+        parts = [_unique(self.r_codes(lo + np.nonzero(mask[lo:lo + SCAN_ROWS])[0])) for lo in range(0, len(mask), SCAN_ROWS)]
+        return _unique(np.concatenate(parts)) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.int64)
 
     def s_codes(self, rows: Any = slice(None)) -> np.ndarray:
         """The (key, value) codes of the send rows `rows` (a slice or an index array)."""
@@ -727,7 +733,7 @@ class _Writes(_PerOp):
     """`Analysis.writes` from the send table: [(key, value, offset | None), ...] of an op, in micro-op order."""
 
     def __init__(self, c: Columns, offsets: dict[int, int]):
-        super().__init__(_unique(c.send_op), c.send_op, len(c))
+        super().__init__(_unique(c.send_op).astype(index_dtype(len(c))), c.send_op, len(c))  # 4-byte positions
         self._key, self._off, self._val = c.send_key, c.send_offset, c.send_value
         self._keys, self._values = c.keys, c.values
         self._offsets = offsets
@@ -898,7 +904,7 @@ class ColumnarAnalysis(Analysis):
         """(invocation position, completed) of each op of `members`, from the columns: where it was invoked
         (the op itself when no invocation was recorded) and whether it is not info (the graph's real time)."""
         m = np.asarray(members, np.int64)
-        inv = np.frombuffer(self.inv, np.int64)[m]
+        inv = _inv_view(self.inv)[m]
         return np.where(inv >= 0, inv, m), self._offset_inputs[0].type[m] != INFO
 
     def vertex_arrays(self) -> tuple[IntList, Membership, tuple[IntList, IntList]]:
@@ -912,18 +918,33 @@ class ColumnarAnalysis(Analysis):
         return self.txns, Membership(mask), (IntList(s[order].astype(pos_t)), IntList(txns[order].astype(pos_t)))
 
 
+def _inv_array(pair: np.ndarray, completion: np.ndarray, pos_t: np.dtype) -> array:
+    """`Analysis.inv` (each completion's invocation position, -1 elsewhere) as an `array` of `pos_t` ints: the
+    checkers index it as Python ints, the passes view it through `_inv_view`."""
+    x = pair.astype(pos_t)  # a copy, whatever the column's integer type
+    x[~completion] = -1
+    out = array("i" if pos_t.itemsize == array("i").itemsize else "q")
+    out.frombytes(memoryview(x).cast("B"))
+    return out
+
+
+def _inv_view(inv: array) -> np.ndarray:
+    """The numpy view of an `_inv_array` (no copy)."""
+    return np.frombuffer(inv, np.int32 if inv.itemsize == 4 else np.int64)
+
+
 def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     """The `Analysis` that `Analysis(ops)` builds from the full ops, built from the fact tables instead."""
     a = ColumnarAnalysis.__new__(ColumnarAnalysis)
     a.ops = ops
     n = len(ops)
     client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
-    a.inv = array("q")  # indexes as Python ints, 8 bytes each
-    a.inv.frombytes(memoryview(np.where(client_completion, c.pair, -1).astype(np.int64, copy=False)).cast("B"))
-    inv = np.frombuffer(a.inv, np.int64)  # the passes' view of the same memory: one invocation column, not two
+    pos_t = index_dtype(n)  # op positions in 4 bytes while they fit
+    a.inv = _inv_array(c.pair, client_completion, pos_t)  # indexes as Python ints
+    inv = _inv_view(a.inv)  # the passes' view of the same memory: one invocation column, not two
     is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
     is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]
-    a.txns = IntList(np.nonzero(client_completion & is_client_f)[0])  # op positions as an array, read as ints
+    a.txns = IntList(np.nonzero(client_completion & is_client_f)[0].astype(pos_t))  # op positions, read as ints
     a.subs = np.nonzero(client_completion & is_sub_f)[0].tolist()
     a.writes, a.reads, a.writer_of, a.read_ok, a.failed = {}, {}, {}, {}, {}
     a.rebalanced, a.final_keys, a.final_values, a.final_readers, a.final_subs = {}, set(), {}, {}, []
@@ -976,8 +997,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     pollers = np.zeros(n, bool)
     pollers[c.pollers] = True
     txns = a.txns.array
-    s_self = np.where(inv[txns] >= 0, inv[txns], txns)
-    a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
+    a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, _selves(inv, txns)).astype(pos_t))
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
     release_free_memory()
     a._violations = None
