@@ -414,7 +414,7 @@ def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exe
 
 LOG_ROWS = 1 << 21  # log facts per batch of keys sorted at once
 OFFSET_ROWS = 1 << 20  # send rows per batch of keys of the linearizable-offsets sweep
-PROCESS_ROWS = 1 << 20  # groups per chunk of the process-order pass (its temporaries are a few dozen bytes per group)
+PROCESS_ROWS = 1 << 18  # groups per chunk of the process-order pass (its temporaries are ~100 bytes per group: ~25 MiB)
 
 
 def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.ndarray,
@@ -481,10 +481,16 @@ def _previous_chunk(o: np.ndarray, proc: np.ndarray, key: np.ndarray, eligible: 
 def _processes(c: Columns, op: np.ndarray) -> np.ndarray:
     """The processes of the ops `op`, in 4 bytes when every one fits (client process ids are small), else 8:
     the pass sorts and walks them, so this is 4 bytes less per group for the whole pass."""
-    p = c.process[op]
-    if len(p) and -2**31 <= int(p.min()) and int(p.max()) < 2**31:
-        return p.astype(np.int32)
-    return p
+    proc = c.process
+    if not len(op) or proc.dtype.itemsize <= 4:
+        return proc[op]
+    out = np.empty(len(op), np.int32)
+    for lo in range(0, len(op), PROCESS_ROWS):  # a chunk at a time: no 8-byte copy for every group
+        p = proc[op[lo:lo + PROCESS_ROWS]]
+        if int(p.min()) < -2**31 or int(p.max()) >= 2**31:
+            return proc[op]
+        out[lo:lo + PROCESS_ROWS] = p
+    return out
 
 
 def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarray, prev: np.ndarray, lo: int, hi: int
@@ -554,8 +560,7 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
         if part is not None:
             parts.append(part)
     if parts:
-        w_op, w_key, w_first, w_last = (np.concatenate(x) for x in zip(*parts))
-        del parts
+        w_op, w_key, w_first, w_last = _concat(parts, [])  # one column at a time: the parts go as it goes
         proc = _processes(c, w_op)
         prev = _previous(proc, w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
         del proc
