@@ -46,10 +46,20 @@ def _unique(x: np.ndarray) -> np.ndarray:
 
 
 def _lookup(table: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(found mask, position in `table`) of each code in the sorted array `table`."""
+    """(found mask, position in `table`) of each code in the sorted array `table`.
+
+    Codes wider than a 4-byte table are searched as the table's type (numpy would otherwise copy the whole
+    table to 8 bytes on every call); a code outside its range is not found."""
+    inside = None
+    if table.dtype.kind == codes.dtype.kind == "i" and table.dtype.itemsize < codes.dtype.itemsize:
+        lim = np.iinfo(table.dtype)
+        inside = (codes >= lim.min) & (codes <= lim.max)
+        codes = codes.astype(table.dtype)
     pos = np.searchsorted(table, codes)
     pos_c = np.minimum(pos, max(len(table) - 1, 0))
     found = (pos < len(table)) & (table[pos_c] == codes) if len(table) else np.zeros(len(codes), bool)
+    if inside is not None:
+        found &= inside
     return found, pos_c
 
 
@@ -85,6 +95,8 @@ class _Facts:
     def __init__(self, c: Columns):
         n = len(c)
         self.nv = max(len(c.values), 1)
+        # a (key, value) code is below len(keys) * nv: 4 bytes per code while that is under 2**31
+        self.code_t = index_dtype(len(c.keys) * self.nv)
         # the (key, value) codes of the rows are made when a pass needs them, not kept (8 bytes per fact)
         self._send = (c.send_key, c.send_value)
         self._read = (c.read_key, c.read_value)
@@ -126,6 +138,8 @@ class _Facts:
         e = np.zeros(0, np.int64)
         log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = _concat(
             parts, [e, e.astype(c.read_value.dtype), e, e.astype(np.int32), e, e, e])
+        if len(log_off) and int(log_off.min()) >= 0 and int(log_off.max()) < 2**31:
+            log_off = log_off.astype(np.int32)  # offsets of a log that fits: 4 bytes per entry
         self.log_off, self.log_val = log_off, log_val
         self.bv_code, self.bv_idx, self.fo_code, self.fo_off = bv_code, bv_idx, fo_code, fo_off
         # per key: [start, end) in the log arrays
@@ -161,7 +175,7 @@ class _Facts:
         key_start = np.searchsorted(log_key, np.arange(klo, khi + 1))
         dense = np.arange(len(log_key)) - key_start[log_key - klo] if len(log_key) else np.zeros(0, np.int64)
         # dense index of each (key, value): its last position in the key's log (as VersionOrder.by_value)
-        rev = (log_key * nv + log_val)[::-1]
+        rev = self.codes(log_key, log_val)[::-1]
         bv_code, first = np.unique(rev, return_index=True)
         # a dense index is below its key's log length: 4 bytes per log entry while the log has < 2**31
         bv_idx = dense[len(rev) - 1 - first].astype(index_dtype(len(log_key))) if len(rev) else np.zeros(0, np.int32)
@@ -172,24 +186,28 @@ class _Facts:
         irregular = distinct != np.diff(key_start)
         irregular[[k - klo for k in self.extra if klo <= k < khi]] = True
         some = irregular[key - klo] if len(key) else np.zeros(0, bool)
-        fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
+        fo_code, first = np.unique(self.codes(key[some], val[some]), return_index=True)
         return log_off, log_val, bv_code, bv_idx, fo_code, off[some][first], np.diff(key_start)
 
     def _distinct_read_codes(self, mask: np.ndarray) -> np.ndarray:
         """The sorted distinct (key, value) codes of the read rows where `mask` holds, a chunk of `SCAN_ROWS`
         rows at a time: no 8-byte index or code array for every read row (they are a history's most)."""
         parts = [_unique(self.r_codes(lo + np.nonzero(mask[lo:lo + SCAN_ROWS])[0])) for lo in range(0, len(mask), SCAN_ROWS)]
-        return _unique(np.concatenate(parts)) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.int64)
+        return _unique(np.concatenate(parts)) if len(parts) > 1 else parts[0] if parts else np.zeros(0, self.code_t)
+
+    def codes(self, key: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """The (key, value) codes `key * nv + value`, as `code_t` (exact: every code is below len(keys) * nv)."""
+        return key.astype(self.code_t) * self.code_t.type(self.nv) + value.astype(self.code_t, copy=False)
 
     def s_codes(self, rows: Any = slice(None)) -> np.ndarray:
         """The (key, value) codes of the send rows `rows` (a slice or an index array)."""
         key, value = self._send
-        return key[rows].astype(np.int64) * self.nv + value[rows]
+        return self.codes(key[rows], value[rows])
 
     def r_codes(self, rows: Any = slice(None)) -> np.ndarray:
         """The (key, value) codes of the read rows `rows` (a slice or an index array)."""
         key, value = self._read
-        return key[rows].astype(np.int64) * self.nv + value[rows]
+        return self.codes(key[rows], value[rows])
 
     def writer(self, codes: np.ndarray) -> np.ndarray:
         found, pos = _lookup(self.w_code, codes)
@@ -332,7 +350,7 @@ def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exe
     off = c.read_offset[lo:hi] if order is None else c.read_offset[lo:hi][order]
     val = c.read_value[lo:hi] if order is None else c.read_value[lo:hi][order]
     del order
-    code = key * fx.nv + val
+    code = fx.codes(key, val)
     t = types[op]
     ok = t == OK
     node = t != FAIL
@@ -985,10 +1003,12 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a._unseen = _unseen(c, fx)
     a._int_send = _int_send(c, fx)
     a.reads = _Reads(c, offsets)
-    a._final_codes = np.zeros(0, np.int64)
+    a._final_codes = np.zeros(0, fx.code_t)
     if final_ops:
-        fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
-        a._final_codes = _unique(fx.r_codes(np.nonzero(fin)[0]))
+        is_final = np.zeros(n, bool)
+        is_final[np.fromiter(final_ops, np.int64, len(final_ops))] = True
+        a._final_codes = fx._distinct_read_codes(is_final[c.read_op])  # no 8-byte array per read row
+        del is_final
         a.final_values = KeyedCodes(a._final_codes, nv, keys, c.value_id, values)
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:

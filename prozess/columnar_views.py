@@ -142,7 +142,10 @@ class KeyedCodes(Mapping):
                  result: np.ndarray | None = None):
         self._codes, self._nv, self._result = codes, nv, result
         self._value_id, self._values = value_id, values
-        cut = np.searchsorted(codes, np.arange(len(keys) + 1, dtype=np.int64) * nv).tolist()
+        bounds = np.arange(len(keys) + 1, dtype=np.int64) * nv
+        if codes.dtype.kind == "i" and codes.dtype.itemsize < 8:  # search as the codes' type (no 8-byte copy of
+            bounds = np.minimum(bounds, np.iinfo(codes.dtype).max).astype(codes.dtype)  # them; every code < the max)
+        cut = np.searchsorted(codes, bounds).tolist()
         self._range = {keys[k]: (k, cut[k], cut[k + 1]) for k in range(len(keys)) if cut[k] < cut[k + 1]}
 
     def __getitem__(self, key: Any) -> Any:
