@@ -424,7 +424,7 @@ def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exe
         gk, gop, top = gk[sel], gop[sel], top[sel]
         v1 = log_val[ks[gk] + top]
         v2 = log_val[ks[gk] + top + 1]
-        w2 = fx.writer(gk * fx.nv + v2)
+        w2 = fx.writer(fx.codes(gk, v2))
         w2c = np.maximum(w2, 0)
         sel = (w2 >= 0) & (w2 != gop) & (types[w2c] != FAIL)
         rw.append((gop[sel].astype(pos_t), w2[sel].astype(pos_t), gk[sel].astype(np.int32), v1[sel], v2[sel]))
@@ -441,24 +441,24 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
     process on the same key (-1 if none), unless an ok/info assign/subscribe of that process in between
     dropped the key (the op-object pass then forgets the process's state for it).
 
-    After one sort by (process, key, position) the groups are walked in chunks of about `PROCESS_ROWS`
-    that end where a process's groups end, so every comparison stays inside a chunk and the temporaries
-    are bounded by it. What lives for the whole pass is 8 bytes per group (the sort order and the
-    result, 4 bytes each while there are under 2^31 groups): the sorted processes are only held long
-    enough to cut the chunks."""
+    The groups are walked in chunks of about `PROCESS_ROWS` groups that hold whole processes (ranges of
+    process ids cut from the sorted processes), each chunk's groups sorted by (process, key, position)
+    on their own, so every comparison stays inside a chunk and no sort order covers every group: what
+    lives for the whole pass is the result, 4 bytes per group while there are under 2^31 groups (the
+    sorted processes only long enough to cut the ranges)."""
     n = len(pos)
     idx_t = index_dtype(n)
     prev = np.full(n, -1, idx_t)
     if not n:
         return prev
-    order = np.lexsort((pos, key, proc)).astype(idx_t, copy=False)
-    p_sorted = proc[order]
-    bounds = list(_runs(p_sorted, PROCESS_ROWS))  # chunks of whole processes
+    p_sorted = np.sort(proc)
+    ranges = [(p_sorted[lo], p_sorted[hi - 1]) for lo, hi in _runs(p_sorted, PROCESS_ROWS)]  # whole processes
     seen = p_sorted[np.concatenate(([True], p_sorted[1:] != p_sorted[:-1]))] if subs else None  # distinct processes
     del p_sorted
-    for lo, hi in bounds:
-        _previous_chunk(order[lo:hi], proc, key, eligible, prev)
-    del order
+    for plo, phi in ranges:
+        rows = np.nonzero((proc >= plo) & (proc <= phi))[0] if len(ranges) > 1 else np.arange(n)
+        _previous_chunk(rows[np.lexsort((pos[rows], key[rows], proc[rows]))], proc, key, eligible, prev)
+        del rows
     if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
         span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
         procs = _unique(np.concatenate([seen, np.array(list(subs), dtype=np.int64)]))
