@@ -439,3 +439,66 @@ def test_previous_in_chunks_equals_the_definition(ops: list, subs_at: list, chun
     finally:
         columnar_analysis.PROCESS_ROWS = saved
     assert got.tolist() == ref
+
+
+@pytest.mark.parametrize("kind", ["G1a", "inconsistent-offsets", "int-poll-skip", "lost-write", "nonlinearizable-offsets",
+                                  "poll-skip", "nonmonotonic-send", "truncated-tail"])
+@pytest.mark.parametrize("widths", ["wide", "narrow-columns"])
+def test_check_with_any_integer_widths_agrees(tmp_path: Path, kind: str, widths: str, monkeypatch):
+    """The passes keep op positions, dense indices and (key, value) codes in 4 bytes while they fit, and take
+    the columns' op positions and processes as 4 or 8 bytes: the check is the same with every such array forced
+    to 8 bytes ("wide") and with the columns' op positions and processes given as 4 bytes ("narrow-columns"),
+    in small chunks as well."""
+    import dataclasses
+
+    from prozess import columnar_analysis, columnar_check
+
+    if widths == "wide":
+        monkeypatch.setattr(columnar_analysis, "index_dtype", lambda n: np.dtype(np.int64))
+    else:
+        def narrow(path, f=columnar_check.read_columns, **kw):
+            c = f(path, **kw)
+            return dataclasses.replace(c, **{name: getattr(c, name).astype(np.int32)
+                                             for name in ("send_op", "read_op", "pair", "process")})
+
+        monkeypatch.setattr(columnar_check, "read_columns", narrow)
+    monkeypatch.setattr(columnar_analysis, "SCAN_ROWS", 11)
+    monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", 6)
+    write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=20, unique=True),
+       st.lists(st.integers(-(2**33), 2**33), max_size=20), st.lists(st.integers(0, 19), max_size=10))
+def test_lookup_of_wide_codes_in_a_narrow_table(table: list, other: list, picks: list):
+    """`_lookup` searches 8-byte codes in a 4-byte table as 4 bytes: a code outside the table's range (one that
+    would wrap onto a table value, too) is not found; every other code is found exactly where it is."""
+    from prozess.columnar_analysis import _lookup
+
+    t = np.array(sorted(table), np.int32)
+    wrapped = [x + 2**32 for x in table]  # same low 32 bits as a table value
+    codes = other + wrapped + [table[i % len(table)] for i in picks if table]
+    c64 = np.array(codes, np.int64)
+    found, pos = _lookup(t, c64)
+    assert found.tolist() == [x in set(table) for x in codes]
+    assert all(int(t[p]) == x for p, x, f in zip(pos.tolist(), codes, found.tolist()) if f)
+    wide_found, wide_pos = _lookup(t.astype(np.int64), c64)
+    assert found.tolist() == wide_found.tolist() and pos[found].tolist() == wide_pos[wide_found].tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(-5, 5), max_size=6), max_size=5), st.integers(1, 4))
+def test_concat_one_column_at_a_time(chunks: list, width: int):
+    """`_concat` gives each column's chunks concatenated (or the empties when there are none) and empties
+    the list of parts as it goes."""
+    from prozess.columnar_analysis import _concat
+
+    parts = [tuple(np.array(ch, np.int32) + j for j in range(width)) for ch in chunks]
+    empty = [np.zeros(0, np.int32)] * width
+    got = _concat(parts, empty)
+    assert parts == []
+    if not chunks:
+        assert got is empty
+    else:
+        assert [g.tolist() for g in got] == [[x + j for ch in chunks for x in ch] for j in range(width)]
