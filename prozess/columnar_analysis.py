@@ -526,21 +526,35 @@ def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarra
     return has[m].tolist(), i1[m].tolist(), i2[m].tolist(), pv[m].tolist()
 
 
-def _send_groups(c: Columns, s_op: np.ndarray, lo: int, hi: int, nk: int, pos_t: np.dtype) -> tuple | None:
-    """The (op, key) groups of the ok/info send rows [lo, hi) (whole ops) in first-sent order: (op, key, first
-    value, last value), or None if there are none. A function of its own so the chunk's temporaries die with it."""
-    t_chunk = c.type[s_op[lo:hi]]
-    rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
+def _send_bucket(c: Columns, fx: _Facts, sp: np.ndarray, rows: np.ndarray, subs: dict[int, list[tuple[int, set[int]]]],
+                 case: Any) -> list[tuple[int, dict]]:
+    """The nonmonotonic-send cases among the send rows `rows` (every send row of a range of processes, in row
+    order): their ok/info (op, key) groups in first-sent order, each one's latest earlier group of the same
+    process and key (`_previous`), and the pairs whose first value does not come after the earlier one's last
+    in the key's log. Each case comes with its group's first send row, which orders the cases of all buckets
+    as one pass over every group would. A function of its own so the bucket's temporaries die with it."""
+    s_op = c.send_op
+    t = c.type[s_op[rows]]
+    rows = rows[(t == OK) | (t == INFO)]
     if not len(rows):
-        return None
-    g = s_op[rows] * nk + c.send_key[rows].astype(np.int64)
-    ug, first_row = np.unique(g, return_index=True)
+        return []
+    nk = max(len(c.keys), 1)
+    g = s_op[rows].astype(np.int64) * nk + c.send_key[rows].astype(np.int64)  # 8 bytes: op * nk can pass 2**31
+    ug, first = np.unique(g, return_index=True)
     _, rev_first = np.unique(g[::-1], return_index=True)
-    last_row = len(g) - 1 - rev_first
-    order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
-    ug = ug[order]
-    return ((ug // nk).astype(pos_t), (ug % nk).astype(np.int32), c.send_value[rows[first_row[order]]],
-            c.send_value[rows[last_row[order]]])
+    last = len(g) - 1 - rev_first
+    del g, rev_first
+    order = np.argsort(first, kind="stable")  # groups in first-sent order (rows are in op order)
+    ug, first, last = ug[order], first[order], last[order]
+    op, key = (ug // nk).astype(index_dtype(len(c.type))), (ug % nk).astype(np.int32)
+    v_first, v_last = c.send_value[rows[first]], c.send_value[rows[last]]
+    prev = _previous(sp[rows[first]], key, op, np.ones(len(op), bool), subs)
+    out = []
+    for j, a1, a2, v1 in zip(*_out_of_step(fx, key, v_first, v_last, prev, 0, len(prev))):
+        if a2 - a1 < 1:
+            out.append((int(rows[first[j]]), case("nonmonotonic", int(key[j]), v1, int(v_first[j]), a1, a2,
+                                                  [int(op[prev[j]]), int(op[j])])))
+    return out
 
 
 def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]
@@ -567,26 +581,22 @@ def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, 
                      [int(g_op[prev[j]]), int(g_op[j])]))
     del g_op, g_key, g_first, g_last, prev  # the sends' pass below needs as much again
     release_free_memory()  # glibc keeps the freed chunk temporaries in its heap otherwise, under the sends' pass
-    # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order
+    # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order, a range of processes at a time
+    # (about PROCESS_ROWS send rows each: no array over every group; the cases are put in group order after)
     s_op = c.send_op
-    nk = max(len(keys), 1)
     nm_send: list[dict] = []
-    parts = []
-    pos_t = index_dtype(len(types))  # op positions in 4 bytes
-    for lo, hi in _runs(s_op, PROCESS_ROWS):  # chunks of whole ops (rows are in op order, a group never spans two)
-        part = _send_groups(c, s_op, lo, hi, nk, pos_t)
-        if part is not None:
-            parts.append(part)
-    if parts:
-        w_op, w_key, w_first, w_last = _concat(parts, [])  # one column at a time: the parts go as it goes
-        proc = _processes(c, w_op)
-        prev = _previous(proc, w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
-        del proc
-        for lo in range(0, len(prev), PROCESS_ROWS):  # the pairs a chunk of groups at a time, in group order
-            for j, a1, a2, v1 in zip(*_out_of_step(fx, w_key, w_first, w_last, prev, lo, lo + PROCESS_ROWS)):
-                if a2 - a1 < 1:
-                    nm_send.append(case("nonmonotonic", int(w_key[j]), v1, int(w_first[j]), a1, a2,
-                                        [int(w_op[prev[j]]), int(w_op[j])]))
+    if len(s_op):
+        sp = _processes(c, s_op)  # the process of each send row
+        p_sorted = np.sort(sp)
+        ranges = [(p_sorted[lo], p_sorted[hi - 1]) for lo, hi in _runs(p_sorted, PROCESS_ROWS)]  # whole processes
+        del p_sorted
+        found: list[tuple[int, dict]] = []
+        for plo, phi in ranges:
+            rows = np.nonzero((sp >= plo) & (sp <= phi))[0] if len(ranges) > 1 else np.arange(len(s_op))
+            subs = {q: lst for q, lst in sub_keeps.items() if plo <= q <= phi} if len(ranges) > 1 else sub_keeps
+            found += _send_bucket(c, fx, sp, rows, subs, case)
+        found.sort(key=lambda x: x[0])
+        nm_send = [x[1] for x in found]
     return skips, nonmono, nm_send
 
 
@@ -1009,6 +1019,8 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
         is_final[np.fromiter(final_ops, np.int64, len(final_ops))] = True
         a._final_codes = fx._distinct_read_codes(is_final[c.read_op])  # no 8-byte array per read row
         del is_final
+        if np.array_equal(a._final_codes, fx.ok_codes):  # final reads that returned every value read ok: one table
+            a._final_codes = fx.ok_codes
         a.final_values = KeyedCodes(a._final_codes, nv, keys, c.value_id, values)
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:

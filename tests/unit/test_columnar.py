@@ -502,3 +502,29 @@ def test_concat_one_column_at_a_time(chunks: list, width: int):
         assert got is empty
     else:
         assert [g.tolist() for g in got] == [[x + j for ch in chunks for x in ch] for j in range(width)]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 1 << 18])
+def test_send_cases_in_history_order_across_process_ranges(tmp_path: Path, chunk: int, monkeypatch):
+    """The nonmonotonic-send pass runs over ranges of processes; its cases still come in history order (that of
+    the op-object walk), not in process order: processes 7, 3, 9, 1 each send to x at a high offset, then all
+    send again at a lower one."""
+    from prozess import columnar_analysis
+    from prozess.checkers import queue
+    from prozess.columnar_check import light_ops
+    from prozess.history import Op
+
+    monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", chunk)
+    ops: list = []
+    procs = [7, 3, 9, 1]
+    for base in (20, 0):
+        for i, p in enumerate(procs):
+            v = base + i
+            ops.append(Op(len(ops), len(ops), "invoke", p, "send", [["send", "x", v]]))
+            ops.append(Op(len(ops), len(ops), "ok", p, "send", [["send", "x", [v, v]]]))
+    write_jsonl(ops, tmp_path / "h.jsonl")
+    old = queue.process_cases(analyze(read_history(tmp_path / "h.jsonl").complete().ops))[2]
+    c = read_columns(tmp_path / "h.jsonl")
+    new = columnar_analysis.analysis_from_columns(c, light_ops(c)).columnar_process_cases()[2]
+    assert [case["ops"][0] for case in new] == [1, 3, 5, 7]  # processes 7, 3, 9, 1
+    assert new == old
