@@ -694,10 +694,14 @@ class _PerOp(Mapping):
     (explaining conflicts, say) makes them all once and keeps them; `values()` stays lazy
     (a check that stops at the first op with an offset makes one op's facts)."""
 
-    def __init__(self, ops_with: np.ndarray, row_op: np.ndarray, n_ops: int):
-        self._with = ops_with  # sorted op positions that have an entry
-        self._has = np.zeros(n_ops + 1, bool)
-        self._has[ops_with] = True
+    def __init__(self, ops_with: np.ndarray | None, row_op: np.ndarray, n_ops: int):
+        # sorted op positions that have an entry; None: the ops with rows in the table, found from the row starts
+        # when asked (no array of them, nor a mask per op, kept for the whole check)
+        self._given = ops_with
+        self._has = None
+        if ops_with is not None:
+            self._has = np.zeros(n_ops + 1, bool)
+            self._has[ops_with] = True
         # the table's rows of op i: [start[i], start[i+1]); 4 bytes per op while the table has < 2**31 rows
         self._start = np.empty(n_ops + 1, index_dtype(len(row_op)))
         for lo in range(0, n_ops + 1, 1 << 20):
@@ -709,8 +713,16 @@ class _PerOp(Mapping):
     def _make(self, lo: int, hi: int) -> Any:
         raise NotImplementedError
 
+    @property
+    def _with(self) -> np.ndarray:
+        if self._given is not None:
+            return self._given
+        return np.nonzero(np.diff(self._start))[0].astype(index_dtype(len(self._start)))
+
     def __contains__(self, i: object) -> bool:
-        return isinstance(i, int) and 0 <= i < len(self._has) - 1 and bool(self._has[i])
+        if not (isinstance(i, int) and 0 <= i < len(self._start) - 1):
+            return False
+        return bool(self._has[i]) if self._has is not None else bool(self._start[i + 1] > self._start[i])
 
     def __getitem__(self, i: int) -> Any:
         x = self._cache.get(i)
@@ -766,7 +778,7 @@ class _Writes(_PerOp):
     """`Analysis.writes` from the send table: [(key, value, offset | None), ...] of an op, in micro-op order."""
 
     def __init__(self, c: Columns, offsets: dict[int, int]):
-        super().__init__(_unique(c.send_op).astype(index_dtype(len(c))), c.send_op, len(c))  # 4-byte positions
+        super().__init__(None, c.send_op, len(c))  # the ops with a send row: those with rows in the table
         self._key, self._off, self._val = c.send_key, c.send_offset, c.send_value
         self._keys, self._values = c.keys, c.values
         self._offsets = offsets

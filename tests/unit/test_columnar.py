@@ -361,6 +361,16 @@ def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str, log_rows: 
     assert arrays  # most keys' orders are views
     for k, m in new.writer_of.items():
         assert m.get("not a value") is None and "not a value" not in new.read_ok.get(k, set())
+    # each op's writes and reads: made from the tables when asked, membership without a mask per op
+    for name in ("writes", "reads"):
+        view, ref = getattr(new, name), getattr(old, name)
+        assert len(view) == len(ref) and list(view) == sorted(ref), name
+        assert all(i in view for i in ref) and -1 not in view and len(c) not in view and "0" not in view
+        assert not any(i in view for i in range(len(c)) if i not in ref)
+        norm = (lambda x: {k: [tuple(r) for r in rs] for k, rs in x.items()}) if name == "reads" else \
+            (lambda x: [tuple(w) for w in x])  # the op-object reads hold [offset, value] lists, the views tuples
+        assert {i: norm(view[i]) for i in ref} == {i: norm(x) for i, x in ref.items()}, name
+        assert {i: norm(x) for i, x in view.items()} == {i: norm(x) for i, x in ref.items()}, name
 
 
 def test_id_width():
