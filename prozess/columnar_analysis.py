@@ -306,15 +306,12 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     scan.garbage, scan.precommitted, scan.g1a, scan.int_skip, scan.int_nonmono = [], [], [], [], []
     scan.wr_links = 0
     scan.wr_windows = []
-    groups: list[tuple] = []
     rw: list[tuple] = []
     exempt = _exempt(c, rebalanced)
     for lo, hi in _runs(c.read_op, SCAN_ROWS):  # chunks of whole ops
-        _scan_rows(c, fx, inv, pollers, exempt, lo, hi, scan, groups, rw)
+        _scan_rows(c, fx, inv, pollers, exempt, lo, hi, scan, rw)
     pos_t = index_dtype(len(c.type))
     e4, ep, ev = np.zeros(0, np.int32), np.zeros(0, pos_t), np.zeros(0, c.read_value.dtype)
-    fx.read_groups = tuple(_concat(groups, [ep, e4, ev, ev]))  # (op, key, first value, last value)
-    # the process-order pass takes (and drops) fx.read_groups
     scan.rw = _Quintuples(_concat(rw, [ep, ep, e4, ev, ev]), c.keys, c.values)
     return scan
 
@@ -331,8 +328,8 @@ def _exempt(c: Columns, rebalanced: dict[int, set]) -> np.ndarray | None:
 
 
 def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exempt: np.ndarray | None,
-               lo: int, hi: int, scan: ReadScan, groups: list, rw: list) -> None:
-    """The read scan over rows [lo, hi) (whole ops), appending to `scan`'s lists, `groups` and `rw`."""
+               lo: int, hi: int, scan: ReadScan, rw: list) -> None:
+    """The read scan over rows [lo, hi) (whole ops), appending to `scan`'s lists and `rw`."""
     keys, values = c.keys, c.values
     types = c.type
     n_rows = hi - lo
@@ -412,9 +409,7 @@ def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exe
     scan.int_nonmono += delta_cases(cand & (d < 1), "nonmonotonic")
     # rw: from each (op, key)'s highest read, to the writer of the next value in the key's log
     starts = np.nonzero(~same)[0]
-    ends = np.append(starts[1:], n_rows) - 1 if n_rows else starts
-    pos_t = index_dtype(len(types))  # kept for the process-order pass: 4 bytes per op position and key
-    groups.append((op[starts].astype(pos_t), key[starts].astype(np.int32), val[starts], val[ends]))
+    pos_t = index_dtype(len(types))  # the rw pairs are kept: 4 bytes per op position and key
     if n_rows:
         top = np.maximum.reduceat(idx, starts)
         gk = key[starts]
@@ -526,77 +521,87 @@ def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarra
     return has[m].tolist(), i1[m].tolist(), i2[m].tolist(), pv[m].tolist()
 
 
-def _send_bucket(c: Columns, fx: _Facts, sp: np.ndarray, rows: np.ndarray, subs: dict[int, list[tuple[int, set[int]]]],
-                 case: Any) -> list[tuple[int, dict]]:
-    """The nonmonotonic-send cases among the send rows `rows` (every send row of a range of processes, in row
-    order): their ok/info (op, key) groups in first-sent order, each one's latest earlier group of the same
-    process and key (`_previous`), and the pairs whose first value does not come after the earlier one's last
-    in the key's log. Each case comes with its group's first send row, which orders the cases of all buckets
-    as one pass over every group would. A function of its own so the bucket's temporaries die with it."""
-    s_op = c.send_op
-    t = c.type[s_op[rows]]
-    rows = rows[(t == OK) | (t == INFO)]
+BUCKET_ROWS = 1 << 20  # fact rows per range of processes of the process-order pass
+
+
+def _process_ranges(c: Columns, row_op: np.ndarray) -> list[tuple[int, int]]:
+    """Ranges [lowest, highest] of process ids whose fact rows (`row_op`, the op of each row) add up to about
+    `BUCKET_ROWS` (a process is never split), counted a chunk of rows at a time: no array per row."""
+    procs = _unique(c.process)
+    counts = np.zeros(len(procs), np.int64)
+    for lo in range(0, len(row_op), BUCKET_ROWS):
+        counts += np.bincount(np.searchsorted(procs, c.process[row_op[lo:lo + BUCKET_ROWS]]), minlength=len(procs))
+    return [(int(procs[klo]), int(procs[khi - 1])) for klo, khi in _key_batches(counts, BUCKET_ROWS) if counts[klo:khi].any()]
+
+
+def _bucket_pairs(c: Columns, fx: _Facts, table: tuple, rows: np.ndarray, only_ok: bool,
+                  subs: dict[int, list[tuple[int, set[int]]]]) -> list[tuple]:
+    """The out-of-step pairs among the fact rows `rows` (every row of a range of processes, in row order) of
+    `table` (op, key and value per row): their (op, key) groups in the order the op-object pass visits them
+    (ops in order, an op's keys first-seen), each group's first and last value, its latest earlier eligible
+    group (ok ops only, or every op) of the same process and key (`_previous`), and the pairs whose first
+    value is not the one right after the earlier group's last in the key's log. Each pair is (the group's
+    first row, key, the earlier last value, this first value, their dense indices, the earlier op, this op):
+    the first row orders the pairs of all ranges as one pass over every group would. A function of its own
+    so the bucket's temporaries die with it."""
+    row_op, row_key, row_value = table
     if not len(rows):
         return []
     nk = max(len(c.keys), 1)
-    g = s_op[rows].astype(np.int64) * nk + c.send_key[rows].astype(np.int64)  # 8 bytes: op * nk can pass 2**31
+    g = row_op[rows].astype(np.int64) * nk + row_key[rows].astype(np.int64)  # 8 bytes: op * nk can pass 2**31
     ug, first = np.unique(g, return_index=True)
     _, rev_first = np.unique(g[::-1], return_index=True)
     last = len(g) - 1 - rev_first
     del g, rev_first
-    order = np.argsort(first, kind="stable")  # groups in first-sent order (rows are in op order)
+    order = np.argsort(first, kind="stable")  # groups by first row: ops in order, each op's keys first-seen
     ug, first, last = ug[order], first[order], last[order]
     op, key = (ug // nk).astype(index_dtype(len(c.type))), (ug % nk).astype(np.int32)
-    v_first, v_last = c.send_value[rows[first]], c.send_value[rows[last]]
-    prev = _previous(sp[rows[first]], key, op, np.ones(len(op), bool), subs)
-    out = []
-    for j, a1, a2, v1 in zip(*_out_of_step(fx, key, v_first, v_last, prev, 0, len(prev))):
-        if a2 - a1 < 1:
-            out.append((int(rows[first[j]]), case("nonmonotonic", int(key[j]), v1, int(v_first[j]), a1, a2,
-                                                  [int(op[prev[j]]), int(op[j])])))
+    del ug, order
+    v_first, v_last = row_value[rows[first]], row_value[rows[last]]
+    eligible = c.type[op] == OK if only_ok else np.ones(len(op), bool)
+    prev = _previous(_processes(c, op), key, op, eligible, subs)
+    j, a1, a2, v1 = _out_of_step(fx, key, v_first, v_last, prev, 0, len(prev))
+    return [(int(rows[first[x]]), int(key[x]), v, int(v_first[x]), i1, i2, int(op[prev[x]]), int(op[x]))
+            for x, i1, i2, v in zip(j, a1, a2, v1)]
+
+
+def _ranged_pairs(c: Columns, fx: _Facts, table: tuple, keep: Any, only_ok: bool,
+                  sub_keeps: dict[int, list[tuple[int, set[int]]]]) -> list[tuple]:
+    """`_bucket_pairs` over every range of processes (`_process_ranges`), of the rows of `table` whose op's
+    type `keep` accepts, in the order of one pass over every group."""
+    row_op = table[0]
+    ranges = _process_ranges(c, row_op)
+    out: list[tuple] = []
+    for plo, phi in ranges:
+        in_range = (c.process >= plo) & (c.process <= phi) & keep(c.type)  # per op
+        rows = np.nonzero(in_range[row_op])[0] if len(ranges) > 1 else np.nonzero(keep(c.type)[row_op])[0]
+        del in_range
+        subs = {q: lst for q, lst in sub_keeps.items() if plo <= q <= phi}
+        out += _bucket_pairs(c, fx, table, rows, only_ok, subs)
+        release_free_memory()  # the bucket's temporaries, before the next one's
+    out.sort(key=lambda x: x[0])
     return out
 
 
 def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]
                    ) -> tuple[list[dict], list[dict], list[dict]]:
     """`prozess.checkers.queue.process_cases` (poll-skip, nonmonotonic-poll, nonmonotonic-send) over the tables."""
-    keys = c.keys
-    types = c.type
 
     def case(kind: str, k: int, v1: int, v2: int, i1: int, i2: int, ops: list[int]) -> dict:
         return _delta(c, fx, kind, k, v1, v2, i1, i2, ops=ops)
 
-    # ---- polls: groups (op, key) in the order the op-object pass visits them
-    g_op, g_key, g_first, g_last = fx.read_groups
-    fx.read_groups = None  # nothing after this pass needs them: they do not stay resident under the checkers
-    proc = _processes(c, g_op)
-    prev = _previous(proc, g_key, g_op, types[g_op] == OK, sub_keeps)
-    del proc
+    # Both halves run over ranges of processes (about BUCKET_ROWS rows each): no array over every group.
+    # ---- polls: every read row; a group's previous group is the latest earlier one of an ok op
     skips, nonmono = [], []
-    for lo in range(0, len(prev), PROCESS_ROWS):  # the pairs a chunk of groups at a time, in group order
-        for j, a1, a2, v1 in zip(*_out_of_step(fx, g_key, g_first, g_last, prev, lo, lo + PROCESS_ROWS)):
-            dd = a2 - a1
-            (skips if dd > 1 else nonmono).append(
-                case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
-                     [int(g_op[prev[j]]), int(g_op[j])]))
-    del g_op, g_key, g_first, g_last, prev  # the sends' pass below needs as much again
-    release_free_memory()  # glibc keeps the freed chunk temporaries in its heap otherwise, under the sends' pass
-    # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order, a range of processes at a time
-    # (about PROCESS_ROWS send rows each: no array over every group; the cases are put in group order after)
-    s_op = c.send_op
-    nm_send: list[dict] = []
-    if len(s_op):
-        sp = _processes(c, s_op)  # the process of each send row
-        p_sorted = np.sort(sp)
-        ranges = [(p_sorted[lo], p_sorted[hi - 1]) for lo, hi in _runs(p_sorted, PROCESS_ROWS)]  # whole processes
-        del p_sorted
-        found: list[tuple[int, dict]] = []
-        for plo, phi in ranges:
-            rows = np.nonzero((sp >= plo) & (sp <= phi))[0] if len(ranges) > 1 else np.arange(len(s_op))
-            subs = {q: lst for q, lst in sub_keeps.items() if plo <= q <= phi} if len(ranges) > 1 else sub_keeps
-            found += _send_bucket(c, fx, sp, rows, subs, case)
-        found.sort(key=lambda x: x[0])
-        nm_send = [x[1] for x in found]
+    for _, k, v1, v2, a1, a2, x, y in _ranged_pairs(c, fx, (c.read_op, c.read_key, c.read_value),
+                                                    lambda t: np.ones(len(t), bool), True, sub_keeps):
+        kind = "skip" if a2 - a1 > 1 else "nonmonotonic"
+        (skips if kind == "skip" else nonmono).append(case(kind, k, v1, v2, a1, a2, [x, y]))
+    # ---- sends: the rows of ok/info ops
+    nm_send = [case("nonmonotonic", k, v1, v2, a1, a2, [x, y])
+               for _, k, v1, v2, a1, a2, x, y in _ranged_pairs(c, fx, (c.send_op, c.send_key, c.send_value),
+                                                                lambda t: (t == OK) | (t == INFO), False, sub_keeps)
+               if a2 - a1 < 1]
     return skips, nonmono, nm_send
 
 

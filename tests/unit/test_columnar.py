@@ -474,6 +474,7 @@ def test_check_with_any_integer_widths_agrees(tmp_path: Path, kind: str, widths:
         monkeypatch.setattr(columnar_check, "read_columns", narrow)
     monkeypatch.setattr(columnar_analysis, "SCAN_ROWS", 11)
     monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", 6)
+    monkeypatch.setattr(columnar_analysis, "BUCKET_ROWS", 9)
     write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
     _same_check(tmp_path / "h.jsonl")
 
@@ -525,6 +526,7 @@ def test_send_cases_in_history_order_across_process_ranges(tmp_path: Path, chunk
     from prozess.history import Op
 
     monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", chunk)
+    monkeypatch.setattr(columnar_analysis, "BUCKET_ROWS", chunk)
     ops: list = []
     procs = [7, 3, 9, 1]
     for base in (20, 0):
@@ -538,3 +540,43 @@ def test_send_cases_in_history_order_across_process_ranges(tmp_path: Path, chunk
     new = columnar_analysis.analysis_from_columns(c, light_ops(c)).columnar_process_cases()[2]
     assert [case["ops"][0] for case in new] == [1, 3, 5, 7]  # processes 7, 3, 9, 1
     assert new == old
+
+
+@pytest.mark.parametrize("kind", sorted(INJECTIONS))
+@pytest.mark.parametrize("rows", [1, 5])
+def test_process_pass_over_ranges_of_processes_agrees(tmp_path: Path, kind: str, rows: int, monkeypatch):
+    """The process-order pass runs over ranges of processes of about BUCKET_ROWS fact rows each (a process is
+    never split): ranges of one process or a few give the check of one pass (the cases in history order)."""
+    from prozess import columnar_analysis
+
+    monkeypatch.setattr(columnar_analysis, "BUCKET_ROWS", rows)
+    monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", 3)
+    write_jsonl(inject(simulate(1500, seed=13, sub_via="subscribe" if rows == 5 else "assign"), kind, seed=4),
+                tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40), st.integers(1, 9))
+def test_process_ranges_cover_every_process_whole(row_procs: list, size: int):
+    """`_process_ranges` cuts the processes of the fact rows into ranges of about `size` rows, each process in
+    exactly one range, ranges in order and without overlap."""
+    from types import SimpleNamespace
+
+    from prozess import columnar_analysis
+    from prozess.columnar_analysis import _process_ranges
+
+    process = np.array(sorted(set(row_procs)) + [99], np.int64)  # one op per process, and one with no rows
+    c = SimpleNamespace(process=process)  # all it reads of the columns
+    row_op = np.searchsorted(process, np.array(row_procs, np.int64))
+    saved, columnar_analysis.BUCKET_ROWS = columnar_analysis.BUCKET_ROWS, size  # not monkeypatch: one per example
+    try:
+        ranges = _process_ranges(c, row_op)
+    finally:
+        columnar_analysis.BUCKET_ROWS = saved
+    for p in set(row_procs):
+        assert sum(lo <= p <= hi for lo, hi in ranges) == 1
+    assert all(hi < lo2 for (_, hi), (lo2, _) in zip(ranges, ranges[1:]))
+    for lo, hi in ranges:
+        n = sum(lo <= p <= hi for p in row_procs)
+        assert n and (n <= size or lo == hi)
