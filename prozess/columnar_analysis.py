@@ -506,18 +506,19 @@ def _processes(c: Columns, op: np.ndarray) -> np.ndarray:
     return out
 
 
-def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarray, prev: np.ndarray, lo: int, hi: int
-                 ) -> tuple[list[int], list[int], list[int], list[int]]:
+def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarray, prev: np.ndarray, lo: int, hi: int,
+                 back_only: bool = False) -> tuple[list[int], list[int], list[int], list[int]]:
     """Of the groups [lo, hi) that have a previous group, those whose first value is not the one right after
-    the previous group's last value in the key's log (both values in it): (group, that last value's dense
-    index, this first value's, that last value), as Python ints. Only these become cases, so what outlives
-    the chunk is the cases alone."""
+    the previous group's last value in the key's log (both values in it; with `back_only`, only those whose
+    first value is not after it at all): (group, that last value's dense index, this first value's, that last
+    value), as Python ints. Only these become cases, so what outlives the chunk is the cases alone (a
+    process's successive sends to a key are mostly apart in the log: they are not made into Python ints)."""
     has = lo + np.nonzero(prev[lo:hi] >= 0)[0]
     pv = last[prev[has]]
     k = key[has].astype(np.int64) * fx.nv
     i1 = fx.dense(k + pv)
     i2 = fx.dense(k + first[has])
-    m = (i1 >= 0) & (i2 >= 0) & (i2 - i1 != 1)
+    m = (i1 >= 0) & (i2 >= 0) & ((i2 - i1 < 1) if back_only else (i2 - i1 != 1))
     return has[m].tolist(), i1[m].tolist(), i2[m].tolist(), pv[m].tolist()
 
 
@@ -539,8 +540,10 @@ def _bucket_pairs(c: Columns, fx: _Facts, table: tuple, rows: np.ndarray, only_o
     """The out-of-step pairs among the fact rows `rows` (every row of a range of processes, in row order) of
     `table` (op, key and value per row): their (op, key) groups in the order the op-object pass visits them
     (ops in order, an op's keys first-seen), each group's first and last value, its latest earlier eligible
-    group (ok ops only, or every op) of the same process and key (`_previous`), and the pairs whose first
-    value is not the one right after the earlier group's last in the key's log. Each pair is (the group's
+    group of the same process and key (`_previous`), and the pairs whose first value is not the one right
+    after the earlier group's last in the key's log. `only_ok`: the polls' pass (an earlier group counts if
+    its op is ok; every such pair); else the sends' (every earlier group; only pairs that go back, the
+    cases there). Each pair is (the group's
     first row, key, the earlier last value, this first value, their dense indices, the earlier op, this op):
     the first row orders the pairs of all ranges as one pass over every group would. A function of its own
     so the bucket's temporaries die with it."""
@@ -560,9 +563,12 @@ def _bucket_pairs(c: Columns, fx: _Facts, table: tuple, rows: np.ndarray, only_o
     v_first, v_last = row_value[rows[first]], row_value[rows[last]]
     eligible = c.type[op] == OK if only_ok else np.ones(len(op), bool)
     prev = _previous(_processes(c, op), key, op, eligible, subs)
-    j, a1, a2, v1 = _out_of_step(fx, key, v_first, v_last, prev, 0, len(prev))
-    return [(int(rows[first[x]]), int(key[x]), v, int(v_first[x]), i1, i2, int(op[prev[x]]), int(op[x]))
-            for x, i1, i2, v in zip(j, a1, a2, v1)]
+    out = []
+    for lo in range(0, len(prev), PROCESS_ROWS):
+        j, a1, a2, v1 = _out_of_step(fx, key, v_first, v_last, prev, lo, lo + PROCESS_ROWS, back_only=not only_ok)
+        out += [(int(rows[first[x]]), int(key[x]), v, int(v_first[x]), i1, i2, int(op[prev[x]]), int(op[x]))
+                for x, i1, i2, v in zip(j, a1, a2, v1)]
+    return out
 
 
 def _ranged_pairs(c: Columns, fx: _Facts, table: tuple, keep: Any, only_ok: bool,
