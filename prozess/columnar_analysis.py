@@ -527,11 +527,23 @@ BUCKET_ROWS = 1 << 20  # fact rows per range of processes of the process-order p
 
 def _process_ranges(c: Columns, row_op: np.ndarray) -> list[tuple[int, int]]:
     """Ranges [lowest, highest] of process ids whose fact rows (`row_op`, the op of each row) add up to about
-    `BUCKET_ROWS` (a process is never split), counted a chunk of rows at a time: no array per row."""
-    procs = _unique(c.process)
+    `BUCKET_ROWS` (a process is never split), counted a chunk of rows at a time: no array per row. Client
+    process ids are small non-negative ints, counted by id (`bincount`); other ids by rank among the ops'."""
+    proc = c.process
+    top = int(proc.max()) if len(proc) else -1
+    if 0 <= top <= 4 * len(proc) + 1024:
+        counts = np.zeros(top + 1, np.int64)
+        for lo in range(0, len(row_op), BUCKET_ROWS):
+            p = proc[row_op[lo:lo + BUCKET_ROWS]]
+            if int(p.min()) < 0:
+                break
+            counts += np.bincount(p, minlength=top + 1)
+        else:
+            return [(klo, khi - 1) for klo, khi in _key_batches(counts, BUCKET_ROWS) if counts[klo:khi].any()]
+    procs = _unique(proc)
     counts = np.zeros(len(procs), np.int64)
     for lo in range(0, len(row_op), BUCKET_ROWS):
-        counts += np.bincount(np.searchsorted(procs, c.process[row_op[lo:lo + BUCKET_ROWS]]), minlength=len(procs))
+        counts += np.bincount(np.searchsorted(procs, proc[row_op[lo:lo + BUCKET_ROWS]]), minlength=len(procs))
     return [(int(procs[klo]), int(procs[khi - 1])) for klo, khi in _key_batches(counts, BUCKET_ROWS) if counts[klo:khi].any()]
 
 
@@ -578,9 +590,10 @@ def _ranged_pairs(c: Columns, fx: _Facts, table: tuple, keep: Any, only_ok: bool
     row_op = table[0]
     ranges = _process_ranges(c, row_op)
     out: list[tuple] = []
+    kept = keep(c.type)  # per op
     for plo, phi in ranges:
-        in_range = (c.process >= plo) & (c.process <= phi) & keep(c.type)  # per op
-        rows = np.nonzero(in_range[row_op])[0] if len(ranges) > 1 else np.nonzero(keep(c.type)[row_op])[0]
+        in_range = (c.process >= plo) & (c.process <= phi) & kept if len(ranges) > 1 else kept
+        rows = np.nonzero(in_range[row_op])[0]
         del in_range
         subs = {q: lst for q, lst in sub_keeps.items() if plo <= q <= phi}
         out += _bucket_pairs(c, fx, table, rows, only_ok, subs)

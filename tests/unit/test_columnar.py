@@ -556,17 +556,19 @@ def test_process_pass_over_ranges_of_processes_agrees(tmp_path: Path, kind: str,
     _same_check(tmp_path / "h.jsonl")
 
 
-@settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 6), max_size=40), st.integers(1, 9))
-def test_process_ranges_cover_every_process_whole(row_procs: list, size: int):
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40), st.integers(1, 9), st.sampled_from([0, -3, 10**12]))
+def test_process_ranges_cover_every_process_whole(row_procs: list, size: int, shift: int):
     """`_process_ranges` cuts the processes of the fact rows into ranges of about `size` rows, each process in
-    exactly one range, ranges in order and without overlap."""
+    exactly one range, ranges in order and without overlap (process ids counted by id, or by rank when some
+    are negative or far apart)."""
     from types import SimpleNamespace
 
     from prozess import columnar_analysis
     from prozess.columnar_analysis import _process_ranges
 
-    process = np.array(sorted(set(row_procs)) + [99], np.int64)  # one op per process, and one with no rows
+    row_procs = [p + shift for p in row_procs]
+    process = np.array(sorted(set(row_procs)) + [99 + shift], np.int64)  # one op per process, one with no rows
     c = SimpleNamespace(process=process)  # all it reads of the columns
     row_op = np.searchsorted(process, np.array(row_procs, np.int64))
     saved, columnar_analysis.BUCKET_ROWS = columnar_analysis.BUCKET_ROWS, size  # not monkeypatch: one per example
