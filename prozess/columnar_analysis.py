@@ -564,10 +564,13 @@ def _bucket_pairs(c: Columns, fx: _Facts, table: tuple, rows: np.ndarray, only_o
         return []
     nk = max(len(c.keys), 1)
     g = row_op[rows].astype(np.int64) * nk + row_key[rows].astype(np.int64)  # 8 bytes: op * nk can pass 2**31
-    ug, first = np.unique(g, return_index=True)
-    _, rev_first = np.unique(g[::-1], return_index=True)
-    last = len(g) - 1 - rev_first
-    del g, rev_first
+    by_g = np.argsort(g, kind="stable")  # one stable sort (rows are nearly sorted: by op already)
+    ug = g[by_g]
+    del g
+    start = np.nonzero(np.concatenate(([True], ug[1:] != ug[:-1])))[0]
+    ug = ug[start]
+    first, last = by_g[start], by_g[np.append(start[1:], len(by_g)) - 1]  # stable: a group's rows in row order
+    del by_g, start
     order = np.argsort(first, kind="stable")  # groups by first row: ops in order, each op's keys first-seen
     ug, first, last = ug[order], first[order], last[order]
     op, key = (ug // nk).astype(index_dtype(len(c.type))), (ug % nk).astype(np.int32)
