@@ -672,7 +672,7 @@ def _offset_batch(c: Columns, fx: _Facts, inv: np.ndarray, rows: np.ndarray, fir
     val = c.send_value[rows]
     # per (op, key) group, in first-sent order: lowest and highest position (first row wins ties)
     nk = max(len(keys), 1)
-    g = op * nk + key
+    g = op.astype(np.int64) * nk + key  # 8 bytes whatever the column's: op * nk can pass 2**31
     ug, first_row, inverse = np.unique(g, return_index=True, return_inverse=True)
     order = np.lexsort((np.arange(len(g)), P, inverse))
     lo_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
@@ -831,7 +831,7 @@ def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
     if not n:
         return [], []
     nk = max(len(c.keys), 1)
-    g = c.send_op * nk + c.send_key.astype(np.int64)
+    g = c.send_op.astype(np.int64) * nk + c.send_key.astype(np.int64)  # 8 bytes: op * nk can pass 2**31
     order = np.argsort(g, kind="stable")
     same = np.zeros(n, bool)
     same[1:] = g[order][1:] == g[order][:-1]
