@@ -528,10 +528,11 @@ BUCKET_ROWS = 1 << 20  # fact rows per range of processes of the process-order p
 def _process_ranges(c: Columns, row_op: np.ndarray) -> list[tuple[int, int]]:
     """Ranges [lowest, highest] of process ids whose fact rows (`row_op`, the op of each row) add up to about
     `BUCKET_ROWS` (a process is never split), counted a chunk of rows at a time: no array per row. Client
-    process ids are small non-negative ints, counted by id (`bincount`); other ids by rank among the ops'."""
+    process ids are small non-negative ints, counted by id (`bincount`); other ids (negative, or 2**20 and
+    up) by rank among the ops'."""
     proc = c.process
     top = int(proc.max()) if len(proc) else -1
-    if 0 <= top <= 4 * len(proc) + 1024:
+    if 0 <= top < 1 << 20:  # a count per id up to the highest: 8 MiB at most
         counts = np.zeros(top + 1, np.int64)
         for lo in range(0, len(row_op), BUCKET_ROWS):
             p = proc[row_op[lo:lo + BUCKET_ROWS]]
