@@ -46,10 +46,20 @@ def _unique(x: np.ndarray) -> np.ndarray:
 
 
 def _lookup(table: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(found mask, position in `table`) of each code in the sorted array `table`."""
+    """(found mask, position in `table`) of each code in the sorted array `table`.
+
+    Codes wider than a 4-byte table are searched as the table's type (numpy would otherwise copy the whole
+    table to 8 bytes on every call); a code outside its range is not found."""
+    inside = None
+    if table.dtype.kind == codes.dtype.kind == "i" and table.dtype.itemsize < codes.dtype.itemsize:
+        lim = np.iinfo(table.dtype)
+        inside = (codes >= lim.min) & (codes <= lim.max)
+        codes = codes.astype(table.dtype)
     pos = np.searchsorted(table, codes)
     pos_c = np.minimum(pos, max(len(table) - 1, 0))
     found = (pos < len(table)) & (table[pos_c] == codes) if len(table) else np.zeros(len(codes), bool)
+    if inside is not None:
+        found &= inside
     return found, pos_c
 
 
@@ -85,6 +95,8 @@ class _Facts:
     def __init__(self, c: Columns):
         n = len(c)
         self.nv = max(len(c.values), 1)
+        # a (key, value) code is below len(keys) * nv: 4 bytes per code while that is under 2**31
+        self.code_t = index_dtype(len(c.keys) * self.nv)
         # the (key, value) codes of the rows are made when a pass needs them, not kept (8 bytes per fact)
         self._send = (c.send_key, c.send_value)
         self._read = (c.read_key, c.read_value)
@@ -94,9 +106,10 @@ class _Facts:
         # writer_of: the last send of each (key, value)
         rev = s_code[::-1]
         self.w_code, first = np.unique(rev, return_index=True)
-        self.w_op = c.send_op[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        pos_t = index_dtype(n)  # op positions in 4 bytes while they fit
+        self.w_op = c.send_op[len(rev) - 1 - first].astype(pos_t) if len(rev) else np.zeros(0, pos_t)
         del rev, first
-        self.ok_codes = _unique(self.r_codes(np.nonzero(r_type == OK)[0]))
+        self.ok_codes = self._distinct_read_codes(r_type == OK)
         self.fail_codes = _unique(s_code[s_type == FAIL])
         # sends that must have committed: ok, or info with a value some ok poll read
         read_ok_row = _lookup(self.ok_codes, s_code)[0]
@@ -122,11 +135,11 @@ class _Facts:
                 s_rows = np.nonzero(s_keep & (c.send_key >= klo) & (c.send_key < khi))[0]
             parts.append(self._log_batch(c, r_rows, s_rows, klo, khi))
         del r_keep, s_keep
-        if not parts:
-            e = np.zeros(0, np.int64)
-            parts.append((e, e, e.astype(np.int32), e, e, e, e, e))
-        log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = (
-            np.concatenate([x[i] for x in parts]) for i in (0, 1, 2, 3, 4, 5, 6))
+        e = np.zeros(0, np.int64)
+        log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = _concat(
+            parts, [e, e.astype(c.read_value.dtype), e, e.astype(np.int32), e, e, e])
+        if len(log_off) and int(log_off.min()) >= 0 and int(log_off.max()) < 2**31:
+            log_off = log_off.astype(np.int32)  # offsets of a log that fits: 4 bytes per entry
         self.log_off, self.log_val = log_off, log_val
         self.bv_code, self.bv_idx, self.fo_code, self.fo_off = bv_code, bv_idx, fo_code, fo_off
         # per key: [start, end) in the log arrays
@@ -162,9 +175,10 @@ class _Facts:
         key_start = np.searchsorted(log_key, np.arange(klo, khi + 1))
         dense = np.arange(len(log_key)) - key_start[log_key - klo] if len(log_key) else np.zeros(0, np.int64)
         # dense index of each (key, value): its last position in the key's log (as VersionOrder.by_value)
-        rev = (log_key * nv + log_val)[::-1]
+        rev = self.codes(log_key, log_val)[::-1]
         bv_code, first = np.unique(rev, return_index=True)
-        bv_idx = dense[len(rev) - 1 - first] if len(rev) else np.zeros(0, np.int64)
+        # a dense index is below its key's log length: 4 bytes per log entry while the log has < 2**31
+        bv_idx = dense[len(rev) - 1 - first].astype(index_dtype(len(log_key))) if len(rev) else np.zeros(0, np.int32)
         del rev, dense, first
         # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker;
         # needed only for keys whose log repeats a value or has conflicts (the others use the dense index)
@@ -172,18 +186,28 @@ class _Facts:
         irregular = distinct != np.diff(key_start)
         irregular[[k - klo for k in self.extra if klo <= k < khi]] = True
         some = irregular[key - klo] if len(key) else np.zeros(0, bool)
-        fo_code, first = np.unique(key[some].astype(np.int64) * nv + val[some], return_index=True)
+        fo_code, first = np.unique(self.codes(key[some], val[some]), return_index=True)
         return log_off, log_val, bv_code, bv_idx, fo_code, off[some][first], np.diff(key_start)
+
+    def _distinct_read_codes(self, mask: np.ndarray) -> np.ndarray:
+        """The sorted distinct (key, value) codes of the read rows where `mask` holds, a chunk of `SCAN_ROWS`
+        rows at a time: no 8-byte index or code array for every read row (they are a history's most)."""
+        parts = [_unique(self.r_codes(lo + np.nonzero(mask[lo:lo + SCAN_ROWS])[0])) for lo in range(0, len(mask), SCAN_ROWS)]
+        return _unique(np.concatenate(parts)) if len(parts) > 1 else parts[0] if parts else np.zeros(0, self.code_t)
+
+    def codes(self, key: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """The (key, value) codes `key * nv + value`, as `code_t` (exact: every code is below len(keys) * nv)."""
+        return key.astype(self.code_t) * self.code_t.type(self.nv) + value.astype(self.code_t, copy=False)
 
     def s_codes(self, rows: Any = slice(None)) -> np.ndarray:
         """The (key, value) codes of the send rows `rows` (a slice or an index array)."""
         key, value = self._send
-        return key[rows].astype(np.int64) * self.nv + value[rows]
+        return self.codes(key[rows], value[rows])
 
     def r_codes(self, rows: Any = slice(None)) -> np.ndarray:
         """The (key, value) codes of the read rows `rows` (a slice or an index array)."""
         key, value = self._read
-        return key[rows].astype(np.int64) * self.nv + value[rows]
+        return self.codes(key[rows], value[rows])
 
     def writer(self, codes: np.ndarray) -> np.ndarray:
         found, pos = _lookup(self.w_code, codes)
@@ -213,7 +237,7 @@ class _Facts:
         return out
 
 
-SCAN_ROWS = 1 << 20  # read rows per chunk of the read scan (its temporaries are a few dozen bytes per row)
+SCAN_ROWS = 1 << 18  # read rows per chunk of the read scan (its temporaries are about 100 bytes per row: ~25 MiB)
 
 
 class _Quintuples(Sequence):
@@ -254,6 +278,27 @@ class _Quintuples(Sequence):
         return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
 
 
+def _concat(parts: list[tuple], empty: list[np.ndarray]) -> list[np.ndarray]:
+    """The columns of a list of tuples of arrays (one tuple per chunk), concatenated one column at a time with
+    that column's chunks dropped before the next is made: the parts and the whole coexist for one column, not
+    all of them (the read scan's groups and rw pairs are among the largest arrays it keeps). Empties `parts`."""
+    if not parts:
+        return empty
+    chunks = [list(x) for x in zip(*parts)]
+    parts.clear()
+    out = []
+    for j in range(len(chunks)):
+        out.append(np.concatenate(chunks[j]))
+        chunks[j] = None  # type: ignore[call-overload]
+    return out
+
+
+def _selves(inv: np.ndarray, ops: np.ndarray) -> np.ndarray:
+    """The invocation of each op of `ops`, or the op itself when it has none (no column of it for every op)."""
+    s = inv[ops]
+    return np.where(s >= 0, s, ops)
+
+
 def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set]) -> ReadScan:
     """`ReadScan(analysis)` as vectorised passes over chunks of the read rows (each chunk holds whole ops, so
     every comparison stays inside one chunk and the temporaries are bounded by the chunk)."""
@@ -261,51 +306,58 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     scan.garbage, scan.precommitted, scan.g1a, scan.int_skip, scan.int_nonmono = [], [], [], [], []
     scan.wr_links = 0
     scan.wr_windows = []
-    groups: list[tuple] = []
     rw: list[tuple] = []
-    s_self = np.where(inv >= 0, inv, np.arange(len(inv)))  # the invocation, or the op itself
+    exempt = _exempt(c, rebalanced)
     for lo, hi in _runs(c.read_op, SCAN_ROWS):  # chunks of whole ops
-        _scan_rows(c, fx, s_self, pollers, rebalanced, lo, hi, scan, groups, rw)
-    if not groups:
-        e = np.zeros(0, np.int32)
-        groups.append((e, e, e, e))
-    fx.read_groups = tuple(np.concatenate(parts) for parts in zip(*groups))  # (op, key, first value, last value)
-    del groups  # the process-order pass takes (and drops) fx.read_groups
-    scan.rw = _Quintuples([np.concatenate(parts) for parts in zip(*rw)] if rw else [np.zeros(0, np.int64)] * 5,
-                          c.keys, c.values)
+        _scan_rows(c, fx, inv, pollers, exempt, lo, hi, scan, rw)
+    pos_t = index_dtype(len(c.type))
+    e4, ep, ev = np.zeros(0, np.int32), np.zeros(0, pos_t), np.zeros(0, c.read_value.dtype)
+    scan.rw = _Quintuples(_concat(rw, [ep, ep, e4, ev, ev]), c.keys, c.values)
     return scan
 
 
-def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, rebalanced: dict[int, set],
-               lo: int, hi: int, scan: ReadScan, groups: list, rw: list) -> None:
-    """The read scan over rows [lo, hi) (whole ops), appending to `scan`'s lists, `groups` and `rw`."""
+def _exempt(c: Columns, rebalanced: dict[int, set]) -> np.ndarray | None:
+    """The sorted (op, key) codes whose internal poll order says nothing (Jepsen: a key the op's rebalance-log
+    names was reassigned mid-op), or None when no op has a rebalance-log."""
+    if not rebalanced:
+        return None
+    nk = max(len(c.keys), 1)
+    key_id = {k: j for j, k in enumerate(c.keys)}
+    return _unique(np.array([i * nk + key_id[k] for i, ks in rebalanced.items() for k in ks if k in key_id],
+                            dtype=np.int64))
+
+
+def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exempt: np.ndarray | None,
+               lo: int, hi: int, scan: ReadScan, rw: list) -> None:
+    """The read scan over rows [lo, hi) (whole ops), appending to `scan`'s lists and `rw`."""
     keys, values = c.keys, c.values
     types = c.type
     n_rows = hi - lo
-    rows = np.arange(n_rows)
-    op_all = c.read_op[lo:hi]
-    key_all = c.read_key[lo:hi].astype(np.int64)
     # The op-object scan visits ops in order, each op's keys in first-seen order, then each key's reads in order.
     nk = max(len(keys), 1)
-    g_all = op_all.astype(np.int64) * nk + key_all
-    if n_rows and not np.all(g_all[1:] >= g_all[:-1]):
-        ug, first_row, inverse = np.unique(g_all, return_index=True, return_inverse=True)
-        order = np.lexsort((rows, first_row[inverse]))
-    else:
-        order = rows
-    op, key = op_all[order], key_all[order]
-    off = c.read_offset[lo:hi][order]
-    val = c.read_value[lo:hi][order]
-    code = fx.r_codes(slice(lo, hi))[order]
-    g = g_all[order]
+    op = c.read_op[lo:hi].astype(np.int64)  # 8 bytes whatever the column's: op * nk can pass 2**31
+    key = c.read_key[lo:hi].astype(np.int64)
+    g = op * nk + key
+    order = None
+    if n_rows and not np.all(g[1:] >= g[:-1]):
+        _, first_row, inverse = np.unique(g, return_index=True, return_inverse=True)
+        order = np.argsort(first_row[inverse], kind="stable")
+        del first_row, inverse
+        op, key, g = op[order], key[order], g[order]
+    off = c.read_offset[lo:hi] if order is None else c.read_offset[lo:hi][order]
+    val = c.read_value[lo:hi] if order is None else c.read_value[lo:hi][order]
+    del order
+    code = fx.codes(key, val)
     t = types[op]
     ok = t == OK
     node = t != FAIL
+    del t
     w = fx.writer(code)
     idx = fx.dense(code)
-    sr = np.where(ok, op, s_self[op])
+    sr = np.where(ok, op, _selves(inv, op))
     w_c = np.maximum(w, 0)
-    sw = np.where((types[w_c] == OK) & pollers[w_c], w_c, s_self[w_c])
+    sw = np.where((types[w_c] == OK) & pollers[w_c], w_c, _selves(inv, w_c))
+    del w_c
 
     def off_of(o: int) -> Any:
         return None if o == NO_OFFSET else o
@@ -322,6 +374,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     scan.wr_links += int(link.sum())
     m = np.nonzero(link & (sw > sr))[0]
     scan.wr_windows += zip(sr[m].tolist(), sw[m].tolist())
+    del link, sr, sw
     m = np.nonzero(ok & _lookup(fx.fail_codes, code)[0])[0]
     scan.g1a += [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
                 for k, v, o, i, x in zip(key[m].tolist(), val[m].tolist(), off[m].tolist(), op[m].tolist(), w[m].tolist())]
@@ -333,10 +386,8 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     prev_idx[:1] = -1
     prev_idx[1:] = idx[:-1]
     cand = same & (idx >= 0) & (prev_idx >= 0)
-    if rebalanced:  # Jepsen: a key the op's rebalance-log names was reassigned mid-op; its internal order says nothing
-        key_id = {k: j for j, k in enumerate(keys)}
-        exempt = [i * nk + key_id[k] for i, ks in rebalanced.items() for k in ks if k in key_id]
-        cand &= ~_lookup(_unique(np.array(exempt, dtype=np.int64)), g)[0]
+    if exempt is not None:  # a key the op's rebalance-log names was reassigned mid-op: its internal order says nothing
+        cand &= ~_lookup(exempt, g)[0]
     d = idx - prev_idx
     ks = fx.key_start
     log_val = fx.log_val
@@ -358,9 +409,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
     scan.int_nonmono += delta_cases(cand & (d < 1), "nonmonotonic")
     # rw: from each (op, key)'s highest read, to the writer of the next value in the key's log
     starts = np.nonzero(~same)[0]
-    ends = np.append(starts[1:], n_rows) - 1 if n_rows else starts
-    pos_t = index_dtype(len(types))  # kept for the process-order pass: 4 bytes per op position and key
-    groups.append((op[starts].astype(pos_t), key[starts].astype(np.int32), val[starts], val[ends]))
+    pos_t = index_dtype(len(types))  # the rw pairs are kept: 4 bytes per op position and key
     if n_rows:
         top = np.maximum.reduceat(idx, starts)
         gk = key[starts]
@@ -370,7 +419,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
         gk, gop, top = gk[sel], gop[sel], top[sel]
         v1 = log_val[ks[gk] + top]
         v2 = log_val[ks[gk] + top + 1]
-        w2 = fx.writer(gk * fx.nv + v2)
+        w2 = fx.writer(fx.codes(gk, v2))
         w2c = np.maximum(w2, 0)
         sel = (w2 >= 0) & (w2 != gop) & (types[w2c] != FAIL)
         rw.append((gop[sel].astype(pos_t), w2[sel].astype(pos_t), gk[sel].astype(np.int32), v1[sel], v2[sel]))
@@ -378,7 +427,7 @@ def _scan_rows(c: Columns, fx: _Facts, s_self: np.ndarray, pollers: np.ndarray, 
 
 LOG_ROWS = 1 << 21  # log facts per batch of keys sorted at once
 OFFSET_ROWS = 1 << 20  # send rows per batch of keys of the linearizable-offsets sweep
-PROCESS_ROWS = 1 << 20  # groups per chunk of the process-order pass (its temporaries are a few dozen bytes per group)
+PROCESS_ROWS = 1 << 18  # groups per chunk of the process-order pass (its temporaries are ~100 bytes per group: ~25 MiB)
 
 
 def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.ndarray,
@@ -387,24 +436,24 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
     process on the same key (-1 if none), unless an ok/info assign/subscribe of that process in between
     dropped the key (the op-object pass then forgets the process's state for it).
 
-    After one sort by (process, key, position) the groups are walked in chunks of about `PROCESS_ROWS`
-    that end where a process's groups end, so every comparison stays inside a chunk and the temporaries
-    are bounded by it. What lives for the whole pass is 8 bytes per group (the sort order and the
-    result, 4 bytes each while there are under 2^31 groups): the sorted processes are only held long
-    enough to cut the chunks."""
+    The groups are walked in chunks of about `PROCESS_ROWS` groups that hold whole processes (ranges of
+    process ids cut from the sorted processes), each chunk's groups sorted by (process, key, position)
+    on their own, so every comparison stays inside a chunk and no sort order covers every group: what
+    lives for the whole pass is the result, 4 bytes per group while there are under 2^31 groups (the
+    sorted processes only long enough to cut the ranges)."""
     n = len(pos)
     idx_t = index_dtype(n)
     prev = np.full(n, -1, idx_t)
     if not n:
         return prev
-    order = np.lexsort((pos, key, proc)).astype(idx_t, copy=False)
-    p_sorted = proc[order]
-    bounds = list(_runs(p_sorted, PROCESS_ROWS))  # chunks of whole processes
+    p_sorted = np.sort(proc)
+    ranges = [(p_sorted[lo], p_sorted[hi - 1]) for lo, hi in _runs(p_sorted, PROCESS_ROWS)]  # whole processes
     seen = p_sorted[np.concatenate(([True], p_sorted[1:] != p_sorted[:-1]))] if subs else None  # distinct processes
     del p_sorted
-    for lo, hi in bounds:
-        _previous_chunk(order[lo:hi], proc, key, eligible, prev)
-    del order
+    for plo, phi in ranges:
+        rows = np.nonzero((proc >= plo) & (proc <= phi))[0] if len(ranges) > 1 else np.arange(n)
+        _previous_chunk(rows[np.lexsort((pos[rows], key[rows], proc[rows]))], proc, key, eligible, prev)
+        del rows
     if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
         span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
         procs = _unique(np.concatenate([seen, np.array(list(subs), dtype=np.int64)]))
@@ -445,89 +494,137 @@ def _previous_chunk(o: np.ndarray, proc: np.ndarray, key: np.ndarray, eligible: 
 def _processes(c: Columns, op: np.ndarray) -> np.ndarray:
     """The processes of the ops `op`, in 4 bytes when every one fits (client process ids are small), else 8:
     the pass sorts and walks them, so this is 4 bytes less per group for the whole pass."""
-    p = c.process[op]
-    if len(p) and -2**31 <= int(p.min()) and int(p.max()) < 2**31:
-        return p.astype(np.int32)
-    return p
+    proc = c.process
+    if not len(op) or proc.dtype.itemsize <= 4:
+        return proc[op]
+    out = np.empty(len(op), np.int32)
+    for lo in range(0, len(op), PROCESS_ROWS):  # a chunk at a time: no 8-byte copy for every group
+        p = proc[op[lo:lo + PROCESS_ROWS]]
+        if int(p.min()) < -2**31 or int(p.max()) >= 2**31:
+            return proc[op]
+        out[lo:lo + PROCESS_ROWS] = p
+    return out
 
 
-def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarray, prev: np.ndarray, lo: int, hi: int
-                 ) -> tuple[list[int], list[int], list[int], list[int]]:
+def _out_of_step(fx: _Facts, key: np.ndarray, first: np.ndarray, last: np.ndarray, prev: np.ndarray, lo: int, hi: int,
+                 back_only: bool = False) -> tuple[list[int], list[int], list[int], list[int]]:
     """Of the groups [lo, hi) that have a previous group, those whose first value is not the one right after
-    the previous group's last value in the key's log (both values in it): (group, that last value's dense
-    index, this first value's, that last value), as Python ints. Only these become cases, so what outlives
-    the chunk is the cases alone."""
+    the previous group's last value in the key's log (both values in it; with `back_only`, only those whose
+    first value is not after it at all): (group, that last value's dense index, this first value's, that last
+    value), as Python ints. Only these become cases, so what outlives the chunk is the cases alone (a
+    process's successive sends to a key are mostly apart in the log: they are not made into Python ints)."""
     has = lo + np.nonzero(prev[lo:hi] >= 0)[0]
     pv = last[prev[has]]
     k = key[has].astype(np.int64) * fx.nv
     i1 = fx.dense(k + pv)
     i2 = fx.dense(k + first[has])
-    m = (i1 >= 0) & (i2 >= 0) & (i2 - i1 != 1)
+    m = (i1 >= 0) & (i2 >= 0) & ((i2 - i1 < 1) if back_only else (i2 - i1 != 1))
     return has[m].tolist(), i1[m].tolist(), i2[m].tolist(), pv[m].tolist()
 
 
-def _send_groups(c: Columns, s_op: np.ndarray, lo: int, hi: int, nk: int, pos_t: np.dtype) -> tuple | None:
-    """The (op, key) groups of the ok/info send rows [lo, hi) (whole ops) in first-sent order: (op, key, first
-    value, last value), or None if there are none. A function of its own so the chunk's temporaries die with it."""
-    t_chunk = c.type[s_op[lo:hi]]
-    rows = lo + np.nonzero((t_chunk == OK) | (t_chunk == INFO))[0]
+BUCKET_ROWS = 1 << 20  # fact rows per range of processes of the process-order pass
+
+
+def _process_ranges(c: Columns, row_op: np.ndarray) -> list[tuple[int, int]]:
+    """Ranges [lowest, highest] of process ids whose fact rows (`row_op`, the op of each row) add up to about
+    `BUCKET_ROWS` (a process is never split), counted a chunk of rows at a time: no array per row. Client
+    process ids are small non-negative ints, counted by id (`bincount`); other ids (negative, or 2**20 and
+    up) by rank among the ops'."""
+    proc = c.process
+    top = int(proc.max()) if len(proc) else -1
+    if 0 <= top < 1 << 20:  # a count per id up to the highest: 8 MiB at most
+        counts = np.zeros(top + 1, np.int64)
+        for lo in range(0, len(row_op), BUCKET_ROWS):
+            p = proc[row_op[lo:lo + BUCKET_ROWS]]
+            if int(p.min()) < 0:
+                break
+            counts += np.bincount(p, minlength=top + 1)
+        else:
+            return [(klo, khi - 1) for klo, khi in _key_batches(counts, BUCKET_ROWS) if counts[klo:khi].any()]
+    procs = _unique(proc)
+    counts = np.zeros(len(procs), np.int64)
+    for lo in range(0, len(row_op), BUCKET_ROWS):
+        counts += np.bincount(np.searchsorted(procs, proc[row_op[lo:lo + BUCKET_ROWS]]), minlength=len(procs))
+    return [(int(procs[klo]), int(procs[khi - 1])) for klo, khi in _key_batches(counts, BUCKET_ROWS) if counts[klo:khi].any()]
+
+
+def _bucket_pairs(c: Columns, fx: _Facts, table: tuple, rows: np.ndarray, only_ok: bool,
+                  subs: dict[int, list[tuple[int, set[int]]]]) -> list[tuple]:
+    """The out-of-step pairs among the fact rows `rows` (every row of a range of processes, in row order) of
+    `table` (op, key and value per row): their (op, key) groups in the order the op-object pass visits them
+    (ops in order, an op's keys first-seen), each group's first and last value, its latest earlier eligible
+    group of the same process and key (`_previous`), and the pairs whose first value is not the one right
+    after the earlier group's last in the key's log. `only_ok`: the polls' pass (an earlier group counts if
+    its op is ok; every such pair); else the sends' (every earlier group; only pairs that go back, the
+    cases there). Each pair is (the group's
+    first row, key, the earlier last value, this first value, their dense indices, the earlier op, this op):
+    the first row orders the pairs of all ranges as one pass over every group would. A function of its own
+    so the bucket's temporaries die with it."""
+    row_op, row_key, row_value = table
     if not len(rows):
-        return None
-    g = s_op[rows].astype(np.int64) * nk + c.send_key[rows].astype(np.int64)
-    ug, first_row = np.unique(g, return_index=True)
-    _, rev_first = np.unique(g[::-1], return_index=True)
-    last_row = len(g) - 1 - rev_first
-    order = np.argsort(first_row, kind="stable")  # groups in first-sent order (rows are in op order)
-    ug = ug[order]
-    return ((ug // nk).astype(pos_t), (ug % nk).astype(np.int32), c.send_value[rows[first_row[order]]],
-            c.send_value[rows[last_row[order]]])
+        return []
+    nk = max(len(c.keys), 1)
+    g = row_op[rows].astype(np.int64) * nk + row_key[rows].astype(np.int64)  # 8 bytes: op * nk can pass 2**31
+    by_g = np.argsort(g, kind="stable")  # one stable sort (rows are nearly sorted: by op already)
+    ug = g[by_g]
+    del g
+    start = np.nonzero(np.concatenate(([True], ug[1:] != ug[:-1])))[0]
+    ug = ug[start]
+    first, last = by_g[start], by_g[np.append(start[1:], len(by_g)) - 1]  # stable: a group's rows in row order
+    del by_g, start
+    order = np.argsort(first, kind="stable")  # groups by first row: ops in order, each op's keys first-seen
+    ug, first, last = ug[order], first[order], last[order]
+    op, key = (ug // nk).astype(index_dtype(len(c.type))), (ug % nk).astype(np.int32)
+    del ug, order
+    v_first, v_last = row_value[rows[first]], row_value[rows[last]]
+    eligible = c.type[op] == OK if only_ok else np.ones(len(op), bool)
+    prev = _previous(_processes(c, op), key, op, eligible, subs)
+    out = []
+    for lo in range(0, len(prev), PROCESS_ROWS):
+        j, a1, a2, v1 = _out_of_step(fx, key, v_first, v_last, prev, lo, lo + PROCESS_ROWS, back_only=not only_ok)
+        out += [(int(rows[first[x]]), int(key[x]), v, int(v_first[x]), i1, i2, int(op[prev[x]]), int(op[x]))
+                for x, i1, i2, v in zip(j, a1, a2, v1)]
+    return out
+
+
+def _ranged_pairs(c: Columns, fx: _Facts, table: tuple, keep: Any, only_ok: bool,
+                  sub_keeps: dict[int, list[tuple[int, set[int]]]]) -> list[tuple]:
+    """`_bucket_pairs` over every range of processes (`_process_ranges`), of the rows of `table` whose op's
+    type `keep` accepts, in the order of one pass over every group."""
+    row_op = table[0]
+    ranges = _process_ranges(c, row_op)
+    out: list[tuple] = []
+    kept = keep(c.type)  # per op
+    for plo, phi in ranges:
+        in_range = (c.process >= plo) & (c.process <= phi) & kept if len(ranges) > 1 else kept
+        rows = np.nonzero(in_range[row_op])[0]
+        del in_range
+        subs = {q: lst for q, lst in sub_keeps.items() if plo <= q <= phi}
+        out += _bucket_pairs(c, fx, table, rows, only_ok, subs)
+        release_free_memory()  # the bucket's temporaries, before the next one's
+    out.sort(key=lambda x: x[0])
+    return out
 
 
 def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]
                    ) -> tuple[list[dict], list[dict], list[dict]]:
     """`prozess.checkers.queue.process_cases` (poll-skip, nonmonotonic-poll, nonmonotonic-send) over the tables."""
-    keys = c.keys
-    types = c.type
 
     def case(kind: str, k: int, v1: int, v2: int, i1: int, i2: int, ops: list[int]) -> dict:
         return _delta(c, fx, kind, k, v1, v2, i1, i2, ops=ops)
 
-    # ---- polls: groups (op, key) in the order the op-object pass visits them
-    g_op, g_key, g_first, g_last = fx.read_groups
-    fx.read_groups = None  # nothing after this pass needs them: they do not stay resident under the checkers
-    proc = _processes(c, g_op)
-    prev = _previous(proc, g_key, g_op, types[g_op] == OK, sub_keeps)
-    del proc
+    # Both halves run over ranges of processes (about BUCKET_ROWS rows each): no array over every group.
+    # ---- polls: every read row; a group's previous group is the latest earlier one of an ok op
     skips, nonmono = [], []
-    for lo in range(0, len(prev), PROCESS_ROWS):  # the pairs a chunk of groups at a time, in group order
-        for j, a1, a2, v1 in zip(*_out_of_step(fx, g_key, g_first, g_last, prev, lo, lo + PROCESS_ROWS)):
-            dd = a2 - a1
-            (skips if dd > 1 else nonmono).append(
-                case("skip" if dd > 1 else "nonmonotonic", int(g_key[j]), v1, int(g_first[j]), a1, a2,
-                     [int(g_op[prev[j]]), int(g_op[j])]))
-    del g_op, g_key, g_first, g_last, prev  # the sends' pass below needs as much again
-    release_free_memory()  # glibc keeps the freed chunk temporaries in its heap otherwise, under the sends' pass
-    # ---- sends: groups (op, key) of ok/info ops, keys in first-sent order
-    s_op = c.send_op
-    nk = max(len(keys), 1)
-    nm_send: list[dict] = []
-    parts = []
-    pos_t = index_dtype(len(types))  # op positions in 4 bytes
-    for lo, hi in _runs(s_op, PROCESS_ROWS):  # chunks of whole ops (rows are in op order, a group never spans two)
-        part = _send_groups(c, s_op, lo, hi, nk, pos_t)
-        if part is not None:
-            parts.append(part)
-    if parts:
-        w_op, w_key, w_first, w_last = (np.concatenate(x) for x in zip(*parts))
-        del parts
-        proc = _processes(c, w_op)
-        prev = _previous(proc, w_key, w_op, np.ones(len(w_op), bool), sub_keeps)
-        del proc
-        for lo in range(0, len(prev), PROCESS_ROWS):  # the pairs a chunk of groups at a time, in group order
-            for j, a1, a2, v1 in zip(*_out_of_step(fx, w_key, w_first, w_last, prev, lo, lo + PROCESS_ROWS)):
-                if a2 - a1 < 1:
-                    nm_send.append(case("nonmonotonic", int(w_key[j]), v1, int(w_first[j]), a1, a2,
-                                        [int(w_op[prev[j]]), int(w_op[j])]))
+    for _, k, v1, v2, a1, a2, x, y in _ranged_pairs(c, fx, (c.read_op, c.read_key, c.read_value),
+                                                    lambda t: np.ones(len(t), bool), True, sub_keeps):
+        kind = "skip" if a2 - a1 > 1 else "nonmonotonic"
+        (skips if kind == "skip" else nonmono).append(case(kind, k, v1, v2, a1, a2, [x, y]))
+    # ---- sends: the rows of ok/info ops
+    nm_send = [case("nonmonotonic", k, v1, v2, a1, a2, [x, y])
+               for _, k, v1, v2, a1, a2, x, y in _ranged_pairs(c, fx, (c.send_op, c.send_key, c.send_value),
+                                                                lambda t: (t == OK) | (t == INFO), False, sub_keeps)
+               if a2 - a1 < 1]
     return skips, nonmono, nm_send
 
 
@@ -576,7 +673,7 @@ def _offset_batch(c: Columns, fx: _Facts, inv: np.ndarray, rows: np.ndarray, fir
     val = c.send_value[rows]
     # per (op, key) group, in first-sent order: lowest and highest position (first row wins ties)
     nk = max(len(keys), 1)
-    g = op.astype(np.int64) * nk + key
+    g = op.astype(np.int64) * nk + key  # 8 bytes whatever the column's: op * nk can pass 2**31
     ug, first_row, inverse = np.unique(g, return_index=True, return_inverse=True)
     order = np.lexsort((np.arange(len(g)), P, inverse))
     lo_row = order[np.searchsorted(inverse[order], np.arange(len(ug)))]
@@ -625,10 +722,14 @@ class _PerOp(Mapping):
     (explaining conflicts, say) makes them all once and keeps them; `values()` stays lazy
     (a check that stops at the first op with an offset makes one op's facts)."""
 
-    def __init__(self, ops_with: np.ndarray, row_op: np.ndarray, n_ops: int):
-        self._with = ops_with  # sorted op positions that have an entry
-        self._has = np.zeros(n_ops + 1, bool)
-        self._has[ops_with] = True
+    def __init__(self, ops_with: np.ndarray | None, row_op: np.ndarray, n_ops: int):
+        # sorted op positions that have an entry; None: the ops with rows in the table, found from the row starts
+        # when asked (no array of them, nor a mask per op, kept for the whole check)
+        self._given = ops_with
+        self._has = None
+        if ops_with is not None:
+            self._has = np.zeros(n_ops + 1, bool)
+            self._has[ops_with] = True
         # the table's rows of op i: [start[i], start[i+1]); 4 bytes per op while the table has < 2**31 rows
         self._start = np.empty(n_ops + 1, index_dtype(len(row_op)))
         for lo in range(0, n_ops + 1, 1 << 20):
@@ -640,8 +741,16 @@ class _PerOp(Mapping):
     def _make(self, lo: int, hi: int) -> Any:
         raise NotImplementedError
 
+    @property
+    def _with(self) -> np.ndarray:
+        if self._given is not None:
+            return self._given
+        return np.nonzero(np.diff(self._start))[0].astype(index_dtype(len(self._start)))
+
     def __contains__(self, i: object) -> bool:
-        return isinstance(i, int) and 0 <= i < len(self._has) - 1 and bool(self._has[i])
+        if not (isinstance(i, int) and 0 <= i < len(self._start) - 1):
+            return False
+        return bool(self._has[i]) if self._has is not None else bool(self._start[i + 1] > self._start[i])
 
     def __getitem__(self, i: int) -> Any:
         x = self._cache.get(i)
@@ -697,7 +806,7 @@ class _Writes(_PerOp):
     """`Analysis.writes` from the send table: [(key, value, offset | None), ...] of an op, in micro-op order."""
 
     def __init__(self, c: Columns, offsets: dict[int, int]):
-        super().__init__(_unique(c.send_op), c.send_op, len(c))
+        super().__init__(None, c.send_op, len(c))  # the ops with a send row: those with rows in the table
         self._key, self._off, self._val = c.send_key, c.send_offset, c.send_value
         self._keys, self._values = c.keys, c.values
         self._offsets = offsets
@@ -723,7 +832,7 @@ def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
     if not n:
         return [], []
     nk = max(len(c.keys), 1)
-    g = c.send_op.astype(np.int64) * nk + c.send_key.astype(np.int64)
+    g = c.send_op.astype(np.int64) * nk + c.send_key.astype(np.int64)  # 8 bytes: op * nk can pass 2**31
     order = np.argsort(g, kind="stable")
     same = np.zeros(n, bool)
     same[1:] = g[order][1:] == g[order][:-1]
@@ -879,7 +988,7 @@ class ColumnarAnalysis(Analysis):
         """(invocation position, completed) of each op of `members`, from the columns: where it was invoked
         (the op itself when no invocation was recorded) and whether it is not info (the graph's real time)."""
         m = np.asarray(members, np.int64)
-        inv = np.frombuffer(self.inv, np.int64)[m]
+        inv = _inv_view(self.inv)[m]
         return np.where(inv >= 0, inv, m), self._offset_inputs[0].type[m] != INFO
 
     def vertex_arrays(self) -> tuple[IntList, Membership, tuple[IntList, IntList]]:
@@ -893,18 +1002,33 @@ class ColumnarAnalysis(Analysis):
         return self.txns, Membership(mask), (IntList(s[order].astype(pos_t)), IntList(txns[order].astype(pos_t)))
 
 
+def _inv_array(pair: np.ndarray, completion: np.ndarray, pos_t: np.dtype) -> array:
+    """`Analysis.inv` (each completion's invocation position, -1 elsewhere) as an `array` of `pos_t` ints: the
+    checkers index it as Python ints, the passes view it through `_inv_view`."""
+    x = pair.astype(pos_t)  # a copy, whatever the column's integer type
+    x[~completion] = -1
+    out = array("i" if pos_t.itemsize == array("i").itemsize else "q")
+    out.frombytes(memoryview(x).cast("B"))
+    return out
+
+
+def _inv_view(inv: array) -> np.ndarray:
+    """The numpy view of an `_inv_array` (no copy)."""
+    return np.frombuffer(inv, np.int32 if inv.itemsize == 4 else np.int64)
+
+
 def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     """The `Analysis` that `Analysis(ops)` builds from the full ops, built from the fact tables instead."""
     a = ColumnarAnalysis.__new__(ColumnarAnalysis)
     a.ops = ops
     n = len(ops)
     client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
-    a.inv = array("q")  # indexes as Python ints, 8 bytes each
-    a.inv.frombytes(memoryview(np.where(client_completion, c.pair, -1).astype(np.int64, copy=False)).cast("B"))
-    inv = np.frombuffer(a.inv, np.int64)  # the passes' view of the same memory: one invocation column, not two
+    pos_t = index_dtype(n)  # op positions in 4 bytes while they fit
+    a.inv = _inv_array(c.pair, client_completion, pos_t)  # indexes as Python ints
+    inv = _inv_view(a.inv)  # the passes' view of the same memory: one invocation column, not two
     is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
     is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]
-    a.txns = IntList(np.nonzero(client_completion & is_client_f)[0])  # op positions as an array, read as ints
+    a.txns = IntList(np.nonzero(client_completion & is_client_f)[0].astype(pos_t))  # op positions, read as ints
     a.subs = np.nonzero(client_completion & is_sub_f)[0].tolist()
     a.writes, a.reads, a.writer_of, a.read_ok, a.failed = {}, {}, {}, {}, {}
     a.rebalanced, a.final_keys, a.final_values, a.final_readers, a.final_subs = {}, set(), {}, {}, []
@@ -940,10 +1064,14 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a._unseen = _unseen(c, fx)
     a._int_send = _int_send(c, fx)
     a.reads = _Reads(c, offsets)
-    a._final_codes = np.zeros(0, np.int64)
+    a._final_codes = np.zeros(0, fx.code_t)
     if final_ops:
-        fin = _lookup(_unique(np.fromiter(final_ops, np.int64, len(final_ops))), c.read_op)[0]
-        a._final_codes = _unique(fx.r_codes(np.nonzero(fin)[0]))
+        is_final = np.zeros(n, bool)
+        is_final[np.fromiter(final_ops, np.int64, len(final_ops))] = True
+        a._final_codes = fx._distinct_read_codes(is_final[c.read_op])  # no 8-byte array per read row
+        del is_final
+        if np.array_equal(a._final_codes, fx.ok_codes):  # final reads that returned every value read ok: one table
+            a._final_codes = fx.ok_codes
         a.final_values = KeyedCodes(a._final_codes, nv, keys, c.value_id, values)
     for i, kids in sorted(c.final_reads.items()):
         if i in final_ops:
@@ -957,8 +1085,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     pollers = np.zeros(n, bool)
     pollers[c.pollers] = True
     txns = a.txns.array
-    s_self = np.where(inv[txns] >= 0, inv[txns], txns)
-    a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, s_self))
+    a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, _selves(inv, txns)).astype(pos_t))
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
     release_free_memory()
     a._violations = None

@@ -4,8 +4,9 @@ The dict-based `Analysis` holds one Python object per fact: each key's writers, 
 read ok, each key's version order. On a history of ten million ops those objects alone
 take gigabytes. The columnar `Analysis` (`prozess.columnar_analysis`) hands the checkers
 these views instead: a lookup is a binary search in a sorted code array (code = key id *
-number of values + value id), and Python objects are made only for what a checker
-actually looks at (the cases it reports, a few thousand graph vertices).
+number of values + value id; 4 bytes while every code fits), and Python objects are made
+only for what a checker actually looks at (the cases it reports, a few thousand graph
+vertices).
 
 - `IntList`: a sequence of Python ints over an int64 array (op positions, offsets).
 - `ValueList`: a sequence of values over an array of value ids.
@@ -142,7 +143,11 @@ class KeyedCodes(Mapping):
                  result: np.ndarray | None = None):
         self._codes, self._nv, self._result = codes, nv, result
         self._value_id, self._values = value_id, values
-        cut = np.searchsorted(codes, np.arange(len(keys) + 1, dtype=np.int64) * nv).tolist()
+        bounds = np.arange(len(keys) + 1, dtype=np.int64) * nv
+        # 4-byte codes: search as their type (numpy would copy them all to 8 bytes); every code is below the max
+        if codes.dtype.kind == "i" and codes.dtype.itemsize < 8:
+            bounds = np.minimum(bounds, np.iinfo(codes.dtype).max).astype(codes.dtype)
+        cut = np.searchsorted(codes, bounds).tolist()
         self._range = {keys[k]: (k, cut[k], cut[k + 1]) for k in range(len(keys)) if cut[k] < cut[k + 1]}
 
     def __getitem__(self, key: Any) -> Any:

@@ -361,6 +361,16 @@ def test_array_views_answer_like_the_dicts(tmp_path: Path, kind: str, log_rows: 
     assert arrays  # most keys' orders are views
     for k, m in new.writer_of.items():
         assert m.get("not a value") is None and "not a value" not in new.read_ok.get(k, set())
+    # each op's writes and reads: made from the tables when asked, membership without a mask per op
+    for name in ("writes", "reads"):
+        view, ref = getattr(new, name), getattr(old, name)
+        assert len(view) == len(ref) and list(view) == sorted(ref), name
+        assert all(i in view for i in ref) and -1 not in view and len(c) not in view and "0" not in view
+        assert not any(i in view for i in range(len(c)) if i not in ref)
+        norm = (lambda x: {k: [tuple(r) for r in rs] for k, rs in x.items()}) if name == "reads" else \
+            (lambda x: [tuple(w) for w in x])  # the op-object reads hold [offset, value] lists, the views tuples
+        assert {i: norm(view[i]) for i in ref} == {i: norm(x) for i, x in ref.items()}, name
+        assert {i: norm(x) for i, x in view.items()} == {i: norm(x) for i, x in ref.items()}, name
 
 
 def test_id_width():
@@ -439,3 +449,136 @@ def test_previous_in_chunks_equals_the_definition(ops: list, subs_at: list, chun
     finally:
         columnar_analysis.PROCESS_ROWS = saved
     assert got.tolist() == ref
+
+
+@pytest.mark.parametrize("kind", ["G1a", "inconsistent-offsets", "int-poll-skip", "lost-write", "nonlinearizable-offsets",
+                                  "poll-skip", "nonmonotonic-send", "truncated-tail"])
+@pytest.mark.parametrize("widths", ["wide", "narrow-columns"])
+def test_check_with_any_integer_widths_agrees(tmp_path: Path, kind: str, widths: str, monkeypatch):
+    """The passes keep op positions, dense indices and (key, value) codes in 4 bytes while they fit, and take
+    the columns' op positions and processes as 4 or 8 bytes: the check is the same with every such array forced
+    to 8 bytes ("wide") and with the columns' op positions and processes given as 4 bytes ("narrow-columns"),
+    in small chunks as well."""
+    import dataclasses
+
+    from prozess import columnar_analysis, columnar_check
+
+    if widths == "wide":
+        monkeypatch.setattr(columnar_analysis, "index_dtype", lambda n: np.dtype(np.int64))
+    else:
+        def narrow(path, f=columnar_check.read_columns, **kw):
+            c = f(path, **kw)
+            return dataclasses.replace(c, **{name: getattr(c, name).astype(np.int32)
+                                             for name in ("send_op", "read_op", "pair", "process")})
+
+        monkeypatch.setattr(columnar_check, "read_columns", narrow)
+    monkeypatch.setattr(columnar_analysis, "SCAN_ROWS", 11)
+    monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", 6)
+    monkeypatch.setattr(columnar_analysis, "BUCKET_ROWS", 9)
+    write_jsonl(inject(simulate(2000, seed=7), kind, seed=3), tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl")
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=20, unique=True),
+       st.lists(st.integers(-(2**33), 2**33), max_size=20), st.lists(st.integers(0, 19), max_size=10))
+def test_lookup_of_wide_codes_in_a_narrow_table(table: list, other: list, picks: list):
+    """`_lookup` searches 8-byte codes in a 4-byte table as 4 bytes: a code outside the table's range (one that
+    would wrap onto a table value, too) is not found; every other code is found exactly where it is."""
+    from prozess.columnar_analysis import _lookup
+
+    t = np.array(sorted(table), np.int32)
+    wrapped = [x + 2**32 for x in table]  # same low 32 bits as a table value
+    codes = other + wrapped + [table[i % len(table)] for i in picks if table]
+    c64 = np.array(codes, np.int64)
+    found, pos = _lookup(t, c64)
+    assert found.tolist() == [x in set(table) for x in codes]
+    assert all(int(t[p]) == x for p, x, f in zip(pos.tolist(), codes, found.tolist()) if f)
+    wide_found, wide_pos = _lookup(t.astype(np.int64), c64)
+    assert found.tolist() == wide_found.tolist() and pos[found].tolist() == wide_pos[wide_found].tolist()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(st.integers(-5, 5), max_size=6), max_size=5), st.integers(1, 4))
+def test_concat_one_column_at_a_time(chunks: list, width: int):
+    """`_concat` gives each column's chunks concatenated (or the empties when there are none) and empties
+    the list of parts as it goes."""
+    from prozess.columnar_analysis import _concat
+
+    parts = [tuple(np.array(ch, np.int32) + j for j in range(width)) for ch in chunks]
+    empty = [np.zeros(0, np.int32)] * width
+    got = _concat(parts, empty)
+    assert parts == []
+    if not chunks:
+        assert got is empty
+    else:
+        assert [g.tolist() for g in got] == [[x + j for ch in chunks for x in ch] for j in range(width)]
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 1 << 18])
+def test_send_cases_in_history_order_across_process_ranges(tmp_path: Path, chunk: int, monkeypatch):
+    """The nonmonotonic-send pass runs over ranges of processes; its cases still come in history order (that of
+    the op-object walk), not in process order: processes 7, 3, 9, 1 each send to x at a high offset, then all
+    send again at a lower one."""
+    from prozess import columnar_analysis
+    from prozess.checkers import queue
+    from prozess.columnar_check import light_ops
+    from prozess.history import Op
+
+    monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", chunk)
+    monkeypatch.setattr(columnar_analysis, "BUCKET_ROWS", chunk)
+    ops: list = []
+    procs = [7, 3, 9, 1]
+    for base in (20, 0):
+        for i, p in enumerate(procs):
+            v = base + i
+            ops.append(Op(len(ops), len(ops), "invoke", p, "send", [["send", "x", v]]))
+            ops.append(Op(len(ops), len(ops), "ok", p, "send", [["send", "x", [v, v]]]))
+    write_jsonl(ops, tmp_path / "h.jsonl")
+    old = queue.process_cases(analyze(read_history(tmp_path / "h.jsonl").complete().ops))[2]
+    c = read_columns(tmp_path / "h.jsonl")
+    new = columnar_analysis.analysis_from_columns(c, light_ops(c)).columnar_process_cases()[2]
+    assert [case["ops"][0] for case in new] == [1, 3, 5, 7]  # processes 7, 3, 9, 1
+    assert new == old
+
+
+@pytest.mark.parametrize("kind", sorted(INJECTIONS))
+@pytest.mark.parametrize("rows", [1, 5])
+def test_process_pass_over_ranges_of_processes_agrees(tmp_path: Path, kind: str, rows: int, monkeypatch):
+    """The process-order pass runs over ranges of processes of about BUCKET_ROWS fact rows each (a process is
+    never split): ranges of one process or a few give the check of one pass (the cases in history order)."""
+    from prozess import columnar_analysis
+
+    monkeypatch.setattr(columnar_analysis, "BUCKET_ROWS", rows)
+    monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", 3)
+    write_jsonl(inject(simulate(1500, seed=13, sub_via="subscribe" if rows == 5 else "assign"), kind, seed=4),
+                tmp_path / "h.jsonl")
+    _same_check(tmp_path / "h.jsonl")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 6), max_size=40), st.integers(1, 9), st.sampled_from([0, -3, 10**12]))
+def test_process_ranges_cover_every_process_whole(row_procs: list, size: int, shift: int):
+    """`_process_ranges` cuts the processes of the fact rows into ranges of about `size` rows, each process in
+    exactly one range, ranges in order and without overlap (process ids counted by id, or by rank when some
+    are negative or far apart)."""
+    from types import SimpleNamespace
+
+    from prozess import columnar_analysis
+    from prozess.columnar_analysis import _process_ranges
+
+    row_procs = [p + shift for p in row_procs]
+    process = np.array(sorted(set(row_procs)) + [99 + shift], np.int64)  # one op per process, one with no rows
+    c = SimpleNamespace(process=process)  # all it reads of the columns
+    row_op = np.searchsorted(process, np.array(row_procs, np.int64))
+    saved, columnar_analysis.BUCKET_ROWS = columnar_analysis.BUCKET_ROWS, size  # not monkeypatch: one per example
+    try:
+        ranges = _process_ranges(c, row_op)
+    finally:
+        columnar_analysis.BUCKET_ROWS = saved
+    for p in set(row_procs):
+        assert sum(lo <= p <= hi for lo, hi in ranges) == 1
+    assert all(hi < lo2 for (_, hi), (lo2, _) in zip(ranges, ranges[1:]))
+    for lo, hi in ranges:
+        n = sum(lo <= p <= hi for p in row_procs)
+        assert n and (n <= size or lo == hi)
