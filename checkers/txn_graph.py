@@ -182,6 +182,9 @@ def _select_arrays(keys: np.ndarray, verts: Any, merged: list[list[int]], cap: i
 # ------------------------------------------------------------------ the two graph shapes
 
 
+EDGE_CHUNK = 1 << 20  # edges mapped to member positions at a time (the rw pairs span the whole history)
+
+
 class CompactGraph(NamedTuple):
     """A directed graph in compressed rows: vertex j's successors are `indices[indptr[j]:indptr[j + 1]]`.
 
@@ -281,15 +284,17 @@ def compact_graph(ctx: Vertices, members: Sequence[int], kinds: tuple[str, ...])
     m = np.asarray(getattr(members, "array", members), dtype=np.int64)  # a list of ops, or an IntList's array
     n = len(m)
     pos = _Positions(m)
+    pos_t = np.int32 if n < 2**31 else np.int64  # member positions as the rows will hold them
     srcs: list[np.ndarray] = []
     dsts: list[np.ndarray] = []
 
     def add(x: np.ndarray, y: np.ndarray) -> None:
-        px = pos(x)
-        py = pos(y)
-        keep = (px >= 0) & (py >= 0)
-        srcs.append(px[keep])
-        dsts.append(py[keep])
+        for lo in range(0, len(x), EDGE_CHUNK):  # edges over the whole history (rw) a chunk at a time
+            px = pos(x[lo:lo + EDGE_CHUNK])
+            py = pos(y[lo:lo + EDGE_CHUNK])
+            keep = (px >= 0) & (py >= 0)
+            srcs.append(px[keep].astype(pos_t))
+            dsts.append(py[keep].astype(pos_t))
 
     if "wr" in kinds:
         wr_edges = getattr(a, "columnar_wr_edges", None)
@@ -309,8 +314,8 @@ def compact_graph(ctx: Vertices, members: Sequence[int], kinds: tuple[str, ...])
         dsts.append(dst)
     total = n + barriers
     it = np.int32 if total < 2**31 else np.int64
-    src = np.concatenate(srcs).astype(it) if srcs else np.zeros(0, it)
-    dst = np.concatenate(dsts).astype(it) if dsts else np.zeros(0, it)
+    src = np.concatenate(srcs, dtype=it, casting="same_kind") if srcs else np.zeros(0, it)
+    dst = np.concatenate(dsts, dtype=it, casting="same_kind") if dsts else np.zeros(0, it)
     del srcs, dsts
     order = np.argsort(src, kind="stable")
     indices = dst[order]

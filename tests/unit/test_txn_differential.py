@@ -156,6 +156,26 @@ def test_compact_graph_components_are_the_full_graphs(kind, tmp_path):
     assert found[GRAPH_KINDS[1]]  # with ww and rw edges, a simulated history has cycles
 
 
+@pytest.mark.parametrize("kind", [None, "G1c-realtime"])
+def test_compact_graph_in_edge_chunks_is_the_same(kind, tmp_path, monkeypatch):
+    """Edges are mapped to member positions a chunk at a time (the rw pairs span the whole history): chunks of a
+    few edges build the same compressed rows as one chunk, on a subset of members (edges leaving it dropped)."""
+    from prozess.history import write_jsonl
+
+    ops = simulate(1500, keys=6, processes=6, seed=2)
+    if kind is not None:
+        ops = inject(ops, kind, seed=1)
+    write_jsonl(ops, tmp_path / "h.jsonl")
+    ctx = txn_graph.Vertices(analyze(read_history(tmp_path / "h.jsonl").complete().ops))
+    for members in (list(ctx.nodes), list(ctx.nodes)[::3]):
+        for kinds in GRAPH_KINDS:
+            whole = _rows(txn_graph.compact_graph(ctx, members, kinds))
+            monkeypatch.setattr(txn_graph, "EDGE_CHUNK", 7)
+            assert _rows(txn_graph.compact_graph(ctx, members, kinds)) == whole, kinds
+            monkeypatch.undo()
+            assert sum(map(len, whole)) > len(members)
+
+
 @settings(max_examples=300, deadline=None)
 @given(s=st.lists(st.integers(0, 40), max_size=30), windows=st.lists(st.tuples(st.integers(-2, 42), st.integers(0, 12)),
                                                                       min_size=1, max_size=8),
