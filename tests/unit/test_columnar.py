@@ -20,6 +20,7 @@ from prozess.checkers.analysis import analyze
 from prozess.columnar import NO_OFFSET, OK, read_columns, stats, perf
 from prozess.history import HistoryError, read_history, write_jsonl
 from prozess.simulate import INJECTIONS, inject, simulate
+from tests.same_check import same_check as _same_check
 
 @pytest.fixture(autouse=True)
 def _no_time_budgets(monkeypatch):
@@ -136,25 +137,6 @@ def test_values_keep_python_equality(tmp_path: Path):
 
 
 # ------------------------------------------------------------------ the whole check, both paths
-
-
-def _old_check(path: Path, test=None):
-    from prozess.checkers import check
-
-    return check(read_history(path), test=test)
-
-
-def _same_check(path: Path, test=None):
-    from prozess.columnar_check import check_path
-
-    old, (new, n) = _old_check(path, test), check_path(path, test)
-    assert n == len(read_history(path).complete())
-    for r in (old, new):
-        r.pop("seconds", None)
-        for v in r["checkers"].values():
-            v.pop("seconds", None)
-    assert new == old
-    return new
 
 
 @pytest.mark.parametrize("path", SAVED, ids=lambda p: p.parent.name)

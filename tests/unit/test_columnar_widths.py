@@ -17,6 +17,7 @@ import pytest
 from prozess.columnar import NEMESIS_P, NO_OFFSET, DenseIndex, Unsupported, read_columns
 from prozess.history import NEMESIS, write_jsonl
 from prozess.simulate import inject, simulate
+from tests.same_check import same_check as _same_check
 
 BIG = 2**31  # the first value an int32 cannot hold
 POSITIONS = ("pair", "send_op", "read_op", "pollers")
@@ -29,21 +30,6 @@ def _no_time_budgets(monkeypatch):
 
     monkeypatch.setitem(txn.check.__kwdefaults__, "info_seconds", 120.0)
     monkeypatch.setitem(txn.check.__kwdefaults__, "seconds", 600.0)
-
-
-def _same_check(path: Path) -> dict:
-    """The check through the columns equals the op-object check of the same file."""
-    from prozess.checkers import check
-    from prozess.columnar_check import check_path
-    from prozess.history import read_history
-
-    old, (new, _) = check(read_history(path)), check_path(path)
-    for r in (old, new):
-        r.pop("seconds", None)
-        for v in r["checkers"].values():
-            v.pop("seconds", None)
-    assert new == old
-    return new
 
 
 def _ops(kind: str | None = "lost-write", n: int = 1500, seed: int = 7) -> list:
