@@ -594,16 +594,44 @@ def _ranged_pairs(c: Columns, fx: _Facts, table: tuple, keep: Any, only_ok: bool
     row_op = table[0]
     ranges = _process_ranges(c, row_op)
     out: list[tuple] = []
-    kept = keep(c.type)  # per op
-    for plo, phi in ranges:
-        in_range = (c.process >= plo) & (c.process <= phi) & kept if len(ranges) > 1 else kept
-        rows = np.nonzero(in_range[row_op])[0]
-        del in_range
+    per_range = _range_rows(c, row_op, keep(c.type), ranges)
+    for j, (plo, phi) in enumerate(ranges):
+        rows = np.concatenate(per_range[j]) if per_range[j] else np.zeros(0, np.int64)
+        per_range[j] = []
         subs = {q: lst for q, lst in sub_keeps.items() if plo <= q <= phi}
         out += _bucket_pairs(c, fx, table, rows, only_ok, subs)
+        del rows
         release_free_memory()  # the bucket's temporaries, before the next one's
     out.sort(key=lambda x: x[0])
     return out
+
+
+def _range_rows(c: Columns, row_op: np.ndarray, kept: np.ndarray, ranges: list[tuple[int, int]]) -> list[list[np.ndarray]]:
+    """The fact rows of each range of processes whose op `kept` accepts, in row order (as pieces to concatenate).
+
+    One pass over the rows, `BUCKET_ROWS` at a time: each chunk's rows are sorted by range (stably) and cut,
+    so finding every range's rows costs a pass over the rows, not a pass over every op and row per range
+    (which grew with the square of the history). The rows are held as 4-byte positions while they fit."""
+    pos_t = index_dtype(len(row_op))
+    lows = np.array([lo for lo, _ in ranges], np.int64)
+    highs = np.array([hi for _, hi in ranges], np.int64)
+    per: list[list[np.ndarray]] = [[] for _ in ranges]
+    for lo in range(0, len(row_op), BUCKET_ROWS):
+        ops = row_op[lo:lo + BUCKET_ROWS]
+        p = c.process[ops].astype(np.int64)
+        r = np.searchsorted(lows, p, "right") - 1
+        ok = kept[ops] & (r >= 0)
+        ok &= p <= highs[np.maximum(r, 0)]
+        idx = np.nonzero(ok)[0]
+        del ops, p, ok
+        r = r[idx]
+        order = np.argsort(r, kind="stable")
+        idx, r = idx[order], r[order]
+        del order
+        cut = np.searchsorted(r, np.arange(len(ranges) + 1))
+        for j in np.nonzero(np.diff(cut))[0].tolist():
+            per[j].append((lo + idx[cut[j]:cut[j + 1]]).astype(pos_t))
+    return per
 
 
 def _process_cases(c: Columns, fx: _Facts, sub_keeps: dict[int, list[tuple[int, set[int]]]]

@@ -524,6 +524,30 @@ def test_send_cases_in_history_order_across_process_ranges(tmp_path: Path, chunk
     assert new == old
 
 
+@pytest.mark.parametrize("chunk", [1, 2, 1 << 18])
+def test_failed_sends_do_not_hide_a_send_going_back(tmp_path: Path, chunk: int, monkeypatch):
+    """Only ok and info sends take part in the nonmonotonic-send pass: a failed send between two sends of one
+    process to a key, the second at a lower offset, leaves the case standing (in ranges of any size)."""
+    from prozess import columnar_analysis
+    from prozess.checkers import queue
+    from prozess.columnar_check import light_ops
+    from prozess.history import Op
+
+    monkeypatch.setattr(columnar_analysis, "PROCESS_ROWS", chunk)
+    monkeypatch.setattr(columnar_analysis, "BUCKET_ROWS", chunk)
+    ops: list = []
+    for p in (1, 2):
+        for v, done in ((10 * p + 5, [10 * p + 5, 10 * p + 5]), (10 * p + 7, None), (10 * p + 3, [10 * p + 3, 10 * p + 3])):
+            ops.append(Op(len(ops), len(ops), "invoke", p, "send", [["send", "x", v]]))
+            ops.append(Op(len(ops), len(ops), "ok" if done else "fail", p, "send", [["send", "x", done or v]]))
+    write_jsonl(ops, tmp_path / "h.jsonl")
+    old = queue.process_cases(analyze(read_history(tmp_path / "h.jsonl").complete().ops))[2]
+    c = read_columns(tmp_path / "h.jsonl")
+    new = columnar_analysis.analysis_from_columns(c, light_ops(c)).columnar_process_cases()[2]
+    assert [case["ops"] for case in old] == [[1, 5], [7, 11]]
+    assert new == old
+
+
 @pytest.mark.parametrize("kind", sorted(INJECTIONS))
 @pytest.mark.parametrize("rows", [1, 5])
 def test_process_pass_over_ranges_of_processes_agrees(tmp_path: Path, kind: str, rows: int, monkeypatch):
