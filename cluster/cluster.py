@@ -45,6 +45,7 @@ def system_for(spec: ClusterSpec):
     return KafkaSystem(spec)
 
 SIGNALS = {"KILL", "TERM", "STOP", "CONT", "INT", "HUP"}
+LEADER_SEEN = 3  # metadata answers in a row that must name a leader for a new topic (see create_topic)
 
 
 def signal_name(sig: str) -> str:
@@ -335,7 +336,11 @@ class Cluster(ProcessControl):
 
     def create_topic(self, name: str, partitions: int = 1, replication_factor: int | None = None,
                      config: dict[str, str] | None = None, timeout: float = 60) -> None:
-        """Creates a topic (no error if it exists) and waits until every partition has a leader."""
+        """Creates a topic (no error if it exists) and waits until every partition has a leader.
+
+        The leader must be seen in `LEADER_SEEN` metadata answers in a row: each answer comes from
+        one broker, and in ZooKeeper mode the controller updates the brokers' metadata one by one,
+        so a broker that has the new leader can answer before one that has not yet."""
         from confluent_kafka import KafkaError, KafkaException
         from confluent_kafka.admin import NewTopic
 
@@ -349,10 +354,12 @@ class Cluster(ProcessControl):
             if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise ClusterError(f"creating topic {name!r} (partitions={partitions}, rf={rf}) failed: {e}") from None
         deadline = time.monotonic() + timeout
+        seen = 0
         while time.monotonic() < deadline:
-            if all(self.leader(name, p) for p in range(partitions)):
+            seen = seen + 1 if all(self.leader(name, p) for p in range(partitions)) else 0
+            if seen >= LEADER_SEEN:
                 return
-            time.sleep(0.5)
+            time.sleep(0.5 if not seen else 0.2)
         raise ClusterError(f"topic {name!r} has partitions without a leader after {timeout:.0f} s")
 
     def wait_healthy(self, timeout: float = 120) -> None:
