@@ -114,16 +114,33 @@ class _NotRaw(Exception):
     """A value that is not a 64-bit integer: the builder leaves raw mode (see `_Builder.facts`)."""
 
 
+WIDE_POSITIONS = 2**31  # the first op position that needs 8 bytes (a module constant so tests can lower it)
+_FACT_ARRAYS = ("s_op", "s_val", "s_off", "r_op", "r_val", "r_off", "pollers")
+_POSITIONS = ("pair", "s_op", "r_op", "pollers")
+_DTYPE = {"b": np.dtype(np.int8), "h": np.dtype(np.int16), "i": np.dtype(np.int32), "q": np.dtype(np.int64)}
+
+
+def _np(col: array) -> np.ndarray:
+    """A builder array as a numpy view of its buffer (no copy), in the array's own width."""
+    dt = _DTYPE[col.typecode]
+    return np.frombuffer(col, dt) if len(col) else np.zeros(0, dt)
+
+
 class _Builder:
-    """Accumulates columns in compact `array`s while the lines stream past."""
+    """Accumulates columns in compact `array`s while the lines stream past.
+
+    Integer columns start 4 bytes wide and become 8 bytes wide the first time a value does not fit
+    (`_widen`): op positions at `WIDE_POSITIONS` ops, an index, a process id, an offset or a raw
+    value at the first one beyond 32 bits. So a history whose numbers fit is read at half the
+    memory, and `columns()` has nothing left to narrow; `time` is 8 bytes from the start."""
 
     def __init__(self, part: bool = False) -> None:
-        self.index = array("q")
+        self.index = array("i")
         self.time = array("q")
         self.type = array("b")
-        self.process = array("q")
+        self.process = array("i")
         self.f = array("h")
-        self.pair = array("q")
+        self.pair = array("i")
         self.fs: dict[str, int] = {}
         self.keys: dict[str, int] = {}
         self.values: dict[Any, int] = {}
@@ -133,9 +150,9 @@ class _Builder:
         # columns hold no more, i.e. no op gave the marker's number itself.
         self.nemesis = 0
         self.null_reads = 0
-        self.s_op, self.s_key, self.s_val, self.s_off = array("q"), array("i"), array("q"), array("q")
-        self.r_op, self.r_key, self.r_val, self.r_off = array("q"), array("i"), array("q"), array("q")
-        self.pollers = array("q")  # completions with a poll micro-op that returned a non-empty map
+        self.s_op, self.s_key, self.s_val, self.s_off = array("i"), array("i"), array("i"), array("i")
+        self.r_op, self.r_key, self.r_val, self.r_off = array("i"), array("i"), array("i"), array("i")
+        self.pollers = array("i")  # completions with a poll micro-op that returned a non-empty map
         self.subs: dict[int, Any] = {}
         self.final_reads: dict[int, list[int]] = {}  # position of a final poll -> key ids read, per micro-op
         self.extra: dict[int, dict] = {}
@@ -144,6 +161,23 @@ class _Builder:
         # invocation before it in the part is kept here as (position, process, f), unpaired, and paired with
         # an invocation of the part before it when the parts are merged.
         self.orphans: list[tuple[int, Any, str]] | None = [] if part else None
+
+    def _widen(self, names: tuple[str, ...]) -> None:
+        """Builder arrays `names` become 8 bytes wide (those already are stay as they are)."""
+        for name in names:
+            col = getattr(self, name)
+            if col.typecode != "q":
+                setattr(self, name, array("q", col))
+
+    def _append_wide(self, name: str, x: int) -> None:
+        """Appends `x` to array `name`, widening it first when it is 4 bytes wide and x does not fit."""
+        try:
+            getattr(self, name).append(x)
+        except OverflowError:
+            if getattr(self, name).typecode == "q":
+                raise
+            self._widen((name,))
+            getattr(self, name).append(x)
 
     def key_id(self, k: Any) -> int:
         if k.__class__ is not str:
@@ -176,30 +210,38 @@ class _Builder:
         into ids of the interned table and the rest of the file is read that way."""
         if not value:
             return
-        if self.raw:
+        while True:
             marks = (len(self.s_op), len(self.r_op), len(self.pollers), len(final) if final is not None else 0)
             try:
-                self._facts(pos, value, completion, final, True)
+                self._facts(pos, value, completion, final, self.raw)
                 return
             except _NotRaw:
-                # the op's null read offsets are read again below (a mark the file gave itself is not a null,
-                # so counting it here too leaves the count short, and `columns()` refuses the file, as it should)
-                self.null_reads -= self.r_off[marks[1]:].count(NO_OFFSET)
-                for arr, n in ((self.s_op, marks[0]), (self.s_key, marks[0]), (self.s_val, marks[0]), (self.s_off, marks[0]),
-                               (self.r_op, marks[1]), (self.r_key, marks[1]), (self.r_val, marks[1]), (self.r_off, marks[1]),
-                               (self.pollers, marks[2])):
-                    del arr[n:]
-                if final is not None:
-                    del final[marks[3]:]
+                self._undo(marks, final)
                 self._to_ids()
-        self._facts(pos, value, completion, final, False)
+            except OverflowError:  # a value or an offset beyond 32 bits: the fact arrays become 8 bytes wide
+                self._undo(marks, final)
+                if all(getattr(self, name).typecode == "q" for name in _FACT_ARRAYS):
+                    raise  # beyond 64 bits: `read_lines` says the columns cannot hold it
+                self._widen(_FACT_ARRAYS)
+
+    def _undo(self, marks: tuple[int, int, int, int], final: list | None) -> None:
+        """Removes the rows an op's micro-ops wrote since `marks`, before they are read again another way."""
+        # the op's null read offsets are read again (a mark the file gave itself is not a null, so counting
+        # it here too leaves the count short, and `columns()` refuses the file, as it should)
+        self.null_reads -= self.r_off[marks[1]:].count(NO_OFFSET)
+        for arr, n in ((self.s_op, marks[0]), (self.s_key, marks[0]), (self.s_val, marks[0]), (self.s_off, marks[0]),
+                       (self.r_op, marks[1]), (self.r_key, marks[1]), (self.r_val, marks[1]), (self.r_off, marks[1]),
+                       (self.pollers, marks[2])):
+            del arr[n:]
+        if final is not None:
+            del final[marks[3]:]
 
     def _to_ids(self) -> None:
         """Leaves raw mode: the values written so far become ids of the interned table."""
         self.raw = False
         value_id = self.value_id
         for col in (self.s_val, self.r_val):
-            ids = array("q", [value_id(v) for v in col])
+            ids = array(col.typecode, [value_id(v) for v in col])  # ids are below the row count: they fit
             col[:] = ids
 
     def _facts(self, pos: int, value: Any, completion: bool, final: list | None, raw: bool) -> None:
@@ -269,7 +311,12 @@ class _Builder:
         if self.index and index <= self.index[-1]:
             raise HistoryError(f"op has index {index}, below or equal to the index {self.index[-1]} of the op before it; "
                                "indices must strictly increase (gaps are fine)", path=path, line=line_no)
-        self.index.append(index)
+        if pos == WIDE_POSITIONS:
+            self._widen(_POSITIONS)
+        try:  # inline, not `_append_wide`: a call per op costs seconds over tens of millions of ops
+            self.index.append(index)
+        except OverflowError:
+            self._append_wide("index", index)
         self.time.append(time)
         t = _TYPE_CODE[typ]
         self.type.append(t)
@@ -293,7 +340,10 @@ class _Builder:
             else:
                 self.open[NEMESIS] = (pos, f, None, index)
             return
-        self.process.append(p)
+        try:
+            self.process.append(p)
+        except OverflowError:
+            self._append_wide("process", p)
         value = d.get("value")
         if t == INVOKE:
             j = self.open.get(p)
@@ -329,7 +379,9 @@ class _Builder:
             if self.type[j] != INVOKE:
                 continue
             pos = len(self.index)
-            self.index.append(next_index)
+            if pos == WIDE_POSITIONS:
+                self._widen(_POSITIONS)
+            self._append_wide("index", next_index)
             next_index += 1
             self.time.append(last_time)
             self.type.append(INFO)
@@ -337,7 +389,7 @@ class _Builder:
                 self.process.append(NEMESIS_P)
                 self.nemesis += 1
             else:
-                self.process.append(p)
+                self._append_wide("process", p)
             self.f.append(self.f[j])
             self.pair.append(j)
             self.pair[j] = pos
@@ -346,12 +398,11 @@ class _Builder:
         self.open.clear()
 
     def columns(self, source: str | None) -> Columns:
-        """The columns, each in 4 bytes per row where its values fit (`_narrow`), else a view of the builder's
-        8-byte buffer (numpy keeps it alive; no copy). One column at a time: each narrowed column's 8-byte
-        buffer is freed before the next is made, so the peak is one column's copy above the builder's."""
+        """The columns as views of the builder's buffers (numpy keeps them alive; no copy), each in 4 bytes per
+        row where its values fit (`_narrow`: only a column that was widened while reading is copied). One column
+        at a time: each narrowed column's 8-byte buffer is freed before the next is made."""
         n = len(self.index)
-        a = lambda x, dt: np.frombuffer(x, dtype=dt) if len(x) else np.zeros(0, dtype=dt)  # noqa: E731
-        s_val, r_val = a(self.s_val, np.int64), a(self.r_val, np.int64)
+        s_val, r_val = _np(self.s_val), _np(self.r_val)
         if self.raw:  # values as themselves: the table is their sorted distinct set, ids are ranks in it
             table = _distinct(np.concatenate([_distinct(s_val), _distinct(r_val)]))
             values: Any = IntValues(table)
@@ -371,26 +422,29 @@ class _Builder:
         if self.null_reads != np.count_nonzero(read_offset == NO_OFFSET):
             raise Unsupported(f"a poll read offset {NO_OFFSET}, the columns' mark for an unknown offset")
         return Columns(
-            index=self._index(), time=a(self.time, np.int64), type=a(self.type, np.int8),
-            process=process, f=a(self.f, np.int16), pair=self._narrow("pair", n),
+            index=self._index(), time=_np(self.time), type=_np(self.type),
+            process=process, f=_np(self.f), pair=self._narrow("pair", n),
             fs=list(self.fs), keys=list(self.keys), values=values,
-            send_op=self._narrow("s_op", n), send_key=a(self.s_key, np.int32),
+            send_op=self._narrow("s_op", n), send_key=_np(self.s_key),
             send_value=s_val, send_offset=self._narrow("s_off", n),
-            read_op=self._narrow("r_op", n), read_key=a(self.r_key, np.int32),
+            read_op=self._narrow("r_op", n), read_key=_np(self.r_key),
             read_offset=read_offset, read_value=r_val,
             pollers=self._narrow("pollers", n), final_reads=self.final_reads, subs=self.subs, extra=self.extra,
             source=source, value_index=index,
         )
 
     def _narrow(self, name: str, n: int) -> np.ndarray:
-        """Builder array `name` (8-byte ints) as an int32 copy when every value fits, freeing the 8-byte buffer;
-        else an int64 view of it. Op positions (and -1) fit while the history has fewer than 2**31 ops
-        (`index_dtype`), without a look at the values; processes and offsets are looked at."""
+        """Builder array `name` as a view when it is 4 bytes wide; a widened one (8 bytes) as an int32 copy when
+        every value fits, freeing the 8-byte buffer, else an int64 view of it. Op positions (and -1) fit while
+        the history has fewer than 2**31 ops (`index_dtype`), without a look at the values; processes and
+        offsets are looked at."""
         col = getattr(self, name)
         setattr(self, name, None)
         if not len(col):
             return np.zeros(0, np.int32)
-        x = np.frombuffer(col, np.int64)
+        x = _np(col)
+        if x.dtype == np.int32:
+            return x
         if name in ("process", "s_off", "r_off"):
             fits = -2**31 <= int(x.min()) and int(x.max()) < 2**31
         else:
@@ -411,9 +465,9 @@ class _Builder:
         if self.index[0] == 0 and self.index[-1] == n - 1:  # strictly increasing ints: 0 .. n-1 means dense
             self.index = None
             return DenseIndex(n)
-        x = np.frombuffer(self.index, np.int64)
+        x = _np(self.index)
         self.index = None
-        return x.astype(np.int32) if int(x[-1]) < 2**31 else x
+        return x.astype(np.int32) if x.dtype != np.int32 and int(x[-1]) < 2**31 else x
 
 
 _TRIM: Any = None
@@ -631,7 +685,6 @@ def read_lines(b: _Builder, lines: Any, path: Path) -> None:
 
 
 # The builder's arrays in the order the child writes them, and how the merge shifts or maps each.
-_SHIFT = ("pair", "s_op", "r_op", "pollers")  # positions: + the first half's op count (-1 stays -1 in pair)
 _KEY = ("s_key", "r_key")                     # key ids: through the map to the first half's key table
 _COLUMNS = ("index", "time", "type", "process", "f", "pair", "s_op", "s_key", "s_val", "s_off",
             "r_op", "r_key", "r_val", "r_off", "pollers")
@@ -688,14 +741,14 @@ def _read_part(path: str, start: int, out: str, conn: Any) -> None:
             with open(out, "wb") as fh:
                 for name in _COLUMNS:
                     getattr(b, name).tofile(fh)
-            process = np.frombuffer(b.process, np.int64) if len(b.process) else np.zeros(0, np.int64)
-            kind = np.frombuffer(b.type, np.int8) if len(b.type) else np.zeros(0, np.int8)
+            process, kind = _np(b.process), _np(b.type)
             client = np.nonzero(process != NEMESIS_P)[0]
             ps, first = np.unique(process[client], return_index=True)
             nemesis = np.nonzero(process == NEMESIS_P)[0]
             fs = list(b.fs)
             conn.send(("done", {
                 "lengths": {name: len(getattr(b, name)) for name in _COLUMNS},
+                "typecodes": {name: getattr(b, name).typecode for name in _COLUMNS},
                 "fs": fs, "keys": list(b.keys),
                 "first_index": b.index[0] if b.index else None,
                 # processes whose first op in this half is an invocation (one still open before it is an error)
@@ -738,12 +791,13 @@ def _merge(b: _Builder, meta: dict, path: str) -> None:
     fmap = np.array([_intern(b.fs, f) for f in meta["fs"]] or [0], np.int16)
     kmap = np.array([b.key_id(k) for k in meta["keys"]] or [0], np.int32)
     lengths = meta["lengths"]
+    if n + lengths["index"] > WIDE_POSITIONS:  # positions of the whole file need 8 bytes
+        b._widen(_POSITIONS)
     with open(path, "rb") as fh:
         for name in _COLUMNS:
-            col: array = getattr(b, name)
             rows = lengths[name]
             for lo in range(0, rows, MERGE_ROWS):
-                chunk = np.empty(min(MERGE_ROWS, rows - lo), np.dtype(col.typecode))
+                chunk = np.empty(min(MERGE_ROWS, rows - lo), _DTYPE[meta["typecodes"][name]])
                 if fh.readinto(memoryview(chunk).cast("B")) != chunk.nbytes:
                     raise OSError(f"{path}: the second half's columns are shorter than written")
                 if name == "f":
@@ -751,10 +805,17 @@ def _merge(b: _Builder, meta: dict, path: str) -> None:
                 elif name in _KEY:
                     chunk = kmap[chunk]
                 elif name == "pair":
+                    chunk = chunk.astype(np.int64)
                     chunk[chunk >= 0] += n
-                elif name in _SHIFT:
-                    chunk += n
-                col.frombytes(memoryview(chunk).cast("B"))
+                elif name in _POSITIONS:  # + the first half's op count (-1 stays -1 in pair)
+                    chunk = chunk.astype(np.int64) + n
+                col: array = getattr(b, name)
+                dt = _DTYPE[col.typecode]
+                if chunk.dtype.itemsize > dt.itemsize and len(chunk) and not (
+                        np.iinfo(dt).min <= int(chunk.min()) and int(chunk.max()) <= np.iinfo(dt).max):
+                    b._widen((name,))  # a value of the second half beyond the first half's width
+                    col, dt = getattr(b, name), np.dtype(np.int64)
+                col.frombytes(memoryview(np.ascontiguousarray(chunk, dt)).cast("B"))
     b.nemesis += meta["marks"][0]
     b.null_reads += meta["marks"][1]
     b.subs.update((pos + n, v) for pos, v in meta["subs"].items())

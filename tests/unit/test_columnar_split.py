@@ -386,3 +386,21 @@ def test_column_widths_and_marks_of_a_split_read_are_the_one_pass_ones(tmp_path:
     for cut in starts[len(starts) // 3::max(1, len(starts) // 6)]:
         _assert_same_columns(whole, _split_at(p, cut, monkeypatch))
     assert merges
+
+
+@pytest.mark.parametrize("half", ["first", "second"])
+def test_a_half_with_numbers_beyond_32_bits_merges_into_the_other_width(tmp_path: Path, monkeypatch, merges, half: str):
+    """One half's builder widened a column (a process, an offset, a value beyond 32 bits) and the other's did
+    not: the merge widens the first half's column or the second half's rows fit, and the columns are one pass's."""
+    big = 2**31 + 7
+    recs = []
+    for i in range(6):
+        wide = (i < 3) == (half == "first")
+        p, v, o = (big + i, big + i, big + i) if wide else (i, i, i)
+        recs += [_op(2 * i, "invoke", p, "send", [["send", "x", v]]), _op(2 * i + 1, "ok", p, "send", [["send", "x", [o, v]]])]
+    p = _write(tmp_path / "h.jsonl", recs)
+    whole = _one_pass(p, monkeypatch)
+    assert whole.process.dtype == np.int64 and whole.send_offset.dtype == np.int64
+    for cut in _line_starts(p):
+        _assert_same_columns(whole, _split_at(p, cut, monkeypatch))
+    assert len(merges) == len(_line_starts(p))

@@ -212,3 +212,109 @@ def test_null_read_offsets_are_counted_once_when_values_turn_into_ids(tmp_path: 
     with pytest.raises(Unsupported, match="unknown offset"):
         read_columns(p)
     _same_check(p)
+
+
+# ------------------------------------------------------------------ the builder: 4 bytes while reading, widened when needed
+
+
+def _builder_of(p: Path):
+    """The reader's builder after the lines of `p` (one pass), before `columns()`."""
+    from prozess.columnar import _Builder, read_lines
+    from prozess.history_model import jsonl_lines
+
+    b = _Builder()
+    read_lines(b, jsonl_lines(p, []), p)
+    return b
+
+
+def test_the_builder_reads_a_usual_history_in_four_bytes(tmp_path: Path):
+    """Half the memory while reading: every integer column but time is 4 bytes wide until a value needs 8."""
+    p = tmp_path / "h.jsonl"
+    write_jsonl(_ops(), p)
+    b = _builder_of(p)
+    for name in ("index", "process", "pair", "s_op", "s_val", "s_off", "r_op", "r_val", "r_off", "pollers"):
+        assert getattr(b, name).typecode == "i", name
+    assert b.time.typecode == "q"
+
+
+@pytest.mark.parametrize("what", ["process", "offset", "value", "index"])
+def test_a_column_widens_at_its_first_value_beyond_32_bits(tmp_path: Path, what: str):
+    """The big number comes late (after thousands of 4-byte rows): the rows before it keep their values, the
+    column comes out 8 bytes wide, and the check is the op-object path's."""
+    ops = _ops("lost-write", 1500)
+    late = len(ops) * 2 // 3
+    if what == "process":
+        ops = [op._replace(process=op.process + BIG) if op.process != NEMESIS and op.index >= late else op for op in ops]
+        ops = _renumber_processes_reused_across(ops, late)
+    elif what == "offset":
+        ops = ops[:late] + _shift_offsets(ops[late:], BIG)
+    elif what == "value":
+        ops = ops[:late] + _shift_values(ops[late:], BIG)
+    else:
+        ops = ops[:late] + [op._replace(index=op.index + BIG) for op in ops[late:]]
+    p = tmp_path / "h.jsonl"
+    write_jsonl(ops, p)
+    b = _builder_of(p)
+    wide = {"process": ("process",), "offset": ("s_off", "r_off"), "value": ("s_val", "r_val"), "index": ("index",)}[what]
+    for name in wide:
+        assert getattr(b, name).typecode == "q", name
+    assert b.pair.typecode == "i"
+    c = read_columns(p)
+    if what == "process":
+        assert c.process.dtype == np.int64
+        assert c.process.tolist() == [NEMESIS_P if op.process == NEMESIS else op.process for op in ops][: len(c)]
+    elif what == "offset":
+        assert c.read_offset.dtype == np.int64 and int(c.read_offset.max()) >= BIG
+    elif what == "index":
+        assert c.index.dtype == np.int64 and c.index.tolist() == [op.index for op in ops][: len(c)]
+    _same_check(p)
+
+
+def _renumber_processes_reused_across(ops: list, late: int) -> list:
+    """Ops after `late` with shifted processes: an invocation open across `late` keeps its process id, so the
+    pair stays one process's."""
+    open_at: dict = {}
+    out = []
+    for op in ops:
+        if op.process != NEMESIS and op.index >= late and op.type != "invoke" and (op.process - BIG) in open_at:
+            op = op._replace(process=op.process - BIG)
+        if op.process != NEMESIS:
+            if op.type == "invoke":
+                open_at[op.process] = op.index
+            else:
+                open_at.pop(op.process, None)
+        out.append(op)
+    return out
+
+
+def _shift_values(ops: list, by: int) -> list:
+    """Every value an op sent or polled, plus `by` (values stay distinct per key)."""
+    def mop(m):
+        if m[0] == "send":
+            x = m[2]
+            return ["send", m[1], [x[0], x[1] + by] if isinstance(x, list) else x + by]
+        if m[0] == "poll" and len(m) > 1 and isinstance(m[1], dict):
+            return ["poll", {k: [[o, v + by] for o, v in pairs] for k, pairs in m[1].items()}]
+        return m
+
+    return [op._replace(value=[mop(m) for m in op.value]) if op.f in ("send", "poll", "txn") and isinstance(op.value, list)
+            else op for op in ops]
+
+
+def test_positions_widen_at_the_position_limit(tmp_path: Path, monkeypatch):
+    """Op positions need 8 bytes from `WIDE_POSITIONS` on (2**31 ops, lowered here): the builder widens them
+    there and the columns are the same as with positions in 4 bytes."""
+    import prozess.columnar as columnar
+
+    p = tmp_path / "h.jsonl"
+    write_jsonl(_ops("poll-skip", 1500), p)
+    usual = read_columns(p)
+    monkeypatch.setattr(columnar, "WIDE_POSITIONS", 700)
+    b = _builder_of(p)
+    for name in ("pair", "s_op", "r_op", "pollers"):
+        assert getattr(b, name).typecode == "q", name
+    assert b.process.typecode == "i"
+    widened = read_columns(p)
+    for name in POSITIONS:
+        assert np.array_equal(getattr(widened, name), getattr(usual, name)), name
+    _same_check(p)
