@@ -7,7 +7,7 @@ kernel's high-water mark (`VmHWM`) is reset before it (`/proc/self/clear_refs`),
 that frees what an earlier one held shows its own top, not the run's. This is the trace
 `docs/architecture.md` ("Histories at scale") quotes for each change to the check's memory.
 
-    .venv/bin/python benchmarks/check_steps.py FILE [--one-pass]
+    .venv/bin/python benchmarks/check_steps.py FILE [--one-pass] [--txn]
 
 Linux only (it reads `/proc/self/status`).
 """
@@ -78,6 +78,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("file")
     ap.add_argument("--one-pass", action="store_true", help="read the file in one pass (no second process)")
+    ap.add_argument("--txn", action="store_true", help="also trace the txn checker's parts (vertices, spans, graphs)")
     args = ap.parse_args()
 
     import prozess.columnar as columnar
@@ -95,6 +96,13 @@ def main() -> None:
     for name in list(checkers.CHECKERS):
         fn = checkers.CHECKERS[name]
         checkers.CHECKERS[name] = (lambda fn, name: lambda *a: tr.measure(f"checker {name}", lambda: fn(*a)))(fn, name)
+    if args.txn:
+        import prozess.checkers.txn as txn
+
+        for attr, name in (("Vertices", "txn: vertex arrays"), ("spans", "txn: spans of backward wr edges"),
+                           ("select", "txn: members in the spans"), ("compact_graph", "txn: compact graph"),
+                           ("components", "txn: cyclic components"), ("dependency_graph", "txn: networkx graph")):
+            tr.wrap(txn, attr, name)
     own_stats, own_perf = columnar.stats, columnar.perf
     cc_stats = lambda c: tr.measure("checker stats", lambda: own_stats(c))  # noqa: E731
     cc_perf = lambda c: tr.measure("checker perf", lambda: own_perf(c))  # noqa: E731

@@ -165,6 +165,8 @@ def _select_arrays(keys: np.ndarray, verts: Any, merged: list[list[int]], cap: i
     """`select` over sorted arrays: every span's range found by one search, the vertices taken with one mask
     (the spans are disjoint and sorted, so the order is the loop's); an `IntList`, not a list of ints."""
     lo, hi = np.array(merged, np.int64).T
+    if keys.dtype == np.int32 and int(lo.min()) >= -2**31 and int(hi.max()) < 2**31:
+        lo, hi = lo.astype(np.int32), hi.astype(np.int32)  # else numpy copies all of `keys` to 8 bytes to search it
     j = np.searchsorted(keys, lo, "left")
     k = np.maximum(np.searchsorted(keys, hi, "right"), j)
     cut = False

@@ -63,6 +63,20 @@ def _lookup(table: np.ndarray, codes: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return found, pos_c
 
 
+def _search(table: np.ndarray, x: np.ndarray, side: str = "left") -> np.ndarray:
+    """`np.searchsorted(table, x, side)` without numpy's copy of the whole table: numpy searches in the common
+    type, so a 4-byte table searched for 8-byte values is first copied to 8 bytes on every call (a 17M-row
+    read table: 136 MB and a tenth of a second per call). Values beyond the table's type are searched as its
+    bounds and placed after (or before) every row."""
+    if not (table.dtype.kind == x.dtype.kind == "i" and table.dtype.itemsize < x.dtype.itemsize):
+        return np.searchsorted(table, x, side)
+    lim = np.iinfo(table.dtype)
+    pos = np.searchsorted(table, np.clip(x, lim.min, lim.max).astype(table.dtype), side)
+    pos[x > lim.max] = len(table)
+    pos[x < lim.min] = 0
+    return pos
+
+
 def _runs(sorted_values: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
     """[lo, hi) chunks of about `size` rows of a sorted array, cut only where its value changes (so a pass
     grouped by that value sees each group whole; one value with more rows than `size` is one chunk)."""
@@ -182,7 +196,7 @@ class _Facts:
         del rev, dense, first
         # lowest offset of each (key, value) over every fact (the log and its conflicts), for the offsets checker;
         # needed only for keys whose log repeats a value or has conflicts (the others use the dense index)
-        distinct = np.diff(np.searchsorted(bv_code, np.arange(klo, khi + 1, dtype=np.int64) * nv))
+        distinct = np.diff(_search(bv_code, np.arange(klo, khi + 1, dtype=np.int64) * nv))
         irregular = distinct != np.diff(key_start)
         irregular[[k - klo for k in self.extra if klo <= k < khi]] = True
         some = irregular[key - klo] if len(key) else np.zeros(0, bool)
@@ -237,6 +251,7 @@ class _Facts:
         return out
 
 
+WR_MEMBERS = 1 << 16  # txn graph members whose reads the wr join takes at a time
 SCAN_ROWS = 1 << 18  # read rows per chunk of the read scan (its temporaries are about 100 bytes per row: ~25 MiB)
 
 
@@ -762,7 +777,7 @@ class _PerOp(Mapping):
         self._start = np.empty(n_ops + 1, index_dtype(len(row_op)))
         for lo in range(0, n_ops + 1, 1 << 20):
             hi = min(lo + (1 << 20), n_ops + 1)
-            self._start[lo:hi] = np.searchsorted(row_op, np.arange(lo, hi))
+            self._start[lo:hi] = _search(row_op, np.arange(lo, hi))
         self._cache: dict[int, Any] = {}
         self._all: dict[int, Any] | None = None
 
@@ -984,33 +999,43 @@ class ColumnarAnalysis(Analysis):
 
     def columnar_wr_edges(self, members: list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(writer, reader) of each value an op in `members` read from another op (both ends any ops; one row
-        per read, as the graph builders walk them)."""
+        per read, in the order the dict walk visits them: members as given, each op's keys first-seen, rows).
+
+        `WR_MEMBERS` members at a time: an op's read rows are one run of the read table (`read_op` is sorted),
+        found by a search, so the join's temporaries are bounded by the chunk, not by every member's reads."""
         c, fx = self._offset_inputs[0], self._offset_inputs[1]
         given = np.asarray(members, dtype=np.int64)
-        by_op = np.argsort(given, kind="stable")
-        m = given[by_op]
-        rows = np.zeros(0, np.int64)
-        if len(m):  # the members' read rows, found a chunk of rows at a time (no temporary per read row)
-            read_op = c.read_op
-            rows = np.concatenate([lo + np.nonzero(_lookup(m, read_op[lo:lo + SCAN_ROWS])[0])[0]
-                                   for lo in range(0, len(read_op), SCAN_ROWS)] or [rows])
-        if len(rows):  # in the order the dict walk visits them: members as given, each op's keys first-seen, rows
-            op = c.read_op[rows].astype(np.int64)
-            rank = by_op[np.searchsorted(m, op)]
-            del given, by_op, m
-            op *= max(len(c.keys), 1)
-            op += c.read_key[rows]  # the (op, key) group of each row
-            _, first, inverse = np.unique(op, return_index=True, return_inverse=True)
-            del op
-            first = first[inverse]
-            del inverse
-            rows = rows[np.lexsort((rows, first, rank))]
-            del first, rank
-        w = fx.writer(fx.r_codes(rows))
-        r = c.read_op[rows]
-        del rows
-        keep = (w >= 0) & (w != r)
-        return w[keep], r[keep]
+        _, first_at = np.unique(given, return_index=True)
+        if len(first_at) < len(given):  # a member given twice: its reads come at its first place
+            given = given[np.sort(first_at)]
+        del first_at
+        read_op, pos_t, nk = c.read_op, index_dtype(len(c.type)), max(len(c.keys), 1)
+        ws: list[np.ndarray] = [np.zeros(0, pos_t)]
+        rs: list[np.ndarray] = [np.zeros(0, pos_t)]
+        for lo in range(0, len(given), WR_MEMBERS):
+            m = given[lo:lo + WR_MEMBERS]
+            start = _search(read_op, m, "left")
+            count = _search(read_op, m, "right") - start
+            total = int(count.sum())
+            if not total:
+                continue
+            # each member's rows in member order: start + 0, 1, ... count - 1
+            rows = np.arange(total, dtype=np.int64) + np.repeat(start - (np.cumsum(count) - count), count)
+            del start, count
+            group = read_op[rows].astype(np.int64) * nk + c.read_key[rows]  # the (op, key) of each row
+            _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+            del group
+            # rows are in (member, row) order, so a stable sort by each group's first place puts an op's keys
+            # in first-seen order and keeps each key's rows in order
+            rows = rows[np.argsort(first[inverse], kind="stable")]
+            del first, inverse
+            w = fx.writer(fx.r_codes(rows))
+            r = read_op[rows]
+            del rows
+            keep = (w >= 0) & (w != r)
+            ws.append(w[keep].astype(pos_t))
+            rs.append(r[keep].astype(pos_t))
+        return np.concatenate(ws), np.concatenate(rs)
 
     def columnar_vertex_times(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(invocation position, completed) of each op of `members`, from the columns: where it was invoked

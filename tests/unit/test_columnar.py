@@ -480,6 +480,20 @@ def test_lookup_of_wide_codes_in_a_narrow_table(table: list, other: list, picks:
     assert found.tolist() == wide_found.tolist() and pos[found].tolist() == wide_pos[wide_found].tolist()
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.integers(-(2**31), 2**31 - 1), max_size=20), st.lists(st.integers(-(2**33), 2**33), max_size=20),
+       st.sampled_from(["left", "right"]), st.sampled_from([np.int32, np.int64]))
+def test_search_of_wide_values_in_a_narrow_table_is_numpys(table: list, values: list, side: str, table_type):
+    """`_search` answers as `np.searchsorted` over the table in 8 bytes, for values inside and beyond a 4-byte
+    table's range (the bounds themselves too: a table may hold them), on either side."""
+    from prozess.columnar_analysis import _search
+
+    edges = [-(2**31), 2**31 - 1]
+    t = np.array(sorted(table + edges[: len(table) % 3]), table_type)
+    x = np.array(values + edges + [v + d for v in table for d in (-1, 0, 1)], np.int64)
+    assert _search(t, x, side).tolist() == np.searchsorted(t.astype(np.int64), x, side).tolist()
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.lists(st.integers(-5, 5), max_size=6), max_size=5), st.integers(1, 4))
 def test_concat_one_column_at_a_time(chunks: list, width: int):

@@ -249,3 +249,34 @@ if __name__ == "__main__":
         sys.exit("usage: test_txn_differential.py --record")
     RECORDED.write_text(json.dumps({n: _result(*CASES[n]) for n in sorted(CASES)}, indent=1, sort_keys=True) + "\n")
     print(f"recorded {len(CASES)} results in {RECORDED}")
+
+
+@pytest.mark.parametrize("kind", [None, "G1c-realtime", "G1a", "duplicate"])
+@pytest.mark.parametrize("chunk", [1, 3, 1 << 16])
+def test_columnar_wr_edges_are_the_dict_walk_in_its_order(kind, chunk, tmp_path, monkeypatch):
+    """The columnar wr join (members' read rows found by a search, `WR_MEMBERS` members at a time) gives the
+    op-object Analysis's (writer, reader) pairs in the same order — the order the graph's rows keep and the
+    cycle search follows — for members in s order, reversed, shuffled, a subset, and with a member twice."""
+    import random
+
+    import prozess.columnar_analysis as ca
+    from prozess.columnar import read_columns
+    from prozess.columnar_check import light_ops
+    from prozess.history import write_jsonl
+
+    ops = simulate(1500, keys=6, processes=6, seed=3)
+    if kind is not None:
+        ops = inject(ops, kind, seed=1)
+    write_jsonl(ops, tmp_path / "h.jsonl")
+    c = read_columns(tmp_path / "h.jsonl")
+    old = analyze(read_history(tmp_path / "h.jsonl").complete().ops)
+    new = ca.analysis_from_columns(c, light_ops(c))
+    monkeypatch.setattr(ca, "WR_MEMBERS", chunk)
+    nodes = list(txn_graph.Vertices(old).nodes)
+    shuffled = nodes[:]
+    random.Random(5).shuffle(shuffled)
+    for members in (nodes, nodes[::-1], shuffled, nodes[::4], nodes[:40] + nodes[10:20], []):
+        want = [(w, r) for w, r in txn_graph._wr_pairs(old, list(dict.fromkeys(members)))]
+        w, r = new.columnar_wr_edges(members)
+        assert list(zip(w.tolist(), r.tolist())) == want
+    assert len(want) == 0 and len(list(txn_graph._wr_pairs(old, nodes))) > len(nodes) // 2
