@@ -119,23 +119,27 @@ def _barrier_chain(ctx, members: list[int]) -> list[list[int]]:
 GRAPH_KINDS = (("wr", "realtime"), ("ww", "wr", "rw", "realtime"))
 
 
-@pytest.mark.parametrize("kind", [None, *INJECTED])
-def test_compact_graph_components_are_the_full_graphs(kind, tmp_path):
-    """The compact graph (edge arrays in compressed rows, real time as a barrier chain) and its Tarjan find
-    the same components as networkx over the graph with every edge, for the error pass's kinds and for every
-    kind, on the op-object Analysis and on the columnar one; and both Analyses build the same compact graph."""
+def _both_analyses(tmp_path, kind, seed: int):
+    """(op-object Analysis, columnar Analysis) of one simulated history, with anomaly `kind` injected."""
     from prozess.columnar import read_columns
     from prozess.columnar_analysis import analysis_from_columns
     from prozess.columnar_check import light_ops
     from prozess.history import write_jsonl
 
-    ops = simulate(1500, keys=6, processes=6, seed=1)
+    ops = simulate(1500, keys=6, processes=6, seed=seed)
     if kind is not None:
         ops = inject(ops, kind, seed=1)
     write_jsonl(ops, tmp_path / "h.jsonl")
     c = read_columns(tmp_path / "h.jsonl")
-    old = analyze(read_history(tmp_path / "h.jsonl").complete().ops)
-    new = analysis_from_columns(c, light_ops(c))
+    return analyze(read_history(tmp_path / "h.jsonl").complete().ops), analysis_from_columns(c, light_ops(c))
+
+
+@pytest.mark.parametrize("kind", [None, *INJECTED])
+def test_compact_graph_components_are_the_full_graphs(kind, tmp_path):
+    """The compact graph (edge arrays in compressed rows, real time as a barrier chain) and its Tarjan find
+    the same components as networkx over the graph with every edge, for the error pass's kinds and for every
+    kind, on the op-object Analysis and on the columnar one; and both Analyses build the same compact graph."""
+    old, new = _both_analyses(tmp_path, kind, seed=1)
     found = {}
     for kinds in GRAPH_KINDS:
         graphs = []
@@ -260,17 +264,8 @@ def test_columnar_wr_edges_are_the_dict_walk_in_its_order(kind, chunk, tmp_path,
     import random
 
     import prozess.columnar_analysis as ca
-    from prozess.columnar import read_columns
-    from prozess.columnar_check import light_ops
-    from prozess.history import write_jsonl
 
-    ops = simulate(1500, keys=6, processes=6, seed=3)
-    if kind is not None:
-        ops = inject(ops, kind, seed=1)
-    write_jsonl(ops, tmp_path / "h.jsonl")
-    c = read_columns(tmp_path / "h.jsonl")
-    old = analyze(read_history(tmp_path / "h.jsonl").complete().ops)
-    new = ca.analysis_from_columns(c, light_ops(c))
+    old, new = _both_analyses(tmp_path, kind, seed=3)
     monkeypatch.setattr(ca, "WR_MEMBERS", chunk)
     nodes = list(txn_graph.Vertices(old).nodes)
     shuffled = nodes[:]
