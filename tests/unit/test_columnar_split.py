@@ -286,7 +286,16 @@ def test_a_child_in_a_fresh_interpreter_reads_the_same(tmp_path: Path, monkeypat
 # ------------------------------------------------------------------ when to split, progress, the check
 
 
+def _threads(monkeypatch, n: int) -> None:
+    """The process runs `n` threads as far as the reader can tell: a suite that ran a browser before this leaves
+    its driver's threads behind, so these tests say how many they mean rather than trusting the count."""
+    import threading
+
+    monkeypatch.setattr(threading, "active_count", lambda: n)
+
+
 def test_only_files_of_split_bytes_or_more_are_cut_at_a_line_start(tmp_path: Path, monkeypatch):
+    _threads(monkeypatch, 1)
     p = tmp_path / "h.jsonl"
     write_jsonl(simulate(300, seed=3), p)
     size = p.stat().st_size
@@ -301,6 +310,11 @@ def test_only_files_of_split_bytes_or_more_are_cut_at_a_line_start(tmp_path: Pat
     monkeypatch.setattr(columnar, "SPLIT_BYTES", 1)
     assert columnar.split_point(one_line) is None and columnar.split_point(tmp_path) is None
     assert columnar.split_point(tmp_path / "missing.jsonl") is None
+    _threads(monkeypatch, 3)  # other threads: only from 8x SPLIT_BYTES
+    monkeypatch.setattr(columnar, "SPLIT_BYTES", size // 8 + 1)
+    assert columnar.split_point(p) is None
+    monkeypatch.setattr(columnar, "SPLIT_BYTES", size // 8)
+    assert columnar.split_point(p) == cut
 
 
 def test_progress_of_a_split_read_rises_to_the_file_size(tmp_path: Path, monkeypatch):
@@ -333,10 +347,12 @@ def test_the_check_of_a_split_read_is_the_one_pass_check(tmp_path: Path, monkeyp
     assert (two, n2) == (one, n1) and one["valid"] is False and len(merges) == 1
 
 
-def test_a_process_running_other_threads_does_not_fork():
+def test_a_process_running_other_threads_does_not_fork(monkeypatch):
     import threading
 
-    assert split._start_method() == "fork"  # pytest runs the tests on one thread
+    with monkeypatch.context() as m:
+        _threads(m, 1)
+        assert split._start_method() == "fork"
     done = threading.Event()
     t = threading.Thread(target=done.wait)
     t.start()
