@@ -111,7 +111,7 @@ def main() -> None:
     t0 = time.monotonic()
     c = tr.measure("reading into columns", lambda: columnar.read_columns(args.file))
     entering = _status()[0]
-    r = tr.measure("check (Analysis and checkers)", lambda: cc.check_columns(c, None, None, release=True))
+    r = tr.measure("check (Analysis and checkers)", lambda: cc.check_columns(c, None, None))
     wall = time.monotonic() - t0
     print(f"{'step':<44} {'CPU s':>7} {'RSS before':>10} {'RSS after':>9} {'peak':>6}")
     for name, cpu, before, after, peak in tr.rows:

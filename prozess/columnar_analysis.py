@@ -25,7 +25,6 @@ op-object path.
 from __future__ import annotations
 
 import bisect
-import dataclasses
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -1142,7 +1141,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
     release_free_memory()
     a._violations = None
-    a._offset_inputs = (dataclasses.replace(c), fx, inv, a.orders)  # a copy: the caller may release c's tables
+    a._offset_inputs = (c, fx, inv, a.orders)
     key_id = {k: j for j, k in enumerate(keys)}
     sub_keeps: dict[int, list[tuple[int, set[int]]]] = {}
     try:

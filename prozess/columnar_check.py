@@ -58,10 +58,11 @@ def light_ops(c: Columns) -> Sequence[Op]:
 
 
 def check_columns(c: Columns, test: dict | None = None, names: list[str] | None = None, *,
-                  release: bool = False, progress: Any = None) -> dict:
+                  progress: Any = None) -> dict:
     """`prozess.checkers.check` on a columnar history (same result shape, same verdicts).
 
-    `release` drops the send/read tables from `c` once the Analysis holds them (less peak memory)."""
+    The Analysis answers the checkers' questions from `c`'s send and read tables (each op's writes and reads,
+    lost writes, the txn graph's edges), so they stay in memory until the last checker has run."""
     from prozess.checkers import CHECKERS, _NEEDS_ANALYSIS, checker_names, compose, policy
 
     names = checker_names(test, names)
@@ -79,9 +80,6 @@ def check_columns(c: Columns, test: dict | None = None, names: list[str] | None 
                 analysis = analysis_from_columns(c, ops)
             except Exception as e:
                 analysis_error = e
-        if release:  # the fact tables now live in the Analysis; stats and perf need the op columns only
-            for name in ("send_op", "send_key", "send_value", "send_offset", "read_op", "read_key", "read_offset", "read_value"):
-                setattr(c, name, None)
         release_free_memory()
         own: dict[str, Callable[[Columns], dict]] = {"stats": stats, "perf": perf}
 
@@ -118,4 +116,4 @@ def check_path(path: Any, test: dict | None = None, names: list[str] | None = No
             warnings.clear()
         history = read_history(path, warnings=warnings)
         return check(history, test=test, names=names), len(history)
-    return check_columns(c, test, names, release=True, progress=progress), len(c)
+    return check_columns(c, test, names, progress=progress), len(c)
