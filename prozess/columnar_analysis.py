@@ -462,29 +462,58 @@ def _previous(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, eligible: np.n
         return prev
     p_sorted = np.sort(proc)
     ranges = [(p_sorted[lo], p_sorted[hi - 1]) for lo, hi in _runs(p_sorted, PROCESS_ROWS)]  # whole processes
-    seen = p_sorted[np.concatenate(([True], p_sorted[1:] != p_sorted[:-1]))] if subs else None  # distinct processes
     del p_sorted
     for plo, phi in ranges:
         rows = np.nonzero((proc >= plo) & (proc <= phi))[0] if len(ranges) > 1 else np.arange(n)
         _previous_chunk(rows[np.lexsort((pos[rows], key[rows], proc[rows]))], proc, key, eligible, prev)
         del rows
-    if subs:  # drop the pairs an assign/subscribe in between cut (found by counting, checked one by one)
-        span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
-        procs = _unique(np.concatenate([seen, np.array(list(subs), dtype=np.int64)]))
-        sub_codes = np.sort(np.array([int(np.searchsorted(procs, q)) * span + x for q, lst in subs.items() for x, _ in lst],
-                                     dtype=np.int64))
-        sub_pos = {q: [x for x, _ in lst] for q, lst in subs.items()}
-        for lo in range(0, n, PROCESS_ROWS):
-            j = lo + np.nonzero(prev[lo:lo + PROCESS_ROWS] >= 0)[0]
-            rank = np.searchsorted(procs, proc[j]) * span
-            between = np.searchsorted(sub_codes, rank + pos[j]) - np.searchsorted(sub_codes, rank + pos[prev[j]])
-            for jj in j[between > 0].tolist():
-                q = int(proc[jj])
-                a, b = bisect.bisect_left(sub_pos[q], int(pos[prev[jj]])), bisect.bisect_left(sub_pos[q], int(pos[jj]))
-                kk = int(key[jj])
-                if any(kk not in keep for _, keep in subs[q][a:b]):
-                    prev[jj] = -1
+    if subs:
+        _cut_by_subs(proc, key, pos, prev, subs)
     return prev
+
+
+SUB_KEEPS = 1 << 24  # most (process, kept key, position) rows `_cut_by_subs` counts with (128 MiB); beyond, one by one
+
+
+def _cut_by_subs(proc: np.ndarray, key: np.ndarray, pos: np.ndarray, prev: np.ndarray,
+                 subs: dict[int, list[tuple[int, set[int]]]]) -> None:
+    """Drops from `prev` the pairs an ok/info assign/subscribe of the process in between cut: one whose keys did
+    not include the pair's key. Counted, not walked: a pair of a process that has subs is cut when fewer of
+    the subs in between kept its key than there are subs in between (two sorted code tables, (process,
+    position) and (process, key, position), searched at both ends of the pair). The pairs are checked one by
+    one instead when the kept keys are more than `SUB_KEEPS` rows or the codes would pass 2^62."""
+    n = len(pos)
+    span = int(max(pos.max(), max(x for lst in subs.values() for x, _ in lst))) + 1
+    procs = np.sort(np.array(list(subs), dtype=np.int64))
+    rank_of = dict(zip(procs.tolist(), range(len(procs))))
+    sub_codes = np.sort(np.array([rank_of[q] * span + x for q, lst in subs.items() for x, _ in lst], dtype=np.int64))
+    nk = int(max(int(key.max()), max((k for lst in subs.values() for _, keep in lst for k in keep), default=0))) + 1
+    kept_rows = sum(len(keep) for lst in subs.values() for _, keep in lst)
+    counted = kept_rows <= SUB_KEEPS and len(procs) * nk * span < 2**62
+    if counted:
+        kept_codes = np.sort(np.fromiter(((rank_of[q] * nk + k) * span + x for q, lst in subs.items()
+                                          for x, keep in lst for k in keep), np.int64, kept_rows))
+    sub_pos = None if counted else {q: [x for x, _ in lst] for q, lst in subs.items()}
+    for lo in range(0, n, PROCESS_ROWS):
+        j = lo + np.nonzero(prev[lo:lo + PROCESS_ROWS] >= 0)[0]
+        q = proc[j].astype(np.int64)
+        rank = np.minimum(np.searchsorted(procs, q), len(procs) - 1)
+        j, rank = j[procs[rank] == q], rank[procs[rank] == q]  # a process without subs keeps its pairs
+        p_hi, p_lo = pos[j].astype(np.int64), pos[prev[j]].astype(np.int64)
+        between = np.searchsorted(sub_codes, rank * span + p_hi) - np.searchsorted(sub_codes, rank * span + p_lo)
+        j, rank, p_hi, p_lo, between = j[between > 0], rank[between > 0], p_hi[between > 0], p_lo[between > 0], between[between > 0]
+        if counted:
+            base = (rank * nk + key[j].astype(np.int64)) * span
+            kept = np.searchsorted(kept_codes, base + p_hi) - np.searchsorted(kept_codes, base + p_lo)
+            prev[j[kept < between]] = -1
+            continue
+        assert sub_pos is not None
+        for jj in j.tolist():
+            q = int(proc[jj])
+            a, b = bisect.bisect_left(sub_pos[q], int(pos[prev[jj]])), bisect.bisect_left(sub_pos[q], int(pos[jj]))
+            kk = int(key[jj])
+            if any(kk not in keep for _, keep in subs[q][a:b]):
+                prev[jj] = -1
 
 
 def _previous_chunk(o: np.ndarray, proc: np.ndarray, key: np.ndarray, eligible: np.ndarray, prev: np.ndarray) -> None:

@@ -401,11 +401,12 @@ def test_key_batches_cover_the_keys_whole(counts: list, size: int):
 @given(st.lists(st.tuples(st.integers(0, 3), st.sets(st.integers(0, 3), min_size=1, max_size=3), st.booleans()),
                 max_size=30),
        st.lists(st.tuples(st.integers(0, 29), st.sets(st.integers(0, 3), max_size=3)), max_size=6),
-       st.integers(1, 8), st.booleans())
-def test_previous_in_chunks_equals_the_definition(ops: list, subs_at: list, chunk: int, narrow: bool):
+       st.integers(1, 8), st.booleans(), st.booleans())
+def test_previous_in_chunks_equals_the_definition(ops: list, subs_at: list, chunk: int, narrow: bool, counted: bool):
     """The process-order pass's `_previous`, in chunks of any number of groups and with 4- or 8-byte inputs:
     for each (op, key) group, the latest earlier eligible group of the same process on the same key, unless an
-    assign/subscribe of that process in between dropped the key (a loop over every pair, as the definition says)."""
+    assign/subscribe of that process in between dropped the key (a loop over every pair, as the definition says);
+    the assigns' cuts counted from tables, or (beyond `SUB_KEEPS` kept keys) checked one by one."""
     from prozess import columnar_analysis
     from prozess.columnar_analysis import _previous
 
@@ -425,11 +426,12 @@ def test_previous_in_chunks_equals_the_definition(ops: list, subs_at: list, chun
             i = -1
         ref.append(i)
     t = np.int32 if narrow else np.int64
-    saved, columnar_analysis.PROCESS_ROWS = columnar_analysis.PROCESS_ROWS, chunk  # not monkeypatch: one per example
+    saved = columnar_analysis.PROCESS_ROWS, columnar_analysis.SUB_KEEPS  # not monkeypatch: one per example
+    columnar_analysis.PROCESS_ROWS, columnar_analysis.SUB_KEEPS = chunk, (saved[1] if counted else -1)
     try:
         got = _previous(np.array(proc, t), np.array(key, t), np.array(pos, t), np.array(eligible, bool), subs)
     finally:
-        columnar_analysis.PROCESS_ROWS = saved
+        columnar_analysis.PROCESS_ROWS, columnar_analysis.SUB_KEEPS = saved
     assert got.tolist() == ref
 
 
