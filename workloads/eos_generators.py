@@ -68,7 +68,11 @@ class EosGenerator:
         if role == "reader":
             return {"f": "read-output", "value": {"final": False}}
         tid = self.progress.open_txn.get(ctx.process)
-        if self.o.crash_clients and (tid is None or self.o.crash_in_txn):  # a crash may abandon an open txn
+        if self.o.crash_only_in_txn:  # a due crash waits for an open txn (the at-least-once twin's duplicate)
+            may_crash = tid is not None
+        else:  # with crash_in_txn, a crash may abandon an open txn
+            may_crash = tid is None or self.o.crash_in_txn
+        if self.o.crash_clients and may_crash:
             nxt = self.next_crash.get(ctx.thread)
             if nxt is None:
                 nxt = self.next_crash[ctx.thread] = ctx.time + self.rng.uniform(0.5, 1.5) * self.o.crash_interval_s

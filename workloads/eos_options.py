@@ -23,6 +23,7 @@ class EosOptions(WorkloadOptions):
     crash_clients: bool = True
     crash_interval_s: float = 20.0      # each transformer crashes (leaves the group) about this often
     crash_in_txn: bool = True           # a crash may abandon an open transaction (between transform and commit)
+    crash_only_in_txn: bool = False     # a crash that is due waits for an open transaction: every crash abandons one
     txn_id_mode: str = "process"        # "process": new transactional.id per process; "thread": reused, fencing
     transactional: bool = True          # False: the unsafe twin — produce, then commit offsets (at-least-once)
     transaction_timeout_s: float = 10.0
@@ -41,6 +42,8 @@ class EosOptions(WorkloadOptions):
         self.require_between("abort_p", 0, 1)
         if self.txn_id_mode not in ("process", "thread"):
             raise ValueError(f"txn_id_mode is {self.txn_id_mode!r}; it must be process or thread")
+        if self.crash_only_in_txn and not self.crash_in_txn:
+            raise ValueError("crash_only_in_txn needs crash_in_txn: crashes cannot be both only inside and never inside a transaction")
         if self.crash_interval_s <= 0 or self.op_timeout_s <= 0 or self.poll_timeout_s <= 0:
             raise ValueError("crash_interval_s, op_timeout_s and poll_timeout_s must be positive")
         if self.drain_time_s + self.transaction_timeout_s + 2 >= self.final_time_limit_s:

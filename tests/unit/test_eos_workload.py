@@ -74,6 +74,31 @@ def test_every_transaction_is_followed_by_its_commit_or_abort():
     assert vals == sorted(set(vals))
 
 
+@pytest.mark.parametrize("only_in_txn", [False, True])
+def test_crash_only_in_txn_makes_every_crash_abandon_an_open_transaction(only_in_txn: bool):
+    """With `crash_only_in_txn` every crash falls between a transform that opened a transaction and its commit
+    (the at-least-once twin then re-processes what the crash left uncommitted); without it, crashes also fall
+    between transactions."""
+    o = EosOptions(transformers=2, readers=1, abort_p=0, crash_interval_s=1, crash_only_in_txn=only_in_txn)
+    seq = iter(range(10**6))
+
+    def complete(op):  # every transform opens a transaction: a crash right after one abandons it
+        if op["f"] == "transform":
+            return "ok", {"txn": f"{op['process']}.{next(seq)}", "in": [], "out": [], "offsets": {"0": 1}}
+        return ("info", None) if op["f"] == "crash" else ("ok", op["value"])
+
+    ops = dry_run(TimeLimit(EosGenerator(o, random.Random(5)), 30), 4, complete=complete, latency=0.01, max_ops=3000)
+    by_proc: dict = {}
+    for op in ops:
+        by_proc.setdefault(op["process"], []).append(op)
+    open_at_crash = [a["f"] == "transform" for proc_ops in by_proc.values()
+                     for a, b in zip(proc_ops, proc_ops[1:]) if b["f"] == "crash"]
+    assert open_at_crash
+    assert all(open_at_crash) if only_in_txn else not all(open_at_crash)
+    with pytest.raises(ValueError, match="crash_only_in_txn"):
+        EosOptions.from_dict({"crash_only_in_txn": True, "crash_in_txn": False})
+
+
 def test_generator_is_deterministic_for_a_seed():
     o = EosOptions(transformers=2, readers=1)
 
