@@ -65,21 +65,25 @@ class RunStats:
                 "phase": self.phase,
                 "counts": dict(self.counts),
                 "rate": rate,
+                "average": done / (now - self.started) if now > self.started else 0.0,
                 "faults": sorted(self.faults),
                 "faults_failed": sum(self.faults_failed.values()),
                 "faults_applied": self.faults_applied,
             }
 
 
-def render_line(s: dict[str, Any]) -> str:
+def render_line(s: dict[str, Any], *, final: bool = False) -> str:
+    """One line of progress; `final`: the run's summary, whose rate is the average over the whole run (the
+    live rate is the last 5 seconds', which in teardown has no workload ops)."""
     c = s["counts"]
     limit = f"/{s['time_limit']:.0f}s" if s.get("time_limit") else "s"
     faults = ", ".join(s["faults"]) or "none"
     if s.get("faults_applied") or s.get("faults_failed"):
-        faults += f" ({s.get('faults_applied', 0)} applied, {s.get('faults_failed', 0)} failed so far)"
+        faults += f" ({s.get('faults_applied', 0)} applied, {s.get('faults_failed', 0)} failed{'' if final else ' so far'})"
     return (
         f"[{s['phase']}] {s['elapsed']:.0f}{limit}  ops ok {c['ok']}  fail {c['fail']}  info {c['info']}"
-        f"  {s['rate']:.0f} ops/s  faults: {faults}"
+        + (f"  {s['average']:.0f} ops/s on average" if final else f"  {s['rate']:.0f} ops/s")
+        + f"  faults: {faults}"
     )
 
 
@@ -121,4 +125,4 @@ class ProgressDisplay:
         if self._live is not None:
             self._live.__exit__(None, None, None)
             self._live = None
-        self.console.print(render_line(self.stats.snapshot()), markup=False, highlight=False, soft_wrap=True)  # "[main]" is text, not markup
+        self.console.print(render_line(self.stats.snapshot(), final=True), markup=False, highlight=False, soft_wrap=True)  # "[main]" is text, not markup
