@@ -23,6 +23,10 @@ int64; `index` is not stored at all when every op's index is its position (`Dens
 markers `NEMESIS_P` and `NO_OFFSET` are -2**31 in either width. So a user multiplying or adding
 these columns widens them first (`.astype(np.int64)`), as it does the int32 key and value ids.
 
+A large file (`columnar_spill.SPILL_BYTES`) keeps its send and read tables on disk: the reader appends their
+rows to temporary files as they stream past and the columns are read-only memory maps of those files
+(`prozess.columnar_spill`), so the largest tables of a long history are page cache, not the process's memory.
+
 Like `History.complete()`, an invocation that never completed gets an `info` completion
 at the end (its sends with unknown offsets), so facts agree with the checkers' view.
 
@@ -45,6 +49,8 @@ from typing import Any, Callable
 import numpy as np
 import orjson
 
+from prozess import columnar_spill
+from prozess.columnar_spill import SpilledColumn, count_equal, finish
 from prozess.history import _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, gc_paused, op_from_dict
 from prozess.history_model import LinesRead, jsonl_lines, line_too_deep, torn_line_warning
 
@@ -116,6 +122,7 @@ class _NotRaw(Exception):
 
 WIDE_POSITIONS = 2**31  # the first op position that needs 8 bytes (a module constant so tests can lower it)
 _FACT_ARRAYS = ("s_op", "s_val", "s_off", "r_op", "r_val", "r_off", "pollers")
+_SPILLED = ("s_op", "s_key", "s_val", "s_off", "r_op", "r_key", "r_val", "r_off")  # on disk when spilling
 _POSITIONS = ("pair", "s_op", "r_op", "pollers")
 _DTYPE = {"b": np.dtype(np.int8), "h": np.dtype(np.int16), "i": np.dtype(np.int32), "q": np.dtype(np.int64)}
 
@@ -132,9 +139,12 @@ class _Builder:
     Integer columns start 4 bytes wide and become 8 bytes wide the first time a value does not fit
     (`_widen`): op positions at `WIDE_POSITIONS` ops, an index, a process id, an offset or a raw
     value at the first one beyond 32 bits. So a history whose numbers fit is read at half the
-    memory, and `columns()` has nothing left to narrow; `time` is 8 bytes from the start."""
+    memory, and `columns()` has nothing left to narrow; `time` is 8 bytes from the start.
 
-    def __init__(self, part: bool = False) -> None:
+    With `spill`, the send and read rows go to files every `SPILL_ROWS` rows (`prozess.columnar_spill`) and
+    `columns()` gives them as memory maps; a value that is not a 64-bit integer brings them back (`_unspill`)."""
+
+    def __init__(self, part: bool = False, spill: bool = False) -> None:
         self.index = array("i")
         self.time = array("q")
         self.type = array("b")
@@ -161,6 +171,7 @@ class _Builder:
         # invocation before it in the part is kept here as (position, process, f), unpaired, and paired with
         # an invocation of the part before it when the parts are merged.
         self.orphans: list[tuple[int, Any, str]] | None = [] if part else None
+        self.spill: dict[str, SpilledColumn] | None = {name: SpilledColumn() for name in _SPILLED} if spill else None
 
     def _widen(self, names: tuple[str, ...]) -> None:
         """Builder arrays `names` become 8 bytes wide (those already are stay as they are)."""
@@ -214,6 +225,8 @@ class _Builder:
             marks = (len(self.s_op), len(self.r_op), len(self.pollers), len(final) if final is not None else 0)
             try:
                 self._facts(pos, value, completion, final, self.raw)
+                if self.spill is not None and len(self.r_op) + len(self.s_op) >= columnar_spill.SPILL_ROWS:
+                    self.spill_rows()
                 return
             except _NotRaw:
                 self._undo(marks, final)
@@ -236,8 +249,42 @@ class _Builder:
         if final is not None:
             del final[marks[3]:]
 
+    def spill_rows(self, names: tuple[str, ...] = _SPILLED) -> None:
+        """Appends the rows of the fact arrays `names` held in memory to their files (see `prozess.columnar_spill`)."""
+        assert self.spill is not None
+        for name in names:
+            col = getattr(self, name)
+            if len(col):
+                self.spill[name].append(col)
+                setattr(self, name, array(col.typecode))
+
+    def whole(self, name: str) -> tuple[str, int, Any]:
+        """(typecode, rows, pieces) of builder array `name` with what of it is on disk: its rows in order, as
+        numpy arrays of one width (the widest of its parts)."""
+        col = getattr(self, name)
+        spilled = self.spill.get(name) if self.spill is not None else None
+        if spilled is None or not spilled.rows:
+            return col.typecode, len(col), iter([_np(col)])
+        code = "q" if "q" in (spilled.typecode, col.typecode) else "i"
+        dt = _DTYPE[code]
+        return code, spilled.rows + len(col), (p.astype(dt, copy=False) for p in (*spilled.pieces(), _np(col)))
+
+    def _unspill(self) -> None:
+        """The fact rows on disk come back into the builder's arrays, and the rest of the file is read into memory."""
+        if self.spill is None:
+            return
+        for name in _SPILLED:
+            code, _, pieces = self.whole(name)
+            col = array(code)
+            for piece in pieces:
+                col.frombytes(memoryview(np.ascontiguousarray(piece)).cast("B"))
+            setattr(self, name, col)
+            self.spill[name].close()
+        self.spill = None
+
     def _to_ids(self) -> None:
         """Leaves raw mode: the values written so far become ids of the interned table."""
+        self._unspill()  # ids are made from every value written so far, and only raw values spill
         self.raw = False
         value_id = self.value_id
         for col in (self.s_val, self.r_val):
@@ -402,15 +449,21 @@ class _Builder:
         row where its values fit (`_narrow`: only a column that was widened while reading is copied). One column
         at a time: each narrowed column's 8-byte buffer is freed before the next is made."""
         n = len(self.index)
-        s_val, r_val = _np(self.s_val), _np(self.r_val)
-        if self.raw:  # values as themselves: the table is their sorted distinct set, ids are ranks in it
+        values: Any
+        if self.spill is not None:  # raw values on disk (a value that is not an integer brought them back)
+            self.spill_rows()
+            values, s_val, r_val = self._spilled_values()
+            index = None
+        elif self.raw:  # values as themselves: the table is their sorted distinct set, ids are ranks in it
+            s_val, r_val = _np(self.s_val), _np(self.r_val)
             table = _distinct(np.concatenate([_distinct(s_val), _distinct(r_val)]))
-            values: Any = IntValues(table)
+            values = IntValues(table)
             index = None
             self.s_val = self.r_val = None
             s_val = _ranks(table, s_val)  # one at a time: each raw array is freed once ranked
             r_val = _ranks(table, r_val)
         else:
+            s_val, r_val = _np(self.s_val), _np(self.r_val)
             values, index = self.value_list, self.values
             self.s_val = self.r_val = None
             s_val = s_val.astype(index_dtype(len(values)))
@@ -419,15 +472,15 @@ class _Builder:
         if self.nemesis != np.count_nonzero(process == NEMESIS_P):
             raise Unsupported(f"a client process is {NEMESIS_P}, the columns' mark for the nemesis")
         read_offset = self._narrow("r_off", n)
-        if self.null_reads != np.count_nonzero(read_offset == NO_OFFSET):
+        if self.null_reads != count_equal(read_offset, NO_OFFSET):
             raise Unsupported(f"a poll read offset {NO_OFFSET}, the columns' mark for an unknown offset")
         return Columns(
             index=self._index(), time=_np(self.time), type=_np(self.type),
             process=process, f=_np(self.f), pair=self._narrow("pair", n),
             fs=list(self.fs), keys=list(self.keys), values=values,
-            send_op=self._narrow("s_op", n), send_key=_np(self.s_key),
+            send_op=self._narrow("s_op", n), send_key=self._narrow("s_key", n),
             send_value=s_val, send_offset=self._narrow("s_off", n),
-            read_op=self._narrow("r_op", n), read_key=_np(self.r_key),
+            read_op=self._narrow("r_op", n), read_key=self._narrow("r_key", n),
             read_offset=read_offset, read_value=r_val,
             pollers=self._narrow("pollers", n), final_reads=self.final_reads, subs=self.subs, extra=self.extra,
             source=source, value_index=index,
@@ -438,8 +491,12 @@ class _Builder:
         every value fits, freeing the 8-byte buffer, else an int64 view of it. Op positions (and -1) fit while
         the history has fewer than 2**31 ops (`index_dtype`), without a look at the values; processes and
         offsets are looked at."""
+        if self.spill is not None and name in self.spill:
+            return self._narrow_spilled(name, n)
         col = getattr(self, name)
         setattr(self, name, None)
+        if name in ("s_key", "r_key"):  # key ids: always 4 bytes
+            return _np(col)
         if not len(col):
             return np.zeros(0, np.int32)
         x = _np(col)
@@ -454,6 +511,32 @@ class _Builder:
         out = x.astype(np.int32)
         del x, col  # the last references to the 8-byte buffer
         return out
+
+    def _narrow_spilled(self, name: str, n: int) -> np.ndarray:
+        """`_narrow` of a fact column on disk: the memory map of its file, in the width `_narrow` would give."""
+        assert self.spill is not None
+        self.spill_rows((name,))
+        setattr(self, name, None)
+        spilled = self.spill.pop(name)
+        if name in ("s_key", "r_key"):
+            return finish(spilled)
+        if name in ("s_off", "r_off"):
+            return finish(spilled, narrow=lambda lo, hi: -2**31 <= lo and hi < 2**31)
+        return finish(spilled, narrow=lambda lo, hi: index_dtype(n) == np.int32)
+
+    def _spilled_values(self) -> tuple[IntValues, np.ndarray, np.ndarray]:
+        """(value table, send value ids, read value ids) of raw values on disk: the sorted distinct set made a
+        piece at a time, then the ids (ranks in it) written to new files and mapped."""
+        assert self.spill is not None
+        parts = [_distinct(p) for name in ("s_val", "r_val") for p in self.whole(name)[2]]
+        table = _distinct(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+        del parts
+        ids = []
+        for name in ("s_val", "r_val"):
+            self.spill_rows((name,))
+            setattr(self, name, None)
+            ids.append(finish(self.spill.pop(name), convert=lambda x: _ranks(table, x)))
+        return IntValues(table), ids[0], ids[1]
 
     def _index(self) -> Any:
         """The index column: `DenseIndex` (nothing stored) when every op's index is its position, as in a
@@ -491,6 +574,7 @@ def release_free_memory() -> None:
                 pass
     if _TRIM:
         _TRIM(0)
+    columnar_spill.drop_pages()
 
 
 def index_dtype(n: int) -> np.dtype:
@@ -613,7 +697,7 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
     with gc_paused():
         cut = split_point(path)
         if cut is None:
-            b = _Builder()
+            b = _Builder(spill=spills(path))
             read_lines(b, jsonl_lines(path, warnings, progress=progress), path)
         else:
             b = read_split(path, cut, warnings=warnings, progress=progress)
@@ -631,6 +715,16 @@ def read_columns(path: str | os.PathLike, *, progress: Callable[[int, int], None
 # Files this large are read in two halves at once; a process running other threads starts the half's reader as
 # a fresh interpreter (a few tenths of a second more), so it splits from 8x this. Measured: docs/architecture.md.
 SPLIT_BYTES = 4 << 20
+
+
+def spills(path: str | os.PathLike) -> bool:
+    """Whether the reader keeps the fact rows of file `path` on disk: a regular file of at least
+    `columnar_spill.SPILL_BYTES` (see `prozess.columnar_spill`)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return stat.S_ISREG(st.st_mode) and st.st_size >= columnar_spill.SPILL_BYTES
 
 
 def split_point(path: Path) -> int | None:
@@ -707,7 +801,7 @@ def read_split(path: Path, cut: int, *, warnings: list[str] | None = None,
             progress(min(total, done * total // max(cut, 1)), total)
     try:
         child.start()
-        b = _Builder()
+        b = _Builder(spill=spills(path))
         count = LinesRead()
         read_lines(b, jsonl_lines(path, warnings, progress=half_progress, stop=cut, count=count), path)
         outcome = child.result()
@@ -732,23 +826,27 @@ def _read_part(path: str, start: int, out: str, conn: Any) -> None:
     ("done", the rest) — or ("again", why) when the parent must read this half itself."""
     try:
         with gc_paused():
-            b = _Builder(part=True)
+            b = _Builder(part=True, spill=spills(path))
             count = LinesRead()
             read_lines(b, jsonl_lines(path, [], start=start, count=count), Path(path))
             if not b.raw:
                 conn.send(("again", "a value that is not a 64-bit integer"))
                 return
+            shapes = {}
             with open(out, "wb") as fh:
                 for name in _COLUMNS:
-                    getattr(b, name).tofile(fh)
+                    code, rows, pieces = b.whole(name)
+                    for piece in pieces:
+                        piece.tofile(fh)
+                    shapes[name] = (code, rows)
             process, kind = _np(b.process), _np(b.type)
             client = np.nonzero(process != NEMESIS_P)[0]
             ps, first = np.unique(process[client], return_index=True)
             nemesis = np.nonzero(process == NEMESIS_P)[0]
             fs = list(b.fs)
             conn.send(("done", {
-                "lengths": {name: len(getattr(b, name)) for name in _COLUMNS},
-                "typecodes": {name: getattr(b, name).typecode for name in _COLUMNS},
+                "lengths": {name: rows for name, (_, rows) in shapes.items()},
+                "typecodes": {name: code for name, (code, _) in shapes.items()},
                 "fs": fs, "keys": list(b.keys),
                 "first_index": b.index[0] if b.index else None,
                 # processes whose first op in this half is an invocation (one still open before it is an error)
@@ -816,6 +914,8 @@ def _merge(b: _Builder, meta: dict, path: str) -> None:
                     b._widen((name,))  # a value of the second half beyond the first half's width
                     col, dt = getattr(b, name), np.dtype(np.int64)
                 col.frombytes(memoryview(np.ascontiguousarray(chunk, dt)).cast("B"))
+                if b.spill is not None and name in b.spill and len(col) >= columnar_spill.SPILL_ROWS:
+                    b.spill_rows((name,))
     b.nemesis += meta["marks"][0]
     b.null_reads += meta["marks"][1]
     b.subs.update((pos + n, v) for pos, v in meta["subs"].items())

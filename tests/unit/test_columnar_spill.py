@@ -1,0 +1,201 @@
+"""Fact rows on disk (`prozess.columnar_spill`): the same columns and the same check as rows held in memory.
+
+Each test reads a history with spilling forced on (`SPILL_BYTES` 0, a few rows per chunk, so
+every history spills many chunks) and holds the columns equal, array by array and table by
+table, to a read that keeps everything in memory; the check itself is held equal to the
+op-object path. The cases are the ones where a spilled column has work to do: an offset or a
+value beyond 32 bits arriving after rows went to disk (chunks of two widths), values that stop
+being integers after rows went to disk (they come back into memory), and a file read in two
+halves whose child spills too.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import prozess.columnar as columnar
+import prozess.columnar_spill as spill
+from prozess.columnar import IntValues, read_columns
+from prozess.history import write_jsonl
+from prozess.simulate import inject, simulate
+from tests.same_check import same_check as _same_check
+from tests.unit.test_columnar_split import _assert_same_columns, _line_starts
+from tests.unit.test_columnar_widths import BIG, _shift_offsets, _shift_values
+
+FACTS = ("send_op", "send_key", "send_value", "send_offset", "read_op", "read_key", "read_value", "read_offset")
+
+
+@pytest.fixture(autouse=True)
+def _no_time_budgets(monkeypatch):
+    """Generous txn search budgets, so a busy machine cannot make one path time out and not the other."""
+    from prozess.checkers import txn
+
+    monkeypatch.setitem(txn.check.__kwdefaults__, "info_seconds", 120.0)
+    monkeypatch.setitem(txn.check.__kwdefaults__, "seconds", 600.0)
+
+
+def _in_memory(path: Path, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(spill, "SPILL_BYTES", 1 << 62)
+        return read_columns(path)
+
+
+def _spilled(path: Path, monkeypatch, rows: int = 7, cut: int | None = None):
+    with monkeypatch.context() as m:
+        m.setattr(spill, "SPILL_BYTES", 0)
+        m.setattr(spill, "SPILL_ROWS", rows)
+        if cut is not None:
+            m.setattr(columnar, "split_point", lambda p: cut)
+        return read_columns(path)
+
+
+def _mapped(x: np.ndarray) -> bool:
+    """Whether array `x` is a read-only view of a memory map."""
+    base = x
+    while isinstance(base, np.ndarray):
+        base = base.base
+    if isinstance(base, memoryview):
+        base = base.obj
+    return isinstance(base, mmap.mmap) and not x.flags.writeable
+
+
+def _on_disk(c) -> bool:
+    """Whether every fact column of `c` is a view of a spilled file."""
+    return all(_mapped(getattr(c, n)) for n in FACTS if len(getattr(c, n)))
+
+
+def _text_values(ops: list) -> list:
+    """Every value an op sent or polled, as text."""
+    def mop(m):
+        if m[0] == "send":
+            return ["send", m[1], [m[2][0], str(m[2][1])] if isinstance(m[2], list) else str(m[2])]
+        if m[0] == "poll" and len(m) > 1 and isinstance(m[1], dict):
+            return ["poll", {k: [[o, str(v)] for o, v in pairs] for k, pairs in m[1].items()}]
+        return m
+
+    return [op._replace(value=[mop(m) for m in op.value]) if op.f in ("send", "poll", "txn") and isinstance(op.value, list)
+            else op for op in ops]
+
+
+def _write(tmp_path: Path, ops) -> Path:
+    p = tmp_path / "h.jsonl"
+    write_jsonl(ops, p)
+    return p
+
+
+@pytest.mark.parametrize("kind", [None, "G1c-realtime", "lost-write", "duplicate", "inconsistent-offsets", "poll-skip"])
+def test_spilled_columns_are_the_in_memory_ones_and_check_the_same(tmp_path: Path, monkeypatch, kind):
+    ops = simulate(1500, seed=5, txn=True, info_rate=0.02)
+    p = _write(tmp_path, inject(ops, kind, seed=3) if kind else ops)
+    c = _spilled(p, monkeypatch)
+    assert _on_disk(c)
+    _assert_same_columns(c, _in_memory(p, monkeypatch))
+    with monkeypatch.context() as m:
+        m.setattr(spill, "SPILL_BYTES", 0)
+        m.setattr(spill, "SPILL_ROWS", 5)
+        _same_check(p)
+
+
+def test_a_small_file_keeps_its_rows_in_memory(tmp_path: Path, monkeypatch):
+    p = _write(tmp_path, simulate(300, seed=1))
+    monkeypatch.setattr(spill, "SPILL_BYTES", os.stat(p).st_size + 1)
+    c = read_columns(p)
+    assert not any(_mapped(getattr(c, n)) for n in FACTS)
+
+
+@pytest.mark.parametrize("what", ["offset", "value"])
+def test_a_number_beyond_32_bits_after_rows_went_to_disk(tmp_path: Path, monkeypatch, what: str):
+    """The 4-byte chunks already on disk and the 8-byte ones after them read as one 8-byte column."""
+    ops = inject(simulate(1500, seed=7), "lost-write", seed=3)
+    late = len(ops) * 2 // 3
+    ops = ops[:late] + (_shift_offsets(ops[late:], BIG) if what == "offset" else _shift_values(ops[late:], BIG))
+    p = _write(tmp_path, ops)
+    c = _spilled(p, monkeypatch)
+    assert _on_disk(c)
+    if what == "offset":
+        assert c.read_offset.dtype == np.int64 and int(c.read_offset.max()) >= BIG
+    else:
+        assert isinstance(c.values, IntValues) and int(c.values.table.max()) >= BIG
+    _assert_same_columns(c, _in_memory(p, monkeypatch))
+
+
+def test_values_that_stop_being_integers_bring_the_rows_back(tmp_path: Path, monkeypatch):
+    """A string value after rows went to disk: the values become ids of an interned table, in memory."""
+    ops = simulate(900, seed=2)
+    late = len(ops) // 2
+    ops = ops[:late] + _text_values(ops[late:])
+    p = _write(tmp_path, ops)
+    c = _spilled(p, monkeypatch)
+    assert c.value_index is not None and not any(_mapped(getattr(c, n)) for n in FACTS)
+    _assert_same_columns(c, _in_memory(p, monkeypatch))
+
+
+def test_a_file_read_in_two_halves_spills_in_both(tmp_path: Path, monkeypatch):
+    p = _write(tmp_path, simulate(600, seed=3, info_rate=0.05, crash_rate=0.02))
+    whole = _in_memory(p, monkeypatch)
+    starts = _line_starts(p)
+    for cut in (starts[len(starts) // 3], starts[len(starts) // 2], starts[-2]):
+        c = _spilled(p, monkeypatch, rows=4, cut=cut)
+        assert _on_disk(c)
+        _assert_same_columns(c, whole)
+
+
+def test_spill_files_are_gone_from_the_directory_at_once(tmp_path: Path, monkeypatch):
+    """Unlinked as they are made: nothing is left behind, however the process ends."""
+    d = tmp_path / "tmp"
+    d.mkdir()
+    p = _write(tmp_path, simulate(600, seed=3))
+    monkeypatch.setattr("tempfile.tempdir", str(d))
+    c = _spilled(p, monkeypatch)
+    assert _on_disk(c) and os.listdir(d) == []
+
+
+def _rss_file_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssFile:"):
+            return int(line.split()[1])
+    raise AssertionError("no RssFile in /proc/self/status")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status (Linux)")
+def test_drop_pages_gives_the_read_pages_back():
+    col = spill.SpilledColumn()
+    col.append(np.arange(16 << 20, dtype=np.int32))  # 64 MiB
+    x = spill.finish(col)
+    assert int(x[::1024].sum()) == int(np.arange(0, 16 << 20, 1024, dtype=np.int64).sum())  # touches every page
+    before = _rss_file_kib()
+    spill.drop_pages()
+    after = _rss_file_kib()
+    assert before - after >= 48 << 10, (before, after)
+    assert int(x[-1]) == (16 << 20) - 1  # and it reads again
+
+
+@settings(max_examples=60, deadline=None)
+@given(chunks=st.lists(st.tuples(st.sampled_from(["i", "q"]), st.lists(st.integers(-2**40, 2**40), max_size=9)),
+                       max_size=6),
+       rows=st.integers(1, 5), fits=st.booleans())
+def test_finish_reads_back_every_row_in_one_width(chunks: list, rows: int, fits: bool):
+    from array import array
+
+    col = spill.SpilledColumn()
+    want: list[int] = []
+    for code, values in chunks:
+        values = [v % 2**31 if code == "i" or fits else v for v in values]
+        col.append(array(code, values))
+        want += values
+    old = spill.SPILL_ROWS
+    spill.SPILL_ROWS = rows
+    try:
+        x = spill.finish(col, narrow=lambda lo, hi: -2**31 <= lo and hi < 2**31)
+    finally:
+        spill.SPILL_ROWS = old
+    assert x.tolist() == want
+    wide = any(code == "q" for code, v in chunks if v) and not all(-2**31 <= v < 2**31 for v in want)
+    assert x.dtype == (np.int64 if wide else np.int32)
