@@ -43,14 +43,14 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Callable
 
 import numpy as np
 import orjson
 
 from prozess import columnar_spill
-from prozess.columnar_spill import SpilledColumn, count_equal, finish
+from prozess.columnar_spill import SpilledColumn, count_equal, finish, to_disk
 from prozess.history import _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, gc_paused, op_from_dict
 from prozess.history_model import LinesRead, jsonl_lines, line_too_deep, torn_line_warning
 
@@ -88,10 +88,11 @@ class Columns:
     read_value: np.ndarray
     pollers: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     final_reads: dict[int, list[int]] = field(default_factory=dict)  # final poll -> key id per (micro-op, key) read
-    subs: dict[int, Any] = field(default_factory=dict)    # position -> value of an assign/subscribe completion
+    subs: Mapping[int, Any] = field(default_factory=dict)  # position -> value of an assign/subscribe completion (`SubValues`)
     extra: dict[int, dict] = field(default_factory=dict)  # position -> fields beyond the known ones (final, rebalance-log)
     source: str | None = None
     value_index: dict | None = None  # value -> id, when the table is a list (values that are not all 64-bit integers)
+    spilled: bool = False  # the arrays are memory maps of files (`prozess.columnar_spill`), and so are the Analysis's
 
     def __len__(self) -> int:
         return len(self.index)
@@ -163,7 +164,7 @@ class _Builder:
         self.s_op, self.s_key, self.s_val, self.s_off = array("i"), array("i"), array("i"), array("i")
         self.r_op, self.r_key, self.r_val, self.r_off = array("i"), array("i"), array("i"), array("i")
         self.pollers = array("i")  # completions with a poll micro-op that returned a non-empty map
-        self.subs: dict[int, Any] = {}
+        self.subs = SubValues()
         self.final_reads: dict[int, list[int]] = {}  # position of a final poll -> key ids read, per micro-op
         self.extra: dict[int, dict] = {}
         self.open: dict[Any, tuple[int, str, Any, int]] = {}  # process -> (position, f, invoke value, index)
@@ -416,7 +417,7 @@ class _Builder:
                 final = self.final_reads[pos] = []
             self.facts(pos, value, True, final)
         elif f in SUB_FS:
-            self.subs[pos] = value
+            self.subs.add(pos, value)
 
     def complete(self) -> None:
         """Every invocation still open ends `info` at the end, as `History.complete()` does."""
@@ -474,7 +475,7 @@ class _Builder:
         read_offset = self._narrow("r_off", n)
         if self.null_reads != count_equal(read_offset, NO_OFFSET):
             raise Unsupported(f"a poll read offset {NO_OFFSET}, the columns' mark for an unknown offset")
-        return Columns(
+        cols = Columns(
             index=self._index(), time=_np(self.time), type=_np(self.type),
             process=process, f=_np(self.f), pair=self._narrow("pair", n),
             fs=list(self.fs), keys=list(self.keys), values=values,
@@ -485,6 +486,14 @@ class _Builder:
             pollers=self._narrow("pollers", n), final_reads=self.final_reads, subs=self.subs, extra=self.extra,
             source=source, value_index=index,
         )
+        if self.spill is not None:  # the op columns too: files, not memory, for the whole check
+            cols.spilled = True
+            for name in ("time", "type", "process", "f", "pair", "pollers"):
+                setattr(cols, name, to_disk(getattr(cols, name)))
+                setattr(self, name, None)  # the builder's buffer goes once its copy is on disk
+            if isinstance(cols.index, np.ndarray):
+                cols.index = to_disk(cols.index)
+        return cols
 
     def _narrow(self, name: str, n: int) -> np.ndarray:
         """Builder array `name` as a view when it is 4 bytes wide; a widened one (8 bytes) as an int32 copy when
@@ -642,6 +651,71 @@ class DenseIndex:
 
     def __repr__(self) -> str:
         return f"DenseIndex({self.n})"
+
+
+class SubValues(Mapping):
+    """position -> value of each assign/subscribe completion, in position order. The usual value, a list of key
+    names, is kept as ids of its names in two arrays, so a long run's hundreds of thousands of re-assignments
+    hold no Python object each for the whole check (kept as objects, they were most of what a read left in
+    the heap, scattered among the freed lines' objects); any other value is kept as it is. A value read
+    back is a new list equal to the one in the file."""
+
+    def __init__(self) -> None:
+        self.pos = array("q")            # positions with a list of names, increasing
+        self.start = array("q", [0])     # the names of the j-th are ids[start[j]:start[j + 1]]
+        self.ids = array("i")
+        self.names: dict[str, int] = {}  # name -> id
+        self.name_list: list[str] = []
+        self.other: dict[int, Any] = {}  # position -> any other value
+
+    def add(self, pos: int, value: Any) -> None:
+        """Records the value of the completion at `pos` (positions come in increasing order)."""
+        if value.__class__ is list and all(k.__class__ is str for k in value):
+            for k in value:
+                i = self.names.get(k)
+                if i is None:
+                    i = self.names[k] = len(self.name_list)
+                    self.name_list.append(k)
+                self.ids.append(i)
+            self.pos.append(pos)
+            self.start.append(len(self.ids))
+        else:
+            self.other[pos] = value
+
+    def extend(self, more: SubValues, shift: int) -> None:
+        """Appends `more` (a later part of the file, every position after these) with its positions + `shift`."""
+        for k in more.name_list:
+            if k not in self.names:
+                self.names[k] = len(self.name_list)
+                self.name_list.append(k)
+        remap = [self.names[k] for k in more.name_list]
+        base = len(self.ids)
+        self.ids.extend(remap[i] for i in more.ids)
+        self.start.extend(base + x for x in more.start[1:])
+        self.pos.extend(p + shift for p in more.pos)
+        self.other.update((p + shift, v) for p, v in more.other.items())
+
+    def _row(self, i: Any) -> int | None:
+        import bisect
+
+        j = bisect.bisect_left(self.pos, i)
+        return j if j < len(self.pos) and self.pos[j] == i else None
+
+    def __getitem__(self, i: Any) -> Any:
+        j = self._row(i)
+        if j is None:
+            return self.other[i]
+        names = self.name_list
+        return [names[k] for k in self.ids[self.start[j]:self.start[j + 1]]]
+
+    def __contains__(self, i: object) -> bool:
+        return self._row(i) is not None or i in self.other
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(sorted([*self.pos, *self.other]))
+
+    def __len__(self) -> int:
+        return len(self.pos) + len(self.other)
 
 
 class IntValues(Sequence):
@@ -918,7 +992,7 @@ def _merge(b: _Builder, meta: dict, path: str) -> None:
                     b.spill_rows((name,))
     b.nemesis += meta["marks"][0]
     b.null_reads += meta["marks"][1]
-    b.subs.update((pos + n, v) for pos, v in meta["subs"].items())
+    b.subs.extend(meta["subs"], n)
     b.extra.update((pos + n, v) for pos, v in meta["extra"].items())
     b.final_reads.update((pos + n, kmap[keys].tolist() if keys else []) for pos, keys in meta["final_reads"].items())
     for pos, p, _ in meta["orphans"]:  # completions of invocations the first half left open

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import bisect
 from array import array
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
 from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, index_dtype, release_free_memory, take
+from prozess.columnar_spill import to_disk
 from prozess.columnar_views import ArrayOrder, IntList, KeyedCodes, Membership
 from prozess.history import Op
 
@@ -91,6 +92,22 @@ def _runs(sorted_values: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
         lo = hi
 
 
+def _in_chunks(n: int, f: Callable[[int, int], np.ndarray], dtype: Any) -> np.ndarray:
+    """The rows [0, n) of an array made `SCAN_ROWS` rows at a time by `f(lo, hi)`: each piece's temporaries die
+    with it, so what covers every row is the result alone."""
+    out = np.empty(n, dtype)
+    for lo in range(0, n, SCAN_ROWS):
+        hi = min(lo + SCAN_ROWS, n)
+        out[lo:hi] = f(lo, hi)
+    return out
+
+
+def _rows_where(n: int, f: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """`np.nonzero` of the mask over rows [0, n) that `f(lo, hi)` gives a chunk at a time (no mask of every row)."""
+    parts = [lo + np.nonzero(f(lo, min(lo + SCAN_ROWS, n)))[0] for lo in range(0, n, SCAN_ROWS)]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.int64)
+
+
 def _key_batches(counts: np.ndarray, size: int) -> Iterator[tuple[int, int]]:
     """[klo, khi) ranges of key ids whose rows (`counts[k]` per key) add up to about `size`; a key is never
     split, so one key with more rows than `size` is a batch of its own."""
@@ -113,50 +130,74 @@ class _Facts:
         # the (key, value) codes of the rows are made when a pass needs them, not kept (8 bytes per fact)
         self._send = (c.send_key, c.send_value)
         self._read = (c.read_key, c.read_value)
+        # every array over all rows below is made a chunk at a time (`_in_chunks`): only the result covers them
+        n_s, n_r = len(c.send_op), len(c.read_op)
         s_type = c.type[c.send_op]
-        r_type = c.type[c.read_op]
-        s_code = self.s_codes()
-        # writer_of: the last send of each (key, value)
-        rev = s_code[::-1]
-        self.w_code, first = np.unique(rev, return_index=True)
+        s_code = _in_chunks(n_s, lambda lo, hi: self.s_codes(slice(lo, hi)), self.code_t)
+        # a spilled history's tables go to disk as they are made (`to_disk`), so they never all stand in memory at once
+        store = to_disk if c.spilled else (lambda x: x)
+        nk = len(c.keys)
+        # writer_of: the last send of each (key, value), a batch of whole keys at a time: the codes of a range of
+        # keys are a range of codes, so the batches' tables laid end to end are the one sorted table
+        s_counts = np.zeros(nk, np.int64)
+        for lo in range(0, n_s, SCAN_ROWS):
+            s_counts += np.bincount(c.send_key[lo:lo + SCAN_ROWS], minlength=nk)
         pos_t = index_dtype(n)  # op positions in 4 bytes while they fit
-        self.w_op = c.send_op[len(rev) - 1 - first].astype(pos_t) if len(rev) else np.zeros(0, pos_t)
-        del rev, first
-        self.ok_codes = self._distinct_read_codes(r_type == OK)
+        w_parts = []
+        for klo, khi in _key_batches(s_counts, LOG_ROWS):
+            rows = (np.arange(n_s) if (klo, khi) == (0, nk) else
+                    _rows_where(n_s, lambda lo, hi: (c.send_key[lo:hi] >= klo) & (c.send_key[lo:hi] < khi)))
+            rev = s_code[rows][::-1]
+            w_code, first = np.unique(rev, return_index=True)
+            w_parts.append((w_code, c.send_op[rows[len(rev) - 1 - first]].astype(pos_t)))
+            del rows, rev, first, w_code
+        w_code, w_op = _concat(w_parts, [np.zeros(0, self.code_t), np.zeros(0, pos_t)])
+        self.w_code, self.w_op = store(w_code), store(w_op)
+        del w_code, w_op
+        self.ok_codes = store(self._distinct_read_codes(_in_chunks(n_r, lambda lo, hi: c.type[c.read_op[lo:hi]] == OK, bool)))
         self.fail_codes = _unique(s_code[s_type == FAIL])
         # sends that must have committed: ok, or info with a value some ok poll read
-        read_ok_row = _lookup(self.ok_codes, s_code)[0]
-        del s_code
-        committed = np.zeros(n, bool)
-        committed[c.type == OK] = True
+        read_ok_row = _in_chunks(n_s, lambda lo, hi: _lookup(self.ok_codes, s_code[lo:hi])[0], bool)
+        s_code = None  # freed (not `del`: the chunks' functions above name it)
+        committed = _in_chunks(n, lambda lo, hi: c.type[lo:hi] == OK, bool)
         committed[c.send_op[(s_type == INFO) & read_ok_row]] = True
-        self.committed = committed
+        self.committed = store(committed)
+        del committed
         # log facts: poll reads with a log position, in row order, then acknowledged offsets of committed sends;
         # sorted a batch of whole keys at a time (about LOG_ROWS facts), so no sort covers every fact at once
-        r_keep = (c.read_offset != NO_OFFSET) & (c.read_offset >= 0)
-        s_keep = committed[c.send_op] & (s_type != FAIL) & (c.send_offset != NO_OFFSET)
-        del s_type, r_type, read_ok_row
-        nk = len(c.keys)
-        counts = np.bincount(c.read_key[r_keep], minlength=nk) + np.bincount(c.send_key[s_keep], minlength=nk)
+        def r_kept(lo: int, hi: int) -> np.ndarray:
+            o = c.read_offset[lo:hi]
+            return (o != NO_OFFSET) & (o >= 0)
+
+        r_keep = _in_chunks(n_r, r_kept, bool)
+        s_keep = _in_chunks(n_s, lambda lo, hi: self.committed[c.send_op[lo:hi]] & (s_type[lo:hi] != FAIL)
+                            & (c.send_offset[lo:hi] != NO_OFFSET), bool)
+        s_type = read_ok_row = None
+        counts = np.zeros(nk, np.int64)
+        for keep, key in ((r_keep, c.read_key), (s_keep, c.send_key)):
+            for lo in range(0, len(keep), SCAN_ROWS):
+                counts += np.bincount(key[lo:lo + SCAN_ROWS][keep[lo:lo + SCAN_ROWS]], minlength=nk)
         self.extra: dict[int, dict[int, list[int]]] = {}
         parts = []
         for klo, khi in _key_batches(counts, LOG_ROWS):
             if (klo, khi) == (0, nk):
                 r_rows, s_rows = np.nonzero(r_keep)[0], np.nonzero(s_keep)[0]
             else:
-                r_rows = np.nonzero(r_keep & (c.read_key >= klo) & (c.read_key < khi))[0]
-                s_rows = np.nonzero(s_keep & (c.send_key >= klo) & (c.send_key < khi))[0]
+                r_rows = _rows_where(n_r, lambda lo, hi: r_keep[lo:hi] & (c.read_key[lo:hi] >= klo) & (c.read_key[lo:hi] < khi))
+                s_rows = _rows_where(n_s, lambda lo, hi: s_keep[lo:hi] & (c.send_key[lo:hi] >= klo) & (c.send_key[lo:hi] < khi))
             parts.append(self._log_batch(c, r_rows, s_rows, klo, khi))
-        del r_keep, s_keep
+        r_keep = s_keep = None
         e = np.zeros(0, np.int64)
         log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = _concat(
             parts, [e, e.astype(c.read_value.dtype), e, e.astype(np.int32), e, e, e])
         if len(log_off) and int(log_off.min()) >= 0 and int(log_off.max()) < 2**31:
             log_off = log_off.astype(np.int32)  # offsets of a log that fits: 4 bytes per entry
-        self.log_off, self.log_val = log_off, log_val
-        self.bv_code, self.bv_idx, self.fo_code, self.fo_off = bv_code, bv_idx, fo_code, fo_off
+        self.log_off, self.log_val = store(log_off), store(log_val)
+        self.bv_code, self.bv_idx, self.fo_code, self.fo_off = store(bv_code), store(bv_idx), store(fo_code), store(fo_off)
         # per key: [start, end) in the log arrays
         self.key_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+    KEPT = ("w_code", "w_op", "ok_codes", "committed", "log_off", "log_val", "bv_code", "bv_idx", "fo_code", "fo_off")
 
     def _log_batch(self, c: Columns, r_rows: np.ndarray, s_rows: np.ndarray, klo: int, khi: int) -> tuple:
         """The log of keys [klo, khi) from their fact rows: (offsets, values, by-value codes, dense indices,
@@ -326,7 +367,8 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
         _scan_rows(c, fx, inv, pollers, exempt, lo, hi, scan, rw)
     pos_t = index_dtype(len(c.type))
     e4, ep, ev = np.zeros(0, np.int32), np.zeros(0, pos_t), np.zeros(0, c.read_value.dtype)
-    scan.rw = _Quintuples(_concat(rw, [ep, ep, e4, ev, ev]), c.keys, c.values)
+    cols = _concat(rw, [ep, ep, e4, ev, ev])
+    scan.rw = _Quintuples([to_disk(x) for x in cols] if c.spilled else cols, c.keys, c.values)
     return scan
 
 
@@ -793,7 +835,7 @@ class _PerOp(Mapping):
     (explaining conflicts, say) makes them all once and keeps them; `values()` stays lazy
     (a check that stops at the first op with an offset makes one op's facts)."""
 
-    def __init__(self, ops_with: np.ndarray | None, row_op: np.ndarray, n_ops: int):
+    def __init__(self, ops_with: np.ndarray | None, row_op: np.ndarray, n_ops: int, spilled: bool = False):
         # sorted op positions that have an entry; None: the ops with rows in the table, found from the row starts
         # when asked (no array of them, nor a mask per op, kept for the whole check)
         self._given = ops_with
@@ -806,6 +848,9 @@ class _PerOp(Mapping):
         for lo in range(0, n_ops + 1, 1 << 20):
             hi = min(lo + (1 << 20), n_ops + 1)
             self._start[lo:hi] = _search(row_op, np.arange(lo, hi))
+        if spilled:  # a history on disk: its per-op tables too
+            self._start = to_disk(self._start)
+            self._has = to_disk(self._has) if self._has is not None else None
         self._cache: dict[int, Any] = {}
         self._all: dict[int, Any] | None = None
 
@@ -856,7 +901,7 @@ class _Reads(_PerOp):
     """`Analysis.reads` from the read table: {key: [(offset, value), ...]} of an op."""
 
     def __init__(self, c: Columns, offsets: dict[int, int]):
-        super().__init__(c.pollers, c.read_op, len(c))  # pollers: ops with a poll micro-op that returned a map
+        super().__init__(c.pollers, c.read_op, len(c), c.spilled)  # pollers: ops with a poll micro-op that returned a map
         self._key, self._off, self._val = c.read_key, c.read_offset, c.read_value
         self._keys, self._values = c.keys, c.values
         self._offsets = offsets
@@ -877,7 +922,7 @@ class _Writes(_PerOp):
     """`Analysis.writes` from the send table: [(key, value, offset | None), ...] of an op, in micro-op order."""
 
     def __init__(self, c: Columns, offsets: dict[int, int]):
-        super().__init__(None, c.send_op, len(c))  # the ops with a send row: those with rows in the table
+        super().__init__(None, c.send_op, len(c), c.spilled)  # the ops with a send row: those with rows in the table
         self._key, self._off, self._val = c.send_key, c.send_offset, c.send_value
         self._keys, self._values = c.keys, c.values
         self._offsets = offsets
@@ -890,7 +935,8 @@ class _Writes(_PerOp):
 
 def _unseen(c: Columns, fx: _Facts) -> list[dict]:
     """The cases of `queue.unseen_cases`: sends of ok ops whose value no ok poll read, in history order."""
-    m = np.nonzero((c.type[c.send_op] == OK) & ~_lookup(fx.ok_codes, fx.s_codes())[0])[0]
+    m = _rows_where(len(c.send_op), lambda lo, hi: (c.type[c.send_op[lo:hi]] == OK)
+                    & ~_lookup(fx.ok_codes, fx.s_codes(slice(lo, hi)))[0])
     keys, values = c.keys, c.values
     return [{"key": keys[k], "value": values[v], "offset": None if o == NO_OFFSET else o, "writer": i}
             for i, k, v, o in zip(c.send_op[m].tolist(), c.send_key[m].tolist(), c.send_value[m].tolist(),
@@ -898,17 +944,24 @@ def _unseen(c: Columns, fx: _Facts) -> list[dict]:
 
 
 def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
-    """`queue.int_send_cases`: successive sends to one key within one op, by dense index."""
-    n = len(c.send_op)
-    if not n:
-        return [], []
+    """`queue.int_send_cases`: successive sends to one key within one op, by dense index; over chunks of the
+    send rows that hold whole ops (`send_op` is sorted), so the cases come in the order of one pass."""
+    out: tuple[list[dict], list[dict]] = ([], [])
+    for lo, hi in _runs(c.send_op, SCAN_ROWS):
+        _int_send_rows(c, fx, lo, hi, out)
+    return out
+
+
+def _int_send_rows(c: Columns, fx: _Facts, lo: int, hi: int, out: tuple[list[dict], list[dict]]) -> None:
+    """`_int_send` over the send rows [lo, hi) (whole ops), appending to `out`."""
+    n = hi - lo
     nk = max(len(c.keys), 1)
-    g = c.send_op.astype(np.int64) * nk + c.send_key.astype(np.int64)  # 8 bytes: op * nk can pass 2**31
+    g = c.send_op[lo:hi].astype(np.int64) * nk + c.send_key[lo:hi].astype(np.int64)  # 8 bytes: op * nk can pass 2**31
     order = np.argsort(g, kind="stable")
     same = np.zeros(n, bool)
     same[1:] = g[order][1:] == g[order][:-1]
-    cur = order[1:][same[1:]]
-    prev = order[:-1][same[1:]]
+    cur = lo + order[1:][same[1:]]
+    prev = lo + order[:-1][same[1:]]
     keep = np.argsort(cur, kind="stable")  # in history order of the later send
     cur, prev = cur[keep], prev[keep]
     i1 = fx.dense(fx.s_codes(prev))
@@ -916,12 +969,10 @@ def _int_send(c: Columns, fx: _Facts) -> tuple[list[dict], list[dict]]:
     both = (i1 >= 0) & (i2 >= 0)
     cur, prev, i1, i2 = cur[both], prev[both], i1[both], i2[both]
     d = i2 - i1
-    out: tuple[list[dict], list[dict]] = ([], [])
     for sel, kind, dest in ((d > 1, "skip", out[0]), (d < 1, "nonmonotonic", out[1])):
         for r1, r2, a1, a2 in zip(prev[sel].tolist(), cur[sel].tolist(), i1[sel].tolist(), i2[sel].tolist()):
             k = int(c.send_key[r2])
             dest.append(_delta(c, fx, kind, k, int(c.send_value[r1]), int(c.send_value[r2]), a1, a2, op=int(c.send_op[r2])))
-    return out
 
 
 def _delta(c: Columns, fx: _Facts, kind: str, k: int, v1: int, v2: int, i1: int, i2: int, **more: Any) -> dict:
@@ -1133,6 +1184,8 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     keys = c.keys
     values = c.values
     fx = _Facts(c)
+    if c.spilled:
+        a.txns = IntList(to_disk(a.txns.array))
     release_free_memory()
     # ---- writer_of, failed and read_ok: views over the joined codes (no Python object per fact)
     nv = fx.nv
@@ -1166,18 +1219,24 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     pollers = np.zeros(n, bool)
     pollers[c.pollers] = True
     txns = a.txns.array
-    a._s_columns = (txns, np.where((types[txns] == OK) & pollers[txns], txns, _selves(inv, txns)).astype(pos_t))
+    s_of = np.where((types[txns] == OK) & pollers[txns], txns, _selves(inv, txns)).astype(pos_t)
+    a._s_columns = (txns, to_disk(s_of) if c.spilled else s_of)
+    del s_of
     a._scan = _scan(c, fx, inv, pollers, a.rebalanced)
     release_free_memory()
     a._violations = None
     a._offset_inputs = (c, fx, inv, a.orders)
     key_id = {k: j for j, k in enumerate(keys)}
     sub_keeps: dict[int, list[tuple[int, set[int]]]] = {}
+    shared: dict[tuple, frozenset[int]] = {}  # one set per distinct list of keys: a long run re-assigns a few lists
     try:
         for i in a.subs:
             if types[i] == OK or types[i] == INFO:
-                keep = {key_id[str(k)] for k in (ops[i].value or ()) if str(k) in key_id}
-                sub_keeps.setdefault(int(c.process[i]), []).append((i, keep))
+                names = tuple(str(k) for k in (ops[i].value or ()))
+                keep = shared.get(names)
+                if keep is None:
+                    keep = shared[names] = frozenset(key_id[k] for k in names if k in key_id)
+                sub_keeps.setdefault(int(c.process[i]), []).append((i, keep))  # type: ignore[arg-type]
     except TypeError:
         a._process = None
     else:

@@ -129,3 +129,14 @@ def drop_pages() -> None:
             m.madvise(mmap.MADV_DONTNEED)
         except (ValueError, OSError):  # closed, or a platform without it
             pass
+
+
+def to_disk(x: np.ndarray) -> np.ndarray:
+    """Array `x` as a read-only memory map of an unlinked file holding a copy of it: for the arrays a check of a
+    spilled history builds once and keeps to the end (its op columns, the Analysis's tables), which are then
+    page cache as the fact columns are. An empty array stays as it is."""
+    if not len(x):
+        return x
+    out = tempfile.TemporaryFile(prefix="prozess-spill-")
+    np.ascontiguousarray(x).tofile(out)
+    return _map(out, x.dtype, len(x))

@@ -11,6 +11,7 @@ halves whose child spills too.
 
 from __future__ import annotations
 
+import dataclasses
 import mmap
 import os
 from pathlib import Path
@@ -23,6 +24,8 @@ from hypothesis import strategies as st
 import prozess.columnar as columnar
 import prozess.columnar_spill as spill
 from prozess.columnar import IntValues, read_columns
+from prozess.columnar_analysis import analysis_from_columns
+from prozess.columnar_check import light_ops
 from prozess.history import write_jsonl
 from prozess.simulate import inject, simulate
 from tests.same_check import same_check as _same_check
@@ -30,6 +33,7 @@ from tests.unit.test_columnar_split import _assert_same_columns, _line_starts
 from tests.unit.test_columnar_widths import BIG, _shift_offsets, _shift_values
 
 FACTS = ("send_op", "send_key", "send_value", "send_offset", "read_op", "read_key", "read_value", "read_offset")
+OPS = ("time", "type", "process", "f", "pair", "pollers")
 
 
 @pytest.fixture(autouse=True)
@@ -67,8 +71,8 @@ def _mapped(x: np.ndarray) -> bool:
 
 
 def _on_disk(c) -> bool:
-    """Whether every fact column of `c` is a view of a spilled file."""
-    return all(_mapped(getattr(c, n)) for n in FACTS if len(getattr(c, n)))
+    """Whether every column of `c` is a view of a spilled file."""
+    return all(_mapped(getattr(c, n)) for n in FACTS + OPS if len(getattr(c, n)))
 
 
 def _text_values(ops: list) -> list:
@@ -84,6 +88,12 @@ def _text_values(ops: list) -> list:
             else op for op in ops]
 
 
+def _assert_same(spilled, in_memory) -> None:
+    """The columns of a spilled read equal an in-memory read's, array by array and table by table."""
+    assert spilled.spilled and not in_memory.spilled
+    _assert_same_columns(spilled, dataclasses.replace(in_memory, spilled=True))
+
+
 def _write(tmp_path: Path, ops) -> Path:
     p = tmp_path / "h.jsonl"
     write_jsonl(ops, p)
@@ -96,7 +106,11 @@ def test_spilled_columns_are_the_in_memory_ones_and_check_the_same(tmp_path: Pat
     p = _write(tmp_path, inject(ops, kind, seed=3) if kind else ops)
     c = _spilled(p, monkeypatch)
     assert _on_disk(c)
-    _assert_same_columns(c, _in_memory(p, monkeypatch))
+    _assert_same(c, _in_memory(p, monkeypatch))
+    a = analysis_from_columns(c, light_ops(c))  # the tables it keeps to the end are files too
+    fx = a._offset_inputs[1]
+    assert all(_mapped(getattr(fx, n)) for n in fx.KEPT if len(getattr(fx, n)))
+    assert _mapped(a.reads._start) and _mapped(a.writes._start) and _mapped(a.txns.array) and _mapped(a._s_columns[1])
     with monkeypatch.context() as m:
         m.setattr(spill, "SPILL_BYTES", 0)
         m.setattr(spill, "SPILL_ROWS", 5)
@@ -123,7 +137,7 @@ def test_a_number_beyond_32_bits_after_rows_went_to_disk(tmp_path: Path, monkeyp
         assert c.read_offset.dtype == np.int64 and int(c.read_offset.max()) >= BIG
     else:
         assert isinstance(c.values, IntValues) and int(c.values.table.max()) >= BIG
-    _assert_same_columns(c, _in_memory(p, monkeypatch))
+    _assert_same(c, _in_memory(p, monkeypatch))
 
 
 def test_values_that_stop_being_integers_bring_the_rows_back(tmp_path: Path, monkeypatch):
@@ -133,7 +147,7 @@ def test_values_that_stop_being_integers_bring_the_rows_back(tmp_path: Path, mon
     ops = ops[:late] + _text_values(ops[late:])
     p = _write(tmp_path, ops)
     c = _spilled(p, monkeypatch)
-    assert c.value_index is not None and not any(_mapped(getattr(c, n)) for n in FACTS)
+    assert c.value_index is not None and not c.spilled and not any(_mapped(getattr(c, n)) for n in FACTS)
     _assert_same_columns(c, _in_memory(p, monkeypatch))
 
 
@@ -144,7 +158,7 @@ def test_a_file_read_in_two_halves_spills_in_both(tmp_path: Path, monkeypatch):
     for cut in (starts[len(starts) // 3], starts[len(starts) // 2], starts[-2]):
         c = _spilled(p, monkeypatch, rows=4, cut=cut)
         assert _on_disk(c)
-        _assert_same_columns(c, whole)
+        _assert_same(c, whole)
 
 
 def test_spill_files_are_gone_from_the_directory_at_once(tmp_path: Path, monkeypatch):
@@ -199,3 +213,27 @@ def test_finish_reads_back_every_row_in_one_width(chunks: list, rows: int, fits:
     assert x.tolist() == want
     wide = any(code == "q" for code, v in chunks if v) and not all(-2**31 <= v < 2**31 for v in want)
     assert x.dtype == (np.int64 if wide else np.int32)
+
+
+_SUB_VALUE = st.one_of(st.lists(st.sampled_from(["x", "y", "z", "c1-7"]), max_size=4), st.none(), st.integers(),
+                       st.lists(st.one_of(st.integers(), st.text(max_size=2)), max_size=3))
+
+
+@settings(max_examples=80, deadline=None)
+@given(first=st.lists(_SUB_VALUE, max_size=8), second=st.lists(_SUB_VALUE, max_size=8), gap=st.integers(0, 3))
+def test_sub_values_read_back_as_the_dict_of_the_file(first: list, second: list, gap: int):
+    """Lists of key names kept as ids, anything else as itself; a later part appended with its positions shifted
+    (as the merge of a file's two halves does): the mapping equals the plain dict, value for value."""
+    from prozess.columnar import SubValues
+
+    a, b, want = SubValues(), SubValues(), {}
+    for j, v in enumerate(first):
+        a.add(2 * j + gap, v)
+        want[2 * j + gap] = v
+    shift = 2 * len(first) + gap + 1
+    for j, v in enumerate(second):
+        b.add(3 * j, v)
+        want[3 * j + shift] = v
+    a.extend(b, shift)
+    assert dict(a.items()) == want and list(a) == sorted(want) and len(a) == len(want)
+    assert all(a.get(p) == v and p in a for p, v in want.items()) and a.get(-1) is None and -1 not in a
