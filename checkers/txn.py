@@ -115,7 +115,9 @@ def check(history: Any, test: dict | None = None, analysis: Analysis | None = No
     if not ctx.nodes:
         return unknown("the history has no ok or info send, poll or txn op: the graph is empty")
     scan = a.scan
-    windows, links = list(scan.wr_windows), scan.wr_links
+    # `spans` sorts a list in place (a copy, not the scan's); a columnar scan's windows are arrays, sorted apart
+    windows = scan.wr_windows if hasattr(scan.wr_windows, "arrays") else list(scan.wr_windows)
+    links = scan.wr_links
     ww_deps = bool(test and test.get("ww_deps", test.get("ww-deps")))
     if links == 0 and not (ww_deps and next(ww_pairs(ctx), None) is not None):
         return unknown("no poll observed a value sent by an op in the history: no dependency can be inferred"

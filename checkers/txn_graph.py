@@ -131,8 +131,11 @@ def rw_pairs(ctx: Vertices, readers=None) -> Iterator[tuple]:
 # ------------------------------------------------------------------ which vertices
 
 
-def spans(windows: list[tuple[int, int]]) -> list[list[int]]:
-    """Merges (lo, hi) windows of s positions into disjoint sorted spans."""
+def spans(windows: Any) -> Any:
+    """Merges (lo, hi) windows of s positions into disjoint sorted spans: a list of [lo, hi] from a list of
+    tuples (sorted in place), an array of (lo, hi) rows from windows kept as arrays (`arrays()`)."""
+    if hasattr(windows, "arrays"):
+        return _spans_arrays(*windows.arrays())
     windows.sort()
     merged: list[list[int]] = []
     for lo, hi in windows:
@@ -144,9 +147,23 @@ def spans(windows: list[tuple[int, int]]) -> list[list[int]]:
     return merged
 
 
-def select(ctx: Vertices, merged: list[list[int]], cap: int | None = None) -> tuple[list[int], bool]:
+def _spans_arrays(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """`spans` of the windows (lo[i], hi[i]) as (k, 2) rows: in (lo, hi) order a window opens a new span when
+    its lo is above every hi before it (the running maximum), and a span ends at that maximum."""
+    if not len(lo):
+        return np.zeros((0, 2), np.int64)
+    order = np.lexsort((hi, lo))
+    lo, hi = lo[order].astype(np.int64), hi[order].astype(np.int64)
+    del order
+    reach = np.maximum.accumulate(hi)
+    start = np.concatenate(([0], np.nonzero(lo[1:] > reach[:-1])[0] + 1))
+    end = np.concatenate((start[1:], [len(lo)])) - 1
+    return np.stack([lo[start], reach[end]], axis=1)
+
+
+def select(ctx: Vertices, merged: Any, cap: int | None = None) -> tuple[list[int], bool]:
     """Vertices whose s lies in one of the merged spans (at most `cap`; True if cut)."""
-    if not merged:
+    if len(merged) == 0:
         return [], False
     keys, verts = ctx.by_s()
     if hasattr(verts, "array"):  # vertex arrays (a columnar Analysis): the spans' vertices as one array
@@ -164,7 +181,7 @@ def select(ctx: Vertices, merged: list[list[int]], cap: int | None = None) -> tu
 def _select_arrays(keys: np.ndarray, verts: Any, merged: list[list[int]], cap: int | None) -> tuple[Any, bool]:
     """`select` over sorted arrays: every span's range found by one search, the vertices taken with one mask
     (the spans are disjoint and sorted, so the order is the loop's); an `IntList`, not a list of ints."""
-    lo, hi = np.array(merged, np.int64).T
+    lo, hi = np.asarray(merged, np.int64).T
     if keys.dtype == np.int32 and int(lo.min()) >= -2**31 and int(hi.max()) < 2**31:
         lo, hi = lo.astype(np.int32), hi.astype(np.int32)  # else numpy copies all of `keys` to 8 bytes to search it
     j = np.searchsorted(keys, lo, "left")

@@ -58,6 +58,34 @@ class IntList(Sequence):
     __hash__ = None  # type: ignore[assignment]
 
 
+class PairList(Sequence):
+    """(int, int) tuples over two int arrays: `ReadScan.wr_windows` of a long history, which has millions of
+    them (a tuple of two ints is about 100 bytes; here 8 or 16). `arrays()` gives the two arrays."""
+
+    def __init__(self, first: np.ndarray, second: np.ndarray):
+        self._first, self._second = first, second
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._first, self._second
+
+    def __len__(self) -> int:
+        return len(self._first)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return list(zip(self._first[i].tolist(), self._second[i].tolist()))
+        return int(self._first[i]), int(self._second[i])
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for lo in range(0, len(self._first), _BATCH):
+            yield from zip(self._first[lo:lo + _BATCH].tolist(), self._second[lo:lo + _BATCH].tolist())
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class ValueList(Sequence):
     """Values over an array of value ids into `values` (the columns' table); slices are lists."""
 

@@ -201,6 +201,27 @@ def test_select_over_arrays_is_the_loop(s: list, windows: list, cap):
     assert (list(out), cut) == txn_graph.select(as_lists, merged, cap)
 
 
+@settings(max_examples=300, deadline=None)
+@given(windows=st.lists(st.tuples(st.integers(-5, 60), st.integers(0, 15)), max_size=25),
+       s=st.lists(st.integers(0, 70), max_size=30))
+def test_spans_of_window_arrays_are_the_list_merge(windows: list, s: list):
+    """Windows kept as two arrays (a columnar scan's `PairList`) merge into the same spans as the list of
+    tuples does, in any order and with repeats, and select the same vertices."""
+    from types import SimpleNamespace
+
+    from prozess.columnar_views import IntList, PairList
+
+    pairs = [(lo, lo + w) for lo, w in windows]
+    arrays = PairList(np.array([p[0] for p in pairs], np.int32), np.array([p[1] for p in pairs], np.int32))
+    got = txn_graph.spans(arrays)
+    want = txn_graph.spans(list(pairs))
+    assert got.tolist() == want
+    s.sort()
+    ctx = SimpleNamespace(by_s=lambda: (IntList(np.array(s, np.int32)), IntList(np.arange(len(s), dtype=np.int32) + 100)))
+    assert list(txn_graph.select(ctx, got)[0]) == list(txn_graph.select(ctx, want)[0])
+    assert list(arrays) == pairs and arrays == pairs and (not pairs or arrays[-1] == pairs[-1])
+
+
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), k=st.integers(0, 8))
 def test_realtime_barriers_are_the_event_walk(data, k: int):
