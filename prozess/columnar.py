@@ -451,6 +451,7 @@ class _Builder:
         at a time: each narrowed column's 8-byte buffer is freed before the next is made."""
         n = len(self.index)
         values: Any
+        ops = self._ops_to_disk(n) if self.spill is not None else {}
         if self.spill is not None:  # raw values on disk (a value that is not an integer brought them back)
             self.spill_rows()
             values, s_val, r_val = self._spilled_values()
@@ -469,15 +470,18 @@ class _Builder:
             self.s_val = self.r_val = None
             s_val = s_val.astype(index_dtype(len(values)))
             r_val = r_val.astype(index_dtype(len(values)))
-        process = self._narrow("process", n)
-        if self.nemesis != np.count_nonzero(process == NEMESIS_P):
+        process = ops["process"] if ops else self._narrow("process", n)
+        if self.nemesis != count_equal(process, NEMESIS_P):
             raise Unsupported(f"a client process is {NEMESIS_P}, the columns' mark for the nemesis")
         read_offset = self._narrow("r_off", n)
         if self.null_reads != count_equal(read_offset, NO_OFFSET):
             raise Unsupported(f"a poll read offset {NO_OFFSET}, the columns' mark for an unknown offset")
+        if not ops:
+            ops = {"index": self._index(), "time": _np(self.time), "type": _np(self.type), "f": _np(self.f),
+                   "pair": self._narrow("pair", n)}
         cols = Columns(
-            index=self._index(), time=_np(self.time), type=_np(self.type),
-            process=process, f=_np(self.f), pair=self._narrow("pair", n),
+            index=ops["index"], time=ops["time"], type=ops["type"],
+            process=process, f=ops["f"], pair=ops["pair"],
             fs=list(self.fs), keys=list(self.keys), values=values,
             send_op=self._narrow("s_op", n), send_key=self._narrow("s_key", n),
             send_value=s_val, send_offset=self._narrow("s_off", n),
@@ -486,14 +490,21 @@ class _Builder:
             pollers=self._narrow("pollers", n), final_reads=self.final_reads, subs=self.subs, extra=self.extra,
             source=source, value_index=index,
         )
-        if self.spill is not None:  # the op columns too: files, not memory, for the whole check
+        if self.spill is not None:
             cols.spilled = True
-            for name in ("time", "type", "process", "f", "pair", "pollers"):
-                setattr(cols, name, to_disk(getattr(cols, name)))
-                setattr(self, name, None)  # the builder's buffer goes once its copy is on disk
-            if isinstance(cols.index, np.ndarray):
-                cols.index = to_disk(cols.index)
+            cols.pollers = to_disk(cols.pollers)
         return cols
+
+    def _ops_to_disk(self, n: int) -> dict[str, Any]:
+        """The op columns of a spilled history as memory maps of files (`to_disk`), made before anything else of
+        `columns()`: the builder's buffers (23 bytes per op) are freed before the value table and its ids are."""
+        out = {"index": self._index(), "time": _np(self.time), "type": _np(self.type), "f": _np(self.f)}
+        self.time = self.type = self.f = None
+        out["process"], out["pair"] = self._narrow("process", n), self._narrow("pair", n)
+        for name, x in out.items():
+            if isinstance(x, np.ndarray):
+                out[name] = to_disk(x)  # the builder's buffer goes with the last reference to it, here
+        return out
 
     def _narrow(self, name: str, n: int) -> np.ndarray:
         """Builder array `name` as a view when it is 4 bytes wide; a widened one (8 bytes) as an int32 copy when
@@ -537,9 +548,7 @@ class _Builder:
         """(value table, send value ids, read value ids) of raw values on disk: the sorted distinct set made a
         piece at a time, then the ids (ranks in it) written to new files and mapped."""
         assert self.spill is not None
-        parts = [_distinct(p) for name in ("s_val", "r_val") for p in self.whole(name)[2]]
-        table = _distinct(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
-        del parts
+        table = distinct_of_parts([_distinct(p) for name in ("s_val", "r_val") for p in self.whole(name)[2]], np.int64)
         ids = []
         for name in ("s_val", "r_val"):
             self.spill_rows((name,))
@@ -605,6 +614,28 @@ def _distinct(x: np.ndarray) -> np.ndarray:
     """Sorted distinct values (by sorting: numpy 2's hashing `np.unique` is far slower on int64)."""
     s = np.sort(x)
     return s[np.concatenate(([True], s[1:] != s[:-1]))] if len(s) else s
+
+
+def distinct_of_parts(parts: list[np.ndarray], dtype: Any = None) -> np.ndarray:
+    """`_distinct` of the arrays `parts` laid end to end, emptying `parts` as each is copied, sorting in place:
+    about twice the rows in memory at the peak, not four times (the parts, their concatenation, its sorted
+    copy and the result). The tables of a long history's distinct values and codes are made this way."""
+    dtype = np.result_type(*parts) if dtype is None and parts else dtype or np.int64
+    out = np.empty(sum(len(p) for p in parts), dtype)
+    at = 0
+    parts.reverse()
+    while parts:
+        p = parts.pop()
+        out[at:at + len(p)] = p
+        at += len(p)
+        del p
+    if len(out) < 2:
+        return out
+    out.sort()
+    keep = np.empty(len(out), bool)
+    keep[0] = True
+    np.not_equal(out[1:], out[:-1], out=keep[1:])
+    return out[keep]
 
 
 class DenseIndex:

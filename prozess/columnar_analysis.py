@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from prozess.checkers.analysis import Analysis, ReadScan, VersionOrder
-from prozess.columnar import CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, index_dtype, release_free_memory, take
-from prozess.columnar_spill import to_disk
-from prozess.columnar_views import ArrayOrder, IntList, KeyedCodes, Membership
+from prozess.columnar import (CLIENT_FS, FAIL, INFO, INVOKE, NEMESIS_P, NO_OFFSET, OK, SUB_FS, Columns, distinct_of_parts, index_dtype,
+                              release_free_memory, take)
+from prozess.columnar_spill import SpilledParts, to_disk
+from prozess.columnar_views import ArrayOrder, IntList, KeyedCodes, Membership, PairList
 from prozess.history import Op
 
 __all__ = ["analysis_from_columns"]
@@ -143,7 +144,7 @@ class _Facts:
         for lo in range(0, n_s, SCAN_ROWS):
             s_counts += np.bincount(c.send_key[lo:lo + SCAN_ROWS], minlength=nk)
         pos_t = index_dtype(n)  # op positions in 4 bytes while they fit
-        w_parts = []
+        w_parts = SpilledParts(c.spilled)
         for klo, khi in _key_batches(s_counts, LOG_ROWS):
             rows = (np.arange(n_s) if (klo, khi) == (0, nk) else
                     _rows_where(n_s, lambda lo, hi: (c.send_key[lo:hi] >= klo) & (c.send_key[lo:hi] < khi)))
@@ -151,7 +152,7 @@ class _Facts:
             w_code, first = np.unique(rev, return_index=True)
             w_parts.append((w_code, c.send_op[rows[len(rev) - 1 - first]].astype(pos_t)))
             del rows, rev, first, w_code
-        w_code, w_op = _concat(w_parts, [np.zeros(0, self.code_t), np.zeros(0, pos_t)])
+        w_code, w_op = w_parts.columns([np.zeros(0, self.code_t), np.zeros(0, pos_t)])
         self.w_code, self.w_op = store(w_code), store(w_op)
         del w_code, w_op
         self.ok_codes = store(self._distinct_read_codes(_in_chunks(n_r, lambda lo, hi: c.type[c.read_op[lo:hi]] == OK, bool)))
@@ -178,7 +179,7 @@ class _Facts:
             for lo in range(0, len(keep), SCAN_ROWS):
                 counts += np.bincount(key[lo:lo + SCAN_ROWS][keep[lo:lo + SCAN_ROWS]], minlength=nk)
         self.extra: dict[int, dict[int, list[int]]] = {}
-        parts = []
+        parts = SpilledParts(c.spilled)
         for klo, khi in _key_batches(counts, LOG_ROWS):
             if (klo, khi) == (0, nk):
                 r_rows, s_rows = np.nonzero(r_keep)[0], np.nonzero(s_keep)[0]
@@ -188,8 +189,8 @@ class _Facts:
             parts.append(self._log_batch(c, r_rows, s_rows, klo, khi))
         r_keep = s_keep = None
         e = np.zeros(0, np.int64)
-        log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = _concat(
-            parts, [e, e.astype(c.read_value.dtype), e, e.astype(np.int32), e, e, e])
+        log_off, log_val, bv_code, bv_idx, fo_code, fo_off, lengths = parts.columns(
+            [e, e.astype(c.read_value.dtype), e, e.astype(np.int32), e, e, e])
         if len(log_off) and int(log_off.min()) >= 0 and int(log_off.max()) < 2**31:
             log_off = log_off.astype(np.int32)  # offsets of a log that fits: 4 bytes per entry
         self.log_off, self.log_val = store(log_off), store(log_val)
@@ -247,7 +248,7 @@ class _Facts:
         """The sorted distinct (key, value) codes of the read rows where `mask` holds, a chunk of `SCAN_ROWS`
         rows at a time: no 8-byte index or code array for every read row (they are a history's most)."""
         parts = [_unique(self.r_codes(lo + np.nonzero(mask[lo:lo + SCAN_ROWS])[0])) for lo in range(0, len(mask), SCAN_ROWS)]
-        return _unique(np.concatenate(parts)) if len(parts) > 1 else parts[0] if parts else np.zeros(0, self.code_t)
+        return distinct_of_parts(parts, self.code_t) if len(parts) > 1 else parts[0] if parts else np.zeros(0, self.code_t)
 
     def codes(self, key: np.ndarray, value: np.ndarray) -> np.ndarray:
         """The (key, value) codes `key * nv + value`, as `code_t` (exact: every code is below len(keys) * nv)."""
@@ -333,21 +334,6 @@ class _Quintuples(Sequence):
         return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
 
 
-def _concat(parts: list[tuple], empty: list[np.ndarray]) -> list[np.ndarray]:
-    """The columns of a list of tuples of arrays (one tuple per chunk), concatenated one column at a time with
-    that column's chunks dropped before the next is made: the parts and the whole coexist for one column, not
-    all of them (the read scan's groups and rw pairs are among the largest arrays it keeps). Empties `parts`."""
-    if not parts:
-        return empty
-    chunks = [list(x) for x in zip(*parts)]
-    parts.clear()
-    out = []
-    for j in range(len(chunks)):
-        out.append(np.concatenate(chunks[j]))
-        chunks[j] = None  # type: ignore[call-overload]
-    return out
-
-
 def _selves(inv: np.ndarray, ops: np.ndarray) -> np.ndarray:
     """The invocation of each op of `ops`, or the op itself when it has none (no column of it for every op)."""
     s = inv[ops]
@@ -360,15 +346,15 @@ def _scan(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, rebalanc
     scan = ReadScan.__new__(ReadScan)
     scan.garbage, scan.precommitted, scan.g1a, scan.int_skip, scan.int_nonmono = [], [], [], [], []
     scan.wr_links = 0
-    scan.wr_windows = []
-    rw: list[tuple] = []
+    windows = SpilledParts(False)  # (s(reader), s(writer)) arrays per chunk: millions of pairs on a long history
+    rw = SpilledParts(c.spilled)  # on disk as it is made, for a spilled history
     exempt = _exempt(c, rebalanced)
     for lo, hi in _runs(c.read_op, SCAN_ROWS):  # chunks of whole ops
-        _scan_rows(c, fx, inv, pollers, exempt, lo, hi, scan, rw)
+        _scan_rows(c, fx, inv, pollers, exempt, lo, hi, scan, rw, windows)
     pos_t = index_dtype(len(c.type))
     e4, ep, ev = np.zeros(0, np.int32), np.zeros(0, pos_t), np.zeros(0, c.read_value.dtype)
-    cols = _concat(rw, [ep, ep, e4, ev, ev])
-    scan.rw = _Quintuples([to_disk(x) for x in cols] if c.spilled else cols, c.keys, c.values)
+    scan.wr_windows = PairList(*windows.columns([ep, ep]))
+    scan.rw = _Quintuples(rw.columns([ep, ep, e4, ev, ev]), c.keys, c.values)
     return scan
 
 
@@ -384,7 +370,7 @@ def _exempt(c: Columns, rebalanced: dict[int, set]) -> np.ndarray | None:
 
 
 def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exempt: np.ndarray | None,
-               lo: int, hi: int, scan: ReadScan, rw: list) -> None:
+               lo: int, hi: int, scan: ReadScan, rw: SpilledParts, windows: SpilledParts) -> None:
     """The read scan over rows [lo, hi) (whole ops), appending to `scan`'s lists and `rw`."""
     keys, values = c.keys, c.values
     types = c.type
@@ -429,7 +415,7 @@ def _scan_rows(c: Columns, fx: _Facts, inv: np.ndarray, pollers: np.ndarray, exe
     link = (w >= 0) & (w != op) & node
     scan.wr_links += int(link.sum())
     m = np.nonzero(link & (sw > sr))[0]
-    scan.wr_windows += zip(sr[m].tolist(), sw[m].tolist())
+    windows.append((sr[m], sw[m]))
     del link, sr, sw
     m = np.nonzero(ok & _lookup(fx.fail_codes, code)[0])[0]
     scan.g1a += [{"key": keys[k], "value": values[v], "offset": off_of(o), "reader": i, "writer": x}
@@ -1134,18 +1120,23 @@ class ColumnarAnalysis(Analysis):
         return self.txns, Membership(mask), (IntList(s[order].astype(pos_t)), IntList(txns[order].astype(pos_t)))
 
 
-def _inv_array(pair: np.ndarray, completion: np.ndarray, pos_t: np.dtype) -> array:
+def _inv_array(pair: np.ndarray, completion: np.ndarray, pos_t: np.dtype, spilled: bool = False) -> array | IntList:
     """`Analysis.inv` (each completion's invocation position, -1 elsewhere) as an `array` of `pos_t` ints: the
-    checkers index it as Python ints, the passes view it through `_inv_view`."""
+    checkers index it as Python ints, the passes view it through `_inv_view`. For a spilled history, an
+    `IntList` over a file (`to_disk`): one of the arrays over every op kept to the end."""
     x = pair.astype(pos_t)  # a copy, whatever the column's integer type
     x[~completion] = -1
+    if spilled:
+        return IntList(to_disk(x))
     out = array("i" if pos_t.itemsize == array("i").itemsize else "q")
     out.frombytes(memoryview(x).cast("B"))
     return out
 
 
-def _inv_view(inv: array) -> np.ndarray:
+def _inv_view(inv: array | IntList) -> np.ndarray:
     """The numpy view of an `_inv_array` (no copy)."""
+    if isinstance(inv, IntList):
+        return inv.array
     return np.frombuffer(inv, np.int32 if inv.itemsize == 4 else np.int64)
 
 
@@ -1156,7 +1147,7 @@ def analysis_from_columns(c: Columns, ops: list[Op]) -> Analysis:
     n = len(ops)
     client_completion = (c.type != INVOKE) & (c.process != NEMESIS_P)
     pos_t = index_dtype(n)  # op positions in 4 bytes while they fit
-    a.inv = _inv_array(c.pair, client_completion, pos_t)  # indexes as Python ints
+    a.inv = _inv_array(c.pair, client_completion, pos_t, c.spilled)  # indexes as Python ints
     inv = _inv_view(a.inv)  # the passes' view of the same memory: one invocation column, not two
     is_client_f = np.array([f in CLIENT_FS for f in c.fs] + [False], bool)[c.f]
     is_sub_f = np.array([f in SUB_FS for f in c.fs] + [False], bool)[c.f]

@@ -27,13 +27,14 @@ import numpy as np
 
 SPILL_BYTES = 1 << 30  # histories of at least this many bytes (about 6M ops) keep their fact rows on disk
 SPILL_ROWS = 1 << 20   # rows of a column held in memory before they are appended to its file
-_DTYPE = {"i": np.dtype(np.int32), "q": np.dtype(np.int64)}
+_DTYPE = {"b": np.dtype(np.int8), "h": np.dtype(np.int16), "i": np.dtype(np.int32), "q": np.dtype(np.int64)}
+_CODE = {dt.itemsize: code for code, dt in _DTYPE.items()}  # a signed integer width -> its typecode
 _MAPS: "weakref.WeakSet[mmap.mmap]" = weakref.WeakSet()  # every live map, for `drop_pages`
 
 
 class SpilledColumn:
-    """An append-only integer column in an unlinked temporary file, written in chunks of 4- or 8-byte rows
-    (a builder array widens when a value does not fit, so a column's chunks may differ in width)."""
+    """An append-only signed integer column in an unlinked temporary file, written in chunks of 1- to 8-byte
+    rows (a builder array widens when a value does not fit, so a column's chunks may differ in width)."""
 
     def __init__(self) -> None:
         self.file = tempfile.TemporaryFile(prefix="prozess-spill-")
@@ -41,10 +42,15 @@ class SpilledColumn:
         self.rows = 0
 
     def append(self, col: array | np.ndarray) -> None:
-        """Appends the rows of a builder array (or a numpy array of int32 or int64)."""
+        """Appends the rows of a builder array (or a numpy array of signed integers)."""
         if not len(col):
             return
-        code = col.typecode if isinstance(col, array) else ("i" if col.dtype.itemsize == 4 else "q")
+        if isinstance(col, array):
+            code = col.typecode
+        else:
+            if col.dtype.kind != "i":
+                raise TypeError(f"a spilled column holds signed integers, not {col.dtype}")
+            code = _CODE[col.dtype.itemsize]
         col.tofile(self.file)
         if self.chunks and self.chunks[-1][0] == code:
             self.chunks[-1] = (code, self.chunks[-1][1] + len(col))
@@ -55,7 +61,7 @@ class SpilledColumn:
     @property
     def typecode(self) -> str:
         """The widest width of its chunks ("i" when empty)."""
-        return "q" if any(code == "q" for code, _ in self.chunks) else "i"
+        return max((code for code, _ in self.chunks), key=lambda c: _DTYPE[c].itemsize, default="i")
 
     def pieces(self, rows: int | None = None) -> Any:
         """The column's rows in file order, `rows` (`SPILL_ROWS`) at a time, each piece in its chunk's own width."""
@@ -81,8 +87,8 @@ class SpilledColumn:
 def finish(col: SpilledColumn, narrow: Callable[[int, int], bool] | None = None,
            convert: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """The column as a read-only memory map of one width: as written when its chunks share a width and nothing is
-    asked; else rewritten a chunk at a time into a new file, through `convert` (each piece, as int64 when the
-    chunks differ) or, when `narrow(min, max)` says an 8-byte column's values fit, as int32."""
+    asked; else rewritten a chunk at a time into a new file, through `convert` (each piece in the widest width
+    when the chunks differ) or, when `narrow(min, max)` says an 8-byte column's values fit, as int32."""
     code = col.typecode
     if code == "q" and narrow is not None and col.rows:
         lo = hi = None
@@ -95,7 +101,7 @@ def finish(col: SpilledColumn, narrow: Callable[[int, int], bool] | None = None,
         return _map(col.file, _DTYPE[code], col.rows)
     out = SpilledColumn()
     for piece in col.pieces():
-        out.append((convert or (lambda x: x))(piece.astype(np.int64) if code == "q" else piece))
+        out.append((convert or (lambda x: x))(piece.astype(_DTYPE[code], copy=False)))
     col.close()
     if len(out.chunks) > 1:  # a convert that gave chunks of two widths: one width, 8 bytes
         return finish(out)
@@ -131,12 +137,65 @@ def drop_pages() -> None:
             pass
 
 
+def on_disk(x: np.ndarray) -> bool:
+    """Whether `x` is (a view of) the memory map of a spilled column."""
+    base = x
+    while isinstance(base, np.ndarray):
+        base = base.base
+    return isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap) and base.obj in _MAPS
+
+
 def to_disk(x: np.ndarray) -> np.ndarray:
     """Array `x` as a read-only memory map of an unlinked file holding a copy of it: for the arrays a check of a
     spilled history builds once and keeps to the end (its op columns, the Analysis's tables), which are then
-    page cache as the fact columns are. An empty array stays as it is."""
-    if not len(x):
+    page cache as the fact columns are. An empty array, or one already on disk, stays as it is."""
+    if not len(x) or on_disk(x):
         return x
     out = tempfile.TemporaryFile(prefix="prozess-spill-")
     np.ascontiguousarray(x).tofile(out)
     return _map(out, x.dtype, len(x))
+
+
+class SpilledParts:
+    """The parts a pass makes, one tuple of integer arrays per chunk, kept to be joined into columns at the end
+    (`columns`): as the list of tuples in memory, or, for a spilled history, appended to one `SpilledColumn`
+    per column as they come, so the parts and their join never stand in memory (the read scan's rw pairs and
+    the log arrays are among the largest tables a check keeps)."""
+
+    def __init__(self, spilled: bool):
+        self.spilled = spilled
+        self.parts: list[tuple] = []
+        self.files: list[SpilledColumn] | None = None
+
+    def append(self, part: tuple) -> None:
+        if not self.spilled:
+            self.parts.append(part)
+            return
+        if self.files is None:
+            self.files = [SpilledColumn() for _ in part]
+        for file, x in zip(self.files, part):
+            file.append(np.asarray(x))
+
+    def columns(self, empty: list[np.ndarray]) -> list[np.ndarray]:
+        """The columns, each its parts laid end to end (`empty[j]` for a column with no rows); memory maps when
+        spilled. Empties the parts."""
+        if not self.spilled:
+            parts, self.parts = self.parts, []
+            if not parts:
+                return empty
+            chunks = [list(x) for x in zip(*parts)]
+            parts.clear()
+            out = []
+            for j in range(len(chunks)):  # one column at a time, its chunks dropped before the next is made
+                out.append(np.concatenate(chunks[j]))
+                chunks[j] = None  # type: ignore[call-overload]
+            return out
+        files, self.files = self.files, None
+        if files is None:
+            return empty
+        out = []
+        for file, e in zip(files, empty):
+            if not file.rows:
+                file.close()
+            out.append(finish(file) if file.rows else e)
+        return out

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -497,20 +499,29 @@ def test_search_of_wide_values_in_a_narrow_table_is_numpys(table: list, values: 
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.lists(st.integers(-5, 5), max_size=6), max_size=5), st.integers(1, 4))
-def test_concat_one_column_at_a_time(chunks: list, width: int):
-    """`_concat` gives each column's chunks concatenated (or the empties when there are none) and empties
-    the list of parts as it goes."""
-    from prozess.columnar_analysis import _concat
+@given(st.lists(st.lists(st.integers(-5, 5), max_size=6), max_size=5), st.integers(1, 4), st.booleans(),
+       st.sampled_from([np.int8, np.int32, np.int64]))
+def test_parts_joined_one_column_at_a_time(chunks: list, width: int, spilled: bool, wide: Any):
+    """`SpilledParts` gives each column's chunks laid end to end (or the empties when there are none), in memory
+    or as memory maps of files, in the widest width of the chunks (chunks alternate int16 and `wide`), and
+    keeps no part once joined."""
+    from prozess.columnar_spill import SpilledParts, on_disk
 
-    parts = [tuple(np.array(ch, np.int32) + j for j in range(width)) for ch in chunks]
+    parts = SpilledParts(spilled)
+    for i, ch in enumerate(chunks):
+        parts.append(tuple(np.array(ch, np.int16 if i % 2 else wide) + j for j in range(width)))
     empty = [np.zeros(0, np.int32)] * width
-    got = _concat(parts, empty)
-    assert parts == []
+    got = parts.columns(empty)
+    assert parts.parts == [] and parts.files is None
     if not chunks:
         assert got is empty
-    else:
-        assert [g.tolist() for g in got] == [[x + j for ch in chunks for x in ch] for j in range(width)]
+        return
+    want = [np.concatenate([np.array(ch, np.int16 if i % 2 else wide) + j for i, ch in enumerate(chunks)]) for j in range(width)]
+    assert [g.tolist() for g in got] == [w.tolist() for w in want]
+    if any(len(ch) for ch in chunks):  # the widest chunk with rows (on disk an empty chunk has no width)
+        assert [g.dtype for g in got] == [np.result_type(*(np.int16 if i % 2 else wide for i, ch in enumerate(chunks)
+                                                           if len(ch) or not spilled))] * width
+        assert all(on_disk(g) == spilled for g in got)
 
 
 @pytest.mark.parametrize("chunk", [1, 2, 1 << 18])

@@ -111,6 +111,8 @@ def test_spilled_columns_are_the_in_memory_ones_and_check_the_same(tmp_path: Pat
     fx = a._offset_inputs[1]
     assert all(_mapped(getattr(fx, n)) for n in fx.KEPT if len(getattr(fx, n)))
     assert _mapped(a.reads._start) and _mapped(a.writes._start) and _mapped(a.txns.array) and _mapped(a._s_columns[1])
+    assert all(_mapped(x) for x in a.scan.rw._cols if len(x)) and _mapped(a.inv.array)
+    assert spill.on_disk(c.time) and not spill.on_disk(np.arange(3)) and spill.to_disk(c.time) is c.time
     with monkeypatch.context() as m:
         m.setattr(spill, "SPILL_BYTES", 0)
         m.setattr(spill, "SPILL_ROWS", 5)
@@ -192,7 +194,7 @@ def test_drop_pages_gives_the_read_pages_back():
 
 
 @settings(max_examples=60, deadline=None)
-@given(chunks=st.lists(st.tuples(st.sampled_from(["i", "q"]), st.lists(st.integers(-2**40, 2**40), max_size=9)),
+@given(chunks=st.lists(st.tuples(st.sampled_from(["h", "i", "q"]), st.lists(st.integers(-2**40, 2**40), max_size=9)),
                        max_size=6),
        rows=st.integers(1, 5), fits=st.booleans())
 def test_finish_reads_back_every_row_in_one_width(chunks: list, rows: int, fits: bool):
@@ -201,7 +203,7 @@ def test_finish_reads_back_every_row_in_one_width(chunks: list, rows: int, fits:
     col = spill.SpilledColumn()
     want: list[int] = []
     for code, values in chunks:
-        values = [v % 2**31 if code == "i" or fits else v for v in values]
+        values = [v % 2**15 if code == "h" else v % 2**31 if code == "i" or fits else v for v in values]
         col.append(array(code, values))
         want += values
     old = spill.SPILL_ROWS
@@ -211,8 +213,9 @@ def test_finish_reads_back_every_row_in_one_width(chunks: list, rows: int, fits:
     finally:
         spill.SPILL_ROWS = old
     assert x.tolist() == want
-    wide = any(code == "q" for code, v in chunks if v) and not all(-2**31 <= v < 2**31 for v in want)
-    assert x.dtype == (np.int64 if wide else np.int32)
+    codes = {code for code, v in chunks if v}
+    wide = "q" in codes and not all(-2**31 <= v < 2**31 for v in want)
+    assert x.dtype == (np.int64 if wide else np.int16 if codes == {"h"} else np.int32)
 
 
 _SUB_VALUE = st.one_of(st.lists(st.sampled_from(["x", "y", "z", "c1-7"]), max_size=4), st.none(), st.integers(),
@@ -237,3 +240,12 @@ def test_sub_values_read_back_as_the_dict_of_the_file(first: list, second: list,
     a.extend(b, shift)
     assert dict(a.items()) == want and list(a) == sorted(want) and len(a) == len(want)
     assert all(a.get(p) == v and p in a for p, v in want.items()) and a.get(-1) is None and -1 not in a
+
+
+@settings(max_examples=100, deadline=None)
+@given(parts=st.lists(st.lists(st.integers(-2**40, 2**40) | st.integers(-3, 3), max_size=12), max_size=6))
+def test_distinct_of_parts_is_the_sorted_set_of_every_part(parts: list):
+    arrays = [np.array(p, np.int64) for p in parts]
+    got = columnar.distinct_of_parts(arrays, np.int64)
+    assert arrays == []
+    assert got.tolist() == sorted({v for p in parts for v in p}) and got.dtype == np.int64
