@@ -271,7 +271,9 @@ def main() -> None:
         if wall_max is None and 10_000_000 in rows and n > 10_000_000:  # linear in size against the 10M run
             ratio = nw / rows[10_000_000][0]
             wall_ok = ratio <= 4.5 * n / 40_000_000
-            label = f"{label}: x{ratio:.2f} wall, x{nc / rows[10_000_000][2]:.2f} CPU"
+            # the bare scan's own growth over the same files in this run: how much of the ratio is the machine's
+            label = (f"{label}: x{ratio:.2f} wall, x{nc / rows[10_000_000][2]:.2f} CPU "
+                     f"(bare scan x{sw / rows[10_000_000][3]:.2f})")
         else:
             wall_ok = wall_max is None or nw <= wall_max
         # memory: the process's peak, or the limit of the memory cgroup it finished in (see MemoryCgroup)
