@@ -32,6 +32,7 @@ def simulate_mirror(n_batches: int = 40, *, partitions: int = 2, batch: int = 3,
     src: list[list[int]] = [[] for _ in range(partitions)]
     tgt: list[list[int]] = [[] for _ in range(partitions)]
     copied = [0] * partitions                       # next source offset to copy
+    frontier = [0] * partitions                     # the furthest `copied` has been
     syncs: list[list[tuple[int, int]]] = [[] for _ in range(partitions)]
     consumed = [0] * partitions                     # the group's committed source offset
     value = 0
@@ -44,7 +45,9 @@ def simulate_mirror(n_batches: int = 40, *, partitions: int = 2, batch: int = 3,
     def mirror_some() -> None:
         for p in range(partitions):
             if rng.random() < dup_p and copied[p] > 0:     # a restart re-copies a tail
-                copied[p] = max(0, copied[p] - rng.randint(1, 3))
+                # from up to 3 records behind the furthest copy: restarts in a row, with nothing copied between
+                # them, resume from the same committed point, not further back each time
+                copied[p] = max(0, min(copied[p], frontier[p] - rng.randint(1, 3)))
             while copied[p] < len(src[p]) and rng.random() < 0.7:
                 u = copied[p]
                 tgt[p].append(src[p][u])
@@ -54,6 +57,7 @@ def simulate_mirror(n_batches: int = 40, *, partitions: int = 2, batch: int = 3,
                 if last_u is None or u >= last_u + lag_max or u <= last_u or rng.random() < 0.2:
                     syncs[p].append((u, d))
                 copied[p] += 1
+                frontier[p] = max(frontier[p], copied[p])
 
     def translate(p: int, c: int) -> int | None:
         best = None

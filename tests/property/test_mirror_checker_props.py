@@ -7,7 +7,7 @@ counted; each injected violation is found, and nothing beyond what it implies.
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from prozess.checkers import check
@@ -20,6 +20,8 @@ histories = st.builds(dict, n_batches=st.integers(3, 80), partitions=st.integers
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(histories)
+# two restarts in a row with nothing copied between them: the model once resumed further back each time
+@example(dict(n_batches=70, partitions=3, batch=5, lag_max=2, seed=2, dup_p=0.3))
 def test_correct_mirror_is_valid(kw):
     ops, test = simulate_mirror(**kw)
     r = check_mirror(ops, test)
