@@ -50,7 +50,7 @@ import numpy as np
 import orjson
 
 from prozess import columnar_spill
-from prozess.columnar_spill import SpilledColumn, count_equal, finish, to_disk
+from prozess.columnar_spill import _DTYPE, SpilledColumn, count_equal, finish, to_disk
 from prozess.history import _NODE_TYPES, INT64, MAX_DEPTH, NEMESIS, TYPES, HistoryError, gc_paused, op_from_dict
 from prozess.history_model import LinesRead, jsonl_lines, line_too_deep, torn_line_warning
 
@@ -125,7 +125,6 @@ WIDE_POSITIONS = 2**31  # the first op position that needs 8 bytes (a module con
 _FACT_ARRAYS = ("s_op", "s_val", "s_off", "r_op", "r_val", "r_off", "pollers")
 _SPILLED = ("s_op", "s_key", "s_val", "s_off", "r_op", "r_key", "r_val", "r_off")  # on disk when spilling
 _POSITIONS = ("pair", "s_op", "r_op", "pollers")
-_DTYPE = {"b": np.dtype(np.int8), "h": np.dtype(np.int16), "i": np.dtype(np.int32), "q": np.dtype(np.int64)}
 
 
 def _np(col: array) -> np.ndarray:
@@ -451,7 +450,7 @@ class _Builder:
         at a time: each narrowed column's 8-byte buffer is freed before the next is made."""
         n = len(self.index)
         values: Any
-        ops = self._ops_to_disk(n) if self.spill is not None else {}
+        ops = self._op_columns(n)
         if self.spill is not None:  # raw values on disk (a value that is not an integer brought them back)
             self.spill_rows()
             values, s_val, r_val = self._spilled_values()
@@ -470,15 +469,12 @@ class _Builder:
             self.s_val = self.r_val = None
             s_val = s_val.astype(index_dtype(len(values)))
             r_val = r_val.astype(index_dtype(len(values)))
-        process = ops["process"] if ops else self._narrow("process", n)
+        process = ops["process"]
         if self.nemesis != count_equal(process, NEMESIS_P):
             raise Unsupported(f"a client process is {NEMESIS_P}, the columns' mark for the nemesis")
         read_offset = self._narrow("r_off", n)
         if self.null_reads != count_equal(read_offset, NO_OFFSET):
             raise Unsupported(f"a poll read offset {NO_OFFSET}, the columns' mark for an unknown offset")
-        if not ops:
-            ops = {"index": self._index(), "time": _np(self.time), "type": _np(self.type), "f": _np(self.f),
-                   "pair": self._narrow("pair", n)}
         cols = Columns(
             index=ops["index"], time=ops["time"], type=ops["type"],
             process=process, f=ops["f"], pair=ops["pair"],
@@ -495,15 +491,17 @@ class _Builder:
             cols.pollers = to_disk(cols.pollers)
         return cols
 
-    def _ops_to_disk(self, n: int) -> dict[str, Any]:
-        """The op columns of a spilled history as memory maps of files (`to_disk`), made before anything else of
-        `columns()`: the builder's buffers (23 bytes per op) are freed before the value table and its ids are."""
+    def _op_columns(self, n: int) -> dict[str, Any]:
+        """The op columns (`_index`, views, `_narrow`), made before anything else of `columns()`; for a spilled
+        history as memory maps of files (`to_disk`), so the builder's buffers (23 bytes per op) are freed before
+        the value table and its ids are made."""
         out = {"index": self._index(), "time": _np(self.time), "type": _np(self.type), "f": _np(self.f)}
         self.time = self.type = self.f = None
         out["process"], out["pair"] = self._narrow("process", n), self._narrow("pair", n)
-        for name, x in out.items():
-            if isinstance(x, np.ndarray):
-                out[name] = to_disk(x)  # the builder's buffer goes with the last reference to it, here
+        if self.spill is not None:
+            for name, x in out.items():
+                if isinstance(x, np.ndarray):
+                    out[name] = to_disk(x)  # the builder's buffer goes with the last reference to it, here
         return out
 
     def _narrow(self, name: str, n: int) -> np.ndarray:

@@ -103,7 +103,7 @@ def finish(col: SpilledColumn, narrow: Callable[[int, int], bool] | None = None,
     for piece in col.pieces():
         out.append((convert or (lambda x: x))(piece.astype(_DTYPE[code], copy=False)))
     col.close()
-    if len(out.chunks) > 1:  # a convert that gave chunks of two widths: one width, 8 bytes
+    if len(out.chunks) > 1:  # a convert that gave chunks of two widths: one width, the widest
         return finish(out)
     return _map(out.file, _DTYPE[out.typecode], out.rows)
 
